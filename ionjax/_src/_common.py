@@ -1,0 +1,60 @@
+"""Dtype handling and the in-jit invalid-input convention shared by every ionjax function.
+
+Two rules hold for every public function:
+
+* dtype: the result has the floating dtype of the physical array arguments (``float32`` in,
+  ``float32`` out). Python scalars are weakly typed and never promote; configuration arguments
+  such as ``temperature`` and the valence ``z`` are cast to that dtype, so a NumPy ``float64``
+  temperature cannot silently turn a ``float32`` computation into ``float64``.
+* invalid input (a concentration <= 0, a valence of 0, a temperature <= 0, ...) yields NaN inside
+  jit, never a plausible number. The mask is applied with ``jnp.where`` on the result only, so it
+  costs nothing on valid input and does not poison gradients of valid elements.
+"""
+
+import jax.numpy as jnp
+
+
+def float_dtype(*arrays):
+    """The floating dtype that ``arrays`` promote to (the default float if they are all integer)."""
+    dtype = jnp.result_type(*arrays)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.result_type(float)
+    return dtype
+
+
+def as_float(*arrays, config=()):
+    """Cast ``arrays`` to their common floating dtype, and ``config`` values to that same dtype.
+
+    Args:
+      *arrays: the physical inputs whose dtype decides the result dtype.
+      config: values (temperature, valence, ...) cast to that dtype without taking part in the
+        promotion.
+
+    Returns:
+      A tuple of arrays: first the cast ``arrays``, then the cast ``config`` values.
+    """
+    dtype = float_dtype(*arrays)
+    return tuple(jnp.asarray(a, dtype) for a in (*arrays, *config))
+
+
+def nan_unless(valid, x):
+    """``x`` where ``valid`` is True, NaN elsewhere (broadcasting ``valid`` against ``x``)."""
+    return jnp.where(valid, x, jnp.asarray(jnp.nan, x.dtype))
+
+
+def valid_ion(c_in, c_out, z, temperature):
+    """True where concentrations and temperature are positive and the valence is non-zero."""
+    return (c_in > 0) & (c_out > 0) & (z != 0) & (temperature > 0)
+
+
+def log_ratio(numerator, denominator):
+    """ln(numerator / denominator), accurate to a few ulp relative even when the ratio is near 1.
+
+    ``log(a / b)`` has an absolute error of about one ulp, which is a large *relative* error of a
+    result near zero (equal concentrations on both sides). Near 1 the difference ``a - b`` is exact
+    (Sterbenz), so ``log1p((a - b) / b)`` keeps full relative precision. Both branches are finite
+    for positive inputs, so the ``where`` is gradient-safe.
+    """
+    ratio = numerator / denominator
+    near_one = jnp.abs(ratio - 1) < 0.5
+    return jnp.where(near_one, jnp.log1p((numerator - denominator) / denominator), jnp.log(ratio))

@@ -1,0 +1,255 @@
+"""Goldman-Hodgkin-Katz (GHK) constant-field current, fluxes and conductances.
+
+With u = zFv/(RT) and f(u) = u / (e^u - 1), the GHK current of one ion species is
+
+    I = z F p [c_in f(-u) - c_out f(u)]
+      = p z^2 F^2 v / (RT) * (c_in - c_out e^{-u}) / (1 - e^{-u}),
+
+the difference of two unidirectional fluxes, efflux p c_in f(-u) and influx p c_out f(u), whose
+ratio obeys Ussing's flux-ratio equation efflux/influx = (c_in/c_out) e^u = exp(Delta mu-bar/RT).
+At the Nernst potential both fluxes are non-zero and equal (dynamic equilibrium).
+
+Numerics. f has a removable singularity at u = 0 (f(0) = 1) and e^u overflows for large u. Every
+function here evaluates f at a = |u| >= 0 only, with one ``expm1`` per point:
+
+* f(a) = a / expm1(a) for a above a dtype-dependent threshold (1e-2 in float64, 0.1 in float32),
+  its Bernoulli series 1 - a/2 + a^2/12 - a^4/720 + a^6/30240 - a^8/1209600 below it (the
+  "double where": the unused branch is fed a safe argument so that no NaN reaches a gradient).
+  The derivative of the direct branch is defined in closed form, f'(a) = f(a) (1 - f(a) - a) / a,
+  which never forms e^a or expm1(a)^2, so derivatives of any order stay finite when e^a
+  overflows (there f(a) = a / inf = 0, below the smallest normal number anyway);
+* f(-a) = f(a) + a (an exact identity; a sum of positive terms, so no cancellation).
+
+Both f(u) and f(-u) are therefore accurate to a few ulp relative for every finite u, and the
+value, first and second derivatives are exact and finite at and around v = 0 in float32 and
+float64.
+
+References: D.E. Goldman, J. Gen. Physiol. 27, 37 (1943), doi:10.1085/jgp.27.1.37;
+A.L. Hodgkin & B. Katz, J. Physiol. 108, 37 (1949), doi:10.1113/jphysiol.1949.sp004310;
+H.H. Ussing, Acta Physiol. Scand. 19, 43 (1949); Hille (2001) ch. 14.
+"""
+
+import jax
+import jax.numpy as jnp
+
+from ionjax._src._common import as_float, log_ratio, nan_unless, valid_ion
+from ionjax._src.constants import FARADAY, GAS_CONSTANT
+
+# Bernoulli series of a / (e^a - 1): sum_n B_n a^n / n!, coefficients for a^0 .. a^8.
+_SERIES = (1.0, -0.5, 1.0 / 12.0, 0.0, -1.0 / 720.0, 0.0, 1.0 / 30240.0, 0.0, -1.0 / 1209600.0)
+
+
+def _series_threshold(dtype):
+    """|u| below which the series replaces a / expm1(a) (chosen so that the derivatives of the
+    direct formula, which lose about eps/a^k to cancellation, stay accurate above it, while the
+    truncated series is exact to rounding below it)."""
+    bits = jnp.finfo(dtype).bits
+    return {64: 1e-2, 32: 0.1}.get(bits, 1.0)
+
+
+@jax.custom_jvp
+def _f_direct(a):
+    """a / expm1(a) for a > 0 away from 0 (0 where expm1 overflows)."""
+    return a / jnp.expm1(a)
+
+
+@_f_direct.defjvp
+def _f_direct_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    f = _f_direct(a)
+    return f, f * (1 - f - a) / a * da
+
+
+def f_pair(u):
+    """Return (f(u), f(-u)) with f(u) = u / (e^u - 1), stable for every finite u (one expm1).
+
+    Args:
+      u: reduced potential zFv/(RT) [dimensionless], floating array of any shape.
+
+    Returns:
+      Two arrays of the shape and dtype of ``u``.
+    """
+    positive = u >= 0
+    a = jnp.where(positive, u, -u)
+    small = a < _series_threshold(u.dtype)
+    series = jnp.polyval(jnp.asarray(_SERIES[::-1], u.dtype), a)
+    f_a = jnp.where(small, series, _f_direct(jnp.where(small, jnp.ones_like(a), a)))
+    f_minus_a = f_a + a
+    return jnp.where(positive, f_a, f_minus_a), jnp.where(positive, f_minus_a, f_a)
+
+
+def _reduced(v, z, temperature):
+    return z * v * (FARADAY / GAS_CONSTANT) / temperature
+
+
+def ghk_current(v, p, c_in, c_out, z, *, temperature):
+    """GHK current I = z F p [c_in f(-u) - c_out f(u)], u = zFv/(RT), f(u) = u/(e^u - 1).
+
+    Args:
+      v: membrane potential phi_in - phi_out [V].
+      p: permeability [m/s] (current density in A/m^2), or permeability times area [m^3/s]
+        (current in A). Linear in ``p``; negative values are allowed (used by linear solvers).
+      c_in, c_out: intracellular and extracellular concentration [mol/m^3 = mM], > 0.
+      z: valence, non-zero.
+      temperature: [K], keyword-only.
+
+    Returns:
+      I [A/m^2] or [A], broadcast shape of the inputs, dtype of the floating inputs; positive =
+      outward. Zero at the Nernst potential; finite with exact first and second derivatives at
+      v = 0. NaN where c <= 0, z == 0 or T <= 0.
+
+    Reference: Goldman (1943) doi:10.1085/jgp.27.1.37; Hodgkin & Katz (1949)
+    doi:10.1113/jphysiol.1949.sp004310.
+    """
+    v, p, c_in, c_out, z, t = as_float(v, p, c_in, c_out, config=(z, temperature))
+    f_u, f_minus_u = f_pair(_reduced(v, z, t))
+    current = z * FARADAY * p * (c_in * f_minus_u - c_out * f_u)
+    return nan_unless(valid_ion(c_in, c_out, z, t), current)
+
+
+def ghk_fluxes(v, p, c_in, c_out, z, *, temperature):
+    """Unidirectional GHK fluxes: influx = p c_out f(u) and efflux = p c_in f(-u).
+
+    Their difference gives the net current, I = zF (efflux - influx), and their ratio obeys
+    Ussing's flux-ratio equation efflux / influx = (c_in / c_out) e^u (see ``ussing_flux_ratio``).
+
+    Args:
+      v: membrane potential [V].
+      p: permeability [m/s] (fluxes in mol/(m^2 s)) or permeability * area [m^3/s] (mol/s).
+      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
+      z: valence, non-zero.
+      temperature: [K], keyword-only.
+
+    Returns:
+      ``(influx, efflux)``, each of the broadcast shape, >= 0 for p >= 0; NaN for invalid input.
+
+    Reference: Hodgkin & Katz (1949); Hille (2001) ch. 14 (unidirectional fluxes).
+    """
+    v, p, c_in, c_out, z, t = as_float(v, p, c_in, c_out, config=(z, temperature))
+    f_u, f_minus_u = f_pair(_reduced(v, z, t))
+    valid = valid_ion(c_in, c_out, z, t)
+    return nan_unless(valid, p * c_out * f_u), nan_unless(valid, p * c_in * f_minus_u)
+
+
+def ussing_flux_ratio(v, c_in, c_out, z, *, temperature):
+    """Ussing flux ratio efflux / influx = (c_in / c_out) exp(zFv/RT) = exp(Delta mu-bar / RT).
+
+    Independent of the permeability (and of the mechanism, for independent passive movement);
+    equal to 1 at the Nernst potential.
+
+    Args:
+      v: membrane potential [V].
+      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
+      z: valence, non-zero.
+      temperature: [K], keyword-only.
+
+    Returns:
+      The dimensionless ratio, broadcast shape; NaN for invalid input.
+
+    Reference: H.H. Ussing, Acta Physiol. Scand. 19, 43 (1949).
+    """
+    v, c_in, c_out, z, t = as_float(v, c_in, c_out, config=(z, temperature))
+    ratio = jnp.exp(_reduced(v, z, t) + log_ratio(c_in, c_out))
+    return nan_unless(valid_ion(c_in, c_out, z, t), ratio)
+
+
+def ghk_slope_conductance(v, p, c_in, c_out, z, *, temperature):
+    """Slope conductance dI/dv of the GHK current, by forward-mode differentiation.
+
+    Args:
+      v: membrane potential [V].
+      p: permeability [m/s] or permeability * area [m^3/s].
+      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
+      z: valence, non-zero.
+      temperature: [K], keyword-only.
+
+    Returns:
+      dI/dv [S/m^2] or [S], broadcast shape. At v = E_ion it equals
+      ``ghk_conductance_at_reversal`` (the ohmic linearization).
+
+    Reference: Hille (2001) ch. 14 (slope vs chord conductance).
+    """
+    v, p, c_in, c_out, z, t = as_float(v, p, c_in, c_out, config=(z, temperature))
+    v = jnp.broadcast_to(v, jnp.broadcast_shapes(v.shape, p.shape, c_in.shape, c_out.shape,
+                                                 z.shape, t.shape))
+
+    def current(v):
+        return ghk_current(v, p, c_in, c_out, z, temperature=t)
+
+    slope = jax.jvp(current, (v,), (jnp.ones_like(v),))[1]
+    return nan_unless(valid_ion(c_in, c_out, z, t), slope)
+
+
+def ghk_chord_conductance(v, p, c_in, c_out, z, *, temperature):
+    """Chord conductance I / (v - E_ion) of the GHK current, finite at v = E_ion.
+
+    With delta = u - ln(c_out/c_in) the closed form is
+    g = z^2 F^2 p c_in f(-u) / (RT f(-delta)), which tends to the slope conductance at v = E_ion.
+
+    Args:
+      v: membrane potential [V].
+      p: permeability [m/s] or permeability * area [m^3/s].
+      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
+      z: valence, non-zero.
+      temperature: [K], keyword-only.
+
+    Returns:
+      g_chord [S/m^2] or [S], broadcast shape; NaN for invalid input.
+
+    Reference: Hille (2001) ch. 14.
+    """
+    v, p, c_in, c_out, z, t = as_float(v, p, c_in, c_out, config=(z, temperature))
+    u = _reduced(v, z, t)
+    _, f_minus_u = f_pair(u)
+    _, f_minus_delta = f_pair(u - log_ratio(c_out, c_in))
+    g = z * z * FARADAY * (FARADAY / GAS_CONSTANT) / t * p * c_in * f_minus_u / f_minus_delta
+    return nan_unless(valid_ion(c_in, c_out, z, t), g)
+
+
+def _conductance_per_permeability(c_in, c_out, z, t):
+    _, f_minus = f_pair(log_ratio(c_out, c_in))
+    return z * z * FARADAY * (FARADAY / GAS_CONSTANT) / t * c_in * f_minus
+
+
+def ghk_conductance_at_reversal(p, c_in, c_out, z, *, temperature):
+    """Closed-form GHK slope conductance at the Nernst potential (the ohmic linearization).
+
+        g = (z^2 F^2 p / RT) * c_in c_out ln(c_out/c_in) / (c_out - c_in)
+          = (z^2 F^2 p / RT) * c_in c_out / L(c_in, c_out),
+
+    with L the logarithmic mean; g = z^2 F^2 p c / RT when c_in = c_out = c (evaluated without
+    the 0/0 there). Conductance scales as z^2.
+
+    Args:
+      p: permeability [m/s] or permeability * area [m^3/s].
+      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
+      z: valence, non-zero.
+      temperature: [K], keyword-only.
+
+    Returns:
+      g [S/m^2] or [S], broadcast shape; NaN for invalid input.
+
+    Reference: Hille (2001) ch. 14; see also D.J. Aidley & P.R. Stanfield, Ion Channels (1996).
+    """
+    p, c_in, c_out, z, t = as_float(p, c_in, c_out, config=(z, temperature))
+    g = p * _conductance_per_permeability(c_in, c_out, z, t)
+    return nan_unless(valid_ion(c_in, c_out, z, t), g)
+
+
+def permeability_from_conductance(g, c_in, c_out, z, *, temperature):
+    """Inverse of ``ghk_conductance_at_reversal``: the permeability whose GHK slope at E_ion is g.
+
+    Args:
+      g: slope conductance at the reversal potential [S/m^2] or [S].
+      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
+      z: valence, non-zero.
+      temperature: [K], keyword-only.
+
+    Returns:
+      p [m/s] (for g in S/m^2) or p * area [m^3/s] (for g in S), broadcast shape.
+
+    Reference: Hille (2001) ch. 14.
+    """
+    g, c_in, c_out, z, t = as_float(g, c_in, c_out, config=(z, temperature))
+    p = g / _conductance_per_permeability(c_in, c_out, z, t)
+    return nan_unless(valid_ion(c_in, c_out, z, t), p)

@@ -1,0 +1,74 @@
+"""Host-side validation of physical inputs, for the entry points that run before jit.
+
+Inside jit, ionjax never raises: invalid input gives NaN (see :mod:`ionjax._src._common`). The
+fitting package and the command line call :func:`validate_inputs` on concrete values first, so
+that a user sees a ``ValueError`` that names the argument and the offending value instead of NaN.
+"""
+
+import numpy as np
+
+
+def _first_bad(values, bad):
+    flat_values = np.ravel(values)
+    flat_bad = np.ravel(np.broadcast_to(bad, np.shape(values)))
+    index = int(np.argmax(flat_bad))
+    position = np.unravel_index(index, np.shape(values)) if np.ndim(values) else ()
+    return float(flat_values[index]), tuple(int(k) for k in position)
+
+
+def _check(name, value, bad, requirement):
+    if np.any(bad):
+        offending, position = _first_bad(value, bad)
+        where = f" at index {position}" if position else ""
+        raise ValueError(f"{name} must be {requirement}; got {offending:g}{where}")
+
+
+def validate_inputs(**named):
+    """Check concrete physical inputs on the host and raise ``ValueError`` on the first bad one.
+
+    The check applied depends on the argument name, so a call reads like the function it guards::
+
+        validate_inputs(c_in=c_in, c_out=c_out, z=z, temperature=temperature)
+
+    Recognised names (others raise ``TypeError``):
+
+    * ``c_in``, ``c_out``, ``c``, ``concentration``, ``activity``: finite and > 0 [mol/m^3]
+    * ``z``: finite, non-zero integer valence
+    * ``temperature``: finite and > 0 [K]
+    * ``p``, ``g``, ``gamma``, ``n_open``, ``viscosity``, ``radius``, ``diffusion``: finite and >= 0
+      (``viscosity``, ``radius`` and ``diffusion`` must be > 0)
+    * ``v``, ``e_rev``, ``potential``: finite [V]; a value with |v| > 10 V is refused as almost
+      certainly given in mV instead of V.
+
+    Args:
+      **named: argument name -> concrete value (number or array-like, not a jax tracer).
+
+    Returns:
+      None.
+
+    Raises:
+      ValueError: naming the argument, the requirement, the offending value and its index.
+    """
+    for name, value in named.items():
+        if value is None:
+            continue
+        a = np.asarray(value)
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise ValueError(f"{name} must be numeric; got {value!r}")
+        a = a.astype(float)
+        _check(name, a, ~np.isfinite(a), "finite")
+        if name in ("c_in", "c_out", "c", "concentration", "activity"):
+            _check(name, a, a <= 0, "> 0 (a concentration in mol/m^3 = mM)")
+        elif name == "z":
+            _check(name, a, a == 0, "a non-zero valence")
+            _check(name, a, a != np.round(a), "an integer valence")
+        elif name == "temperature":
+            _check(name, a, a <= 0, "> 0 K (use ionjax.units.celsius for degC)")
+        elif name in ("viscosity", "radius", "diffusion"):
+            _check(name, a, a <= 0, "> 0")
+        elif name in ("p", "g", "gamma", "n_open"):
+            _check(name, a, a < 0, ">= 0")
+        elif name in ("v", "e_rev", "potential"):
+            _check(name, a, np.abs(a) > 10.0, "in volts (|v| <= 10 V; was it given in mV?)")
+        else:
+            raise TypeError(f"validate_inputs does not know how to check {name!r}")

@@ -1,0 +1,25 @@
+"""Test configuration: 64-bit JAX for the precision tests (float32 is tested explicitly).
+
+ionjax itself never touches ``jax_enable_x64``; the tests turn it on so that float64 accuracy can
+be checked, and pass ``float32`` arrays explicitly where float32 behaviour is under test.
+"""
+
+import os
+from pathlib import Path
+
+import jax
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if os.environ.get("IONJAX_DATA"):
+    DATA = Path(os.environ["IONJAX_DATA"])
+
+
+@pytest.fixture
+def shared_data():
+    """Folder of the real recordings (../shared/data); skips the test when absent."""
+    if not DATA.is_dir():
+        pytest.skip(f"real recordings not present at {DATA}")
+    return DATA
