@@ -1,0 +1,146 @@
+"""The compiled per-recording fit, vmapped over a (padded) batch.
+
+For one recording with valid points V (mask, finite v and i, positive sigma):
+
+1. starting values: for built-in models, variable projection on a grid of the nonlinear
+   parameters (weighted linear least squares for the amplitudes at each grid point, best kept);
+   for a user ``Model``, its given values;
+2. internal scaling: theta = x / s for each parameter x (s = |starting value|, or a model floor
+   when 0), or theta = log(x / s) for positive ones; residuals divided by sigma, or by the RMS
+   current when sigma is None. Everything the solver sees is O(1), so float32 works;
+3. the solver (``fitting._solver``);
+4. covariance from the Jacobian J of the residuals with respect to x at the optimum:
+   C = s^2 (J^T J)^{-1} with s^2 = RSS / (n - k) when sigma is None (as scipy's curve_fit with
+   absolute_sigma=False), C = (J^T W J)^{-1} with W = 1/sigma^2 otherwise; derived quantities get
+   the delta-method covariance G C G^T.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from fitting import _solver
+
+
+def _param_arrays(model, dtype):
+    floors, positive = [], []
+    for spec in model.specs:
+        floors += [spec.floor] * spec.size
+        positive += [spec.positive] * spec.size
+    return jnp.asarray(floors, dtype), jnp.asarray(positive)
+
+
+def _linear_start(model, v, i, w, valid):
+    """Variable projection over the model's grid of nonlinear parameters."""
+    grid = model.grid(v, valid)
+    y = i * w
+
+    def solve(theta):
+        b = model.basis(theta, v) * w[:, None]
+        norm = jnp.sqrt(jnp.sum(b * b, axis=0))
+        norm = jnp.where(norm > 0, norm, 1.0)
+        a, *_ = jnp.linalg.lstsq(b / norm, y)
+        a = a / norm
+        res = jnp.sum((y - b @ a) ** 2)
+        return a, jnp.where(jnp.isfinite(res), res, jnp.inf)
+
+    a, res = jax.vmap(solve)(grid)
+    best = jnp.argmin(res)
+    return model.flatten(model.from_linear(a[best], grid[best]))
+
+
+def _inverse_normal_matrix(jac):
+    """(J^T J)^{-1} after Jacobi equilibration (k x k)."""
+    h = jac.T @ jac
+    d = jnp.sqrt(jnp.diag(h))
+    d = jnp.where(d > 0, d, jnp.nan)
+    return jnp.linalg.inv(h / d[:, None] / d[None, :]) / d[:, None] / d[None, :]
+
+
+def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
+    """Fit one recording (arrays of shape (n,)); returns a dict of arrays (no batch dims)."""
+    dtype = i.dtype
+    k = model.n_params
+    valid = mask & jnp.isfinite(v) & jnp.isfinite(i)
+    if has_sigma:
+        valid = valid & jnp.isfinite(sigma) & (sigma > 0)
+    n_valid = jnp.sum(valid)
+    v0 = jnp.where(valid, v, 0.0)
+    i0 = jnp.where(valid, i, 0.0)
+    i_scale = jnp.sqrt(jnp.sum(i0 * i0) / jnp.maximum(n_valid, 1))
+    i_scale = jnp.where(i_scale > 0, i_scale, 1.0)
+    w = jnp.where(valid, 1.0 / (jnp.where(valid, sigma, 1.0) if has_sigma else i_scale), 0.0)
+
+    floors, positive = _param_arrays(model, dtype)
+    if model.has_linear_form:
+        x0 = _linear_start(model, v0, i0, w, valid)
+    else:
+        x0 = model.start_vector(dtype)
+    ok = jnp.isfinite(x0) & (x0 != 0) & (~positive | (x0 > 0))
+    scale = jnp.where(ok, jnp.abs(x0), floors)
+    x0 = jnp.where(ok, x0, scale)
+    theta0 = jnp.where(positive, 0.0, x0 / scale)
+
+    def physical(theta):
+        return jnp.where(positive, scale * jnp.exp(jnp.where(positive, theta, 0.0)), scale * theta)
+
+    def residual_x(x):
+        f = model.current(model.unflatten(x), v0)
+        return jnp.where(valid, w * (i0 - f), 0.0)
+
+    theta, n_steps, status = _solver.SOLVERS[method](lambda t: residual_x(physical(t)), theta0,
+                                                     max_steps)
+    x = physical(theta)
+    r = residual_x(x)
+    chi2 = jnp.sum(r * r)
+    f = model.current(model.unflatten(x), v0)
+    rss = jnp.sum(jnp.where(valid, (i0 - f) ** 2, 0.0))
+
+    # covariance in units of the scale (psi = x / scale), then back to SI
+    jac = jax.jacfwd(lambda psi: residual_x(psi * scale))(x / scale)
+    dof = n_valid - k
+    s2 = jnp.where(dof > 0, chi2 / jnp.maximum(dof, 1), jnp.nan) if not has_sigma else 1.0
+    cov = s2 * _inverse_normal_matrix(jac) * scale[:, None] * scale[None, :]
+
+    too_few = n_valid < k
+    status = jnp.where(too_few, _solver.TOO_FEW_POINTS, status)
+    status = jnp.where((status == _solver.CONVERGED) & ~jnp.all(jnp.isfinite(x)),
+                       _solver.NON_FINITE, status)
+    failed = (status != _solver.CONVERGED) & (status != _solver.MAX_STEPS)
+    x = jnp.where(failed, jnp.nan, x)
+    cov = jnp.where(failed, jnp.nan, cov)
+
+    params = model.unflatten(x)
+    stderr = model.unflatten(jnp.sqrt(jnp.diag(cov)))
+    derived_fn = lambda x: model.derived(model.unflatten(x))  # noqa: E731
+    derived = derived_fn(x)
+    if derived:
+        jac_d = jax.jacfwd(derived_fn)(x)
+        for key, value in derived.items():
+            g = jnp.reshape(jac_d[key], (-1, k))
+            var = jnp.einsum("ak,kl,al->a", g, cov, g)
+            params[key] = value
+            stderr[key] = jnp.reshape(jnp.sqrt(var), jnp.shape(value))
+
+    n = n_valid.astype(dtype)
+    ic_loss = chi2 if has_sigma else rss
+    log_like = n * jnp.log(ic_loss / n)
+    big = jnp.finfo(dtype).max
+    vmin = jnp.min(jnp.where(valid, v, big))
+    vmax = jnp.max(jnp.where(valid, v, -big))
+    return dict(
+        params=params, stderr=stderr, covariance=cov,
+        loss=jnp.where(failed, jnp.nan, chi2 if has_sigma else rss),
+        rmse=jnp.where(failed, jnp.nan, jnp.sqrt(rss / n)),
+        aic=jnp.where(failed, jnp.nan, log_like + 2 * k),
+        bic=jnp.where(failed, jnp.nan, log_like + k * jnp.log(n)),
+        n_steps=n_steps, status=status, n_points=n_valid,
+        v_range=jnp.stack([vmin, vmax]),
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def fit_batch(model, method, max_steps, has_sigma, v, i, sigma, mask):
+    """vmap of ``fit_one`` over the leading axis of (B, n) arrays."""
+    return jax.vmap(functools.partial(fit_one, model, method, max_steps, has_sigma))(v, i, sigma, mask)

@@ -1,0 +1,131 @@
+"""``fitting.fit``: host-side checks, batching into size buckets, device sharding, results."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from fitting import _core, _solver
+from fitting._result import FitResult
+
+_POINT_MULTIPLE = 8
+
+
+def bucket(size):
+    """Padded batch size: the next of 1, 2, 4, 8, then four sizes per octave (waste <= 25%).
+
+    New batch sizes within a bucket reuse the compiled fit instead of compiling again.
+    """
+    if size <= 8:
+        return 1 << max(0, math.ceil(math.log2(max(size, 1))))
+    octave = 1 << (size.bit_length() - 1)
+    step = octave // 4
+    return octave + step * math.ceil((size - octave) / step)
+
+
+def _as_array(name, x):
+    try:
+        return np.asarray(x) if not isinstance(x, jax.Array) else x
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"{name} must be array-like; got {type(x).__name__}") from exc
+
+
+def _check_inputs(model, v, i, sigma, mask):
+    v, i = _as_array("v", v), _as_array("i", i)
+    if i.ndim == 0:
+        raise ValueError(f"i must have at least one axis (points); got shape {i.shape}")
+    try:
+        v = jnp.broadcast_to(v, i.shape) if v.shape != i.shape else v
+    except ValueError:
+        raise ValueError(f"v and i shapes do not match: v {tuple(v.shape)}, i {tuple(i.shape)} "
+                         "(v must have the shape of i or broadcast to it)") from None
+    for name, extra in (("sigma", sigma), ("mask", mask)):
+        if extra is not None:
+            try:
+                np.broadcast_shapes(np.shape(extra), i.shape)
+            except ValueError:
+                raise ValueError(f"{name} shape {np.shape(extra)} does not broadcast to the shape "
+                                 f"of i {tuple(i.shape)}") from None
+    if sigma is not None and np.any(np.asarray(sigma) <= 0):
+        raise ValueError("sigma must be > 0 (the per-point noise SD in A)")
+    if i.ndim == 1:
+        valid = np.isfinite(np.asarray(v)) & np.isfinite(np.asarray(i))
+        if mask is not None:
+            valid &= np.broadcast_to(np.asarray(mask, bool), i.shape)
+        if valid.sum() < model.n_params:
+            raise ValueError(f"{int(valid.sum())} valid points for {model.n_params} parameters "
+                             f"of {model.name} (v shape {tuple(v.shape)}, i shape {tuple(i.shape)})")
+    return v, i
+
+
+def _shard(arrays):
+    """Put (B, n) arrays on all devices, split along B (B is a multiple of the device count)."""
+    devices = jax.devices()
+    if len(devices) == 1:
+        return arrays
+    mesh = Mesh(np.asarray(devices), ("batch",))
+    sharding = NamedSharding(mesh, PartitionSpec("batch"))
+    return [jax.device_put(a, sharding) for a in arrays]
+
+
+def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
+    """Fit ``model`` to current-voltage data, one recording or a whole batch in one compiled call.
+
+    Args:
+      model: ``Ohmic()``, ``GHK(...)``, ``MultiIonGHK(...)``, ``BoltzmannOhmic()``,
+        ``BoltzmannGHK(...)`` or ``Model(fn, params=...)``.
+      v: voltages [V], shape (..., n) or broadcastable to the shape of ``i`` (e.g. (n,) shared).
+      i: currents [A], shape (..., n); leading dims are independent recordings.
+      sigma: per-point noise SD [A] (broadcastable), or None to estimate the noise from the
+        residuals (covariance scaled by RSS/(n-k), as curve_fit with absolute_sigma=False).
+      mask: boolean (broadcastable), True = use the point. NaN/inf points are masked anyway and
+        counted in ``n_masked``.
+      method: "lm" (Levenberg-Marquardt, default) or "lbfgs" (optax L-BFGS).
+      max_steps: maximum solver iterations per recording.
+
+    Returns:
+      ``FitResult`` whose leaves have the batch shape of ``i`` (``i.shape[:-1]``). A recording that
+      fails (too few valid points, non-finite or singular) gets a non-zero status and NaN
+      parameters; the rest of the batch is unaffected. With several devices the batch is sharded
+      over all of them and the leaves are sharded along the batch axis.
+
+    Raises:
+      ValueError: shapes that do not match, sigma <= 0, or a single recording with fewer valid
+        points than parameters (host-side checks, before compilation).
+    """
+    if method not in _solver.SOLVERS:
+        raise ValueError(f"method must be one of {sorted(_solver.SOLVERS)}; got {method!r}")
+    v, i = _check_inputs(model, v, i, sigma, mask)
+    dtype = jnp.result_type(v, i)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.result_type(float)
+    batch_shape, n = tuple(i.shape[:-1]), i.shape[-1]
+    size = math.prod(batch_shape)
+
+    def flat(x, fill):
+        x = jnp.broadcast_to(jnp.asarray(x), i.shape).reshape(size, n)
+        return x
+
+    arrays = [flat(jnp.asarray(v, dtype), 0.0), flat(jnp.asarray(i, dtype), 0.0),
+              flat(jnp.asarray(1.0 if sigma is None else sigma, dtype), 1.0),
+              flat(jnp.asarray(True if mask is None else mask, bool), False)]
+    n_masked = jnp.sum(~(jnp.isfinite(arrays[0]) & jnp.isfinite(arrays[1])) & arrays[3], axis=-1)
+
+    padded_size = bucket(size)
+    devices = jax.device_count()
+    padded_size = -(-padded_size // devices) * devices
+    padded_n = -(-n // _POINT_MULTIPLE) * _POINT_MULTIPLE
+    pads = ((0, padded_size - size), (0, padded_n - n))
+    arrays = [jnp.pad(a, pads, constant_values=fill)
+              for a, fill in zip(arrays, (0.0, 0.0, 1.0, False))]
+    out = _core.fit_batch(model, method, int(max_steps), sigma is not None, *_shard(arrays))
+
+    def unpad(x):
+        if padded_size != size:
+            x = x[:size]
+        return jnp.reshape(x, batch_shape + x.shape[1:])
+
+    out = jax.tree_util.tree_map(unpad, out)
+    return FitResult(model=model, n_masked=jnp.reshape(n_masked, batch_shape), **out)

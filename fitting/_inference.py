@@ -1,0 +1,156 @@
+"""Quantities derived from fits: reversal potentials with delta-method errors, model ranking."""
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class ReversalPotential(NamedTuple):
+    """Reversal potential [V] and its standard error [V] (arrays of the batch shape)."""
+
+    value: jax.Array
+    stderr: jax.Array
+
+
+def _numeric_root(model, params, v_range):
+    """Zero crossing of model.current(params, v) inside (a widened) recorded voltage range."""
+    lo, hi = v_range[0], v_range[1]
+    span = jnp.maximum(hi - lo, 1e-3)
+    grid = jnp.linspace(lo - 0.5 * span, hi + 0.5 * span, 129, dtype=lo.dtype)
+    f = model.current(params, grid)
+    change = jnp.sign(f[:-1]) * jnp.sign(f[1:]) <= 0
+    centre = 0.5 * (lo + hi)
+    mid = 0.5 * (grid[:-1] + grid[1:])
+    k = jnp.argmin(jnp.where(change, jnp.abs(mid - centre), jnp.inf))
+    a, b = grid[k], grid[k + 1]
+    fa = f[k]
+
+    def step(_, bracket):
+        a, b, fa = bracket
+        m = 0.5 * (a + b)
+        fm = model.current(params, m)
+        left = jnp.sign(fm) == jnp.sign(fa)
+        return jnp.where(left, m, a), jnp.where(left, b, m), jnp.where(left, fm, fa)
+
+    a, b, _ = jax.lax.fori_loop(0, 64, step, (a, b, fa))
+    return jnp.where(jnp.any(change), 0.5 * (a + b), jnp.nan)
+
+
+def _one(model, x, cov, v_range):
+    params = model.unflatten(x)
+    closed = model.reversal(params)
+    if closed is not None:
+        value = closed
+        grad = jax.grad(lambda x: model.reversal(model.unflatten(x)))(x)
+    else:
+        value = jax.lax.stop_gradient(_numeric_root(model, params, v_range))
+        d_param = jax.grad(lambda x: model.current(model.unflatten(x), value))(x)
+        d_v = jax.grad(lambda v: model.current(params, v))(value)
+        grad = -d_param / d_v  # implicit function theorem
+    return value, jnp.sqrt(grad @ cov @ grad)
+
+
+def reversal_potential(res):
+    """Potential where the fitted current crosses zero, with its delta-method standard error.
+
+    Closed form where the model has one (Ohmic and BoltzmannOhmic: ``e_rev``; GHK and
+    BoltzmannGHK: the Nernst potential, exact given the concentrations, so stderr 0;
+    MultiIonGHK: ``ionjax.ghk_voltage`` of the fitted permeabilities); otherwise the zero crossing
+    of ``predict`` nearest to the recorded voltages, with the gradient by the implicit function
+    theorem. Standard error: sqrt(g^T C g), g = dE/dparams by autodiff, C the fit covariance.
+
+    Args:
+      res: a ``FitResult``.
+
+    Returns:
+      ``ReversalPotential(value, stderr)`` [V], arrays of the batch shape (NaN where the fit
+      failed or the current does not cross zero).
+    """
+    model = res.model
+    batch = res.batch_shape
+    x = model.flatten(res.free_params())
+    k = x.shape[-1]
+    flat = (jnp.reshape(x, (-1, k)), jnp.reshape(res.covariance, (-1, k, k)),
+            jnp.reshape(res.v_range, (-1, 2)))
+    value, stderr = jax.vmap(lambda *a: _one(model, *a))(*flat)
+    return ReversalPotential(jnp.reshape(value, batch), jnp.reshape(stderr, batch))
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Models ranked by an information criterion (lower is better), per recording.
+
+    Attributes:
+      names: model labels, in the order given.
+      aic, bic: (n_models, *batch) criteria.
+      criterion: "aic" or "bic".
+      delta: criterion minus the best one per recording.
+      weights: Akaike (or Schwarz) weights exp(-delta/2) / sum exp(-delta/2).
+      best: index (into ``names``) of the best model per recording.
+      results: the FitResults, in the order given.
+    """
+
+    names: tuple
+    aic: np.ndarray
+    bic: np.ndarray
+    criterion: str
+    delta: np.ndarray
+    weights: np.ndarray
+    best: np.ndarray
+    results: tuple
+
+    def __str__(self):
+        lines = [f"{'model':<16} {'AIC':>12} {'BIC':>12} {'d' + self.criterion.upper():>10} "
+                 f"{'weight':>8}"]
+        order = np.argsort(np.nanmean(self.delta.reshape(len(self.names), -1), axis=1))
+        for m in order:
+            aic, bic, delta, weight = (np.nanmean(a[m]) for a in
+                                       (self.aic, self.bic, self.delta, self.weights))
+            lines.append(f"{self.names[m]:<16} {aic:>12.4f} {bic:>12.4f} {delta:>10.4f} "
+                         f"{weight:>8.3f}")
+        if np.ndim(self.best):
+            lines.append("(means over recordings)")
+        return "\n".join(lines)
+
+
+def compare(candidates, v=None, i=None, *, criterion="aic", **fit_kwargs):
+    """Rank models fitted to the same data by AIC or BIC.
+
+    Args:
+      candidates: a dict label -> FitResult (or -> model), or a sequence of them. Models are
+        fitted first with ``fitting.fit(model, v, i, **fit_kwargs)``.
+      v, i: the data, needed only when models (not results) are given.
+      criterion: "aic" (default) or "bic".
+
+    Returns:
+      ``Comparison`` (printable table; per-recording ``best``, ``delta`` and ``weights``).
+    """
+    from fitting._fit import fit
+    from fitting._result import FitResult
+
+    if criterion not in ("aic", "bic"):
+        raise ValueError(f"criterion must be 'aic' or 'bic'; got {criterion!r}")
+    items = candidates.items() if isinstance(candidates, dict) else \
+        [(getattr(c, "model", c).name, c) for c in candidates]
+    names, results = [], []
+    for name, item in items:
+        if not isinstance(item, FitResult):
+            if v is None or i is None:
+                raise ValueError("pass v and i to compare models that are not fitted yet")
+            item = fit(item, v, i, **fit_kwargs)
+        names.append(str(name))
+        results.append(item)
+    if len(set(names)) != len(names):
+        raise ValueError(f"model labels must be unique; got {names} (pass a dict)")
+    aic = np.stack([np.asarray(r.aic, float) for r in results])
+    bic = np.stack([np.asarray(r.bic, float) for r in results])
+    score = aic if criterion == "aic" else bic
+    filled = np.where(np.isfinite(score), score, np.inf)
+    delta = score - filled.min(axis=0)
+    weights = np.exp(-0.5 * np.where(np.isfinite(delta), delta, np.inf))
+    weights = weights / weights.sum(axis=0)
+    return Comparison(tuple(names), aic, bic, criterion, delta, weights, np.argmin(filled, axis=0),
+                      tuple(results))

@@ -1,0 +1,100 @@
+"""The result of a fit: a pytree whose leaves carry the batch shape, plus host-side reports."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from fitting._solver import MESSAGES
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    """Outcome of ``fitting.fit`` for one recording or a batch (leaves have the batch shape).
+
+    Attributes:
+      params: dict name -> array [SI]: the fitted parameters, plus derived quantities of the model
+        (e.g. ``ratios`` of ``MultiIonGHK``), which are not free parameters.
+      stderr: dict name -> standard error [SI] of each entry of ``params`` (delta method for the
+        derived ones).
+      covariance: (..., k, k) covariance of the free parameters in the model's order [SI].
+      loss: weighted sum of squared residuals: RSS [A^2] when ``sigma`` is None, chi^2
+        (dimensionless) when it is given.
+      rmse: sqrt(RSS / n) [A].
+      aic, bic: n ln(loss / n) + 2k and n ln(loss / n) + k ln n (lmfit's convention).
+      n_steps: solver iterations.
+      status: int, 0 = converged; see ``message`` and ``fitting.STATUS_MESSAGES``.
+      n_points: number of points used (after masking).
+      n_masked: points masked out because v or i was NaN/inf (or sigma invalid).
+      v_range: (..., 2) smallest and largest voltage used [V].
+      model: the model (static).
+    """
+
+    params: dict
+    stderr: dict
+    covariance: jax.Array
+    loss: jax.Array
+    rmse: jax.Array
+    aic: jax.Array
+    bic: jax.Array
+    n_steps: jax.Array
+    status: jax.Array
+    n_points: jax.Array
+    n_masked: jax.Array
+    v_range: jax.Array
+    model: object = dataclasses.field(metadata=dict(static=True))
+
+    @property
+    def converged(self):
+        """Boolean array: status == 0."""
+        return self.status == 0
+
+    @property
+    def batch_shape(self):
+        return tuple(np.shape(self.status))
+
+    @property
+    def message(self):
+        """Host-side: the status message (a str, or an object array of str for a batch)."""
+        status = np.asarray(self.status)
+        if status.ndim == 0:
+            return MESSAGES[int(status)]
+        return np.vectorize(lambda s: MESSAGES[int(s)], otypes=[object])(status)
+
+    def free_params(self):
+        return {name: self.params[name] for name in self.model.param_names}
+
+    def predict(self, v):
+        """Model current [A] at voltages ``v`` [V] with the fitted parameters.
+
+        Args:
+          v: (m,) voltages shared by all recordings, or batch_shape + (m,).
+
+        Returns:
+          batch_shape + (m,) currents [A].
+        """
+        batch = self.batch_shape
+        v = jnp.asarray(v, jnp.result_type(self.loss))
+        v = jnp.broadcast_to(v, batch + v.shape[-1:])
+        flat = jax.tree_util.tree_map(lambda x: jnp.reshape(x, (-1,) + jnp.shape(x)[len(batch):]),
+                                      self.free_params())
+        out = jax.vmap(self.model.current)(flat, jnp.reshape(v, (-1, v.shape[-1])))
+        return jnp.reshape(out, v.shape)
+
+    def __getitem__(self, index):
+        """Select recordings of a batch: ``res[3]``, ``res[:10]``, ``res[mask]``."""
+        def take(x):
+            return jnp.asarray(x)[index]
+        return jax.tree_util.tree_map(take, self)
+
+    def summary(self, max_rows=10):
+        """A readable report in conventional units (nS, mV, pA), like lmfit's fit report."""
+        from fitting._report import summary
+
+        return summary(self, max_rows=max_rows)
+
+    def __repr__(self):
+        return (f"FitResult(model={self.model.name}, batch_shape={self.batch_shape}, "
+                f"params={sorted(self.params)})")

@@ -1,0 +1,141 @@
+"""Least-squares solvers for one recording, written to be vmapped over a batch.
+
+Both work on an internal, well-scaled parameter vector theta (see ``fitting._fit``) and a residual
+function r(theta) of fixed length n (masked points contribute 0). They never raise: the outcome
+is a status code.
+
+* ``levenberg_marquardt``: damped Gauss-Newton with Nielsen's damping update, the Jacobian by
+  forward-mode autodiff (k is small), and the k x k normal equations solved after Jacobi
+  equilibration. Converges quadratically on these small, smooth problems.
+* ``lbfgs``: optax's L-BFGS with its zoom line search on 0.5 |r|^2, for general losses.
+
+References: K. Levenberg, Q. Appl. Math. 2, 164 (1944); D.W. Marquardt, J. SIAM 11, 431 (1963),
+doi:10.1137/0111030; H.B. Nielsen, IMM-REP-1999-05 (DTU, 1999) damping update; J. Nocedal &
+S.J. Wright, Numerical Optimization, 2nd ed. (2006), ch. 7 and 10.
+"""
+
+import jax
+import jax.numpy as jnp
+import optax
+
+CONVERGED, MAX_STEPS, TOO_FEW_POINTS, NON_FINITE, SINGULAR = 0, 1, 2, 3, 4
+
+MESSAGES = {
+    CONVERGED: "converged",
+    MAX_STEPS: "maximum number of steps reached before convergence",
+    TOO_FEW_POINTS: "too few valid points (fewer than parameters)",
+    NON_FINITE: "non-finite residuals or Jacobian at the solution",
+    SINGULAR: "singular Jacobian: parameters not identifiable from these data",
+}
+
+
+def tolerances(dtype):
+    """(ftol, xtol) for relative loss change and relative step size, by precision."""
+    eps = jnp.finfo(dtype).eps
+    return 64 * eps, 8 * jnp.sqrt(eps)
+
+
+def _half_sq(r):
+    return 0.5 * jnp.sum(r * r)
+
+
+def levenberg_marquardt(residual, theta0, max_steps):
+    """Minimise 0.5 |residual(theta)|^2 from theta0.
+
+    Args:
+      residual: theta (k,) -> r (n,).
+      theta0: starting point (k,).
+      max_steps: maximum number of Jacobian evaluations (static).
+
+    Returns:
+      (theta, n_steps, status).
+    """
+    dtype = theta0.dtype
+    ftol, xtol = tolerances(dtype)
+    gtol = jnp.sqrt(jnp.finfo(dtype).eps) * 1e-2
+    tiny = jnp.finfo(dtype).tiny
+
+    def linearise(theta):
+        r = residual(theta)
+        jac = jax.jacfwd(residual)(theta)
+        return r, jac
+
+    r0, j0 = linearise(theta0)
+    init = dict(theta=theta0, r=r0, jac=j0, cost=_half_sq(r0), lam=jnp.asarray(1e-3, dtype),
+                nu=jnp.asarray(2.0, dtype), step=jnp.asarray(0), done=jnp.asarray(False),
+                status=jnp.asarray(MAX_STEPS))
+
+    def body(s):
+        g = s["jac"].T @ s["r"]
+        h = s["jac"].T @ s["jac"]
+        d = jnp.sqrt(jnp.maximum(jnp.diag(h), tiny))
+        h_eq = h / d[:, None] / d[None, :]
+        a = h_eq + s["lam"] * jnp.eye(h.shape[0], dtype=dtype)
+        delta = -jnp.linalg.solve(a, g / d) / d
+        theta_new = s["theta"] + delta
+        r_new = residual(theta_new)
+        cost_new = _half_sq(r_new)
+        predicted = -(g @ delta) - 0.5 * delta @ (h @ delta)
+        rho = (s["cost"] - cost_new) / jnp.maximum(predicted, tiny)
+        accept = jnp.isfinite(cost_new) & (cost_new <= s["cost"])
+        small_step = jnp.linalg.norm(delta) <= xtol * (jnp.linalg.norm(s["theta"]) + xtol)
+        small_change = (s["cost"] - cost_new) <= ftol * s["cost"]
+        # first-order optimality: r is orthogonal to every column of J (to rounding)
+        col_norm = jnp.sqrt(jnp.diag(h))
+        cosine = jnp.max(jnp.abs(g) / jnp.maximum(col_norm * jnp.sqrt(2 * s["cost"]), tiny))
+        converged = (accept & (small_step | small_change)) | (cosine <= gtol) | (s["cost"] <= tiny)
+        lam_accept = s["lam"] * jnp.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+        r_acc, j_acc = jax.lax.cond(accept, lambda: linearise(theta_new), lambda: (s["r"], s["jac"]))
+        return dict(
+            theta=jnp.where(accept, theta_new, s["theta"]), r=r_acc, jac=j_acc,
+            cost=jnp.where(accept, cost_new, s["cost"]),
+            lam=jnp.where(accept, lam_accept, s["lam"] * s["nu"]),
+            nu=jnp.where(accept, 2.0, 2.0 * s["nu"]),
+            step=s["step"] + 1,
+            done=converged | (s["lam"] > 1e16),
+            status=jnp.where(converged, CONVERGED, jnp.where(s["lam"] > 1e16, SINGULAR, MAX_STEPS)),
+        )
+
+    def cond(s):
+        return (~s["done"]) & (s["step"] < max_steps)
+
+    out = jax.lax.while_loop(cond, body, init)
+    status = jnp.where(jnp.all(jnp.isfinite(out["theta"])) & jnp.isfinite(out["cost"]),
+                       out["status"], NON_FINITE)
+    return out["theta"], out["step"], status
+
+
+def lbfgs(residual, theta0, max_steps):
+    """Minimise 0.5 |residual(theta)|^2 with optax.lbfgs (zoom line search).
+
+    Converged when the gradient's infinity norm falls below sqrt(eps) times (1 + the loss).
+    Returns (theta, n_steps, status).
+    """
+    dtype = theta0.dtype
+    gtol = jnp.sqrt(jnp.finfo(dtype).eps)
+
+    def loss(theta):
+        return _half_sq(residual(theta))
+
+    opt = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(loss)
+
+    def body(carry):
+        theta, state, step, _ = carry
+        value, grad = value_and_grad(theta, state=state)
+        updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=loss)
+        theta = optax.apply_updates(theta, updates)
+        done = jnp.max(jnp.abs(grad)) <= gtol * (1.0 + value)
+        return theta, state, step + 1, done
+
+    def cond(carry):
+        return (~carry[3]) & (carry[2] < max_steps)
+
+    theta, _, steps, done = jax.lax.while_loop(
+        cond, body, (theta0, opt.init(theta0), jnp.asarray(0), jnp.asarray(False)))
+    finite = jnp.all(jnp.isfinite(theta))
+    status = jnp.where(~finite, NON_FINITE, jnp.where(done, CONVERGED, MAX_STEPS))
+    return theta, steps, status
+
+
+SOLVERS = {"lm": levenberg_marquardt, "lbfgs": lbfgs}
