@@ -1,5 +1,6 @@
 """``fitting.fit``: host-side checks, batching into size buckets, device sharding, results."""
 
+import functools
 import math
 
 import jax
@@ -60,14 +61,29 @@ def _check_inputs(model, v, i, sigma, mask):
     return v, i
 
 
-def _shard(arrays):
-    """Put (B, n) arrays on all devices, split along B (B is a multiple of the device count)."""
+def _batch_sharding():
+    """Sharding that splits axis 0 over all devices, or None with a single device."""
     devices = jax.devices()
     if len(devices) == 1:
-        return arrays
-    mesh = Mesh(np.asarray(devices), ("batch",))
-    sharding = NamedSharding(mesh, PartitionSpec("batch"))
-    return [jax.device_put(a, sharding) for a in arrays]
+        return None
+    return NamedSharding(Mesh(np.asarray(devices), ("batch",)), PartitionSpec("batch"))
+
+
+def _unpad_impl(tree, size, batch_shape):
+    return jax.tree_util.tree_map(lambda x: jnp.reshape(x[:size], batch_shape + x.shape[1:]), tree)
+
+
+@functools.lru_cache(maxsize=None)
+def _unpadder(sharding):
+    return jax.jit(_unpad_impl, static_argnums=(1, 2), out_shardings=sharding)
+
+
+def _unpad(tree, size, batch_shape, sharding):
+    """Drop the padding and restore the batch shape; keep the batch sharding when the leading
+    batch axis divides evenly over the devices (JAX shards only evenly)."""
+    if sharding is None or not batch_shape or batch_shape[0] % jax.device_count():
+        sharding = None
+    return _unpadder(sharding)(tree, size, batch_shape)
 
 
 def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
@@ -104,13 +120,11 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     batch_shape, n = tuple(i.shape[:-1]), i.shape[-1]
     size = math.prod(batch_shape)
 
-    def flat(x, fill):
-        x = jnp.broadcast_to(jnp.asarray(x), i.shape).reshape(size, n)
-        return x
+    def flat(x, dtype):
+        return jnp.broadcast_to(jnp.asarray(x, dtype), i.shape).reshape(size, n)
 
-    arrays = [flat(jnp.asarray(v, dtype), 0.0), flat(jnp.asarray(i, dtype), 0.0),
-              flat(jnp.asarray(1.0 if sigma is None else sigma, dtype), 1.0),
-              flat(jnp.asarray(True if mask is None else mask, bool), False)]
+    arrays = [flat(v, dtype), flat(i, dtype), flat(1.0 if sigma is None else sigma, dtype),
+              flat(True if mask is None else mask, bool)]
     n_masked = jnp.sum(~(jnp.isfinite(arrays[0]) & jnp.isfinite(arrays[1])) & arrays[3], axis=-1)
 
     padded_size = bucket(size)
@@ -120,12 +134,10 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     pads = ((0, padded_size - size), (0, padded_n - n))
     arrays = [jnp.pad(a, pads, constant_values=fill)
               for a, fill in zip(arrays, (0.0, 0.0, 1.0, False))]
-    out = _core.fit_batch(model, method, int(max_steps), sigma is not None, *_shard(arrays))
-
-    def unpad(x):
-        if padded_size != size:
-            x = x[:size]
-        return jnp.reshape(x, batch_shape + x.shape[1:])
-
-    out = jax.tree_util.tree_map(unpad, out)
-    return FitResult(model=model, n_masked=jnp.reshape(n_masked, batch_shape), **out)
+    sharding = _batch_sharding()
+    if sharding is not None:
+        arrays = [jax.device_put(a, sharding) for a in arrays]
+    out = _core.fit_batch(model, method, int(max_steps), sigma is not None, *arrays)
+    out["n_masked"] = jnp.pad(n_masked, (0, padded_size - size))
+    out = _unpad(out, size, batch_shape, sharding)
+    return FitResult(model=model, **out)

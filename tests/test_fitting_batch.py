@@ -1,0 +1,218 @@
+"""fitting.fit on batches: masking, failures, status codes, buckets, devices, user models."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import fitting
+import ionjax as ij
+
+V = np.linspace(-0.1, 0.05, 15)
+TRUTH = dict(g=2e-9, e_rev=-0.07)
+
+
+def _ohmic_batch(b, seed=0, noise=5e-12):
+    rng = np.random.default_rng(seed)
+    g = 2e-9 * (1 + 0.2 * rng.standard_normal(b))
+    e = -0.07 + 0.01 * rng.standard_normal(b)
+    return g, e, g[:, None] * (V - e[:, None]) + rng.normal(0, noise, (b, V.size))
+
+
+def _ols(v, i):
+    x = np.stack([v, np.ones_like(v)], axis=1)
+    (a, b), *_ = np.linalg.lstsq(x, i, rcond=None)
+    return a, -b / a
+
+
+def test_batch_equals_one_by_one_and_keeps_batch_shape():
+    _, _, i = _ohmic_batch(6)
+    res = fitting.fit(fitting.Ohmic(), V, i.reshape(2, 3, -1))
+    assert res.params["g"].shape == (2, 3) and res.covariance.shape == (2, 3, 2, 2)
+    for k in range(6):
+        one = fitting.fit(fitting.Ohmic(), V, i[k])
+        assert float(one.params["g"]) == pytest.approx(float(res.params["g"].ravel()[k]), rel=1e-10)
+        g, e = _ols(V, i[k])
+        assert float(one.params["e_rev"]) == pytest.approx(e, rel=1e-9)
+    assert np.all(res.converged)
+
+
+def test_nan_points_are_masked_counted_and_do_not_disturb_the_batch():
+    _, _, i = _ohmic_batch(5, seed=1)
+    dirty = i.copy()
+    dirty[1, [2, 7]] = np.nan
+    dirty[3, :] = np.nan  # a recording with no valid point at all
+    dirty[4, 3:] = np.nan  # too few points (3 valid) is fine for 2 parameters; (1 valid) is not
+    dirty[4, 1:] = np.nan
+    res = fitting.fit(fitting.Ohmic(), V, dirty)
+    np.testing.assert_array_equal(res.n_masked, [0, 2, 0, 15, 14])
+    np.testing.assert_array_equal(res.n_points, [15, 13, 15, 0, 1])
+    np.testing.assert_array_equal(res.status, [0, 0, 0, 2, 2])
+    assert list(res.message) == [fitting.STATUS_MESSAGES[s] for s in (0, 0, 0, 2, 2)]
+    assert np.all(np.isnan(res.params["g"][3:])) and np.all(np.isnan(res.stderr["g"][3:]))
+    keep = ~np.isnan(dirty[1])
+    assert float(res.params["g"][1]) == pytest.approx(_ols(V[keep], dirty[1, keep])[0], rel=1e-9)
+    clean = fitting.fit(fitting.Ohmic(), V, i[[0, 2]])
+    np.testing.assert_allclose(np.asarray(res.params["g"])[[0, 2]], clean.params["g"], rtol=1e-12)
+
+
+def test_explicit_mask_equals_dropping_points():
+    _, _, i = _ohmic_batch(1, seed=2)
+    mask = np.ones(V.size, bool)
+    mask[::3] = False
+    res = fitting.fit(fitting.Ohmic(), V, i[0], mask=mask)
+    ref = fitting.fit(fitting.Ohmic(), V[mask], i[0, mask])
+    for key in ("g", "e_rev"):
+        assert float(res.params[key]) == pytest.approx(float(ref.params[key]), rel=1e-10)
+        assert float(res.stderr[key]) == pytest.approx(float(ref.stderr[key]), rel=1e-8)
+
+
+@pytest.mark.parametrize("v, i, match", [
+    (np.zeros(5), np.zeros(6), r"v \(5,\), i \(6,\)"),
+    (np.zeros((3, 5)), np.zeros((2, 5)), r"v \(3, 5\), i \(2, 5\)"),
+    (np.zeros(1), np.zeros(1), r"1 valid points for 2 parameters"),
+    (np.array([0.0, 0.01, np.nan]), np.array([1.0, np.nan, 2.0]), r"1 valid points"),
+])
+def test_bad_shapes_and_too_few_points_raise_on_a_single_recording(v, i, match):
+    with pytest.raises(ValueError, match=match):
+        fitting.fit(fitting.Ohmic(), v, i)
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        fitting.fit(fitting.Ohmic(), V, V, sigma=0.0)
+    with pytest.raises(ValueError, match="method"):
+        fitting.fit(fitting.Ohmic(), V, V, method="newton")
+    with pytest.raises(ValueError, match="c_in must be > 0"):
+        fitting.GHK(z=1, c_in=0.0, c_out=5.0, temperature=300.0)
+    with pytest.raises(TypeError, match="temperature"):
+        fitting.GHK(z=1, c_in=1.0, c_out=5.0, temperature=None)
+
+
+def test_new_batch_sizes_within_a_bucket_do_not_recompile():
+    assert [fitting.bucket(b) for b in (1, 3, 8, 9, 40000, 40960, 40961)] == \
+        [1, 4, 8, 10, 40960, 40960, 49152]
+    for b in range(1, 5000, 37):
+        assert b <= fitting.bucket(b) <= max(8, 1.25 * b)
+    from fitting import _core
+    model = fitting.Ohmic()
+    _, _, i = _ohmic_batch(60, seed=3)
+    fitting.fit(model, V, i[:33])  # bucket 40
+    before = _core.fit_batch._cache_size()
+    for b in (34, 37, 40):
+        fitting.fit(model, V, i[:b])
+    assert _core.fit_batch._cache_size() == before
+    fitting.fit(model, V, i[:60])  # bucket 64, used by no other test: one more compilation
+    assert _core.fit_batch._cache_size() == before + 1
+
+
+def test_user_model_with_autodiff_jacobian_matches_the_builtin():
+    t, c_in, c_out = 295.0, 10.0, 110.0
+    truth_p = 3e-16
+    i = truth_p * ij.ghk_current(V, 1.0, c_in, c_out, 1, temperature=t)
+    i = np.asarray(i) + np.random.default_rng(4).normal(0, 2e-12, V.size)
+
+    def fn(params, v):
+        return params["p"] * ij.ghk_current(v, 1.0, c_in, c_out, 1, temperature=t)
+
+    user = fitting.fit(fitting.Model(fn, params={"p": 1e-16}, positive=("p",)), V, i)
+    builtin = fitting.fit(fitting.GHK(z=1, c_in=c_in, c_out=c_out, temperature=t), V, i)
+    assert user.converged and builtin.converged
+    assert float(user.params["p"]) == pytest.approx(float(builtin.params["p"]), rel=1e-8)
+    assert float(user.stderr["p"]) == pytest.approx(float(builtin.stderr["p"]), rel=1e-6)
+    e_user = fitting.reversal_potential(user)  # numeric zero crossing + implicit function theorem
+    e_nernst = ij.nernst_potential(c_in, c_out, 1, temperature=t)
+    assert float(e_user.value) == pytest.approx(float(e_nernst), abs=1e-12)
+    with pytest.raises(ValueError, match="positive names unknown"):
+        fitting.Model(fn, params={"p": 1.0}, positive=("q",))
+
+
+def test_numeric_reversal_stderr_matches_the_closed_form():
+    """A user ohmic model: root + IFT delta method equals the closed-form e_rev and stderr."""
+    _, _, i = _ohmic_batch(3, seed=5)
+    user = fitting.Model(lambda p, v: p["g"] * (v - p["e_rev"]), params={"g": 1e-9, "e_rev": 0.0})
+    res_u = fitting.fit(user, V, i)
+    res_o = fitting.fit(fitting.Ohmic(), V, i)
+    e_u, e_o = fitting.reversal_potential(res_u), fitting.reversal_potential(res_o)
+    np.testing.assert_allclose(e_u.value, e_o.value, rtol=1e-9)
+    np.testing.assert_allclose(e_u.stderr, e_o.stderr, rtol=1e-6)
+    np.testing.assert_allclose(e_o.stderr, res_o.stderr["e_rev"], rtol=1e-12)
+
+
+def test_lbfgs_reaches_the_lm_optimum():
+    m = fitting.BoltzmannOhmic()
+    truth = dict(g_max=5e-9, e_rev=0.05, v_half=-0.03, slope=0.006)
+    v = np.linspace(-0.09, 0.04, 15)
+    i = np.asarray(m.current(truth, v)) + np.random.default_rng(6).normal(0, 1e-11, v.size)
+    lm = fitting.fit(m, v, i)
+    bfgs = fitting.fit(m, v, i, method="lbfgs", max_steps=2000)
+    assert lm.converged and bfgs.converged
+    assert float(bfgs.loss) == pytest.approx(float(lm.loss), rel=1e-6)
+    for key in truth:
+        assert float(bfgs.params[key]) == pytest.approx(float(lm.params[key]), rel=1e-3)
+
+
+def test_predict_summary_and_compare():
+    _, _, i = _ohmic_batch(4, seed=7)
+    res = fitting.fit(fitting.Ohmic(), V, i)
+    pred = res.predict(V)
+    assert pred.shape == (4, V.size)
+    np.testing.assert_allclose(np.sum((i - pred) ** 2, axis=1), res.loss, rtol=1e-9)
+    text = res[0].summary()
+    assert "nS" in text and "mV" in text and "converged" in text and "g " in text
+    assert "4 recordings, 4 converged" in res.summary()
+    cmp = fitting.compare({"ohmic": res, "boltzmann": fitting.fit(fitting.BoltzmannOhmic(), V, i)})
+    assert cmp.best.shape == (4,) and np.all(cmp.best == 0)  # truth is ohmic: fewer parameters win
+    np.testing.assert_allclose(cmp.weights.sum(axis=0), 1.0)
+    assert "ohmic" in str(cmp)
+
+
+def test_float32_stays_float32():
+    _, _, i = _ohmic_batch(3, seed=8)
+    res = fitting.fit(fitting.Ohmic(), V.astype(np.float32), i.astype(np.float32))
+    assert res.params["g"].dtype == jnp.float32 and res.covariance.dtype == jnp.float32
+    assert np.all(res.converged)
+
+
+_SHARDED = textwrap.dedent("""
+    import json, sys
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np
+    import fitting
+    assert jax.device_count() == 4, jax.devices()
+    data = json.loads(sys.stdin.read())
+    res = fitting.fit(fitting.BoltzmannOhmic(), np.array(data["v"]), np.array(data["i"]))
+    leaf = res.params["g_max"]
+    print(json.dumps(dict(
+        g=np.asarray(leaf).tolist(), v_half=np.asarray(res.params["v_half"]).tolist(),
+        status=np.asarray(res.status).tolist(), n_devices=len(leaf.sharding.device_set),
+        spec=str(leaf.sharding.spec))))
+""")
+
+
+def test_four_simulated_devices_give_the_one_device_answers_sharded():
+    rng = np.random.default_rng(9)
+    m = fitting.BoltzmannOhmic()
+    v = np.linspace(-0.09, 0.04, 15)
+    b = 12
+    truth = dict(g_max=rng.uniform(2e-9, 8e-9, b), e_rev=rng.uniform(0.0, 0.05, b),
+                 v_half=rng.uniform(-0.05, -0.01, b), slope=rng.uniform(0.004, 0.01, b))
+    i = np.stack([np.asarray(m.current({k: x[j] for k, x in truth.items()}, v)) for j in range(b)])
+    i += rng.normal(0, 2e-11, i.shape)
+    one = fitting.fit(m, v, i)
+    env = dict(**__import__("os").environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
+               JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", _SHARDED], input=json.dumps(dict(v=v.tolist(), i=i.tolist())),
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    many = json.loads(out.stdout.strip().splitlines()[-1])
+    assert many["n_devices"] == 4 and "batch" in many["spec"]
+    np.testing.assert_array_equal(many["status"], one.status)
+    np.testing.assert_allclose(many["g"], one.params["g_max"], rtol=1e-9)
+    np.testing.assert_allclose(many["v_half"], one.params["v_half"], rtol=1e-9)
