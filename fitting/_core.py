@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from fitting import _solver
+from fitting._linalg import spd_inverse, spd_solve
 
 
 def _param_arrays(model, dtype):
@@ -32,16 +33,17 @@ def _param_arrays(model, dtype):
 
 
 def _linear_start(model, v, i, w, valid):
-    """Variable projection over the model's grid of nonlinear parameters."""
+    """Variable projection over the model's grid of nonlinear parameters: for each grid point
+    the amplitudes solve the column-equilibrated normal equations, and the best point is kept."""
     grid = model.grid(v, valid)
     y = i * w
 
     def solve(theta):
         b = model.basis(theta, v) * w[:, None]
-        norm = jnp.sqrt(jnp.sum(b * b, axis=0))
-        norm = jnp.where(norm > 0, norm, 1.0)
-        a, *_ = jnp.linalg.lstsq(b / norm, y)
-        a = a / norm
+        gram = b.T @ b
+        d = jnp.sqrt(jnp.diag(gram))
+        d = jnp.where(d > 0, d, 1.0)
+        a = spd_solve(gram / d[:, None] / d[None, :], (b.T @ y) / d) / d
         res = jnp.sum((y - b @ a) ** 2)
         return a, jnp.where(jnp.isfinite(res), res, jnp.inf)
 
@@ -55,7 +57,7 @@ def _inverse_normal_matrix(jac):
     h = jac.T @ jac
     d = jnp.sqrt(jnp.diag(h))
     d = jnp.where(d > 0, d, jnp.nan)
-    return jnp.linalg.inv(h / d[:, None] / d[None, :]) / d[:, None] / d[None, :]
+    return spd_inverse(h / d[:, None] / d[None, :]) / d[:, None] / d[None, :]
 
 
 def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
@@ -101,7 +103,10 @@ def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
     jac = jax.jacfwd(lambda psi: residual_x(psi * scale))(x / scale)
     dof = n_valid - k
     s2 = jnp.where(dof > 0, chi2 / jnp.maximum(dof, 1), jnp.nan) if not has_sigma else 1.0
-    cov = s2 * _inverse_normal_matrix(jac) * scale[:, None] * scale[None, :]
+    # stderr and derived errors come from cov_psi (O(1)): in SI, var(p) ~ 1e-39 (m^3/s)^2
+    # underflows float32 (flushed to 0)
+    cov_psi = s2 * _inverse_normal_matrix(jac)
+    cov = cov_psi * scale[:, None] * scale[None, :]
 
     too_few = n_valid < k
     status = jnp.where(too_few, _solver.TOO_FEW_POINTS, status)
@@ -110,16 +115,17 @@ def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
     failed = (status != _solver.CONVERGED) & (status != _solver.MAX_STEPS)
     x = jnp.where(failed, jnp.nan, x)
     cov = jnp.where(failed, jnp.nan, cov)
+    cov_psi = jnp.where(failed, jnp.nan, cov_psi)
 
     params = model.unflatten(x)
-    stderr = model.unflatten(jnp.sqrt(jnp.diag(cov)))
+    stderr = model.unflatten(jnp.sqrt(jnp.diag(cov_psi)) * scale)
     derived_fn = lambda x: model.derived(model.unflatten(x))  # noqa: E731
     derived = derived_fn(x)
     if derived:
         jac_d = jax.jacfwd(derived_fn)(x)
         for key, value in derived.items():
-            g = jnp.reshape(jac_d[key], (-1, k))
-            var = jnp.einsum("ak,kl,al->a", g, cov, g)
+            g = jnp.reshape(jac_d[key], (-1, k)) * scale  # d derived / d psi
+            var = jnp.einsum("ak,kl,al->a", g, cov_psi, g)
             params[key] = value
             stderr[key] = jnp.reshape(jnp.sqrt(var), jnp.shape(value))
 

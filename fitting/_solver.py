@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from fitting._linalg import spd_solve
+
 CONVERGED, MAX_STEPS, TOO_FEW_POINTS, NON_FINITE, SINGULAR = 0, 1, 2, 3, 4
 
 MESSAGES = {
@@ -56,9 +58,8 @@ def levenberg_marquardt(residual, theta0, max_steps):
     tiny = jnp.finfo(dtype).tiny
 
     def linearise(theta):
-        r = residual(theta)
-        jac = jax.jacfwd(residual)(theta)
-        return r, jac
+        r = residual(theta)  # traced once more for the value; XLA shares it with the JVPs
+        return r, jax.jacfwd(residual)(theta)
 
     r0, j0 = linearise(theta0)
     init = dict(theta=theta0, r=r0, jac=j0, cost=_half_sq(r0), lam=jnp.asarray(1e-3, dtype),
@@ -71,9 +72,9 @@ def levenberg_marquardt(residual, theta0, max_steps):
         d = jnp.sqrt(jnp.maximum(jnp.diag(h), tiny))
         h_eq = h / d[:, None] / d[None, :]
         a = h_eq + s["lam"] * jnp.eye(h.shape[0], dtype=dtype)
-        delta = -jnp.linalg.solve(a, g / d) / d
+        delta = -spd_solve(a, g / d) / d
         theta_new = s["theta"] + delta
-        r_new = residual(theta_new)
+        r_new, j_new = linearise(theta_new)  # one fused pass; kept only if the step is accepted
         cost_new = _half_sq(r_new)
         predicted = -(g @ delta) - 0.5 * delta @ (h @ delta)
         rho = (s["cost"] - cost_new) / jnp.maximum(predicted, tiny)
@@ -83,11 +84,13 @@ def levenberg_marquardt(residual, theta0, max_steps):
         # first-order optimality: r is orthogonal to every column of J (to rounding)
         col_norm = jnp.sqrt(jnp.diag(h))
         cosine = jnp.max(jnp.abs(g) / jnp.maximum(col_norm * jnp.sqrt(2 * s["cost"]), tiny))
-        converged = (accept & (small_step | small_change)) | (cosine <= gtol) | (s["cost"] <= tiny)
+        # a step below xtol ends the fit even when rejected (MINPACK's xtol test): at the optimum
+        # in float32 the cost is only known to rounding, so tiny steps may all be "uphill"
+        converged = small_step | (accept & small_change) | (cosine <= gtol) | (s["cost"] <= tiny)
         lam_accept = s["lam"] * jnp.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
-        r_acc, j_acc = jax.lax.cond(accept, lambda: linearise(theta_new), lambda: (s["r"], s["jac"]))
         return dict(
-            theta=jnp.where(accept, theta_new, s["theta"]), r=r_acc, jac=j_acc,
+            theta=jnp.where(accept, theta_new, s["theta"]), r=jnp.where(accept, r_new, s["r"]),
+            jac=jnp.where(accept, j_new, s["jac"]),
             cost=jnp.where(accept, cost_new, s["cost"]),
             lam=jnp.where(accept, lam_accept, s["lam"] * s["nu"]),
             nu=jnp.where(accept, 2.0, 2.0 * s["nu"]),

@@ -92,6 +92,7 @@ def test_ohmic_equals_linear_least_squares(weighted):
     e_fit, e_se_fit = fitting.reversal_potential(res)
     assert np.all(np.asarray(res.converged))
     n, k = v.shape[-1], 2
+    worst_x = worst_se = 0.0
     for b in range(v.shape[0]):
         x = np.stack([v[b], np.ones(n)], axis=-1)
         (a0, a1), cov_ab, loss = weighted_lstsq(x, i[b], 1 / sigma[b] ** 2 if weighted else None)
@@ -101,6 +102,8 @@ def test_ohmic_equals_linear_least_squares(weighted):
         se = np.sqrt(np.diag(cov))
         got = np.array([res.params["g"][b], res.params["e_rev"][b]])
         got_se = np.array([res.stderr["g"][b], res.stderr["e_rev"][b]])
+        worst_x = max(worst_x, np.max(rel(got, [g, e])))
+        worst_se = max(worst_se, np.max(rel(got_se, se)))
         assert np.max(rel(got, [g, e])) < 1e-6, (b, got, (g, e))
         assert np.max(rel(got_se, se)) < 1e-3, (b, got_se, se)
         corr = cov[0, 1] / (se[0] * se[1])
@@ -113,6 +116,8 @@ def test_ohmic_equals_linear_least_squares(weighted):
         assert rel(res.bic[b], n * np.log(loss / n) + k * np.log(n)) < 1e-9
         # reversal_potential of an Ohmic fit is e_rev with its stderr
         assert rel(e_fit[b], e) < 1e-6 and rel(e_se_fit[b], se[1]) < 1e-3
+    print(f"Ohmic vs {'WLS' if weighted else 'OLS'}: max rel. diff params {worst_x:.3g}, "
+          f"stderr {worst_se:.3g}")
 
 
 # ----------------------------------------------------------------------- 2. GHK: closed-form WLS
@@ -137,7 +142,7 @@ def test_ghk_permeability_is_the_closed_form_least_squares_solution(ion):
     i = p_true * u + sigma * rng.standard_normal((batch, n))
     model = fitting.GHK(z=z, c_in=c_in, c_out=c_out, temperature=temperature)
 
-    for weighted in (False, True):
+    for weighted in (False, True) if ion == "K" else (False,):
         w = 1 / sigma**2 if weighted else np.ones_like(sigma)
         p = np.sum(w * u * i, axis=-1) / np.sum(w * u * u, axis=-1)
         chi2 = np.sum(w * (i - p[:, None] * u) ** 2, axis=-1)
@@ -146,6 +151,9 @@ def test_ghk_permeability_is_the_closed_form_least_squares_solution(ion):
             var = var * chi2 / (n - 1)
         res = fitting.fit(model, v, i, sigma=sigma if weighted else None)
         assert np.all(np.asarray(res.converged))
+        print(f"GHK {ion} weighted={weighted}: max rel. diff p "
+              f"{np.max(rel(res.params['p'], p)):.3g}, "
+              f"stderr {np.max(rel(res.stderr['p'], np.sqrt(var))):.3g}")
         assert np.max(rel(res.params["p"], p)) < 1e-6
         assert np.max(rel(res.stderr["p"], np.sqrt(var))) < 1e-3
         assert np.max(rel(res.loss, chi2)) < 1e-9
@@ -158,9 +166,11 @@ def test_ghk_permeability_is_the_closed_form_least_squares_solution(ion):
 
 # ------------------------------------------------------- 3. MultiIonGHK vs scipy.least_squares
 def test_multi_ion_ghk_matches_scipy_least_squares_and_delta_method():
-    z = np.array([1.0, 1.0, -1.0])  # Na, K, Cl
-    c_in = np.array([10.0, 140.0, 10.0])
-    c_out = np.array([145.0, 5.0, 110.0])
+    # Na, K, Ca (a non-selective cation channel). Three monovalent ions would not do: their GHK
+    # currents span only two functions of v, so their permeabilities are not identifiable.
+    z = np.array([1.0, 1.0, 2.0])
+    c_in = np.array([10.0, 140.0, 1e-4])
+    c_out = np.array([145.0, 5.0, 2.0])
     temperature = 296.0
     rng = np.random.default_rng(3)
     batch, n = 16, 17
@@ -168,7 +178,7 @@ def test_multi_ion_ghk_matches_scipy_least_squares_and_delta_method():
     u = np.stack([ghk_unit_current(v, *a, temperature) for a in zip(z, c_in, c_out)], axis=-1)
     p_true = np.stack([rng.uniform(0.3, 1, batch) * 1e-17,   # Na
                        rng.uniform(0.5, 2, batch) * 1e-17,   # K
-                       rng.uniform(0.3, 1, batch) * 1e-17], axis=-1)  # Cl
+                       rng.uniform(1, 5, batch) * 1e-17], axis=-1)  # Ca
     clean = np.einsum("bnk,bk->bn", u, p_true)
     assert 100 * PA < np.median(np.max(np.abs(clean), axis=-1)) < 2000 * PA  # realistic scale
     i = clean + 3 * PA * rng.standard_normal((batch, n))
@@ -183,9 +193,11 @@ def test_multi_ion_ghk_matches_scipy_least_squares_and_delta_method():
     for b in range(batch):
         def resid(q, b=b):
             return (i[b] - u[b] @ (q * unit)) / PA
-        sol = optimize.least_squares(resid, p_true[b] / unit, method="lm",
-                                     xtol=1e-15, ftol=1e-15, gtol=1e-15)
+        sol = optimize.least_squares(resid, p_true[b] / unit, jac=lambda q, b=b: -u[b] * unit / PA,
+                                     method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
         p = sol.x * unit
+        p_lstsq, *_ = np.linalg.lstsq(u[b] * unit / PA, i[b] / PA, rcond=None)
+        assert np.max(rel(p, p_lstsq * unit)) < 1e-9  # scipy found the linear LS solution
         ratios = p / p[1]
         # independent delta method: C_p = s^2 (U^T U)^-1, ratios r_j = p_j / p_K
         rss = float(np.sum((i[b] - u[b] @ p) ** 2))
@@ -193,13 +205,16 @@ def test_multi_ion_ghk_matches_scipy_least_squares_and_delta_method():
         g = np.eye(3) / p[1]
         g[:, 1] -= p / p[1] ** 2
         r_se = np.sqrt(np.diag(g @ cov_p @ g.T))
-        # GHK voltage (monovalent closed form) and its gradient d E / d p
-        num = p[0] * c_out[0] + p[1] * c_out[1] + p[2] * c_in[2]
-        den = p[0] * c_in[0] + p[1] * c_in[1] + p[2] * c_out[2]
-        rt_f = R * temperature / F
-        e = rt_f * np.log(num / den)
-        de = rt_f * (np.array([c_out[0], c_out[1], c_in[2]]) / num
-                     - np.array([c_in[0], c_in[1], c_out[2]]) / den)
+        # zero-current potential: root of the numpy GHK current (brentq), and its gradient by
+        # the implicit function theorem, dE/dp_k = -I_k(E) / sum_k p_k dI_k/dv(E)
+        def total(x, p=p):
+            return sum(pk * ghk_unit_current(x, *a, temperature)
+                       for pk, a in zip(p, zip(z, c_in, c_out)))
+        e = optimize.brentq(total, -0.15, 0.1501, xtol=1e-15, rtol=1e-15)
+        h = 1e-7
+        unit_e = np.array([ghk_unit_current(e, *a, temperature) for a in zip(z, c_in, c_out)])
+        slope = (total(e + h) - total(e - h)) / (2 * h)
+        de = -unit_e / slope
         e_se = np.sqrt(de @ cov_p @ de)
 
         assert rel(res.loss[b], rss) < 1e-9
@@ -214,7 +229,24 @@ def test_multi_ion_ghk_matches_scipy_least_squares_and_delta_method():
     assert worst["p"] < 1e-6, worst
     assert worst["ratios"] < 1e-4, worst
     assert worst["p_se"] < 1e-3 and worst["r_se"] < 1e-3, worst
+    print({k: f"{x:.3g}" for k, x in worst.items()})
     assert worst["e"] < 1e-9 and worst["e_se"] < 1e-3, worst  # [V]; relative for the stderr
+
+
+@pytest.mark.xfail(strict=True, reason="bug: non-identifiable MultiIonGHK (three monovalent ions) "
+                   "is reported converged (status 0) with NaN standard errors")
+def test_multi_ion_ghk_with_three_monovalent_ions_is_not_reported_converged():
+    # monovalent GHK currents all lie in span{u/(1-e^-u), u e^-u/(1-e^-u)} (u = Fv/RT): with Na,
+    # K and Cl the three permeabilities cannot be identified from any I-V curve
+    rng = np.random.default_rng(13)
+    ions = ((1, 10.0, 145.0), (1, 140.0, 5.0), (-1, 10.0, 110.0))
+    v = np.linspace(-100, 60, 17) * MV + 0.3 * MV
+    u = np.stack([ghk_unit_current(v, *a, 296.0) for a in ions], axis=-1)
+    assert np.linalg.matrix_rank(u / np.linalg.norm(u, axis=0), tol=1e-9) == 2
+    i = u @ np.array([0.5e-17, 1e-17, 0.5e-17]) + 3 * PA * rng.standard_normal((8, v.size))
+    z, c_in, c_out = zip(*ions)
+    res = fitting.fit(fitting.MultiIonGHK(z=z, c_in=c_in, c_out=c_out, temperature=296.0), v, i)
+    assert not np.any(np.asarray(res.converged)), (np.asarray(res.status), res.stderr["p"])
 
 
 # ------------------------------------------------- 4. Boltzmann-ohmic vs scipy.optimize.curve_fit
@@ -261,6 +293,7 @@ def test_boltzmann_ohmic_is_as_good_as_curve_fit_and_at_a_local_optimum():
             continue
         # a tight scipy least_squares started from our result cannot improve on it
         sol = optimize.least_squares(lambda q, b=b: i[b] - boltzmann_ohmic(v, *q), ours[b],
+                                     jac=lambda q: -boltzmann_ohmic_jacobian(v, *q),
                                      method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
         ls_gap[b] = (loss[b] - 2 * sol.cost * PA**2) / loss[b]
         # stderr: s^2 (J^T J)^-1 with the analytic Jacobian at our optimum
@@ -273,9 +306,12 @@ def test_boltzmann_ohmic_is_as_good_as_curve_fit_and_at_a_local_optimum():
     no_worse = loss <= cf_loss * (1 + 1e-9)
     frac_no_worse = no_worse.mean()
     better = np.mean(loss < cf_loss * (1 - 1e-6))
+    both = converged & np.isfinite(cf_loss)
+    excess = np.max((loss[both] - cf_loss[both]) / cf_loss[both])
     msg = (f"converged {frac_converged:.4f}, no worse than curve_fit {frac_no_worse:.4f} "
-           f"(clearly better {better:.4f}), max (ours - least_squares)/ours "
-           f"{np.nanmax(ls_gap):.3g}, max stderr rel. diff {np.nanmax(se_gap):.3g}")
+           f"(clearly better {better:.4f}; max (ours - cf)/cf {excess:.3g}), "
+           f"max (ours - least_squares)/ours {np.nanmax(ls_gap):.3g}, "
+           f"max stderr rel. diff {np.nanmax(se_gap):.3g}")
     print(msg)
     assert frac_converged >= 0.99, msg
     assert frac_no_worse >= 0.99, msg
@@ -288,14 +324,20 @@ def test_boltzmann_ghk_recovers_truth_and_matches_least_squares():
     z, c_in, c_out, temperature = 1, 140.0, 5.0, 295.0  # a K+ channel
     rng = np.random.default_rng(5)
     batch, n = 32, 17
-    v = np.linspace(-100, 60, n) * MV
-    unit = ghk_unit_current(v, z, c_in, c_out, temperature)
+    v = np.linspace(-100, 60, n) * MV + 0.25 * MV  # (the numpy GHK formula is 0/0 at v = 0)
     truth = np.stack([rng.uniform(2, 8, batch) * 1e-17,    # p_max [m^3/s]: 0.5-2 nA at +60 mV
                       rng.uniform(-30, 10, batch) * MV,   # v_half
                       rng.uniform(5, 12, batch) * MV], axis=-1)  # slope
 
+    unit = ghk_unit_current(v, z, c_in, c_out, temperature)
+
     def model_current(v, p, vh, s):
         return p / (1 + np.exp((vh - v) / s)) * ghk_unit_current(v, z, c_in, c_out, temperature)
+
+    def model_jacobian(p, vh, s):
+        b = 1 / (1 + np.exp((vh - v) / s))
+        db = b * (1 - b)
+        return np.stack([b * unit, -p * unit * db / s, p * unit * db * (vh - v) / s**2], axis=-1)
 
     clean = np.stack([model_current(v, *t) for t in truth])
     noise = 0.02 * np.max(np.abs(clean), axis=-1, keepdims=True)
@@ -316,15 +358,16 @@ def test_boltzmann_ghk_recovers_truth_and_matches_least_squares():
     worst_loss = worst_x = 0.0
     for b in range(batch):
         sol = optimize.least_squares(lambda q, b=b: (i[b] - model_current(v, *(q * scale))) / PA,
-                                     truth[b] / scale, method="lm",
-                                     xtol=1e-15, ftol=1e-15, gtol=1e-15)
+                                     truth[b] / scale,
+                                     jac=lambda q: -model_jacobian(*(q * scale)) * scale / PA,
+                                     method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
         loss = 2 * sol.cost * PA**2
         worst_loss = max(worst_loss, rel(res.loss[b], loss))
         worst_x = max(worst_x, np.max(rel(est[b], sol.x * scale)))
     msg = f"max rel. loss diff {worst_loss:.3g}, max rel. param diff {worst_x:.3g}"
     print(msg)
     assert worst_loss < 1e-6, msg
-    assert worst_x < 1e-4, msg
+    assert worst_x < 1e-5, msg
 
 
 # ------------------------------------------------------------------ 6. calibration by simulation
@@ -381,7 +424,8 @@ def test_float32_agrees_with_float64():
     i_ohm = 4 * NS * (v + 20 * MV) + 5 * PA * rng.standard_normal(v.shape)
     cases.append((fitting.Ohmic(), i_ohm))
     ghk = fitting.GHK(z=1, c_in=140.0, c_out=5.0, temperature=295.0)
-    i_ghk = 3e-17 * ghk_unit_current(v, 1, 140.0, 5.0, 295.0) + 5 * PA * rng.standard_normal(v.shape)
+    i_ghk = 3e-17 * ghk_unit_current(v, 1, 140.0, 5.0, 295.0)
+    i_ghk = i_ghk + 5 * PA * rng.standard_normal(v.shape)
     cases.append((ghk, i_ghk))
     i_bo = boltzmann_ohmic(v, 8 * NS, 45 * MV, -25 * MV, 6 * MV)
     i_bo = i_bo + 0.02 * np.max(np.abs(i_bo)) * rng.standard_normal(v.shape)
@@ -397,6 +441,42 @@ def test_float32_agrees_with_float64():
             got, want = float(r32.stderr[key]), float(r64.stderr[key])
             assert rel(got, want) < 1e-3, (model.name, "stderr", key, got, want)
         assert rel(r32.loss, r64.loss) < 1e-3, model.name
+
+
+HCN_MODEL = dict(z=(1, 1), c_in=(10, 130), c_out=(110, 30), temperature=298, reference=1)
+
+
+def _two_ion_curve():
+    rng = np.random.default_rng(9)
+    v = np.linspace(-90, 40, 15) * MV
+    p = np.array([0.3e-17, 1e-17])  # P_Na/P_K = 0.3
+    u = np.stack([ghk_unit_current(v, z, ci, co, 298.0) for z, ci, co in
+                  zip(*(HCN_MODEL[k] for k in ("z", "c_in", "c_out")))], axis=-1)
+    return v, u @ p + 5 * PA * rng.standard_normal(v.shape)
+
+
+def test_float32_multi_ion_ghk_ratios_agree_with_float64():
+    v, i = _two_ion_curve()
+    model = fitting.MultiIonGHK(**HCN_MODEL)
+    r64 = fitting.fit(model, v, i)
+    r32 = fitting.fit(model, v.astype(np.float32), i.astype(np.float32))
+    assert bool(r32.converged)
+    for key in ("p", "ratios"):
+        np.testing.assert_allclose(np.asarray(r32.params[key], float), r64.params[key], rtol=1e-3)
+    np.testing.assert_allclose(np.asarray(r32.stderr["p"], float), r64.stderr["p"], rtol=1e-3)
+    assert rel(r32.stderr["ratios"][0], r64.stderr["ratios"][0]) < 1e-3
+    assert rel(fitting.reversal_potential(r32).value, fitting.reversal_potential(r64).value) < 1e-3
+
+
+@pytest.mark.xfail(strict=True, reason="bug: FitResult.covariance is in SI units; var(p) ~ 1e-39 "
+                   "(m^3/s)^2 underflows float32, so reversal_potential's stderr is wrong")
+def test_float32_multi_ion_ghk_reversal_stderr_agrees_with_float64():
+    v, i = _two_ion_curve()
+    model = fitting.MultiIonGHK(**HCN_MODEL)
+    e64 = fitting.reversal_potential(fitting.fit(model, v, i))
+    e32 = fitting.reversal_potential(fitting.fit(model, v.astype(np.float32),
+                                                 i.astype(np.float32)))
+    assert rel(e32.stderr, e64.stderr) < 1e-3, (float(e32.stderr), float(e64.stderr))
 
 
 # ------------------------------------------------------------------- 8. a real HCN2 recording
@@ -456,9 +536,7 @@ def test_real_hcn2_tail_iv_and_two_ion_ghk_fit(shared_data):
 
     v = (v_cmd - LJP) * MV
     i = i_pa * PA
-    ghk = fitting.MultiIonGHK(z=(1, 1), c_in=(10, 130), c_out=(110, 30), temperature=298,
-                              reference=1)
-    res = fitting.fit(ghk, v, i)
+    res = fitting.fit(fitting.MultiIonGHK(**HCN_MODEL), v, i)
     assert bool(res.converged)
     ratio, ratio_se = float(res.params["ratios"][0]), float(res.stderr["ratios"][0])
     e_fit, e_se = (float(x) for x in fitting.reversal_potential(res))

@@ -1,0 +1,312 @@
+"""Step I-V curves from Axon ABF voltage-clamp recordings (read with pyabf, an optional extra).
+
+One I-V point per sweep: the voltage is the command level of the test step, the current a
+statistic of the measured current over a window of that step. The test step is the epoch whose
+level changes across sweeps (the first such epoch of pyabf's ``abf.sweepEpochs``, leaving out the
+holding segments pyabf adds before and after the epoch table), or the epoch given by index.
+
+Windows are relative to the step: "60%" is a fraction of the step duration, "2.5ms" or a number
+[s] a time after the step onset. Sample k of the step (t = k / rate after onset, k = 0 at the
+first sample of the epoch) is used if start <= t < end, so ("2.5ms", "7.5ms") at 2 kHz takes
+samples 5..14. Skip capacitive transients at the step onset (>= 2.5 ms at 2 kHz is typical).
+
+Clampex "user list" protocols vary a parameter by a list that pyabf ignores (see
+``_userlist``); then the command is read from an ADC channel that records it
+(``command_channel``) or the file is refused.
+
+Corrections (see ``fitting.io._corrections`` for the physics and order): series resistance with
+the total current, then the liquid junction potential, then leak subtraction. ``leak="ramp"``
+fits I = g V + b to the sweep's ramp epochs against the command waveform (``sweepC``, or the
+recorded command) and subtracts it at the step's command level, sweep by sweep; a leak fitted in
+command coordinates is unaffected by the LJP (a common shift), and the small R_s drop of the leak
+current during the ramp is neglected.
+"""
+
+import os
+
+import numpy as np
+
+from fitting.io._corrections import DEFAULT_TEMPERATURE, correct, fit_line, subtract_line
+from fitting.io._data import IVData, pad_rows
+from fitting.io._errors import InputError
+from fitting.io._units import ACCEPTED, to_si, unit_info
+from fitting.io._userlist import enabled_user_lists
+
+_STATISTICS = {
+    "mean": np.mean,
+    "min": np.min,
+    "max": np.max,
+    "peak": lambda a: a[np.argmax(np.abs(a))],
+}
+_EPS = 1e-6  # [samples]: tolerance of window bounds that fall on a sample
+
+
+def load_abf(path):
+    """Open an ABF file with pyabf, turning every failure into an InputError."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InputError("no such file", path=path)
+    if not os.path.isfile(path):
+        raise InputError("is not a regular file", path=path)
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic not in (b"ABF ", b"ABF2"):
+        raise InputError(f"not an ABF file (it starts with {magic!r}, not b'ABF ' or b'ABF2')",
+                         path=path)
+    try:
+        import pyabf
+    except ImportError as exc:
+        raise ImportError("reading ABF files needs pyabf: pip install 'ionjax[abf]'") from exc
+    try:
+        return pyabf.ABF(path)
+    except Exception as exc:  # noqa: BLE001 - pyabf raises anything on a corrupt file
+        raise InputError(f"cannot read as ABF ({type(exc).__name__}: {exc})", path=path) from None
+
+
+def _unit(path, label, quantity, what):
+    info = unit_info(label) if label is not None else None
+    if info is None or info[0] != quantity:
+        found = "no unit" if label is None else f"unit {label!r}"
+        raise InputError(f"{what} has {found}, not a {quantity} unit (accepted units: "
+                         f"{ACCEPTED})", path=path)
+    return info[1], info[2]
+
+
+def _channel(path, abf, index, what):
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or \
+            not 0 <= index < abf.channelCount:
+        raise InputError(f"{what} {index} does not exist; the file has channels "
+                         f"0..{abf.channelCount - 1} ({', '.join(map(str, abf.adcNames))})",
+                         path=path)
+    return int(index)
+
+
+def _read_sweeps(path, abf, channel, command_channel, current_unit):
+    """Per-sweep current [A], command [V], recorded command [V] or None, and epoch tables."""
+    i_unit, i_exp = _unit(path, current_unit or abf.adcUnits[channel], "current",
+                          f"channel {channel} ({abf.adcNames[channel]})")
+    r_unit = r_exp = None
+    if command_channel is not None:
+        r_unit, r_exp = _unit(path, abf.adcUnits[command_channel], "voltage",
+                              f"command channel {command_channel}")
+    current, command, recorded, epochs = [], [], [], []
+    for sweep in range(abf.sweepCount):
+        abf.setSweep(sweep, channel=channel)
+        table = abf.sweepEpochs
+        if table is None or not len(table.p1s):
+            raise InputError(f"no epoch table for channel {channel}: cannot locate the test step",
+                             path=path)
+        c_unit, c_exp = _unit(path, abf.sweepUnitsC, "voltage", "the command waveform")
+        current.append(to_si(abf.sweepY, i_exp))
+        command.append(to_si(abf.sweepC, c_exp))
+        epochs.append((list(table.p1s), list(table.p2s), to_si(table.levels, c_exp).tolist(),
+                       list(table.types)))
+        if command_channel is not None:
+            abf.setSweep(sweep, channel=command_channel)
+            recorded.append(to_si(abf.sweepY, r_exp))
+    if len({len(e[0]) for e in epochs}) != 1:
+        raise InputError("the epoch table differs in length between sweeps", path=path)
+    units = {"current": i_unit, "command": c_unit}
+    if command_channel is not None:
+        units["recorded_command"] = r_unit
+    return current, command, (recorded if command_channel is not None else None), epochs, units
+
+
+def _choose_epoch(path, epoch, epochs, recorded):
+    """Index of the test step in the epoch tables, and the other candidates."""
+    types = epochs[0][3]
+    if epoch is not None:
+        text = str(epoch).strip()
+        if isinstance(epoch, bool) or not (isinstance(epoch, (int, np.integer)) or
+                                           (isinstance(epoch, str) and text.isdigit())):
+            raise InputError(f"epoch must be an integer index into abf.sweepEpochs; got "
+                             f"{epoch!r}", path=path)
+        k = int(text)
+        if not 0 <= k < len(types) or types[k] != "Step":
+            raise InputError(f"epoch {epoch!r} is not a step epoch; epochs: "
+                             f"{_describe(epochs[0])}", path=path)
+        return k, []
+    if recorded is None:
+        levels, tol = np.array([e[2] for e in epochs]), 1e-9
+    else:  # mean of the recorded command over the second half of each epoch
+        levels = np.array([[r[(p1 + p2) // 2:p2].mean() if p2 > p1 else np.nan
+                            for p1, p2 in zip(e[0], e[1])] for e, r in zip(epochs, recorded)])
+        tol = 1e-3
+    varying = [k for k in range(1, len(types) - 1)
+               if types[k] == "Step" and np.ptp(levels[:, k]) > tol]
+    if not varying:
+        raise InputError("no step epoch changes its level across sweeps; pass epoch= (an index "
+                         f"into abf.sweepEpochs): {_describe(epochs[0])}", path=path)
+    return varying[0], varying[1:]
+
+
+def _describe(table):
+    p1s, p2s, levels, types = table
+    return "; ".join(f"{k}: {t} {lvl * 1e3:g} mV [{a}:{b}]"
+                     for k, (a, b, lvl, t) in enumerate(zip(p1s, p2s, levels, types)))
+
+
+def _bound(path, spec, n_step, rate):
+    """A window bound in samples after the step onset (float)."""
+    samples = np.nan
+    if isinstance(spec, str) and spec.strip().endswith("%"):
+        try:
+            samples = float(spec.strip()[:-1]) / 100.0 * n_step
+        except ValueError:
+            pass
+    elif isinstance(spec, (int, float, np.floating, np.integer)) and not isinstance(spec, bool):
+        samples = float(spec) * rate
+    else:
+        from fitting._quantities import parse_quantity
+
+        try:
+            samples = parse_quantity(spec, "time") * rate
+        except ValueError:
+            pass
+    if np.isfinite(samples):
+        return samples
+    raise InputError(f"window bound {spec!r} is neither a fraction of the step ('60%') nor a time "
+                     "after its onset ('2.5ms', '0.5 s', or a number of seconds)", path=path)
+
+
+def resolve_window(path, window, n_step, rate):
+    """(first, stop) sample indices of the window within a step of ``n_step`` samples."""
+    if isinstance(window, str) or len(window) != 2:
+        raise InputError(f"window must be a pair (start, end); got {window!r}", path=path)
+    k0, k1 = (int(np.ceil(_bound(path, b, n_step, rate) - _EPS)) for b in window)
+    if not 0 <= k0 < k1 <= n_step:
+        raise InputError(f"window {tuple(window)!r} is samples {k0}..{k1} of a step of {n_step} "
+                         f"samples ({n_step / rate * 1e3:g} ms); it must be non-empty and lie "
+                         "within the step", path=path)
+    return k0, k1
+
+
+def _ramp_leak(path, epochs, x_source, current):
+    """(ramp epoch indices, slope [S], intercept [A]) of a line fitted to each sweep's ramps.
+
+    ``x_source``: per-sweep command potential [V] (sweepC or the recorded command).
+    """
+    ramps = [k for k, t in enumerate(epochs[0][3]) if t == "Ramp"]
+    if not ramps:
+        raise InputError("leak='ramp' but the protocol has no ramp epoch: "
+                         f"{_describe(epochs[0])}", path=path)
+    spans = [np.concatenate([np.arange(e[0][k], e[1][k]) for k in ramps]) for e in epochs]
+    x = pad_rows([x_s[idx] for x_s, idx in zip(x_source, spans)])
+    y = pad_rows([i_s[idx] for i_s, idx in zip(current, spans)])
+    slope, intercept, _ = fit_line(x, y)
+    if not np.all(np.isfinite(slope)):
+        raise InputError("the ramp epochs do not span two voltages: cannot fit the leak",
+                         path=path)
+    return ramps, slope, intercept
+
+
+def _extract(path, current, recorded, epochs, k, window, statistic, rate):
+    """Per sweep: step voltage [V], current statistic [A] and the window's (first, stop)."""
+    stat = _STATISTICS[statistic]
+    v, i, windows = [], [], []
+    for s, (p1s, p2s, levels, _) in enumerate(epochs):
+        k0, k1 = resolve_window(path, window, p2s[k] - p1s[k], rate)
+        lo, hi = p1s[k] + k0, p1s[k] + k1
+        windows.append((k0, k1))
+        i.append(stat(current[s][lo:hi]))
+        v.append(levels[k] if recorded is None else recorded[s][lo:hi].mean())
+    return np.array(v), np.array(i), windows
+
+
+def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epoch=None,
+                leak=None, command_channel=None, ljp=None, series_resistance=None,
+                compensation=0.0, temperature=DEFAULT_TEMPERATURE, current_unit=None):
+    """Extract the step I-V curve of a voltage-clamp ABF file, one point per sweep, in SI.
+
+    Args:
+      path: the .abf file (ABF1 or ABF2).
+      channel: ADC channel index of the membrane current.
+      window: (start, end) within the test step, each a fraction of the step ("60%"), a time
+        after its onset ("2.5ms", "0.5 s") or a number [s]. Default ("60%", "95%"): steady state.
+      statistic: "mean", "peak" (the sample of largest |I|, signed), "min" or "max" over the
+        window.
+      epoch: index of the test step in pyabf's ``abf.sweepEpochs`` (0 is the holding segment
+        pyabf puts before Clampex epoch A, so A is 1, B is 2, ...); default: the first step
+        epoch whose level changes across sweeps. In the HCN2 sample this picks 8 (epoch H, the
+        test step after the -120 mV prepulse).
+      leak: None; "ramp" (fit I = g V + b to each sweep's ramp epochs against the command
+        waveform and subtract it at the step's command level); ("range", v_lo, v_hi) [V] (fit a
+        line to the extracted points within that range of the corrected voltage); or
+        (g_leak [S], e_leak [V]).
+      command_channel: ADC channel index that records the command potential. If given, the
+        step voltage is the mean of that channel over the window (and the ramp leak is fitted
+        against it); required for Clampex user-list protocols, whose command pyabf cannot
+        reconstruct.
+      ljp: liquid junction potential: None, a number [V], or a (pipette, bath) pair of mappings
+        ion -> mM for ``ionjax.liquid_junction_potential``. V_m = V_cmd - LJP.
+      series_resistance: R_s [Ohm] or None; V_m = V_cmd - I_total R_s (1 - compensation), with
+        the current before leak subtraction (the leak current flows through R_s too).
+      compensation: compensated fraction of R_s, in [0, 1).
+      temperature: [K] for an LJP computed from solutions; default 295.15 K (22 degC).
+      current_unit: override the file's unit label of ``channel`` (some files carry a wrong
+        one), e.g. "nA".
+
+    Returns:
+      IVData of shape (n_sweeps,): v [V], i [A], one label (the file name without extension),
+      metadata with source, format, channel, sweeps, epoch, window (spec, seconds, samples),
+      statistic, units as found, voltage_source, user_lists and corrections.
+
+    Raises:
+      InputError: missing, non-ABF or corrupt file; unknown units or a non-current channel; no
+        step epoch that varies (pass ``epoch``); a window outside the step; an unknown
+        statistic; an enabled user list without ``command_channel``; leak="ramp" without a ramp.
+      ImportError: if pyabf is not installed.
+    """
+    path = os.fspath(path)
+    if statistic not in _STATISTICS:
+        raise InputError(f"statistic must be one of {sorted(_STATISTICS)}; got {statistic!r}")
+    abf = load_abf(path)
+    channel = _channel(path, abf, channel, "channel")
+    if command_channel is not None:
+        command_channel = _channel(path, abf, command_channel, "command_channel")
+    try:
+        user_lists = enabled_user_lists(getattr(abf, "abfFilePath", path))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the user-list flags of the header: {exc}",
+                         path=path) from None
+    if user_lists and command_channel is None:
+        raise InputError(
+            "the protocol uses a Clampex user list (varied parameter code(s) "
+            f"{[u['parameter'] for u in user_lists]}), which pyabf ignores: its epoch table and "
+            "sweepC do not show the command that was applied. Pass command_channel= (the ADC "
+            "channel that records the command potential)", path=path)
+
+    current, command, recorded, epochs, units = _read_sweeps(
+        path, abf, channel, command_channel, current_unit)
+    k, others = _choose_epoch(path, epoch, epochs, recorded)
+    rate = float(abf.dataRate)
+    v, i, windows = _extract(path, current, recorded, epochs, k, window, statistic, rate)
+    p1, p2 = epochs[0][0][k], epochs[0][1][k]
+    metadata = {
+        "source": path, "format": "abf", "abf_version": getattr(abf, "abfVersionString", None),
+        "channel": channel, "channel_name": str(abf.adcNames[channel]),
+        "command_channel": command_channel,
+        "voltage_source": "epoch table" if recorded is None else
+        f"recorded command (channel {command_channel}), mean over the window",
+        "sweeps": list(range(len(epochs))), "sampling_rate_Hz": rate,
+        "epoch": k, "other_varying_epochs": others,
+        "epoch_start_s": p1 / rate, "epoch_duration_s": (p2 - p1) / rate,
+        "window": {"spec": list(window), "start_s": windows[0][0] / rate,
+                   "end_s": windows[0][1] / rate, "samples": list(windows[0]) if
+                   len(set(windows)) == 1 else [list(w) for w in windows]},
+        "statistic": statistic, "units": units, "user_lists": user_lists,
+    }
+    label = os.path.splitext(os.path.basename(path))[0]
+    iv = IVData(v, i, [label], metadata)
+    ramp = None
+    if isinstance(leak, str) and leak == "ramp":
+        ramp = _ramp_leak(path, epochs, recorded if recorded is not None else command, current)
+        leak = None
+    iv = correct(iv, leak=leak, ljp=ljp, series_resistance=series_resistance,
+                 compensation=compensation, temperature=temperature)
+    if ramp is not None:  # the ramp line lives in command coordinates: evaluate it at v_cmd
+        ramps, slope, intercept = ramp
+        iv = subtract_line(iv, slope, intercept, {"name": "leak", "method": "ramp",
+                                                  "epochs": ramps, "coordinates": "command"},
+                           at=v)
+    return iv

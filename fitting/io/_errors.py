@@ -1,0 +1,44 @@
+"""``InputError``: every bad-input error of the I/O layer, located as file:line:column.
+
+A bad recording (an empty CSV, a non-numeric cell, an unknown unit, a missing or corrupt ABF
+file) and a bad reading option (a window outside the step, an unknown statistic) raise
+``InputError``. It subclasses ``ValueError``, so code that catches ``ValueError`` keeps working,
+and its text reads like a compiler message that editors and terminals can jump to::
+
+    data.csv:3:2: non-numeric value 'abc' in column 'current_pA'
+"""
+
+import os
+
+
+class InputError(ValueError):
+    """Bad input, with its location in the file when it has one.
+
+    Attributes:
+      message: what is wrong, without the location.
+      path: the file (str), or None for an option that belongs to no file.
+      line: 1-based line number in the file, or None.
+      column: 1-based column (field) number, or None.
+    """
+
+    def __init__(self, message, *, path=None, line=None, column=None):
+        self.message = str(message)
+        self.path = None if path is None else os.fspath(path)
+        self.line = line
+        self.column = column
+        super().__init__(self.__str__())
+
+    def __str__(self):
+        parts = [] if self.path is None else [str(self.path)]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts + [" " + self.message]) if parts else self.message
+
+    def __reduce__(self):
+        return _rebuild, (self.message, self.path, self.line, self.column)
+
+
+def _rebuild(message, path, line, column):
+    return InputError(message, path=path, line=line, column=column)

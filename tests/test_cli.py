@@ -1,0 +1,138 @@
+"""The `ionjax` command end to end, through subprocess: good files, bad input, exit codes."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+from fitting import io
+
+def run(*args, cwd=None):
+    env = dict(os.environ)
+    env.pop("JAX_ENABLE_X64", None)
+    # compiled fits are cached across the test's subprocesses, outside the user's home
+    env["IONJAX_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "ionjax-test-xla-cache")
+    return subprocess.run([sys.executable, "-m", "fitting.cli", "--no-progress", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+def digest(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest(), os.path.getmtime(path)
+
+
+@pytest.fixture
+def ohmic_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    v = np.arange(-100, 41, 10.0)
+    i = 3.0 * (v + 75.0) + rng.normal(0, 4.0, v.size)  # nS * mV = pA
+    path = tmp_path / "cell.csv"
+    path.write_text("voltage_mV,current_pA\n" + "".join(f"{a},{b:.4f}\n" for a, b in zip(v, i)))
+    return path, v * 1e-3, i * 1e-12
+
+
+def test_nernst_prints_e_k():
+    out = run("nernst", "--ion", "K", "--c-in", 140, "--c-out", 5, "--temperature", "37C")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "E_K = -89.06 mV"
+
+
+def test_ghk_voltage_and_ljp():
+    out = run("ghk-voltage", "--ions", "K,Na,Cl", "--p", "1,0.04,0.45", "--c-in", "400,50,40",
+              "--c-out", "20,440,560", "--temperature", "6.3C")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("V_rev = -59.36 mV")
+    out = run("ljp", "--pipette", "K=140,gluconate=140", "--bath", "Na=140,Cl=140",
+              "--temperature", "25C")
+    assert out.returncode == 0 and out.stdout.startswith("LJP = 17."), out.stdout + out.stderr
+
+
+def test_fit_csv_gives_the_least_squares_answer_in_json(ohmic_csv, tmp_path):
+    path, v, i = ohmic_csv
+    before = digest(path)
+    out_json = tmp_path / "res.json"
+    out = run("fit", path, "--model", "ohmic", "--out", out_json)
+    assert out.returncode == 0, out.stderr
+    assert "[[Model]] Ohmic" in out.stdout and "nS" in out.stdout
+    doc = json.loads(out_json.read_text())
+    rec = doc["recordings"][0]
+    x = np.stack([v, np.ones_like(v)], axis=1)
+    (a, b), *_ = np.linalg.lstsq(x, i, rcond=None)
+    assert rec["g_S"] == pytest.approx(a, rel=1e-5)  # the command runs in float32
+    assert rec["e_rev_V"] == pytest.approx(-b / a, rel=1e-4)
+    assert rec["status"] == 0 and rec["g_stderr_S"] > 0
+    assert digest(path) == before  # the input is untouched
+
+
+def test_fit_csv_results_and_plot(ohmic_csv, tmp_path):
+    path, _, _ = ohmic_csv
+    out = run("fit", path, "--model", "boltzmann-ohmic", "--out", tmp_path / "r.csv",
+              "--plot", tmp_path / "fit.png", "--ljp", "3.18mV")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "fit.png").stat().st_size > 10_000
+    header = (tmp_path / "r.csv").read_text().splitlines()[0]
+    assert "g_max_S" in header and "e_rev_fit_V" in header
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"", "empty"),
+    (b"voltage_mV,current_pA\n-80,12\n-70,abc\n", ":3:2:"),
+])
+def test_bad_csv_exits_2_with_one_message(tmp_path, content, match):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    out = run("fit", path, "--model", "ohmic")
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr and match in out.stderr
+    assert str(path.name) in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert path.read_bytes() == content
+
+
+def test_missing_file_random_abf_and_output_equal_to_input(tmp_path, ohmic_csv):
+    out = run("fit", tmp_path / "nope.csv", "--model", "ohmic")
+    assert out.returncode == 2 and "nope.csv" in out.stderr and "Traceback" not in out.stderr
+    junk = tmp_path / "junk.abf"
+    junk.write_bytes(os.urandom(4096))
+    before = digest(junk)
+    out = run("fit", junk, "--model", "ohmic")
+    assert out.returncode == 2 and "junk.abf" in out.stderr and "Traceback" not in out.stderr
+    assert digest(junk) == before
+    path, _, _ = ohmic_csv
+    before = digest(path)
+    out = run("fit", path, "--model", "ohmic", "--out", path)
+    assert out.returncode == 2 and "also an input" in out.stderr
+    assert digest(path) == before
+
+
+def test_bad_values_exit_2():
+    out = run("nernst", "--ion", "Xx", "--c-in", 1, "--c-out", 2, "--temperature", "20C")
+    assert out.returncode == 2 and "unknown ion" in out.stderr
+    out = run("nernst", "--ion", "K", "--c-in", -1, "--c-out", 2, "--temperature", "20C")
+    assert out.returncode == 2 and "c_in must be > 0" in out.stderr
+    out = run("nernst", "--ion", "K", "--c-in", 1, "--c-out", 2, "--temperature", "hot")
+    assert out.returncode == 2 and "temperature" in out.stderr
+
+
+def test_example_runs_end_to_end(tmp_path):
+    out = run("example", "--out-dir", tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "BoltzmannOhmic" in out.stdout and "E_rev cell1" in out.stdout
+    assert (tmp_path / "ionjax-example.png").stat().st_size > 10_000
+
+
+def test_iv_extracts_abf_steps(shared_data, tmp_path):
+    abf = shared_data / "abf" / "14o16001_vc_pair_step.abf"
+    before = digest(abf)
+    out_csv = tmp_path / "iv.csv"
+    out = run("iv", abf, "--out", out_csv)
+    assert out.returncode == 0, out.stderr
+    iv = io.read_csv(out_csv)
+    direct = io.iv_from_abf(abf)
+    np.testing.assert_allclose(np.ravel(iv.i), np.ravel(direct.i), rtol=1e-6, atol=1e-15)
+    assert digest(abf) == before
+    out = run("fit", abf, "--model", "boltzmann-ohmic")
+    assert out.returncode == 0, out.stderr
