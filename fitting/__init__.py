@@ -11,6 +11,7 @@ optax L-BFGS), uncertainties, batching over recordings and devices, recordings I
     e, se = fitting.reversal_potential(res)
 """
 
+from fitting import io
 from fitting._fit import bucket, fit
 from fitting._inference import Comparison, ReversalPotential, compare, reversal_potential
 from fitting._models import GHK, BoltzmannGHK, BoltzmannOhmic, Model, MultiIonGHK, Ohmic
@@ -19,6 +20,6 @@ from fitting._solver import MESSAGES as STATUS_MESSAGES
 
 __all__ = [
     "BoltzmannGHK", "BoltzmannOhmic", "Comparison", "FitResult", "GHK", "Model", "MultiIonGHK",
-    "Ohmic", "ReversalPotential", "STATUS_MESSAGES", "bucket", "compare", "fit",
+    "Ohmic", "ReversalPotential", "STATUS_MESSAGES", "bucket", "compare", "fit", "io",
     "reversal_potential",
 ]

@@ -9,10 +9,11 @@ For one recording with valid points V (mask, finite v and i, positive sigma):
    when 0), or theta = log(x / s) for positive ones; residuals divided by sigma, or by the RMS
    current when sigma is None. Everything the solver sees is O(1), so float32 works;
 3. the solver (``fitting._solver``);
-4. covariance from the Jacobian J of the residuals with respect to x at the optimum:
+4. covariance from the Jacobian J of the residuals at the optimum (through its QR factors):
    C = s^2 (J^T J)^{-1} with s^2 = RSS / (n - k) when sigma is None (as scipy's curve_fit with
    absolute_sigma=False), C = (J^T W J)^{-1} with W = 1/sigma^2 otherwise; derived quantities get
-   the delta-method covariance G C G^T.
+   the delta-method covariance G C G^T. A rank-deficient J (parameters that the data cannot
+   separate, e.g. three monovalent permeabilities from one I-V curve) gives status SINGULAR.
 """
 
 import functools
@@ -21,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from fitting import _solver
-from fitting._linalg import spd_inverse, spd_solve
+from fitting._linalg import gram_inverse, spd_solve
 
 
 def _param_arrays(model, dtype):
@@ -50,14 +51,6 @@ def _linear_start(model, v, i, w, valid):
     a, res = jax.vmap(solve)(grid)
     best = jnp.argmin(res)
     return model.flatten(model.from_linear(a[best], grid[best]))
-
-
-def _inverse_normal_matrix(jac):
-    """(J^T J)^{-1} after Jacobi equilibration (k x k)."""
-    h = jac.T @ jac
-    d = jnp.sqrt(jnp.diag(h))
-    d = jnp.where(d > 0, d, jnp.nan)
-    return spd_inverse(h / d[:, None] / d[None, :]) / d[:, None] / d[None, :]
 
 
 def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
@@ -99,22 +92,22 @@ def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
     f = model.current(model.unflatten(x), v0)
     rss = jnp.sum(jnp.where(valid, (i0 - f) ** 2, 0.0))
 
-    # covariance in units of the scale (psi = x / scale), then back to SI
+    # Jacobian with respect to psi = x / scale
     jac = jax.jacfwd(lambda psi: residual_x(psi * scale))(x / scale)
     dof = n_valid - k
     s2 = jnp.where(dof > 0, chi2 / jnp.maximum(dof, 1), jnp.nan) if not has_sigma else 1.0
-    # stderr and derived errors come from cov_psi (O(1)): in SI, var(p) ~ 1e-39 (m^3/s)^2
-    # underflows float32 (flushed to 0)
-    cov_psi = s2 * _inverse_normal_matrix(jac)
-    cov = cov_psi * scale[:, None] * scale[None, :]
+    # The covariance is kept in units of the scale (cov_psi, O(1)): in SI, var(p) ~ 1e-39
+    # (m^3/s)^2 would underflow float32. FitResult.covariance converts on demand.
+    inverse, singular = gram_inverse(jac, 64 * jnp.finfo(dtype).eps)
+    cov_psi = s2 * inverse
 
     too_few = n_valid < k
     status = jnp.where(too_few, _solver.TOO_FEW_POINTS, status)
     status = jnp.where((status == _solver.CONVERGED) & ~jnp.all(jnp.isfinite(x)),
                        _solver.NON_FINITE, status)
+    status = jnp.where((status == _solver.CONVERGED) & singular, _solver.SINGULAR, status)
     failed = (status != _solver.CONVERGED) & (status != _solver.MAX_STEPS)
     x = jnp.where(failed, jnp.nan, x)
-    cov = jnp.where(failed, jnp.nan, cov)
     cov_psi = jnp.where(failed, jnp.nan, cov_psi)
 
     params = model.unflatten(x)
@@ -136,7 +129,7 @@ def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
     vmin = jnp.min(jnp.where(valid, v, big))
     vmax = jnp.max(jnp.where(valid, v, -big))
     return dict(
-        params=params, stderr=stderr, covariance=cov,
+        params=params, stderr=stderr, cov_scaled=cov_psi, param_scale=scale,
         loss=jnp.where(failed, jnp.nan, chi2 if has_sigma else rss),
         rmse=jnp.where(failed, jnp.nan, jnp.sqrt(rss / n)),
         aic=jnp.where(failed, jnp.nan, log_like + 2 * k),

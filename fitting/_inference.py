@@ -39,7 +39,7 @@ def _numeric_root(model, params, v_range):
     return jnp.where(jnp.any(change), 0.5 * (a + b), jnp.nan)
 
 
-def _one(model, x, cov, v_range):
+def _one(model, x, cov_scaled, scale, v_range):
     params = model.unflatten(x)
     closed = model.reversal(params)
     if closed is not None:
@@ -50,7 +50,8 @@ def _one(model, x, cov, v_range):
         d_param = jax.grad(lambda x: model.current(model.unflatten(x), value))(x)
         d_v = jax.grad(lambda v: model.current(params, v))(value)
         grad = -d_param / d_v  # implicit function theorem
-    return value, jnp.sqrt(grad @ cov @ grad)
+    grad = grad * scale  # d E / d (x / scale): stays in range in float32
+    return value, jnp.sqrt(grad @ cov_scaled @ grad)
 
 
 def reversal_potential(res):
@@ -73,8 +74,8 @@ def reversal_potential(res):
     batch = res.batch_shape
     x = model.flatten(res.free_params())
     k = x.shape[-1]
-    flat = (jnp.reshape(x, (-1, k)), jnp.reshape(res.covariance, (-1, k, k)),
-            jnp.reshape(res.v_range, (-1, 2)))
+    flat = (jnp.reshape(x, (-1, k)), jnp.reshape(res.cov_scaled, (-1, k, k)),
+            jnp.reshape(res.param_scale, (-1, k)), jnp.reshape(res.v_range, (-1, 2)))
     value, stderr = jax.vmap(lambda *a: _one(model, *a))(*flat)
     return ReversalPotential(jnp.reshape(value, batch), jnp.reshape(stderr, batch))
 

@@ -45,11 +45,44 @@ def spd_solve(a, b):
     return _substitute(_cholesky(a), b)
 
 
-def spd_inverse(a):
-    """Inverse of a symmetric positive definite a (..., k, k); NaN if it is not."""
-    k = a.shape[-1]
-    if k > _UNROLL_MAX:
-        return jnp.linalg.inv(a)
-    low = _cholesky(a)
-    eye = jnp.broadcast_to(jnp.eye(k, dtype=a.dtype), a.shape)
-    return jnp.stack([_substitute(low, eye[..., j]) for j in range(k)], axis=-1)
+def gram_inverse(jac, rtol):
+    """(J^T J)^{-1} of an (n, k) Jacobian through its QR factors, without forming J^T J.
+
+    Columns are equilibrated to unit norm, factored by modified Gram-Schmidt applied twice (so Q
+    is orthogonal to working precision), and (J^T J)^{-1} = D^-1 R^-1 R^-T D^-1. Going through R
+    keeps the condition number of J instead of squaring it.
+
+    Args:
+      jac: (n, k) Jacobian.
+      rtol: a diagonal entry of R below ``rtol`` (relative to the unit column norm) marks the
+        columns as linearly dependent: the parameters are not identifiable.
+
+    Returns:
+      ((k, k) inverse, singular flag); the inverse is NaN when singular.
+    """
+    n, k = jac.shape
+    norm = jnp.sqrt(jnp.sum(jac * jac, axis=0))
+    zero_column = norm <= 0
+    q = [jac[:, j] / jnp.where(zero_column[j], 1.0, norm[j]) for j in range(k)]
+    r = [[jnp.zeros((), jac.dtype)] * k for _ in range(k)]
+    for j in range(k):
+        vec = q[j]
+        for _ in range(2):  # "twice is enough" (Kahan, Parlett)
+            for m in range(j):
+                coef = jnp.dot(q[m], vec)
+                r[m][j] = r[m][j] + coef
+                vec = vec - coef * q[m]
+        r[j][j] = jnp.sqrt(jnp.dot(vec, vec))
+        q[j] = vec / jnp.where(r[j][j] > 0, r[j][j], 1.0)
+    diag = jnp.stack([r[j][j] for j in range(k)])
+    singular = jnp.any(diag <= rtol) | jnp.any(zero_column)
+    # R^{-1} by back substitution, column by column (upper triangular)
+    inv = [[jnp.zeros((), jac.dtype)] * k for _ in range(k)]
+    for j in range(k):
+        inv[j][j] = 1.0 / r[j][j]
+        for i in reversed(range(j)):
+            inv[i][j] = -sum((r[i][m] * inv[m][j] for m in range(i + 1, j + 1)),
+                             jnp.zeros((), jac.dtype)) / r[i][i]
+    r_inv = jnp.stack([jnp.stack(row) for row in inv])
+    result = (r_inv @ r_inv.T) / norm[:, None] / norm[None, :]
+    return jnp.where(singular, jnp.nan, result), singular

@@ -19,7 +19,11 @@ class FitResult:
         (e.g. ``ratios`` of ``MultiIonGHK``), which are not free parameters.
       stderr: dict name -> standard error [SI] of each entry of ``params`` (delta method for the
         derived ones).
-      covariance: (..., k, k) covariance of the free parameters in the model's order [SI].
+      covariance: (property) (..., k, k) covariance of the free parameters in the model's order
+        [SI]: ``cov_scaled`` * scale_i * scale_j. In float32, SI variances of tiny parameters
+        (permeabilities, (m^3/s)^2 ~ 1e-39) underflow; use ``cov_scaled`` and ``param_scale``.
+      cov_scaled: (..., k, k) covariance of x_j / param_scale_j (dimensionless, O(1)).
+      param_scale: (..., k) the internal scale of each free parameter [SI].
       loss: weighted sum of squared residuals: RSS [A^2] when ``sigma`` is None, chi^2
         (dimensionless) when it is given.
       rmse: sqrt(RSS / n) [A].
@@ -34,7 +38,8 @@ class FitResult:
 
     params: dict
     stderr: dict
-    covariance: jax.Array
+    cov_scaled: jax.Array
+    param_scale: jax.Array
     loss: jax.Array
     rmse: jax.Array
     aic: jax.Array
@@ -45,6 +50,12 @@ class FitResult:
     n_masked: jax.Array
     v_range: jax.Array
     model: object = dataclasses.field(metadata=dict(static=True))
+
+    @property
+    def covariance(self):
+        """(..., k, k) covariance of the free parameters [SI]."""
+        s = self.param_scale
+        return self.cov_scaled * s[..., :, None] * s[..., None, :]
 
     @property
     def converged(self):

@@ -21,6 +21,7 @@ import optax
 from fitting._linalg import spd_solve
 
 CONVERGED, MAX_STEPS, TOO_FEW_POINTS, NON_FINITE, SINGULAR = 0, 1, 2, 3, 4
+MAX_STEP = 5.0
 
 MESSAGES = {
     CONVERGED: "converged",
@@ -72,7 +73,11 @@ def levenberg_marquardt(residual, theta0, max_steps):
         d = jnp.sqrt(jnp.maximum(jnp.diag(h), tiny))
         h_eq = h / d[:, None] / d[None, :]
         a = h_eq + s["lam"] * jnp.eye(h.shape[0], dtype=dtype)
-        delta = -spd_solve(a, g / d) / d
+        delta = -spd_solve(a, g / d)
+        # trust bound: at most MAX_STEP in the scaled parameters (a factor e^MAX_STEP for
+        # log-scaled ones) per iteration, so one wild Gauss-Newton step cannot run away
+        delta = delta * jnp.minimum(1.0, MAX_STEP / jnp.maximum(jnp.max(jnp.abs(delta)), tiny))
+        delta = delta / d
         theta_new = s["theta"] + delta
         r_new, j_new = linearise(theta_new)  # one fused pass; kept only if the step is accepted
         cost_new = _half_sq(r_new)

@@ -138,16 +138,16 @@ def _read(path, args):
     """IVData of one file, with the requested corrections applied."""
     from fitting import io
 
+    # series resistance acts on the total measured current, so it is corrected before the leak
+    corrections = dict(ljp=_ljp(args), series_resistance=args.series_resistance,
+                       compensation=args.compensation)
     if str(path).lower().endswith(".abf"):
-        iv = io.iv_from_abf(path, **_abf_options(args))
-    else:
-        iv = io.read_csv(path)
-    ljp = _ljp(args)
-    if args.series_resistance is not None:
-        iv = io.correct_series_resistance(iv, args.series_resistance, args.compensation)
-    if ljp is not None:
-        iv = io.correct_liquid_junction(iv, ljp)
-    return iv
+        return io.iv_from_abf(path, **_abf_options(args), **corrections)
+    iv = io.read_csv(path)
+    leak = _abf_options(args)["leak"]
+    if leak == "ramp":
+        raise UsageError(f"{path}: --leak ramp needs an ABF file; use --leak range:LO,HI")
+    return io.correct(iv, leak=leak, **corrections)
 
 
 def _read_all(paths, args):

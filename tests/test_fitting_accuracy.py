@@ -75,7 +75,7 @@ def rel(a, b):
 
 
 # --------------------------------------------------------------------------------- 1. Ohmic = OLS
-def _ohmic_data(rng, batch=64, n=12):
+def _ohmic_data(rng, batch=400, n=12):  # 400: the compiled fit is shared with test 6
     v = np.sort(rng.uniform(-100, 60, (batch, n)), axis=-1) * MV
     g = rng.uniform(1, 20, batch) * NS
     e = rng.uniform(-90, 50, batch) * MV
@@ -133,7 +133,7 @@ def test_ghk_permeability_is_the_closed_form_least_squares_solution(ion):
     z, c_in, c_out = GHK_IONS[ion]
     temperature = 295.0
     rng = np.random.default_rng(sum(map(ord, ion)))
-    batch, n = 32, 14
+    batch, n = 400, 14  # 400: for K the compiled fits are shared with test 6
     v = np.sort(rng.uniform(-110, 60, (batch, n)), axis=-1) * MV
     u = ghk_unit_current(v, z, c_in, c_out, temperature)
     p_true = rng.uniform(0.3, 3, batch)[:, None] * 300 * PA / np.max(np.abs(u), axis=-1,
@@ -233,8 +233,6 @@ def test_multi_ion_ghk_matches_scipy_least_squares_and_delta_method():
     assert worst["e"] < 1e-9 and worst["e_se"] < 1e-3, worst  # [V]; relative for the stderr
 
 
-@pytest.mark.xfail(strict=True, reason="bug: non-identifiable MultiIonGHK (three monovalent ions) "
-                   "is reported converged (status 0) with NaN standard errors")
 def test_multi_ion_ghk_with_three_monovalent_ions_is_not_reported_converged():
     # monovalent GHK currents all lie in span{u/(1-e^-u), u e^-u/(1-e^-u)} (u = Fv/RT): with Na,
     # K and Cl the three permeabilities cannot be identified from any I-V curve
@@ -246,7 +244,9 @@ def test_multi_ion_ghk_with_three_monovalent_ions_is_not_reported_converged():
     i = u @ np.array([0.5e-17, 1e-17, 0.5e-17]) + 3 * PA * rng.standard_normal((8, v.size))
     z, c_in, c_out = zip(*ions)
     res = fitting.fit(fitting.MultiIonGHK(z=z, c_in=c_in, c_out=c_out, temperature=296.0), v, i)
-    assert not np.any(np.asarray(res.converged)), (np.asarray(res.status), res.stderr["p"])
+    assert np.all(np.asarray(res.status) == 4), (np.asarray(res.status), res.stderr["p"])
+    assert set(res.message) == {fitting.STATUS_MESSAGES[4]}
+    assert np.all(np.isnan(res.params["p"]))
 
 
 # ------------------------------------------------- 4. Boltzmann-ohmic vs scipy.optimize.curve_fit
@@ -262,6 +262,7 @@ def _boltzmann_ohmic_curves(rng, batch, n=15):
     return v, truth, i
 
 
+@pytest.mark.filterwarnings("ignore::scipy.optimize.OptimizeWarning")  # curve_fit's pcov
 def test_boltzmann_ohmic_is_as_good_as_curve_fit_and_at_a_local_optimum():
     rng = np.random.default_rng(2024)
     batch = 256
@@ -296,8 +297,13 @@ def test_boltzmann_ohmic_is_as_good_as_curve_fit_and_at_a_local_optimum():
                                      jac=lambda q: -boltzmann_ohmic_jacobian(v, *q),
                                      method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
         ls_gap[b] = (loss[b] - 2 * sol.cost * PA**2) / loss[b]
-        # stderr: s^2 (J^T J)^-1 with the analytic Jacobian at our optimum
-        cov = scaled_covariance(boltzmann_ohmic_jacobian(v, *ours[b]), rss[b] / PA**2 / (15 - 4))
+        # stderr: s^2 (J^T J)^-1 with the analytic Jacobian at our optimum, where the parameters
+        # are identifiable (a near-singular J, e.g. a step-like fit with slope -> 0 between two
+        # voltages, leaves (J^T J)^-1 undetermined to rounding in float64 normal equations)
+        jac = boltzmann_ohmic_jacobian(v, *ours[b])
+        if np.linalg.cond(jac / np.linalg.norm(jac, axis=0)) > 1e6:
+            continue
+        cov = scaled_covariance(jac, rss[b] / PA**2 / (15 - 4))
         se_ours = np.array([res.stderr[k][b] / f for k, f in
                             (("g_max", NS), ("e_rev", MV), ("v_half", MV), ("slope", MV))])
         se_gap[b] = np.max(rel(se_ours, np.sqrt(np.diag(cov))))
@@ -311,12 +317,13 @@ def test_boltzmann_ohmic_is_as_good_as_curve_fit_and_at_a_local_optimum():
     msg = (f"converged {frac_converged:.4f}, no worse than curve_fit {frac_no_worse:.4f} "
            f"(clearly better {better:.4f}; max (ours - cf)/cf {excess:.3g}), "
            f"max (ours - least_squares)/ours {np.nanmax(ls_gap):.3g}, "
-           f"max stderr rel. diff {np.nanmax(se_gap):.3g}")
+           f"max stderr rel. diff {np.nanmax(se_gap):.3g} "
+           f"({np.sum(np.isfinite(se_gap))} well-conditioned fits)")
     print(msg)
     assert frac_converged >= 0.99, msg
     assert frac_no_worse >= 0.99, msg
     assert np.nanmax(ls_gap) <= 1e-6, msg
-    assert np.nanmax(se_gap) < 1e-3, msg
+    assert np.nanmax(se_gap) < 1e-3 and np.mean(np.isfinite(se_gap)) >= 0.98, msg
 
 
 # ------------------------------------------------------------------------------ 5. BoltzmannGHK
@@ -395,9 +402,9 @@ def test_confidence_interval_coverage_ohmic():
 def test_confidence_interval_coverage_ghk():
     rng = np.random.default_rng(7)
     reps, n = 400, 12
-    z, c_in, c_out, temperature = 1, 10.0, 145.0, 300.0  # Na+
+    z, (c_in, c_out), temperature = 1, GHK_IONS["K"][1:], 295.0
     v = np.linspace(-90, 50, n) * MV + 0.3 * MV
-    p = 3e-17
+    p = 1e-17
     u = ghk_unit_current(v, z, c_in, c_out, temperature)
     noise = 20 * PA
     i = p * u + noise * rng.standard_normal((reps, n))
@@ -417,66 +424,93 @@ def test_confidence_interval_coverage_ghk():
 
 
 # ------------------------------------------------------------------------------- 7. float32
+def _float64_reference(name, v, i):
+    """Float64 optimum and stderr (sigma estimated) of one curve, computed without ``fitting``."""
+    n = v.size
+    if name == "Ohmic":
+        (a0, a1), cov_ab, rss = weighted_lstsq(np.stack([v, np.ones(n)], axis=-1), i)
+        jac = np.array([[1.0, 0.0], [a1 / a0**2, -1.0 / a0]])
+        return {"g": a0, "e_rev": -a1 / a0}, np.sqrt(np.diag(jac @ cov_ab @ jac.T)), rss
+    if name == "GHK":
+        u = ghk_unit_current(v, 1, 140.0, 5.0, 295.0)
+        p = np.sum(u * i) / np.sum(u * u)
+        rss = np.sum((i - p * u) ** 2)
+        return {"p": p}, np.sqrt([rss / (n - 1) / np.sum(u * u)]), rss
+    scale = np.array([NS, MV, MV, MV])  # BoltzmannOhmic: scipy in nS, mV, pA from the truth
+    sol = optimize.least_squares(
+        lambda q: (i - boltzmann_ohmic(v, *(q * scale))) / PA, [8, 45, -25, 6],
+        jac=lambda q: -boltzmann_ohmic_jacobian(v, *(q * scale)) * scale / PA,
+        method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    x = sol.x * scale
+    rss = 2 * sol.cost * PA**2
+    se = np.sqrt(np.diag(scaled_covariance(boltzmann_ohmic_jacobian(v, *x), rss / (n - 4))))
+    return dict(zip(("g_max", "e_rev", "v_half", "slope"), x)), se, rss
+
+
 def test_float32_agrees_with_float64():
     rng = np.random.default_rng(8)
     v = np.linspace(-90, 40, 15) * MV
-    cases = []
     i_ohm = 4 * NS * (v + 20 * MV) + 5 * PA * rng.standard_normal(v.shape)
-    cases.append((fitting.Ohmic(), i_ohm))
-    ghk = fitting.GHK(z=1, c_in=140.0, c_out=5.0, temperature=295.0)
     i_ghk = 3e-17 * ghk_unit_current(v, 1, 140.0, 5.0, 295.0)
     i_ghk = i_ghk + 5 * PA * rng.standard_normal(v.shape)
-    cases.append((ghk, i_ghk))
     i_bo = boltzmann_ohmic(v, 8 * NS, 45 * MV, -25 * MV, 6 * MV)
     i_bo = i_bo + 0.02 * np.max(np.abs(i_bo)) * rng.standard_normal(v.shape)
-    cases.append((fitting.BoltzmannOhmic(), i_bo))
+    cases = [(fitting.Ohmic(), i_ohm),
+             (fitting.GHK(z=1, c_in=140.0, c_out=5.0, temperature=295.0), i_ghk),
+             (fitting.BoltzmannOhmic(), i_bo)]
+    worst = {}
     for model, i in cases:
-        r64 = fitting.fit(model, v, i)
+        want, want_se, want_loss = _float64_reference(model.name, v, i)
         r32 = fitting.fit(model, v.astype(np.float32), i.astype(np.float32))
-        assert bool(r64.converged) and bool(r32.converged), (model.name, r32.message)
+        assert bool(r32.converged), (model.name, r32.message)
         assert r32.loss.dtype == np.float32
-        for key in model.param_names:
-            got, want = float(r32.params[key]), float(r64.params[key])
-            assert rel(got, want) < 1e-3, (model.name, key, got, want)
-            got, want = float(r32.stderr[key]), float(r64.stderr[key])
-            assert rel(got, want) < 1e-3, (model.name, "stderr", key, got, want)
-        assert rel(r32.loss, r64.loss) < 1e-3, model.name
+        got = np.array([float(r32.params[k]) for k in model.param_names])
+        got_se = np.array([float(r32.stderr[k]) for k in model.param_names])
+        worst[model.name] = (np.max(rel(got, [want[k] for k in model.param_names])),
+                             np.max(rel(got_se, want_se)), rel(r32.loss, want_loss))
+    msg = "max rel. diff float32 vs float64 (params, stderr, loss): " + ", ".join(
+        f"{k} {a:.2g} {b:.2g} {c:.2g}" for k, (a, b, c) in worst.items())
+    print(msg)
+    assert max(max(x) for x in worst.values()) < 1e-3, msg
 
 
 HCN_MODEL = dict(z=(1, 1), c_in=(10, 130), c_out=(110, 30), temperature=298, reference=1)
 
 
 def _two_ion_curve():
+    """A Na/K (HCN-like) curve, its float64 least-squares p, stderr of p_Na/p_K, and GHK E_rev."""
     rng = np.random.default_rng(9)
     v = np.linspace(-90, 40, 15) * MV
-    p = np.array([0.3e-17, 1e-17])  # P_Na/P_K = 0.3
     u = np.stack([ghk_unit_current(v, z, ci, co, 298.0) for z, ci, co in
                   zip(*(HCN_MODEL[k] for k in ("z", "c_in", "c_out")))], axis=-1)
-    return v, u @ p + 5 * PA * rng.standard_normal(v.shape)
+    i = u @ np.array([0.3e-17, 1e-17]) + 5 * PA * rng.standard_normal(v.shape)
+    p, cov, rss = weighted_lstsq(u, i)
+    g = np.array([1 / p[1], -p[0] / p[1] ** 2])  # d(p_Na/p_K)/dp
+    num, den = np.array([110.0, 30.0]), np.array([10.0, 130.0])
+    rt_f = R * 298.0 / F
+    e = rt_f * np.log(p @ num / (p @ den))
+    de = rt_f * (num / (p @ num) - den / (p @ den))
+    return v, i, p, np.sqrt(np.diag(cov)), np.sqrt(g @ cov @ g), e, np.sqrt(de @ cov @ de)
 
 
-def test_float32_multi_ion_ghk_ratios_agree_with_float64():
-    v, i = _two_ion_curve()
-    model = fitting.MultiIonGHK(**HCN_MODEL)
-    r64 = fitting.fit(model, v, i)
-    r32 = fitting.fit(model, v.astype(np.float32), i.astype(np.float32))
+def test_float32_multi_ion_ghk_agrees_with_float64():
+    v, i, p, p_se, ratio_se, e, _ = _two_ion_curve()
+    r32 = fitting.fit(fitting.MultiIonGHK(**HCN_MODEL), v.astype(np.float32),
+                      i.astype(np.float32))
     assert bool(r32.converged)
-    for key in ("p", "ratios"):
-        np.testing.assert_allclose(np.asarray(r32.params[key], float), r64.params[key], rtol=1e-3)
-    np.testing.assert_allclose(np.asarray(r32.stderr["p"], float), r64.stderr["p"], rtol=1e-3)
-    assert rel(r32.stderr["ratios"][0], r64.stderr["ratios"][0]) < 1e-3
-    assert rel(fitting.reversal_potential(r32).value, fitting.reversal_potential(r64).value) < 1e-3
+    assert np.max(rel(r32.params["p"], p)) < 1e-3
+    assert rel(r32.params["ratios"][0], p[0] / p[1]) < 1e-3
+    assert np.max(rel(r32.stderr["p"], p_se)) < 1e-3
+    assert rel(r32.stderr["ratios"][0], ratio_se) < 1e-3
+    assert rel(fitting.reversal_potential(r32).value, e) < 1e-3
 
 
-@pytest.mark.xfail(strict=True, reason="bug: FitResult.covariance is in SI units; var(p) ~ 1e-39 "
-                   "(m^3/s)^2 underflows float32, so reversal_potential's stderr is wrong")
 def test_float32_multi_ion_ghk_reversal_stderr_agrees_with_float64():
-    v, i = _two_ion_curve()
-    model = fitting.MultiIonGHK(**HCN_MODEL)
-    e64 = fitting.reversal_potential(fitting.fit(model, v, i))
-    e32 = fitting.reversal_potential(fitting.fit(model, v.astype(np.float32),
-                                                 i.astype(np.float32)))
-    assert rel(e32.stderr, e64.stderr) < 1e-3, (float(e32.stderr), float(e64.stderr))
+    v, i, *_, e_se = _two_ion_curve()
+    r32 = fitting.fit(fitting.MultiIonGHK(**HCN_MODEL), v.astype(np.float32),
+                      i.astype(np.float32))
+    got = fitting.reversal_potential(r32).stderr
+    assert rel(got, e_se) < 1e-3, (float(got), e_se)
 
 
 # ------------------------------------------------------------------- 8. a real HCN2 recording

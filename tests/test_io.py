@@ -110,6 +110,14 @@ def test_read_csv_tab_and_semicolon(tmp_path, sep):
     np.testing.assert_allclose([iv.v[0], iv.i[0]], [-0.08, -5e-12])
 
 
+def test_read_csv_bom_and_crlf(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffvoltage [mV],current [pA]\r\n-80,-5\r\n,7\r\n".encode("utf-8"))
+    iv = io.read_csv(path)
+    np.testing.assert_allclose(iv.v, [-0.08, np.nan])
+    np.testing.assert_allclose(iv.i, [-5e-12, 7e-12])
+
+
 def test_read_csv_bundled_example():
     from fitting.data import example_path
 
@@ -127,6 +135,7 @@ ACCEPTED = "accepted units"
     ("voltage_mV,current_pA\n-80,1\n-40,abc\n", 3, 2, "non-numeric value 'abc' in column "
                                                      "'current_pA'"),
     ("voltage_mV,current_pA\n1e3x,1\n", 2, 1, "non-numeric value '1e3x' in column 'voltage_mV'"),
+    ("voltage_mV,current_pA\n# note\n\n-80,x\n", 4, 2, "non-numeric value 'x'"),  # physical line
     ("voltage_mV,current_pA\n-80,inf\n", 2, 2, "infinite value"),
     ("voltage_mV,current_kA\n-80,1\n", 1, 2, "unknown unit 'kA'"),
     ("voltage,current_pA\n-80,1\n", 1, 1, "has no unit"),

@@ -14,7 +14,7 @@ IVData and as options of ``iv_from_abf``; each returns a new IVData and records 
 located as file:line:column. pyabf is imported only when an ABF file is read (extra ``abf``).
 """
 
-from fitting.io._abf import iv_from_abf, load_abf, resolve_window
+from fitting.io._abf import iv_from_abf, load_abf
 from fitting.io._corrections import (
     DEFAULT_TEMPERATURE,
     correct,
@@ -33,6 +33,6 @@ from fitting.io._userlist import enabled_user_lists, user_lists
 __all__ = [
     "ACCEPTED_UNITS", "DEFAULT_TEMPERATURE", "IVData", "InputError", "correct",
     "correct_liquid_junction", "correct_series_resistance", "enabled_user_lists", "fit_leak",
-    "iv_from_abf", "junction_potential", "load_abf", "read_csv", "resolve_window", "stack",
+    "iv_from_abf", "junction_potential", "load_abf", "read_csv", "stack",
     "subtract_leak", "user_lists", "write_csv",
 ]
