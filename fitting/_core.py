@@ -35,21 +35,23 @@ def _param_arrays(model, dtype):
 
 def _linear_start(model, v, i, w, valid):
     """Variable projection over the model's grid of nonlinear parameters: for each grid point
-    the amplitudes solve the column-equilibrated normal equations, and the best point is kept."""
+    the amplitudes solve the column-equilibrated normal equations, and the best point is kept.
+
+    Written with explicit sums over the points (no tiny matrix products), which XLA vectorises
+    across the grid and the batch."""
     grid = model.grid(v, valid)
     y = i * w
-
-    def solve(theta):
-        b = model.basis(theta, v) * w[:, None]
-        gram = b.T @ b
-        d = jnp.sqrt(jnp.diag(gram))
-        d = jnp.where(d > 0, d, 1.0)
-        a = spd_solve(gram / d[:, None] / d[None, :], (b.T @ y) / d) / d
-        res = jnp.sum((y - b @ a) ** 2)
-        return a, jnp.where(jnp.isfinite(res), res, jnp.inf)
-
-    a, res = jax.vmap(solve)(grid)
-    best = jnp.argmin(res)
+    cols = [col * w for col in jax.vmap(model.basis, (0, None))(grid, v)]  # m x (G, n)
+    m = len(cols)
+    gram = jnp.stack([jnp.stack([jnp.sum(cols[a] * cols[b], axis=-1) for b in range(m)], axis=-1)
+                      for a in range(m)], axis=-2)  # (G, m, m)
+    rhs = jnp.stack([jnp.sum(col * y, axis=-1) for col in cols], axis=-1)  # (G, m)
+    d = jnp.sqrt(jnp.diagonal(gram, axis1=-2, axis2=-1))
+    d = jnp.where(d > 0, d, 1.0)
+    a = spd_solve(gram / d[..., :, None] / d[..., None, :], rhs / d) / d
+    fitted = sum(cols[j] * a[..., j:j + 1] for j in range(m))
+    res = jnp.sum((y - fitted) ** 2, axis=-1)
+    best = jnp.argmin(jnp.where(jnp.isfinite(res), res, jnp.inf))
     return model.flatten(model.from_linear(a[best], grid[best]))
 
 
@@ -139,7 +141,25 @@ def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
     )
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def fit_batch(model, method, max_steps, has_sigma, v, i, sigma, mask):
-    """vmap of ``fit_one`` over the leading axis of (B, n) arrays."""
-    return jax.vmap(functools.partial(fit_one, model, method, max_steps, has_sigma))(v, i, sigma, mask)
+CHUNK = 256
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def fit_batch(model, method, max_steps, has_sigma, n_devices, v, i, sigma, mask):
+    """``fit_one`` over the leading axis of (B, n) arrays.
+
+    The batch is split into ``n_devices`` shards (one per device, vmapped, so that GSPMD keeps
+    them on their devices), and each shard is processed in vmapped chunks of ``CHUNK``
+    recordings by ``lax.map``: a vmapped iterative solver runs until the slowest member of its
+    chunk has converged, so chunks keep the few hard recordings from holding up the rest.
+    """
+    one = functools.partial(fit_one, model, method, max_steps, has_sigma)
+    per_device = v.shape[0] // n_devices
+    chunk = min(CHUNK, per_device)
+
+    def shard(v, i, sigma, mask):
+        return jax.lax.map(lambda args: one(*args), (v, i, sigma, mask), batch_size=chunk)
+
+    split = [x.reshape((n_devices, per_device) + x.shape[1:]) for x in (v, i, sigma, mask)]
+    out = jax.vmap(shard)(*split)
+    return jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), out)

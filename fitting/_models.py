@@ -72,6 +72,8 @@ class _Base:
         return jnp.zeros((1, 0), v.dtype)
 
     def basis(self, theta, v):  # pragma: no cover - abstract
+        """The m basis currents phi_j(v; theta) as a tuple of arrays shaped like v (a tuple, not
+        a stacked (n, m) array: a short minor axis would defeat vectorisation)."""
         raise NotImplementedError
 
     def from_linear(self, a, theta):  # pragma: no cover - abstract
@@ -101,7 +103,7 @@ class Ohmic(_Base):
         return ionjax.ohmic_current(v, params["g"], params["e_rev"])
 
     def basis(self, theta, v):
-        return jnp.stack([v, jnp.ones_like(v)], axis=-1)
+        return v, jnp.ones_like(v)
 
     def from_linear(self, a, theta):
         return {"g": a[0], "e_rev": -a[1] / a[0]}
@@ -122,11 +124,11 @@ def _ion_config(z, c_in, c_out, temperature):
 
 
 def _unit_currents(v, z, c_in, c_out, temperature):
-    """GHK current per unit permeability of each ion, shape v.shape + (K,)."""
-    dtype = v.dtype
-    cast = [jnp.asarray(x, dtype) for x in (z, c_in, c_out)]
-    return ionjax.ghk_current(v[..., None], jnp.ones((), dtype), cast[1], cast[2], cast[0],
-                              temperature=temperature)
+    """GHK current per unit permeability of each ion: a tuple of arrays shaped like v [A]."""
+    one = jnp.ones((), v.dtype)
+    return tuple(ionjax.ghk_current(v, one, jnp.asarray(ci, v.dtype), jnp.asarray(co, v.dtype),
+                                    zk, temperature=temperature)
+                 for zk, ci, co in zip(z, c_in, c_out))
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -151,7 +153,7 @@ class GHK(_Base):
             object.__setattr__(self, key, value)
 
     def current(self, params, v):
-        return params["p"] * self.basis(None, v)[..., 0]
+        return params["p"] * self.basis(None, v)[0]
 
     def basis(self, theta, v):
         return _unit_currents(v, (self.z,), (self.c_in,), (self.c_out,), self.temperature)
@@ -194,7 +196,8 @@ class MultiIonGHK(_Base):
         return (ParamSpec("p", size=len(self.z), unit="m^3/s", floor=1e-18),)
 
     def current(self, params, v):
-        return jnp.sum(params["p"] * self.basis(None, v), axis=-1)
+        p = params["p"]
+        return sum(p[..., k] * unit for k, unit in enumerate(self.basis(None, v)))
 
     def basis(self, theta, v):
         return _unit_currents(v, self.z, self.c_in, self.c_out, self.temperature)
@@ -219,7 +222,7 @@ def _boltzmann_grid(v, mask):
     hi = jnp.max(jnp.where(mask, v, -big))
     span = jnp.maximum(hi - lo, 10 * _MV)
     v_half = lo + span * jnp.linspace(-0.25, 1.25, 16, dtype=v.dtype)
-    slopes = jnp.asarray([2.0, 4.0, 7.0, 12.0, 20.0, 35.0], v.dtype) * _MV
+    slopes = jnp.asarray([3.0, 6.0, 12.0, 25.0], v.dtype) * _MV  # 128 candidates in all
     slopes = jnp.concatenate([slopes, -slopes])
     vh, s = jnp.meshgrid(v_half, slopes, indexing="ij")
     return jnp.stack([vh.ravel(), s.ravel()], axis=-1)
@@ -249,7 +252,7 @@ class BoltzmannOhmic(_Base):
 
     def basis(self, theta, v):
         p_open = ionjax.boltzmann(v, theta[0], theta[1])
-        return jnp.stack([p_open * v, p_open], axis=-1)
+        return p_open * v, p_open
 
     def from_linear(self, a, theta):
         return {"g_max": a[0], "e_rev": -a[1] / a[0], "v_half": theta[0], "slope": theta[1]}
@@ -276,7 +279,7 @@ class BoltzmannGHK(_Base):
             object.__setattr__(self, key, value)
 
     def _unit(self, v):
-        return _unit_currents(v, (self.z,), (self.c_in,), (self.c_out,), self.temperature)[..., 0]
+        return _unit_currents(v, (self.z,), (self.c_in,), (self.c_out,), self.temperature)[0]
 
     def current(self, params, v):
         return params["p_max"] * ionjax.boltzmann(v, params["v_half"], params["slope"]) * self._unit(v)
@@ -285,7 +288,7 @@ class BoltzmannGHK(_Base):
         return _boltzmann_grid(v, mask)
 
     def basis(self, theta, v):
-        return (ionjax.boltzmann(v, theta[0], theta[1]) * self._unit(v))[..., None]
+        return (ionjax.boltzmann(v, theta[0], theta[1]) * self._unit(v),)
 
     def from_linear(self, a, theta):
         return {"p_max": a[0], "v_half": theta[0], "slope": theta[1]}

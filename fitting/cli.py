@@ -165,6 +165,8 @@ def _read_all(paths, args):
         v_rows.append(np.pad(v2, pad, constant_values=np.nan))
         i_rows.append(np.pad(i2, pad, constant_values=np.nan))
         names = list(iv.labels) if len(iv.labels) == v2.shape[0] else [""] * v2.shape[0]
+        stem = os.path.splitext(os.path.basename(str(path)))[0]
+        names = ["" if name in (stem, "0") and len(names) == 1 else name for name in names]
         labels += [f"{os.path.basename(str(path))}:{name}" if name else os.path.basename(str(path))
                    for name in names]
     return np.concatenate(v_rows), np.concatenate(i_rows), labels, data
