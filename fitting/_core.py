@@ -86,16 +86,15 @@ def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
         f = model.current(model.unflatten(x), v0)
         return jnp.where(valid, w * (i0 - f), 0.0)
 
-    theta, n_steps, status = _solver.SOLVERS[method](lambda t: residual_x(physical(t)), theta0,
-                                                     max_steps)
+    theta, n_steps, status, r, jac = _solver.SOLVERS[method](
+        lambda t: residual_x(physical(t)), theta0, max_steps)
     x = physical(theta)
-    r = residual_x(x)
     chi2 = jnp.sum(r * r)
-    f = model.current(model.unflatten(x), v0)
-    rss = jnp.sum(jnp.where(valid, (i0 - f) ** 2, 0.0))
-
-    # Jacobian with respect to psi = x / scale
-    jac = jax.jacfwd(lambda psi: residual_x(psi * scale))(x / scale)
+    w_safe = jnp.where(valid, w, 1.0)
+    rss = jnp.sum(jnp.where(valid, (r / w_safe) ** 2, 0.0))
+    # the solver's Jacobian is d r / d theta; d psi / d theta = x / scale for log-scaled
+    # parameters and 1 otherwise, with psi = x / scale
+    jac = jac / jnp.where(positive, x / scale, 1.0)[None, :]
     dof = n_valid - k
     s2 = jnp.where(dof > 0, chi2 / jnp.maximum(dof, 1), jnp.nan) if not has_sigma else 1.0
     # The covariance is kept in units of the scale (cov_psi, O(1)): in SI, var(p) ~ 1e-39

@@ -38,6 +38,11 @@ def tolerances(dtype):
     return 64 * eps, 8 * jnp.sqrt(eps)
 
 
+def _linearise(residual, theta):
+    """Residual and its Jacobian (n, k) by forward mode (XLA shares the primal with the JVPs)."""
+    return residual(theta), jax.jacfwd(residual)(theta)
+
+
 def _half_sq(r):
     return 0.5 * jnp.sum(r * r)
 
@@ -51,7 +56,7 @@ def levenberg_marquardt(residual, theta0, max_steps):
       max_steps: maximum number of Jacobian evaluations (static).
 
     Returns:
-      (theta, n_steps, status).
+      (theta, n_steps, status, residual at theta (n,), Jacobian at theta (n, k)).
     """
     dtype = theta0.dtype
     ftol, xtol = tolerances(dtype)
@@ -59,8 +64,7 @@ def levenberg_marquardt(residual, theta0, max_steps):
     tiny = jnp.finfo(dtype).tiny
 
     def linearise(theta):
-        r = residual(theta)  # traced once more for the value; XLA shares it with the JVPs
-        return r, jax.jacfwd(residual)(theta)
+        return _linearise(residual, theta)
 
     r0, j0 = linearise(theta0)
     init = dict(theta=theta0, r=r0, jac=j0, cost=_half_sq(r0), lam=jnp.asarray(1e-3, dtype),
@@ -110,14 +114,14 @@ def levenberg_marquardt(residual, theta0, max_steps):
     out = jax.lax.while_loop(cond, body, init)
     status = jnp.where(jnp.all(jnp.isfinite(out["theta"])) & jnp.isfinite(out["cost"]),
                        out["status"], NON_FINITE)
-    return out["theta"], out["step"], status
+    return out["theta"], out["step"], status, out["r"], out["jac"]
 
 
 def lbfgs(residual, theta0, max_steps):
     """Minimise 0.5 |residual(theta)|^2 with optax.lbfgs (zoom line search).
 
     Converged when the gradient's infinity norm falls below sqrt(eps) times (1 + the loss).
-    Returns (theta, n_steps, status).
+    Returns (theta, n_steps, status, residual, Jacobian) like ``levenberg_marquardt``.
     """
     dtype = theta0.dtype
     gtol = jnp.sqrt(jnp.finfo(dtype).eps)
@@ -143,7 +147,7 @@ def lbfgs(residual, theta0, max_steps):
         cond, body, (theta0, opt.init(theta0), jnp.asarray(0), jnp.asarray(False)))
     finite = jnp.all(jnp.isfinite(theta))
     status = jnp.where(~finite, NON_FINITE, jnp.where(done, CONVERGED, MAX_STEPS))
-    return theta, steps, status
+    return (theta, steps, status) + _linearise(residual, theta)
 
 
 SOLVERS = {"lm": levenberg_marquardt, "lbfgs": lbfgs}

@@ -160,8 +160,12 @@ def step(state, i_stim, params, dt, temperature=TEMPERATURE):
     return new
 
 
+@jax.jit
 def simulate(params, i_stim, dt, *, v0=-0.065, temperature=TEMPERATURE):
     """Integrate the neuron for ``len(i_stim)`` steps of ``dt`` [s] with jax.lax.scan.
+
+    Compiled with ``jax.jit`` (once per stimulus length and dtype); it composes with ``jax.grad``
+    and ``jax.vmap``.
 
     Args:
       params: dict of parameters (see ``DEFAULTS``; 0-d arrays or floats), SI units.

@@ -82,7 +82,7 @@ def test_float32_gradient_is_finite_and_close(reference):
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64], ids=["float32", "float64"])
 def test_trace_dtype_and_no_nan(dtype):
-    stim = nm.step_current(AMPLITUDE, 0.05, DT, t_on=0.005, dtype=dtype)
+    stim = nm.step_current(AMPLITUDE, 0.1, DT, t_on=0.005, dtype=dtype)   # 4000 steps
     trace = nm.simulate(nm.default_params(dtype), stim, DT)
     for name, x in trace.items():
         assert x.dtype == dtype, name
@@ -138,7 +138,7 @@ def test_ghk_current_and_flux_balance_agree():
 def test_population_vmap_matches_single_runs():
     g_na = jnp.array([900.0, 1200.0, 1500.0])
     pop = nm.population_params(3, jnp.float64, g_na=g_na)
-    stim = nm.step_current(AMPLITUDE, 0.02, DT, t_on=0.002, dtype=jnp.float64)
+    stim = nm.step_current(AMPLITUDE, 0.1, DT, t_on=0.002, dtype=jnp.float64)
     traces = nm.simulate_population(pop, stim, DT)
     assert traces["v"].shape == (3, stim.size)
     assert np.all(np.diff(np.asarray(nm.spike_count(traces["v"]))) >= 0)  # more g_na, more spikes
