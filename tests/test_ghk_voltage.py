@@ -97,6 +97,16 @@ def test_gradients_come_from_the_implicit_function_theorem():
     assert "custom_root" in jaxpr or "custom_lin" in jaxpr or "while" in jaxpr
 
 
+def test_concrete_valences_keep_the_closed_form_under_jit():
+    p, c_in, c_out = jnp.array([1.0, 0.04, 0.45]), SQUID["c_in"], SQUID["c_out"]
+    f = jax.jit(lambda c: ij.ghk_voltage(p, c_in, c, (1, 1, -1), temperature=300.0, method="closed"))
+    jaxpr = str(jax.make_jaxpr(lambda c: ij.ghk_voltage(p, c_in, c, np.array([1, 1, -1]),
+                                                        temperature=300.0))(c_out))
+    assert "while" not in jaxpr and "custom_root" not in jaxpr  # "auto" picked the closed form
+    assert float(f(c_out)) == pytest.approx(float(ij.ghk_voltage(p, c_in, c_out, (1, 1, -1),
+                                                                 temperature=300.0)), abs=1e-15)
+
+
 def test_traced_valences_use_the_root_solver_under_jit():
     p, c_in, c_out = jnp.array([1.0, 0.5]), jnp.array([140.0, 1e-4]), jnp.array([5.0, 2.0])
     z = jnp.array([1, 2])

@@ -53,10 +53,13 @@ def load_abf(path):
     if magic not in (b"ABF ", b"ABF2"):
         raise InputError(f"not an ABF file (it starts with {magic!r}, not b'ABF ' or b'ABF2')",
                          path=path)
+    printing = np.get_printoptions()  # pyabf sets numpy's print options for the whole process
     try:
         import pyabf
     except ImportError as exc:
         raise ImportError("reading ABF files needs pyabf: pip install 'ionjax[abf]'") from exc
+    finally:
+        np.set_printoptions(**printing)
     try:
         return pyabf.ABF(path)
     except Exception as exc:  # noqa: BLE001 - pyabf raises anything on a corrupt file

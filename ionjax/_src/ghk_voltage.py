@@ -119,9 +119,14 @@ def ghk_voltage(p, c_in, c_out, z, *, temperature, axis=-1, method="auto"):
     Reference: Goldman (1943) doi:10.1085/jgp.27.1.37; Hodgkin & Katz (1949)
     doi:10.1113/jphysiol.1949.sp004310; Lewis (1979) doi:10.1113/jphysiol.1979.sp012629.
     """
+    # read the valences before anything turns them into traced values under jit
+    z_np = _concrete_valences(z) if method in ("auto", "closed") else None
     p, c_in, c_out, z, t = as_float(p, c_in, c_out, config=(z, temperature))
-    p, c_in, c_out, z = (jnp.moveaxis(x, axis, -1)
-                         for x in jnp.broadcast_arrays(p, c_in, c_out, z))
+    shape = jnp.broadcast_shapes(p.shape, c_in.shape, c_out.shape, z.shape)
+    p, c_in, c_out, z = (jnp.moveaxis(jnp.broadcast_to(x, shape), axis, -1)
+                         for x in (p, c_in, c_out, z))
+    if z_np is not None:
+        z_np = np.moveaxis(np.broadcast_to(z_np, shape), axis, -1)
     valid = jnp.all(valid_ion(c_in, c_out, z, 1.0) & (p >= 0), axis=-1) & jnp.any(p > 0, axis=-1)
     t = jnp.broadcast_to(t, jnp.broadcast_shapes(t.shape, p.shape[:-1]))
     valid = valid & (t > 0)
@@ -132,7 +137,6 @@ def ghk_voltage(p, c_in, c_out, z, *, temperature, axis=-1, method="auto"):
                                                 jnp.max(jnp.abs(c_out), axis=-1, keepdims=True)))
     c_in, c_out = c_in / scale_c, c_out / scale_c
 
-    z_np = _concrete_valences(z) if method in ("auto", "closed") else None
     use_closed = z_np is not None and np.all(np.isin(np.abs(z_np), (1, 2)))
     if method == "closed" and not use_closed:
         raise ValueError("method='closed' needs valences known at trace time, all in {+-1, +-2}; "
