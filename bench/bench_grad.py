@@ -37,30 +37,28 @@ def main():
     args_ = (jnp.asarray([1e-17, 3e-17, 1e-18], jnp.float32),
              jnp.asarray([ion[1] for ion in ions], jnp.float32),
              jnp.asarray([ion[2] for ion in ions], jnp.float32))
-    forward = jax.jit(loss)
-    grad = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))
-    jax.block_until_ready(forward(*args_))
-    jax.block_until_ready(grad(*args_))
-    t_f = best_of(lambda: jax.block_until_ready(forward(*args_)), repeat=7)
-    t_g = best_of(lambda: jax.block_until_ready(grad(*args_)), repeat=7)
-    print(f"three ions (Na, K, Ca): forward loss over {args.points} points {t_f * 1e3:.2f} ms; "
-          f"jax.grad (9 inputs) {t_g * 1e3:.2f} ms")
-    print(f"  gradient / forward cost: {t_g / t_f:.2f}x  (baseline: the forward evaluation)")
+    compare(f"three ions (Na, K, Ca), {args.points} points, 9 inputs", loss, args_)
 
     def loss_one(p, c_in, c_out):  # one ion (Ca2+), scalar parameters
         i = ionjax.ghk_current(v, p, c_in, c_out, 2, temperature=295.0)
         return jnp.sum((i - data) ** 2)
 
-    one = (jnp.float32(1e-18), jnp.float32(1e-4), jnp.float32(2.0))
-    forward1 = jax.jit(loss_one)
-    grad1 = jax.jit(jax.grad(loss_one, argnums=(0, 1, 2)))
-    jax.block_until_ready(forward1(*one))
-    jax.block_until_ready(grad1(*one))
-    t_f1 = best_of(lambda: jax.block_until_ready(forward1(*one)), repeat=7)
-    t_g1 = best_of(lambda: jax.block_until_ready(grad1(*one)), repeat=7)
-    print(f"one ion (Ca): forward {t_f1 * 1e3:.2f} ms; jax.grad (3 inputs) {t_g1 * 1e3:.2f} ms")
-    print(f"  gradient / forward cost: {t_g1 / t_f1:.2f}x  (baseline: the forward evaluation)")
+    compare(f"one ion (Ca), {args.points} points, 3 inputs", loss_one,
+            (jnp.float32(1e-18), jnp.float32(1e-4), jnp.float32(2.0)))
 
+
+def compare(label, loss, args):
+    """Print forward and jax.grad times of ``loss(*args)`` and their ratio."""
+    import jax
+
+    forward = jax.jit(loss)
+    grad = jax.jit(jax.grad(loss, argnums=tuple(range(len(args)))))
+    jax.block_until_ready(forward(*args))
+    jax.block_until_ready(grad(*args))
+    t_f = best_of(lambda: jax.block_until_ready(forward(*args)), repeat=7)
+    t_g = best_of(lambda: jax.block_until_ready(grad(*args)), repeat=7)
+    print(f"{label}: forward {t_f * 1e3:.2f} ms; jax.grad {t_g * 1e3:.2f} ms; "
+          f"gradient / forward cost {t_g / t_f:.2f}x  (baseline: the forward evaluation)")
 
 if __name__ == "__main__":
     main()

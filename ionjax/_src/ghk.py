@@ -29,6 +29,8 @@ A.L. Hodgkin & B. Katz, J. Physiol. 108, 37 (1949), doi:10.1113/jphysiol.1949.sp
 H.H. Ussing, Acta Physiol. Scand. 19, 43 (1949); Hille (2001) ch. 14.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -111,23 +113,42 @@ def _ghk_current(v, p, c_in, c_out, z, t):
     return z * FARADAY * p * (c_in * f_minus_u - c_out * f_u)
 
 
-@_ghk_current.defjvp
+def _is_zero(tangent):
+    return isinstance(tangent, jax.custom_derivatives.SymbolicZero)
+
+
+@functools.partial(_ghk_current.defjvp, symbolic_zeros=True)
 def _ghk_current_jvp(primals, tangents):
-    """Closed-form tangent: linear in the input tangents with per-point coefficients, so reverse
-    mode stores a few coefficient arrays and its transpose is a handful of multiply-adds (the
-    generic derivative of the branchy f_pair costs several times more). The valence is an integer
-    label: it gets no derivative."""
+    """Closed-form tangent, linear in the input tangents with per-point coefficients: reverse
+    mode stores a few coefficient arrays and transposes to a handful of multiply-adds (the
+    generic derivative of the branchy f_pair costs several times more). Inputs that are not
+    differentiated (symbolic zeros) cost nothing; when neither v nor T is, f' is not even
+    evaluated. The valence is an integer label: it gets no derivative."""
     v, p, c_in, c_out, z, t = primals
     dv, dp, dc_in, dc_out, _, dt = tangents
     u = _reduced(v, z, t)
-    (f_u, f_minus_u), (df_u, df_minus_u) = jax.jvp(f_pair, (u,), (jnp.ones_like(u),))
     zf = z * FARADAY
+    terms = []
+    if _is_zero(dv) and _is_zero(dt):
+        f_u, f_minus_u = f_pair(u)
+    else:
+        (f_u, f_minus_u), (df_u, df_minus_u) = jax.jvp(f_pair, (u,), (jnp.ones_like(u),))
+        du = 0.0  # u = zFv / (RT); jvp of f_pair gives d f(-u)/du as df_minus_u
+        if not _is_zero(dv):
+            du = du + dv / t
+        if not _is_zero(dt):
+            du = du - v * dt / (t * t)
+        terms.append(p * (c_in * df_minus_u - c_out * df_u) * (z * FARADAY / GAS_CONSTANT) * du)
     unit = c_in * f_minus_u - c_out * f_u
-    du = z * (FARADAY / GAS_CONSTANT) * (dv - v * dt / t) / t  # u = zFv / (RT)
-    # d f(-u)/du = -f'(-u): jvp of f_pair returned d f(-u)/du directly as df_minus_u
-    tangent = zf * (dp * unit + p * (dc_in * f_minus_u - dc_out * f_u)
-                    + p * (c_in * df_minus_u - c_out * df_u) * du)
-    return zf * p * unit, tangent
+    if not _is_zero(dp):
+        terms.append(dp * unit)
+    if not _is_zero(dc_in):
+        terms.append(p * dc_in * f_minus_u)
+    if not _is_zero(dc_out):
+        terms.append(-p * dc_out * f_u)
+    out = zf * p * unit
+    tangent = zf * sum(terms) if terms else jnp.zeros_like(out)
+    return out, jnp.broadcast_to(tangent, out.shape).astype(out.dtype)
 
 
 def ghk_fluxes(v, p, c_in, c_out, z, *, temperature):
