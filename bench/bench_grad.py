@@ -18,7 +18,6 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--points", type=int, default=1_000_000)
     args = parser.parse_args()
-    import jax
     import jax.numpy as jnp
 
     import ionjax
