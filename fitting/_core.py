@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from fitting import _solver
-from fitting._linalg import gram_inverse, spd_solve
+from fitting._linalg import gram_inverse, spd_solve_entries
 
 
 def _param_arrays(model, dtype):
@@ -34,25 +34,43 @@ def _param_arrays(model, dtype):
 
 
 def _linear_start(model, v, i, w, valid):
-    """Variable projection over the model's grid of nonlinear parameters: for each grid point
-    the amplitudes solve the column-equilibrated normal equations, and the best point is kept.
+    """Variable projection over the model's grid of nonlinear parameters theta.
 
-    Written with explicit sums over the points (no tiny matrix products), which XLA vectorises
-    across the grid and the batch."""
-    grid = model.grid(v, valid)
-    y = i * w
-    cols = [col * w for col in jax.vmap(model.basis, (0, None))(grid, v)]  # m x (G, n)
-    m = len(cols)
-    gram = jnp.stack([jnp.stack([jnp.sum(cols[a] * cols[b], axis=-1) for b in range(m)], axis=-1)
-                      for a in range(m)], axis=-2)  # (G, m, m)
-    rhs = jnp.stack([jnp.sum(col * y, axis=-1) for col in cols], axis=-1)  # (G, m)
-    d = jnp.sqrt(jnp.diagonal(gram, axis1=-2, axis2=-1))
-    d = jnp.where(d > 0, d, 1.0)
-    a = spd_solve(gram / d[..., :, None] / d[..., None, :], rhs / d) / d
-    fitted = sum(cols[j] * a[..., j:j + 1] for j in range(m))
-    res = jnp.sum((y - fitted) ** 2, axis=-1)
-    best = jnp.argmin(jnp.where(jnp.isfinite(res), res, jnp.inf))
-    return model.flatten(model.from_linear(a[best], grid[best]))
+    With basis currents phi_j = gate(v; theta) h_j(v) and weights u = w^2, the normal equations
+    of every grid point come from two matrix products over the n points:
+    A_ab(theta) = sum_n gate^2 (u h_a h_b) and b_a(theta) = sum_n gate (u h_a i), i.e.
+    (G, n) @ (n, m(m+1)/2) and (G, n) @ (n, m). Each A a = b (Jacobi-equilibrated, unrolled
+    Cholesky) gives the amplitudes and RSS = sum u i^2 - a.b; the best grid point whose
+    parameters are finite and respect the model's positivity constraints is kept.
+
+    Args:
+      v, i, w: (n,) voltages [V], currents [A], weights [1/A] (0 at masked points).
+      valid: (n,) bool, the points in use.
+
+    Returns:
+      (k,) starting parameter vector [SI]; NaN entries when no grid point is admissible.
+    """
+    grid = model.grid(v, valid)  # (G, q)
+    gate = model.gate(grid, v)  # (G, n)
+    h = model.features(v)
+    m = len(h)
+    u = w * w
+    pairs = [(a, b) for a in range(m) for b in range(a, m)]
+    gram = (gate * gate) @ jnp.stack([u * h[a] * h[b] for a, b in pairs], axis=-1)
+    rhs = gate @ jnp.stack([u * h[a] * i for a in range(m)], axis=-1)  # (G, m)
+    entry = {pair: gram[:, c] for c, pair in enumerate(pairs)}  # A_ab, each (G,)
+    d = [jnp.sqrt(entry[a, a]) for a in range(m)]
+    d = [jnp.where(x > 0, x, 1.0) for x in d]
+    equilibrated = [[entry[min(a, b), max(a, b)] / (d[a] * d[b]) for b in range(m)]
+                    for a in range(m)]
+    amplitudes = spd_solve_entries(equilibrated, [rhs[:, a] / d[a] for a in range(m)])
+    amplitudes = [x / d_a for x, d_a in zip(amplitudes, d)]
+    rss = jnp.sum(u * i * i) - sum(x * rhs[:, a] for a, x in enumerate(amplitudes))
+    x = model.flatten(model.from_linear(jnp.stack(amplitudes, axis=-1), grid))  # (G, k)
+    _, positive = _param_arrays(model, x.dtype)
+    admissible = jnp.all(jnp.isfinite(x) & (~positive | (x > 0)), axis=-1) & jnp.isfinite(rss)
+    best = jnp.argmin(jnp.where(admissible, rss, jnp.inf))
+    return jnp.where(admissible[best], x[best], jnp.nan)
 
 
 def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
@@ -140,7 +158,7 @@ def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
     )
 
 
-CHUNK = 256
+CHUNK = 128
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))

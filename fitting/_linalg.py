@@ -13,14 +13,15 @@ _UNROLL_MAX = 12
 
 
 def _cholesky(a):
-    k = a.shape[-1]
+    """Lower Cholesky factor of a k x k matrix given as nested lists of equal-shape arrays."""
+    k = len(a)
     low = [[None] * k for _ in range(k)]
     for j in range(k):
-        diag = a[..., j, j] - sum((low[j][m] ** 2 for m in range(j)), jnp.zeros_like(a[..., 0, 0]))
+        diag = a[j][j] - sum((low[j][m] ** 2 for m in range(j)), jnp.zeros_like(a[0][0]))
         low[j][j] = jnp.sqrt(jnp.where(diag > 0, diag, jnp.nan))
         for i in range(j + 1, k):
-            off = a[..., i, j] - sum((low[i][m] * low[j][m] for m in range(j)),
-                                     jnp.zeros_like(a[..., 0, 0]))
+            off = a[i][j] - sum((low[i][m] * low[j][m] for m in range(j)),
+                                jnp.zeros_like(a[0][0]))
             low[i][j] = off / low[j][j]
     return low
 
@@ -29,20 +30,28 @@ def _substitute(low, b):
     k = len(low)
     y = []
     for i in range(k):
-        y.append((b[..., i] - sum((low[i][m] * y[m] for m in range(i)), jnp.zeros_like(b[..., 0])))
+        y.append((b[i] - sum((low[i][m] * y[m] for m in range(i)), jnp.zeros_like(b[0])))
                  / low[i][i])
     x = [None] * k
     for i in reversed(range(k)):
-        x[i] = (y[i] - sum((low[m][i] * x[m] for m in range(i + 1, k)), jnp.zeros_like(b[..., 0])))\
+        x[i] = (y[i] - sum((low[m][i] * x[m] for m in range(i + 1, k)), jnp.zeros_like(b[0])))\
             / low[i][i]
-    return jnp.stack(x, axis=-1)
+    return x
+
+
+def spd_solve_entries(a, b):
+    """Solve a x = b entrywise: ``a`` a k x k nested list and ``b`` a list of k arrays, all of one
+    shape (one system per element). Returns the list of the k solution arrays."""
+    return _substitute(_cholesky(a), b)
 
 
 def spd_solve(a, b):
     """Solve a x = b for symmetric positive definite a (..., k, k), b (..., k)."""
-    if a.shape[-1] > _UNROLL_MAX:
+    k = a.shape[-1]
+    if k > _UNROLL_MAX:
         return jnp.linalg.solve(a, b[..., None])[..., 0]
-    return _substitute(_cholesky(a), b)
+    entries = [[a[..., i, j] for j in range(k)] for i in range(k)]
+    return jnp.stack(spd_solve_entries(entries, [b[..., i] for i in range(k)]), axis=-1)
 
 
 def gram_inverse(jac, rtol):

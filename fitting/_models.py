@@ -1,12 +1,16 @@
 """I-V models: parameter layout, the model current, and structure the fitter can exploit.
 
-Every built-in model is *partially linear*: its current is sum_j a_j phi_j(v; theta), linear in
-the amplitudes a (conductance, permeabilities) given a few nonlinear parameters theta (Boltzmann
-v_half and slope; none for Ohmic, GHK and MultiIonGHK). The fitter uses this for starting values
-without a user guess: for each theta on a coarse grid it solves the weighted linear least-squares
-problem for a exactly (variable projection) and keeps the best; Levenberg-Marquardt then polishes
-all parameters together. Models that are linear in all their parameters are thereby solved in
-closed form. A user ``Model`` supplies its own starting values.
+Every built-in model is *partially linear and separable*: its current is
+sum_j a_j gate(v; theta) h_j(v), linear in the amplitudes a (conductance, permeabilities) given a
+few nonlinear parameters theta (Boltzmann v_half and slope; none for Ohmic, GHK and MultiIonGHK),
+with one common nonlinear factor ``gate`` (the open probability; 1 for ungated models) times
+theta-free ``features`` h_j (v and 1 for an ohmic current, the unit GHK currents). The fitter uses
+this for starting values without a user guess: for each theta on a coarse grid it solves the
+weighted linear least-squares problem for a exactly (variable projection) and keeps the best;
+Levenberg-Marquardt then polishes all parameters together. Separability turns the normal
+equations of all grid points into two small matrix products (see ``fitting._core``). Models that
+are linear in all their parameters are thereby solved in closed form. A user ``Model`` supplies
+its own starting values.
 
 Parameters are SI (S, V, m^3/s). Model objects are immutable and hashable: they are static
 arguments of the compiled fit.
@@ -71,12 +75,18 @@ class _Base:
         """Candidate nonlinear parameters, shape (G, q); q = 0 for linear models."""
         return jnp.zeros((1, 0), v.dtype)
 
-    def basis(self, theta, v):  # pragma: no cover - abstract
-        """The m basis currents phi_j(v; theta) as a tuple of arrays shaped like v (a tuple, not
-        a stacked (n, m) array: a short minor axis would defeat vectorisation)."""
+    def gate(self, grid, v):
+        """Common nonlinear factor of the basis currents at every grid point: (G, q), (n,) -> (G, n).
+        1 for models that are linear in all their parameters."""
+        return jnp.ones((grid.shape[0],) + v.shape, v.dtype)
+
+    def features(self, v):  # pragma: no cover - abstract
+        """The m theta-free factors h_j(v) of the basis currents a_j gate(v; theta) h_j(v): a tuple
+        of arrays shaped like v [A per unit amplitude, with the gate]."""
         raise NotImplementedError
 
     def from_linear(self, a, theta):  # pragma: no cover - abstract
+        """Parameters (dict) from amplitudes a (..., m) and nonlinear parameters theta (..., q)."""
         raise NotImplementedError
 
     has_linear_form = True
@@ -102,11 +112,11 @@ class Ohmic(_Base):
     def current(self, params, v):
         return ionjax.ohmic_current(v, params["g"], params["e_rev"])
 
-    def basis(self, theta, v):
+    def features(self, v):
         return v, jnp.ones_like(v)
 
     def from_linear(self, a, theta):
-        return {"g": a[0], "e_rev": -a[1] / a[0]}
+        return {"g": a[..., 0], "e_rev": -a[..., 1] / a[..., 0]}
 
     def reversal(self, params):
         return params["e_rev"]
@@ -153,13 +163,13 @@ class GHK(_Base):
             object.__setattr__(self, key, value)
 
     def current(self, params, v):
-        return params["p"] * self.basis(None, v)[0]
+        return params["p"] * self.features(v)[0]
 
-    def basis(self, theta, v):
+    def features(self, v):
         return _unit_currents(v, (self.z,), (self.c_in,), (self.c_out,), self.temperature)
 
     def from_linear(self, a, theta):
-        return {"p": a[0]}
+        return {"p": a[..., 0]}
 
     def reversal(self, params):
         e = ionjax.nernst_potential(self.c_in, self.c_out, self.z, temperature=self.temperature)
@@ -197,9 +207,9 @@ class MultiIonGHK(_Base):
 
     def current(self, params, v):
         p = params["p"]
-        return sum(p[..., k] * unit for k, unit in enumerate(self.basis(None, v)))
+        return sum(p[..., k] * unit for k, unit in enumerate(self.features(v)))
 
-    def basis(self, theta, v):
+    def features(self, v):
         return _unit_currents(v, self.z, self.c_in, self.c_out, self.temperature)
 
     def from_linear(self, a, theta):
@@ -228,6 +238,11 @@ def _boltzmann_grid(v, mask):
     return jnp.stack([vh.ravel(), s.ravel()], axis=-1)
 
 
+def _boltzmann_gate(grid, v):
+    """Open probability at every (v_half, slope) grid point: (G, 2), (n,) -> (G, n)."""
+    return ionjax.boltzmann(v, grid[:, :1], grid[:, 1:])
+
+
 _BOLTZMANN_SPECS = (ParamSpec("v_half", unit="mV", factor=_MV, floor=_MV),
                     ParamSpec("slope", unit="mV", factor=_MV, floor=_MV))
 
@@ -250,12 +265,15 @@ class BoltzmannOhmic(_Base):
     def grid(self, v, mask):
         return _boltzmann_grid(v, mask)
 
-    def basis(self, theta, v):
-        p_open = ionjax.boltzmann(v, theta[0], theta[1])
-        return p_open * v, p_open
+    def gate(self, grid, v):
+        return _boltzmann_gate(grid, v)
+
+    def features(self, v):
+        return v, jnp.ones_like(v)
 
     def from_linear(self, a, theta):
-        return {"g_max": a[0], "e_rev": -a[1] / a[0], "v_half": theta[0], "slope": theta[1]}
+        return {"g_max": a[..., 0], "e_rev": -a[..., 1] / a[..., 0], "v_half": theta[..., 0],
+                "slope": theta[..., 1]}
 
     def reversal(self, params):
         return params["e_rev"]
@@ -287,11 +305,14 @@ class BoltzmannGHK(_Base):
     def grid(self, v, mask):
         return _boltzmann_grid(v, mask)
 
-    def basis(self, theta, v):
-        return (ionjax.boltzmann(v, theta[0], theta[1]) * self._unit(v),)
+    def gate(self, grid, v):
+        return _boltzmann_gate(grid, v)
+
+    def features(self, v):
+        return (self._unit(v),)
 
     def from_linear(self, a, theta):
-        return {"p_max": a[0], "v_half": theta[0], "slope": theta[1]}
+        return {"p_max": a[..., 0], "v_half": theta[..., 0], "slope": theta[..., 1]}
 
     def reversal(self, params):
         e = ionjax.nernst_potential(self.c_in, self.c_out, self.z, temperature=self.temperature)
