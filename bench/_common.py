@@ -25,9 +25,17 @@ def machine():
 
 def best_of(fn, repeat=3):
     """Smallest wall time of ``repeat`` calls of ``fn()`` (which must block until done)."""
-    times = []
+    return interleaved({"fn": fn}, repeat)["fn"]
+
+
+def interleaved(fns, repeat=3):
+    """Smallest wall time of each of ``fns`` (dict name -> callable that blocks until done),
+    called in turn ``repeat`` times: a contender and its baseline are measured in alternation,
+    so that a slow spell of a shared machine hits both alike instead of skewing the ratio."""
+    best = dict.fromkeys(fns, float("inf"))
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best

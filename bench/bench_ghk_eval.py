@@ -7,14 +7,14 @@ Same 4M float32 voltages for all three. Baselines, measured side by side in this
   (no care for v = 0: it returns NaN there, which is the point of the library);
 * the floor: a jitted kernel that reads v, computes one ``expm1`` per point and writes the
   result: the GHK current needs one transcendental per point, so this bounds any implementation.
-Prints throughput and the ratios.
+The three are timed in alternation (best of 15 each). Prints throughput and the ratios.
 """
 
 import argparse
 
 import numpy as np
 
-from _common import best_of, machine
+from _common import interleaved, machine
 
 
 def main():
@@ -44,9 +44,10 @@ def main():
 
     jax.block_until_ready(ghk(v))
     jax.block_until_ready(floor(v))
-    t_ghk = best_of(lambda: jax.block_until_ready(ghk(v)), repeat=7)
-    t_floor = best_of(lambda: jax.block_until_ready(floor(v)), repeat=7)
-    t_np = best_of(lambda: numpy_ghk(v_np), repeat=7)
+    times = interleaved({"ghk": lambda: jax.block_until_ready(ghk(v)),
+                         "floor": lambda: jax.block_until_ready(floor(v)),
+                         "numpy": lambda: numpy_ghk(v_np)}, repeat=15)
+    t_ghk, t_floor, t_np = times["ghk"], times["floor"], times["numpy"]
     n = args.points
     print(f"ionjax.ghk_current (jit, float32): {t_ghk * 1e3:.2f} ms = {n / t_ghk / 1e6:.0f} M points/s")
     print(f"NumPy formula (float32):            {t_np * 1e3:.2f} ms = {n / t_np / 1e6:.0f} M points/s")

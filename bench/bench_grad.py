@@ -11,7 +11,7 @@ import argparse
 
 import numpy as np
 
-from _common import best_of, machine
+from _common import interleaved, machine
 
 
 def main():
@@ -54,10 +54,12 @@ def compare(label, loss, args):
     grad = jax.jit(jax.grad(loss, argnums=tuple(range(len(args)))))
     jax.block_until_ready(forward(*args))
     jax.block_until_ready(grad(*args))
-    t_f = best_of(lambda: jax.block_until_ready(forward(*args)), repeat=7)
-    t_g = best_of(lambda: jax.block_until_ready(grad(*args)), repeat=7)
+    times = interleaved({"forward": lambda: jax.block_until_ready(forward(*args)),
+                         "grad": lambda: jax.block_until_ready(grad(*args))}, repeat=15)
+    t_f, t_g = times["forward"], times["grad"]
     print(f"{label}: forward {t_f * 1e3:.2f} ms; jax.grad {t_g * 1e3:.2f} ms; "
           f"gradient / forward cost {t_g / t_f:.2f}x  (baseline: the forward evaluation)")
+
 
 if __name__ == "__main__":
     main()

@@ -172,10 +172,11 @@ def fit_batch(model, method, max_steps, has_sigma, n_devices, v, i, sigma, mask)
     """
     one = functools.partial(fit_one, model, method, max_steps, has_sigma)
     per_device = v.shape[0] // n_devices
-    chunk = min(CHUNK, per_device)
 
     def shard(v, i, sigma, mask):
-        return jax.lax.map(lambda args: one(*args), (v, i, sigma, mask), batch_size=chunk)
+        if per_device <= CHUNK:  # one chunk: no loop around it (a smaller program to compile)
+            return jax.vmap(one)(v, i, sigma, mask)
+        return jax.lax.map(lambda args: one(*args), (v, i, sigma, mask), batch_size=CHUNK)
 
     split = [x.reshape((n_devices, per_device) + x.shape[1:]) for x in (v, i, sigma, mask)]
     out = jax.vmap(shard)(*split)

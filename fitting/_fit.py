@@ -28,7 +28,7 @@ def bucket(size):
 
 def _as_array(name, x):
     try:
-        return np.asarray(x) if not isinstance(x, jax.Array) else x
+        return np.asarray(x)
     except Exception as exc:  # noqa: BLE001
         raise ValueError(f"{name} must be array-like; got {type(x).__name__}") from exc
 
@@ -38,7 +38,7 @@ def _check_inputs(model, v, i, sigma, mask):
     if i.ndim == 0:
         raise ValueError(f"i must have at least one axis (points); got shape {i.shape}")
     try:
-        v = jnp.broadcast_to(v, i.shape) if v.shape != i.shape else v
+        v = np.broadcast_to(v, i.shape)
     except ValueError:
         raise ValueError(f"v and i shapes do not match: v {tuple(v.shape)}, i {tuple(i.shape)} "
                          "(v must have the shape of i or broadcast to it)") from None
@@ -52,7 +52,7 @@ def _check_inputs(model, v, i, sigma, mask):
     if sigma is not None and np.any(np.asarray(sigma) <= 0):
         raise ValueError("sigma must be > 0 (the per-point noise SD in A)")
     if i.ndim == 1:
-        valid = np.isfinite(np.asarray(v)) & np.isfinite(np.asarray(i))
+        valid = np.isfinite(v) & np.isfinite(i)
         if mask is not None:
             valid &= np.broadcast_to(np.asarray(mask, bool), i.shape)
         if valid.sum() < model.n_params:
@@ -114,30 +114,30 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     if method not in _solver.SOLVERS:
         raise ValueError(f"method must be one of {sorted(_solver.SOLVERS)}; got {method!r}")
     v, i = _check_inputs(model, v, i, sigma, mask)
-    dtype = jnp.result_type(v, i)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        dtype = jnp.result_type(float)
+    dtype = np.result_type(v, i)
+    dtype = jax.dtypes.canonicalize_dtype(dtype if np.issubdtype(dtype, np.floating) else float)
     batch_shape, n = tuple(i.shape[:-1]), i.shape[-1]
     size = math.prod(batch_shape)
-
-    def flat(x, dtype):
-        return jnp.broadcast_to(jnp.asarray(x, dtype), i.shape).reshape(size, n)
-
-    arrays = [flat(v, dtype), flat(i, dtype), flat(1.0 if sigma is None else sigma, dtype),
-              flat(True if mask is None else mask, bool)]
-    n_masked = jnp.sum(~(jnp.isfinite(arrays[0]) & jnp.isfinite(arrays[1])) & arrays[3], axis=-1)
-
     padded_size = bucket(size)
     devices = jax.device_count()
     padded_size = -(-padded_size // devices) * devices
     padded_n = -(-n // _POINT_MULTIPLE) * _POINT_MULTIPLE
-    pads = ((0, padded_size - size), (0, padded_n - n))
-    arrays = [jnp.pad(a, pads, constant_values=fill)
-              for a, fill in zip(arrays, (0.0, 0.0, 1.0, False))]
+
+    # Host-side (NumPy) preparation: flatten the batch and pad it to its bucket. Done with jnp,
+    # every new batch size would compile a handful of small programs.
+    def padded(x, dtype, fill):
+        out = np.full((padded_size, padded_n), fill, dtype)
+        out[:size, :n] = np.broadcast_to(np.asarray(x, dtype), i.shape).reshape(size, n)
+        return out
+
+    arrays = [padded(v, dtype, 0.0), padded(i, dtype, 0.0),
+              padded(1.0 if sigma is None else sigma, dtype, 1.0),
+              padded(True if mask is None else mask, bool, False)]
+    n_masked = np.sum(~(np.isfinite(arrays[0]) & np.isfinite(arrays[1])) & arrays[3], axis=-1)
     sharding = _batch_sharding()
     if sharding is not None:
         arrays = [jax.device_put(a, sharding) for a in arrays]
     out = _core.fit_batch(model, method, int(max_steps), sigma is not None, devices, *arrays)
-    out["n_masked"] = jnp.pad(n_masked, (0, padded_size - size))
+    out["n_masked"] = n_masked
     out = _unpad(out, size, batch_shape, sharding)
     return FitResult(model=model, **out)

@@ -12,12 +12,14 @@ At the Nernst potential both fluxes are non-zero and equal (dynamic equilibrium)
 Numerics. f has a removable singularity at u = 0 (f(0) = 1) and e^u overflows for large u. Every
 function here evaluates f at a = |u| >= 0 only, with one ``expm1`` per point:
 
-* f(a) = a / expm1(a) for a above a dtype-dependent threshold (1e-2 in float64, 0.1 in float32),
-  its Bernoulli series 1 - a/2 + a^2/12 - a^4/720 + a^6/30240 - a^8/1209600 below it (the
-  "double where": the unused branch is fed a safe argument so that no NaN reaches a gradient).
-  The derivative of the direct branch is defined in closed form, f'(a) = f(a) (1 - f(a) - a) / a,
+* f(a) = a / expm1(a) for a > 0 and 1 at a = 0: expm1 is accurate to rounding near 0, so the value
+  needs no series. Its derivative is defined in closed form, f'(a) = f(a) (1 - f(a) - a) / a,
   which never forms e^a or expm1(a)^2, so derivatives of any order stay finite when e^a
-  overflows (there f(a) = a / inf = 0, below the smallest normal number anyway);
+  overflows (there f(a) = a / inf = 0, below the smallest normal number anyway). That closed form
+  cancels near 0, so below a dtype-dependent threshold (1e-2 in float64, 0.1 in float32) the
+  derivative is that of the Bernoulli series 1 - a/2 + a^2/12 - a^4/720 + a^6/30240 - a^8/1209600
+  (the "double where": the unused branch is fed a safe argument so that no NaN reaches a
+  gradient); second and higher derivatives follow from differentiating that rule;
 * f(-a) = f(a) + a (an exact identity; a sum of positive terms, so no cancellation).
 
 Both f(u) and f(-u) are therefore accurate to a few ulp relative for every finite u, and the
@@ -37,33 +39,50 @@ import jax.numpy as jnp
 from ionjax._src._common import as_float, log_ratio, nan_unless, valid_ion
 from ionjax._src.constants import FARADAY, GAS_CONSTANT
 
-# Bernoulli series of a / (e^a - 1): sum_n B_n a^n / n!, coefficients for a^0 .. a^8.
+# Bernoulli series of a / (e^a - 1) = sum_n B_n a^n / n!: coefficients of a^0 .. a^8.
 _SERIES = (1.0, -0.5, 1.0 / 12.0, 0.0, -1.0 / 720.0, 0.0, 1.0 / 30240.0, 0.0, -1.0 / 1209600.0)
+# its derivative, coefficients of a^0 .. a^7
+_SERIES_DERIVATIVE = tuple(n * c for n, c in enumerate(_SERIES))[1:]
 
 
 def _series_threshold(dtype):
-    """|u| below which the series replaces a / expm1(a) (chosen so that the derivatives of the
-    direct formula, which lose about eps/a^k to cancellation, stay accurate above it, while the
-    truncated series is exact to rounding below it)."""
+    """|u| below which the derivative comes from the series (chosen so that the closed-form
+    derivative of the direct formula, which loses about eps/a^k to cancellation, stays accurate
+    above it, while the truncated series is exact to rounding below it)."""
     bits = jnp.finfo(dtype).bits
     return {64: 1e-2, 32: 0.1}.get(bits, 1.0)
 
 
 @jax.custom_jvp
-def _f_direct(a):
-    """a / expm1(a) for a > 0 away from 0 (0 where expm1 overflows)."""
-    return a / jnp.expm1(a)
+def _f_abs(a):
+    """f(a) = a / expm1(a) for a >= 0: 1 at a = 0, 0 where expm1 overflows.
+
+    The value needs no series: expm1 is accurate to rounding near 0, so a / expm1(a) is correct
+    to a few ulp for every a > 0, and a = 0 is a single point. Only the derivative cancels near 0.
+    """
+    return jnp.where(a > 0, a / jnp.expm1(a), jnp.ones_like(a))
 
 
-@_f_direct.defjvp
-def _f_direct_jvp(primals, tangents):
+@_f_abs.defjvp
+def _f_abs_jvp(primals, tangents):
+    """f'(a) = f (1 - f - a) / a in closed form (never forms e^a or expm1(a)^2, so derivatives
+    of any order stay finite where e^a overflows), and the derivative of the Bernoulli series
+    below the threshold, behind a double ``where`` (the unused branch gets a safe argument)."""
     (a,), (da,) = primals, tangents
-    f = _f_direct(a)
-    return f, f * (1 - f - a) / a * da
+    f = _f_abs(a)
+    small = a < _series_threshold(a.dtype)
+    a_safe = jnp.where(small, jnp.ones_like(a), a)
+    f_safe = jnp.where(small, jnp.zeros_like(f), f)
+    direct = f_safe * (1 - f_safe - a_safe) / a_safe
+    series = jnp.polyval(jnp.asarray(_SERIES_DERIVATIVE[::-1], a.dtype), a)
+    return f, jnp.where(small, series, direct) * da
 
 
 def f_pair(u):
     """Return (f(u), f(-u)) with f(u) = u / (e^u - 1), stable for every finite u (one expm1).
+
+    f is evaluated at a = |u| only (no overflow), and f(-a) = f(a) + a (an exact identity; a sum
+    of positive terms, so no cancellation).
 
     Args:
       u: reduced potential zFv/(RT) [dimensionless], floating array of any shape.
@@ -73,9 +92,7 @@ def f_pair(u):
     """
     positive = u >= 0
     a = jnp.where(positive, u, -u)
-    small = a < _series_threshold(u.dtype)
-    series = jnp.polyval(jnp.asarray(_SERIES[::-1], u.dtype), a)
-    f_a = jnp.where(small, series, _f_direct(jnp.where(small, jnp.ones_like(a), a)))
+    f_a = _f_abs(a)
     f_minus_a = f_a + a
     return jnp.where(positive, f_a, f_minus_a), jnp.where(positive, f_minus_a, f_a)
 
@@ -109,8 +126,14 @@ def ghk_current(v, p, c_in, c_out, z, *, temperature):
 
 @jax.custom_jvp
 def _ghk_current(v, p, c_in, c_out, z, t):
-    f_u, f_minus_u = f_pair(_reduced(v, z, t))
-    return z * FARADAY * p * (c_in * f_minus_u - c_out * f_u)
+    """The value only (derivatives come from the custom JVP below, built on ``f_pair``): with
+    a = |u| and f(-a) = f(a) + a, f(u) = f(a) + max(-u, 0) and f(-u) = f(a) + max(u, 0), so
+    c_in f(-u) - c_out f(u) = (c_in - c_out) f(a) + c_in max(u, 0) - c_out max(-u, 0): one
+    expm1, one division and a few multiply-adds per point, with no sign selects."""
+    u = _reduced(v, z, t)
+    f_a = _f_abs(jnp.abs(u))
+    unit = (c_in - c_out) * f_a + c_in * jnp.maximum(u, 0) - c_out * jnp.maximum(-u, 0)
+    return z * FARADAY * p * unit
 
 
 def _is_zero(tangent):
