@@ -32,10 +32,10 @@ t0 = time.perf_counter(); r = fitting.fit(model, v, i); jax.block_until_ready(r.
 first = time.perf_counter() - t0
 t0 = time.perf_counter(); r = fitting.fit(model, v, i); jax.block_until_ready(r.params)
 second = time.perf_counter() - t0
-before = _core.fit_batch._cache_size()
+before = _core.cache_size()
 smaller = max(1, fitting.bucket(n) - 1) if fitting.bucket(n) > n else n
 fitting.fit(model, v, np.resize(i, (smaller, 15)))
-recompiled = _core.fit_batch._cache_size() - before
+recompiled = _core.cache_size() - before
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(dict(n=n, first=first, second=second, peak_mb=peak, recompiled=recompiled,
                       smaller=smaller, converged=float(np.mean(np.asarray(r.status) == 0)))))

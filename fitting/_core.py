@@ -159,10 +159,15 @@ def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
 
 
 CHUNK = 128
+# Batches of at most this many recordings (per device) are compiled, on CPU, with XLA's backend
+# optimisation off: that roughly halves the compile time of the first call, which dominates for
+# small batches, while their run time (a few ms) stays negligible. Larger batches get the fully
+# optimised program, whose run time matters.
+QUICK_COMPILE_MAX = 256
+_QUICK_OPTIONS = {"xla_backend_optimization_level": 0}
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
-def fit_batch(model, method, max_steps, has_sigma, n_devices, v, i, sigma, mask):
+def _fit_batch(model, method, max_steps, has_sigma, n_devices, v, i, sigma, mask):
     """``fit_one`` over the leading axis of (B, n) arrays.
 
     The batch is split into ``n_devices`` shards (one per device, vmapped, so that GSPMD keeps
@@ -181,3 +186,20 @@ def fit_batch(model, method, max_steps, has_sigma, n_devices, v, i, sigma, mask)
     split = [x.reshape((n_devices, per_device) + x.shape[1:]) for x in (v, i, sigma, mask)]
     out = jax.vmap(shard)(*split)
     return jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), out)
+
+
+_STATIC = (0, 1, 2, 3, 4)
+fit_batch = jax.jit(_fit_batch, static_argnums=_STATIC)
+fit_batch_quick = jax.jit(_fit_batch, static_argnums=_STATIC, compiler_options=_QUICK_OPTIONS)
+
+
+def compiled_fit(batch_size, n_devices):
+    """The jitted batch fit for a padded batch of ``batch_size`` over ``n_devices`` devices:
+    ``fit_batch_quick`` for small batches on CPU, else ``fit_batch``."""
+    small = batch_size // n_devices <= QUICK_COMPILE_MAX
+    return fit_batch_quick if small and jax.default_backend() == "cpu" else fit_batch
+
+
+def cache_size():
+    """Number of compiled batch fits held (both variants): grows by one per new bucket."""
+    return fit_batch._cache_size() + fit_batch_quick._cache_size()

@@ -137,7 +137,8 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     sharding = _batch_sharding()
     if sharding is not None:
         arrays = [jax.device_put(a, sharding) for a in arrays]
-    out = _core.fit_batch(model, method, int(max_steps), sigma is not None, devices, *arrays)
+    compiled = _core.compiled_fit(padded_size, devices)
+    out = compiled(model, method, int(max_steps), sigma is not None, devices, *arrays)
     out["n_masked"] = n_masked
     out = _unpad(out, size, batch_shape, sharding)
     return FitResult(model=model, **out)

@@ -67,9 +67,14 @@ def levenberg_marquardt(residual, theta0, max_steps):
         return _linearise(residual, theta)
 
     r0, j0 = linearise(theta0)
-    init = dict(theta=theta0, r=r0, jac=j0, cost=_half_sq(r0), lam=jnp.asarray(1e-3, dtype),
-                nu=jnp.asarray(2.0, dtype), step=jnp.asarray(0), done=jnp.asarray(False),
-                status=jnp.asarray(MAX_STEPS))
+    cost0 = _half_sq(r0)
+    # Every scalar of the state is tied to the data (``like``), so that under vmap the whole
+    # carry is batched from the start: the while-loop batching rule then traces the body once
+    # instead of again for each carry it finds batched (a third of the tracing time).
+    like = jnp.where(jnp.isnan(cost0), 0, 0)
+    init = dict(theta=theta0, r=r0, jac=j0, cost=cost0, lam=(like + 1e-3).astype(dtype),
+                nu=(like + 2.0).astype(dtype), step=like, done=like != 0,
+                status=like + MAX_STEPS)
 
     def body(s):
         g = s["jac"].T @ s["r"]

@@ -102,14 +102,14 @@ def test_new_batch_sizes_within_a_bucket_do_not_recompile():
     # a user model is its own compile-cache key: no other test can have compiled it before
     model = fitting.Model(lambda p, v: p["g"] * (v - p["e_rev"]), params={"g": 1e-9, "e_rev": 0.0})
     _, _, i = _ohmic_batch(60, seed=3)
-    before = _core.fit_batch._cache_size()
+    before = _core.cache_size()
     fitting.fit(model, V, i[:33])  # bucket 40: compiles once
-    assert _core.fit_batch._cache_size() == before + 1
+    assert _core.cache_size() == before + 1
     for b in (34, 37, 40):
         fitting.fit(model, V, i[:b])
-    assert _core.fit_batch._cache_size() == before + 1
+    assert _core.cache_size() == before + 1
     fitting.fit(model, V, i[:60])  # bucket 64: one more compilation
-    assert _core.fit_batch._cache_size() == before + 2
+    assert _core.cache_size() == before + 2
 
 
 def test_user_model_with_autodiff_jacobian_matches_the_builtin():
