@@ -69,14 +69,32 @@ def _linear_start(model, v, i, w, valid):
     x = model.flatten(model.from_linear(jnp.stack(amplitudes, axis=-1), grid))  # (G, k)
     _, positive = _param_arrays(model, x.dtype)
     admissible = jnp.all(jnp.isfinite(x) & (~positive | (x > 0)), axis=-1) & jnp.isfinite(rss)
-    best = jnp.argmin(jnp.where(admissible, rss, jnp.inf))
+    rss = jnp.where(admissible, rss, jnp.inf)
+    # argmin as two plain reductions (a variadic argmin reduce vectorises poorly on CPU)
+    grid_index = jnp.arange(rss.shape[0])
+    best = jnp.min(jnp.where(rss == jnp.min(rss), grid_index, rss.shape[0] - 1))
     return jnp.where(admissible[best], x[best], jnp.nan)
 
 
-def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
-    """Fit one recording (arrays of shape (n,)); returns a dict of arrays (no batch dims)."""
+def _physical(model, problem, theta):
+    """Internal parameters theta -> physical x [SI] (log-scaled for positive parameters)."""
+    _, positive = _param_arrays(model, theta.dtype)
+    scale = problem["scale"]
+    return jnp.where(positive, scale * jnp.exp(jnp.where(positive, theta, 0.0)), scale * theta)
+
+
+def _residual(model, problem):
+    """theta (k,) -> weighted residuals (n,) of one recording (0 at unused points)."""
+    def residual(theta):
+        f = model.current(model.unflatten(_physical(model, problem, theta)), problem["v"])
+        return jnp.where(problem["valid"], problem["w"] * (problem["i"] - f), 0.0)
+    return residual
+
+
+def _prepare(model, has_sigma, v, i, sigma, mask):
+    """One recording (arrays (n,)) -> the problem the solver sees: masked data, weights,
+    internal scale and starting point theta0 (see the module docstring)."""
     dtype = i.dtype
-    k = model.n_params
     valid = mask & jnp.isfinite(v) & jnp.isfinite(i)
     if has_sigma:
         valid = valid & jnp.isfinite(sigma) & (sigma > 0)
@@ -96,17 +114,18 @@ def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
     scale = jnp.where(ok, jnp.abs(x0), floors)
     x0 = jnp.where(ok, x0, scale)
     theta0 = jnp.where(positive, 0.0, x0 / scale)
+    return dict(v=v0, i=i0, w=w, valid=valid, n_valid=n_valid, scale=scale, theta0=theta0)
 
-    def physical(theta):
-        return jnp.where(positive, scale * jnp.exp(jnp.where(positive, theta, 0.0)), scale * theta)
 
-    def residual_x(x):
-        f = model.current(model.unflatten(x), v0)
-        return jnp.where(valid, w * (i0 - f), 0.0)
-
-    theta, n_steps, status, r, jac = _solver.SOLVERS[method](
-        lambda t: residual_x(physical(t)), theta0, max_steps)
-    x = physical(theta)
+def _finish(model, has_sigma, problem, solved):
+    """Covariance, derived quantities, status and information criteria of one solved recording;
+    ``solved`` is what a solver's ``finish`` returns. Returns a dict of arrays."""
+    theta, n_steps, status, r, jac = solved
+    dtype = theta.dtype
+    k = model.n_params
+    _, positive = _param_arrays(model, dtype)
+    valid, w, n_valid, scale = problem["valid"], problem["w"], problem["n_valid"], problem["scale"]
+    x = _physical(model, problem, theta)
     chi2 = jnp.sum(r * r)
     w_safe = jnp.where(valid, w, 1.0)
     rss = jnp.sum(jnp.where(valid, (r / w_safe) ** 2, 0.0))
@@ -145,8 +164,8 @@ def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
     ic_loss = chi2 if has_sigma else rss
     log_like = n * jnp.log(ic_loss / n)
     big = jnp.finfo(dtype).max
-    vmin = jnp.min(jnp.where(valid, v, big))
-    vmax = jnp.max(jnp.where(valid, v, -big))
+    vmin = jnp.min(jnp.where(valid, problem["v"], big))
+    vmax = jnp.max(jnp.where(valid, problem["v"], -big))
     return dict(
         params=params, stderr=stderr, cov_scaled=cov_psi, param_scale=scale,
         loss=jnp.where(failed, jnp.nan, chi2 if has_sigma else rss),
@@ -167,21 +186,68 @@ QUICK_COMPILE_MAX = 256
 _QUICK_OPTIONS = {"xla_backend_optimization_level": 0}
 
 
+def fit_one(model, method, max_steps, has_sigma, v, i, sigma, mask):
+    """Fit one recording (arrays of shape (n,)); returns a dict of arrays (no batch dims)."""
+    problem = _prepare(model, has_sigma, v, i, sigma, mask)
+    solved = _solver.SOLVERS[method](_residual(model, problem), problem["theta0"], max_steps)
+    return _finish(model, has_sigma, problem, solved)
+
+
+# Iteration limits of the solver stages of a large batch (the last one is max_steps).
+STAGE_LIMITS = (4, 16)
+
+
+def _staged(model, method, max_steps, has_sigma, v, i, sigma, mask):
+    """Fit the (B, n) recordings of one device with the solver run in stages.
+
+    A vmapped while loop runs until the slowest member of its chunk is done, so with chunks in
+    input order a few slow recordings would hold up many. Instead every recording is prepared
+    and started; then, per stage, the recordings are sorted with the unfinished first and run in
+    chunks up to the stage's iteration limit (``STAGE_LIMITS``, then ``max_steps``). Chunks of
+    finished recordings exit at once, and the slow ones share chunks with each other. Each
+    recording's iterations are exactly those of ``fit_one``: only the grouping changes.
+    """
+    solver = _solver.SOLVERS[method]
+
+    def chunked(fn, *xs):
+        return jax.lax.map(lambda args: fn(*args), xs, batch_size=CHUNK)
+
+    problems = chunked(functools.partial(_prepare, model, has_sigma), v, i, sigma, mask)
+    states = chunked(lambda p: solver.init(_residual(model, p), p["theta0"]), problems)
+    limits = jnp.asarray([min(x, max_steps) for x in STAGE_LIMITS] + [max_steps])
+
+    def stage(k, carry):
+        problems, states, order = carry
+        perm = jnp.argsort(states["done"], stable=True)  # unfinished (False) first
+        problems, states, order = jax.tree_util.tree_map(lambda x: x[perm],
+                                                         (problems, states, order))
+        states = chunked(lambda p, s: solver.run(_residual(model, p), s, limits[k]),
+                         problems, states)
+        return problems, states, order
+
+    order = jnp.arange(v.shape[0])
+    problems, states, order = jax.lax.fori_loop(0, len(limits), stage, (problems, states, order))
+    inverse = jnp.argsort(order)
+    problems, states = jax.tree_util.tree_map(lambda x: x[inverse], (problems, states))
+    return chunked(lambda p, s: _finish(model, has_sigma, p, solver.finish(_residual(model, p), s)),
+                   problems, states)
+
+
 def _fit_batch(model, method, max_steps, has_sigma, n_devices, v, i, sigma, mask):
-    """``fit_one`` over the leading axis of (B, n) arrays.
+    """Fit the leading axis of (B, n) arrays.
 
     The batch is split into ``n_devices`` shards (one per device, vmapped, so that GSPMD keeps
-    them on their devices), and each shard is processed in vmapped chunks of ``CHUNK``
-    recordings by ``lax.map``: a vmapped iterative solver runs until the slowest member of its
-    chunk has converged, so chunks keep the few hard recordings from holding up the rest.
+    them on their devices). A shard of at most ``CHUNK`` recordings is one vmapped ``fit_one``;
+    a larger one is fitted in stages (``_staged``) so that the few slow recordings do not hold
+    up the rest.
     """
-    one = functools.partial(fit_one, model, method, max_steps, has_sigma)
     per_device = v.shape[0] // n_devices
 
     def shard(v, i, sigma, mask):
         if per_device <= CHUNK:  # one chunk: no loop around it (a smaller program to compile)
-            return jax.vmap(one)(v, i, sigma, mask)
-        return jax.lax.map(lambda args: one(*args), (v, i, sigma, mask), batch_size=CHUNK)
+            return jax.vmap(functools.partial(fit_one, model, method, max_steps, has_sigma))(
+                v, i, sigma, mask)
+        return _staged(model, method, max_steps, has_sigma, v, i, sigma, mask)
 
     split = [x.reshape((n_devices, per_device) + x.shape[1:]) for x in (v, i, sigma, mask)]
     out = jax.vmap(shard)(*split)

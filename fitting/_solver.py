@@ -14,6 +14,8 @@ doi:10.1137/0111030; H.B. Nielsen, IMM-REP-1999-05 (DTU, 1999) damping update; J
 S.J. Wright, Numerical Optimization, 2nd ed. (2006), ch. 7 and 10.
 """
 
+from typing import Callable, NamedTuple
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -47,34 +49,46 @@ def _half_sq(r):
     return 0.5 * jnp.sum(r * r)
 
 
-def levenberg_marquardt(residual, theta0, max_steps):
-    """Minimise 0.5 |residual(theta)|^2 from theta0.
+class Solver(NamedTuple):
+    """A solver as three pure functions, so that a batch can run it in resumable stages:
 
-    Args:
-      residual: theta (k,) -> r (n,).
-      theta0: starting point (k,).
-      max_steps: maximum number of Jacobian evaluations (static).
+    * ``init(residual, theta0) -> state``: a pytree with at least ``step`` (iterations so far)
+      and ``done`` (converged or given up);
+    * ``run(residual, state, limit) -> state``: iterate while not done and step < limit (``limit``
+      may be traced);
+    * ``finish(residual, state) -> (theta, n_steps, status, r, jac)``: the estimate, iterations,
+      status code, and residual (n,) and Jacobian (n, k) at the estimate.
 
-    Returns:
-      (theta, n_steps, status, residual at theta (n,), Jacobian at theta (n, k)).
+    ``residual`` maps theta (k,) to r (n,). Nothing raises: the outcome is the status code.
     """
+
+    init: Callable
+    run: Callable
+    finish: Callable
+
+    def __call__(self, residual, theta0, max_steps):
+        """Solve from theta0 in one go: ``finish(run(init(theta0), max_steps))``."""
+        return self.finish(residual, self.run(residual, self.init(residual, theta0), max_steps))
+
+
+def _lm_init(residual, theta0):
     dtype = theta0.dtype
-    ftol, xtol = tolerances(dtype)
-    gtol = jnp.sqrt(jnp.finfo(dtype).eps) * 1e-2
-    tiny = jnp.finfo(dtype).tiny
-
-    def linearise(theta):
-        return _linearise(residual, theta)
-
-    r0, j0 = linearise(theta0)
+    r0, j0 = _linearise(residual, theta0)
     cost0 = _half_sq(r0)
     # Every scalar of the state is tied to the data (``like``), so that under vmap the whole
     # carry is batched from the start: the while-loop batching rule then traces the body once
     # instead of again for each carry it finds batched (a third of the tracing time).
     like = jnp.where(jnp.isnan(cost0), 0, 0)
-    init = dict(theta=theta0, r=r0, jac=j0, cost=cost0, lam=(like + 1e-3).astype(dtype),
+    return dict(theta=theta0, r=r0, jac=j0, cost=cost0, lam=(like + 1e-3).astype(dtype),
                 nu=(like + 2.0).astype(dtype), step=like, done=like != 0,
                 status=like + MAX_STEPS)
+
+
+def _lm_run(residual, state, limit):
+    dtype = state["theta"].dtype
+    ftol, xtol = tolerances(dtype)
+    gtol = jnp.sqrt(jnp.finfo(dtype).eps) * 1e-2
+    tiny = jnp.finfo(dtype).tiny
 
     def body(s):
         g = s["jac"].T @ s["r"]
@@ -88,7 +102,7 @@ def levenberg_marquardt(residual, theta0, max_steps):
         delta = delta * jnp.minimum(1.0, MAX_STEP / jnp.maximum(jnp.max(jnp.abs(delta)), tiny))
         delta = delta / d
         theta_new = s["theta"] + delta
-        r_new, j_new = linearise(theta_new)  # one fused pass; kept only if the step is accepted
+        r_new, j_new = _linearise(residual, theta_new)  # one fused pass; kept if accepted
         cost_new = _half_sq(r_new)
         predicted = -(g @ delta) - 0.5 * delta @ (h @ delta)
         rho = (s["cost"] - cost_new) / jnp.maximum(predicted, tiny)
@@ -114,45 +128,62 @@ def levenberg_marquardt(residual, theta0, max_steps):
         )
 
     def cond(s):
-        return (~s["done"]) & (s["step"] < max_steps)
+        return (~s["done"]) & (s["step"] < limit)
 
-    out = jax.lax.while_loop(cond, body, init)
-    status = jnp.where(jnp.all(jnp.isfinite(out["theta"])) & jnp.isfinite(out["cost"]),
-                       out["status"], NON_FINITE)
-    return out["theta"], out["step"], status, out["r"], out["jac"]
+    return jax.lax.while_loop(cond, body, state)
 
 
-def lbfgs(residual, theta0, max_steps):
-    """Minimise 0.5 |residual(theta)|^2 with optax.lbfgs (zoom line search).
+def _lm_finish(residual, s):
+    status = jnp.where(jnp.all(jnp.isfinite(s["theta"])) & jnp.isfinite(s["cost"]),
+                       s["status"], NON_FINITE)
+    return s["theta"], s["step"], status, s["r"], s["jac"]
 
-    Converged when the gradient's infinity norm falls below sqrt(eps) times (1 + the loss).
-    Returns (theta, n_steps, status, residual, Jacobian) like ``levenberg_marquardt``.
-    """
-    dtype = theta0.dtype
-    gtol = jnp.sqrt(jnp.finfo(dtype).eps)
 
+# Levenberg-Marquardt on 0.5 |residual(theta)|^2 (see the module docstring);
+# levenberg_marquardt(residual, theta0, max_steps) -> (theta, n_steps, status, r (n,), J (n, k)).
+levenberg_marquardt = Solver(_lm_init, _lm_run, _lm_finish)
+
+
+def _lbfgs_parts(residual, dtype):
     def loss(theta):
         return _half_sq(residual(theta))
 
-    opt = optax.lbfgs()
+    return loss, optax.lbfgs(), jnp.sqrt(jnp.finfo(dtype).eps)
+
+
+def _lbfgs_init(residual, theta0):
+    _, opt, _ = _lbfgs_parts(residual, theta0.dtype)
+    like = jnp.where(jnp.isnan(jnp.sum(theta0)), 0, 0)  # batched under vmap, as in _lm_init
+    return dict(theta=theta0, opt=opt.init(theta0), step=like, done=like != 0)
+
+
+def _lbfgs_run(residual, state, limit):
+    loss, opt, gtol = _lbfgs_parts(residual, state["theta"].dtype)
     value_and_grad = optax.value_and_grad_from_state(loss)
 
-    def body(carry):
-        theta, state, step, _ = carry
-        value, grad = value_and_grad(theta, state=state)
-        updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=loss)
-        theta = optax.apply_updates(theta, updates)
+    def body(s):
+        value, grad = value_and_grad(s["theta"], state=s["opt"])
+        updates, opt_state = opt.update(grad, s["opt"], s["theta"], value=value, grad=grad,
+                                        value_fn=loss)
         done = jnp.max(jnp.abs(grad)) <= gtol * (1.0 + value)
-        return theta, state, step + 1, done
+        return dict(theta=optax.apply_updates(s["theta"], updates), opt=opt_state,
+                    step=s["step"] + 1, done=done)
 
-    def cond(carry):
-        return (~carry[3]) & (carry[2] < max_steps)
+    def cond(s):
+        return (~s["done"]) & (s["step"] < limit)
 
-    theta, _, steps, done = jax.lax.while_loop(
-        cond, body, (theta0, opt.init(theta0), jnp.asarray(0), jnp.asarray(False)))
-    finite = jnp.all(jnp.isfinite(theta))
-    status = jnp.where(~finite, NON_FINITE, jnp.where(done, CONVERGED, MAX_STEPS))
-    return (theta, steps, status) + _linearise(residual, theta)
+    return jax.lax.while_loop(cond, body, state)
+
+
+def _lbfgs_finish(residual, s):
+    finite = jnp.all(jnp.isfinite(s["theta"]))
+    status = jnp.where(~finite, NON_FINITE, jnp.where(s["done"], CONVERGED, MAX_STEPS))
+    return (s["theta"], s["step"], status) + _linearise(residual, s["theta"])
+
+
+# optax.lbfgs (zoom line search) on 0.5 |residual(theta)|^2, converged when the gradient's
+# infinity norm falls below sqrt(eps) (1 + the loss); returns what levenberg_marquardt returns.
+lbfgs = Solver(_lbfgs_init, _lbfgs_run, _lbfgs_finish)
 
 
 SOLVERS = {"lm": levenberg_marquardt, "lbfgs": lbfgs}
