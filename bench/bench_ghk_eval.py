@@ -7,7 +7,7 @@ Same 4M float32 voltages for all three. Baselines, measured side by side in this
   (no care for v = 0: it returns NaN there, which is the point of the library);
 * the floor: a jitted kernel that reads v, computes one ``expm1`` per point and writes the
   result: the GHK current needs one transcendental per point, so this bounds any implementation.
-The three are timed in alternation (best of 15 each). Prints throughput and the ratios.
+The three are timed in alternation (best of 31 each). Prints throughput and the ratios.
 """
 
 import argparse
@@ -46,7 +46,7 @@ def main():
     jax.block_until_ready(floor(v))
     times = interleaved({"ghk": lambda: jax.block_until_ready(ghk(v)),
                          "floor": lambda: jax.block_until_ready(floor(v)),
-                         "numpy": lambda: numpy_ghk(v_np)}, repeat=15)
+                         "numpy": lambda: numpy_ghk(v_np)}, repeat=31)
     t_ghk, t_floor, t_np = times["ghk"], times["floor"], times["numpy"]
     n = args.points
     print(f"ionjax.ghk_current (jit, float32): {t_ghk * 1e3:.2f} ms = {n / t_ghk / 1e6:.0f} M points/s")
