@@ -1,6 +1,6 @@
 """Batched Boltzmann-ohmic fit vs a scipy curve_fit loop, side by side on the same curves.
 
-    python bench/bench_fit.py [--curves 40000] [--scipy-curves 2000] [--dtype float32]
+    python bench/bench_fit.py [--curves 40000] [--scipy-curves 2000] [--dtype float32] [--seed 0]
 
 Simulates realistic 15-point activation I-Vs (g_max 1-20 nS, E_rev -10..60 mV, v_half -50..0 mV,
 slope 3-12 mV, noise 1-5 % of the peak), fits all of them with ONE ``fitting.fit`` call, and fits
@@ -57,6 +57,7 @@ def main():
     parser.add_argument("--curves", type=int, default=40_000)
     parser.add_argument("--scipy-curves", type=int, default=2_000)
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated curves")
     parser.add_argument("--repeat", type=int, default=3,
                         help="rounds; each times both, in alternation, and the best is kept")
     args = parser.parse_args()
@@ -67,7 +68,7 @@ def main():
     import fitting
 
     print(machine())
-    v_mv, truth, i_pa = simulate(args.curves)
+    v_mv, truth, i_pa = simulate(args.curves, seed=args.seed)
     v = (v_mv * 1e-3).astype(args.dtype)
     i = (i_pa * 1e-12).astype(args.dtype)
     model = fitting.BoltzmannOhmic()

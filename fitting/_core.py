@@ -1,4 +1,4 @@
-"""The compiled per-recording fit, vmapped over a (padded) batch.
+"""The compiled per-recording fit, vmapped over a (padded) batch (solved in stages when large).
 
 For one recording with valid points V (mask, finite v and i, positive sigma):
 

@@ -1,8 +1,9 @@
 """Least-squares solvers for one recording, written to be vmapped over a batch.
 
-Both work on an internal, well-scaled parameter vector theta (see ``fitting._fit``) and a residual
-function r(theta) of fixed length n (masked points contribute 0). They never raise: the outcome
-is a status code.
+Both work on an internal, well-scaled parameter vector theta (see ``fitting._core``) and a
+residual function r(theta) of fixed length n (masked points contribute 0). They never raise: the
+outcome is a status code. Each is a ``Solver`` of three pure functions (init, run up to an
+iteration limit, finish), so that a large batch can be run in stages (``fitting._core._staged``).
 
 * ``levenberg_marquardt``: damped Gauss-Newton with Nielsen's damping update, the Jacobian by
   forward-mode autodiff (k is small), and the k x k normal equations solved after Jacobi
