@@ -93,6 +93,7 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
       model: ``Ohmic()``, ``GHK(...)``, ``MultiIonGHK(...)``, ``BoltzmannOhmic()``,
         ``BoltzmannGHK(...)`` or ``Model(fn, params=...)``.
       v: voltages [V], shape (..., n) or broadcastable to the shape of ``i`` (e.g. (n,) shared).
+        Array-likes (NumPy or JAX arrays); they are flattened and padded on the host.
       i: currents [A], shape (..., n); leading dims are independent recordings.
       sigma: per-point noise SD [A] (broadcastable), or None to estimate the noise from the
         residuals (covariance scaled by RSS/(n-k), as curve_fit with absolute_sigma=False).
