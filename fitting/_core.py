@@ -180,7 +180,7 @@ def _finish(model, has_sigma, problem, solved):
 CHUNK = 128
 # Batches of at most this many recordings (per device) are compiled, on CPU, with XLA's backend
 # optimisation off: that saves 0.5-1.5 s of the first call's compilation, which dominates for
-# such batches, at a run time of at most ~60 ms (1024 curves; ~6x the optimised program's).
+# such batches, at a run time of under 0.1 s (several times the optimised program's).
 # Larger batches get the fully optimised program, whose run time matters.
 QUICK_COMPILE_MAX = 1024
 _QUICK_OPTIONS = {"xla_backend_optimization_level": 0}
