@@ -231,16 +231,22 @@ def _boltzmann_curves(b, seed):
     return v, clean + noise * rng.standard_normal(clean.shape)
 
 
-def test_large_batches_run_in_stages_with_the_iterations_of_one_by_one_fits():
+def test_large_batches_run_in_stages_with_the_iterations_of_one_by_one_fits(monkeypatch):
     """A batch above one chunk is solved in stages (unfinished recordings re-sorted between
     them); each recording must still get the iterations and the result of fitting it alone
     (here: in sub-batches of one chunk, the unstaged path). The two are different compiled
-    programs, whose rounding may tip a convergence test by one iteration on a long fit."""
+    programs, whose rounding may tip a convergence test by one iteration on a long fit. The
+    staged fit uses the fully optimised program (as batches above ``QUICK_COMPILE_MAX`` do), the
+    pieces the quick-compiled one."""
     from fitting import _core
 
     v, i = _boltzmann_curves(3 * _core.CHUNK + 17, seed=11)
     model = fitting.BoltzmannOhmic()
-    staged = fitting.fit(model, v, i)
+    with monkeypatch.context() as patch:
+        patch.setattr(_core, "QUICK_COMPILE_MAX", 0)
+        before = _core.fit_batch._cache_size()
+        staged = fitting.fit(model, v, i)
+        assert _core.fit_batch._cache_size() == before + 1
     steps = np.asarray(staged.n_steps)
     assert steps.max() > max(_core.STAGE_LIMITS)  # every stage was needed
     pieces = [fitting.fit(model, v, i[k:k + _core.CHUNK]) for k in range(0, len(i), _core.CHUNK)]
