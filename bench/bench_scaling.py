@@ -19,7 +19,7 @@ CHILD = r"""
 import json, resource, sys, time
 import numpy as np, jax
 import fitting
-from fitting import _core
+from fitting.engine import driver
 n = int(sys.argv[1])
 rng = np.random.default_rng(0)
 v = np.linspace(-0.09, 0.04, 15).astype(np.float32)
@@ -32,11 +32,11 @@ t0 = time.perf_counter(); r = fitting.fit(model, v, i); jax.block_until_ready(r.
 first = time.perf_counter() - t0
 t0 = time.perf_counter(); r = fitting.fit(model, v, i); jax.block_until_ready(r.params)
 second = time.perf_counter() - t0
-before = _core.cache_size()
+before = driver.cache_size()
 smaller = max(1, fitting.bucket(n) - 1) if fitting.bucket(n) > n else n
 t0 = time.perf_counter(); r2 = fitting.fit(model, v, np.resize(i, (smaller, 15)))
 jax.block_until_ready(r2.params); new_size = time.perf_counter() - t0
-recompiled = _core.cache_size() - before
+recompiled = driver.cache_size() - before
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(dict(n=n, first=first, second=second, peak_mb=peak, recompiled=recompiled,
                       smaller=smaller, new_size=new_size, converged=float(np.mean(np.asarray(r.status) == 0)))))

@@ -9,17 +9,36 @@ optax L-BFGS), uncertainties, batching over recordings and devices, recordings I
     res = fitting.fit(fitting.Ohmic(), v, i)        # v [V], i [A], shape (..., n)
     print(res.summary())
     e, se = fitting.reversal_potential(res)
+
+Split by job, imports one way (app -> io, engine -> ionjax; engine imports neither io nor app):
+
+    fitting.engine   everything that runs under jit: models, solvers, batch driver, FitResult
+    fitting.io       files in and out: CSV, ABF, corrections, units, result export
+    fitting.app      what a person runs: the ``ionjax`` command, the example, figures
 """
 
 from fitting import io
-from fitting._fit import bucket, fit
-from fitting._inference import Comparison, ReversalPotential, compare, reversal_potential
-from fitting._models import GHK, BoltzmannGHK, BoltzmannOhmic, Model, MultiIonGHK, Ohmic
-from fitting._result import FitResult
-from fitting._solver import MESSAGES as STATUS_MESSAGES
+from fitting.engine import (
+    GHK,
+    BoltzmannGHK,
+    BoltzmannOhmic,
+    Comparison,
+    FitResult,
+    Model,
+    MultiIonGHK,
+    Ohmic,
+    ReversalPotential,
+    Status,
+    bucket,
+    compare,
+    fit,
+    reversal_potential,
+    usable,
+)
+from fitting.engine.status import MESSAGES as STATUS_MESSAGES
 
 __all__ = [
     "BoltzmannGHK", "BoltzmannOhmic", "Comparison", "FitResult", "GHK", "Model", "MultiIonGHK",
-    "Ohmic", "ReversalPotential", "STATUS_MESSAGES", "bucket", "compare", "fit", "io",
-    "reversal_potential",
+    "Ohmic", "ReversalPotential", "STATUS_MESSAGES", "Status", "bucket", "compare", "fit", "io",
+    "reversal_potential", "usable",
 ]

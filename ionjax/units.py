@@ -8,6 +8,11 @@ show it in that unit::
 
 Concentrations: 1 mol/m^3 equals 1 mmol/L exactly, so ``mM = 1.0``.
 Temperatures: :func:`celsius` converts degC to kelvin (the only non-multiplicative unit).
+
+``UNITS`` lists every factor with its SI unit; it is the one unit table of the distribution (the
+``fitting`` file readers and command-line parsers read it too)::
+
+    UNITS["nS"]   # -> (1e-9, "S")
 """
 
 from ionjax._src.constants import ZERO_CELSIUS
@@ -18,6 +23,8 @@ mV = 1e-3
 uV = 1e-6
 # current [A]
 A = 1.0
+mA = 1e-3
+uA = 1e-6
 nA = 1e-9
 pA = 1e-12
 fA = 1e-15
@@ -62,6 +69,25 @@ cP = 1e-3
 # molar energy [J/mol]
 J_per_mol = 1.0
 kJ_per_mol = 1e3
+
+# symbol -> (value of one unit in SI, SI unit symbol): the table that readers and parsers use.
+UNITS = {
+    "V": (V, "V"), "mV": (mV, "V"), "uV": (uV, "V"),
+    "A": (A, "A"), "mA": (mA, "A"), "uA": (uA, "A"), "nA": (nA, "A"), "pA": (pA, "A"),
+    "fA": (fA, "A"),
+    "S": (S, "S"), "uS": (uS, "S"), "nS": (nS, "S"), "pS": (pS, "S"),
+    "Ohm": (Ohm, "Ohm"), "kOhm": (kOhm, "Ohm"), "MOhm": (MOhm, "Ohm"), "GOhm": (GOhm, "Ohm"),
+    "F": (F, "F"), "nF": (nF, "F"), "pF": (pF, "F"),
+    "M": (M, "mol/m^3"), "mM": (mM, "mol/m^3"), "uM": (uM, "mol/m^3"), "nM": (nM, "mol/m^3"),
+    "s": (s, "s"), "ms": (ms, "s"), "us": (us, "s"),
+    "m": (m, "m"), "cm": (cm, "m"), "um": (um, "m"), "nm": (nm, "m"), "angstrom": (angstrom, "m"),
+    "cm2": (cm2, "m^2"), "um2": (um2, "m^2"),
+    "m/s": (1.0, "m/s"), "cm/s": (cm_per_s, "m/s"),
+    "m^3/s": (1.0, "m^3/s"), "cm^3/s": (cm3_per_s, "m^3/s"),
+    "Pa s": (Pa_s, "Pa s"), "mPa s": (mPa_s, "Pa s"), "cP": (cP, "Pa s"),
+    "J/mol": (J_per_mol, "J/mol"), "kJ/mol": (kJ_per_mol, "J/mol"),
+    "K": (1.0, "K"),
+}
 
 
 def celsius(t):

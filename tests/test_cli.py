@@ -17,7 +17,7 @@ def run(*args, cwd=None):
     env.pop("JAX_ENABLE_X64", None)
     # compiled fits are cached across the test's subprocesses, outside the user's home
     env["IONJAX_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "ionjax-test-xla-cache")
-    return subprocess.run([sys.executable, "-m", "fitting.cli", "--no-progress", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "fitting", "--no-progress", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
 
 

@@ -98,18 +98,18 @@ def test_new_batch_sizes_within_a_bucket_do_not_recompile():
         [1, 4, 8, 10, 40960, 40960, 49152]
     for b in range(1, 5000, 37):
         assert b <= fitting.bucket(b) <= max(8, 1.25 * b)
-    from fitting import _core
+    from fitting.engine import driver
     # a user model is its own compile-cache key: no other test can have compiled it before
     model = fitting.Model(lambda p, v: p["g"] * (v - p["e_rev"]), params={"g": 1e-9, "e_rev": 0.0})
     _, _, i = _ohmic_batch(60, seed=3)
-    before = _core.cache_size()
+    before = driver.cache_size()
     fitting.fit(model, V, i[:33])  # bucket 40: compiles once
-    assert _core.cache_size() == before + 1
+    assert driver.cache_size() == before + 1
     for b in (34, 37, 40):
         fitting.fit(model, V, i[:b])
-    assert _core.cache_size() == before + 1
+    assert driver.cache_size() == before + 1
     fitting.fit(model, V, i[:60])  # bucket 64: one more compilation
-    assert _core.cache_size() == before + 2
+    assert driver.cache_size() == before + 2
 
 
 def test_user_model_with_autodiff_jacobian_matches_the_builtin():
@@ -238,18 +238,18 @@ def test_large_batches_run_in_stages_with_the_iterations_of_one_by_one_fits(monk
     programs, whose rounding may tip a convergence test by one iteration on a long fit. The
     staged fit uses the fully optimised program (as batches above ``QUICK_COMPILE_MAX`` do), the
     pieces the quick-compiled one."""
-    from fitting import _core
+    from fitting.engine import driver
 
-    v, i = _boltzmann_curves(3 * _core.CHUNK + 17, seed=11)
+    v, i = _boltzmann_curves(3 * driver.CHUNK + 17, seed=11)
     model = fitting.BoltzmannOhmic()
     with monkeypatch.context() as patch:
-        patch.setattr(_core, "QUICK_COMPILE_MAX", 0)
-        before = _core.fit_batch._cache_size()
+        patch.setattr(driver, "QUICK_COMPILE_MAX", 0)
+        before = driver.fit_batch._cache_size()
         staged = fitting.fit(model, v, i)
-        assert _core.fit_batch._cache_size() == before + 1
+        assert driver.fit_batch._cache_size() == before + 1
     steps = np.asarray(staged.n_steps)
-    assert steps.max() > max(_core.STAGE_LIMITS)  # every stage was needed
-    pieces = [fitting.fit(model, v, i[k:k + _core.CHUNK]) for k in range(0, len(i), _core.CHUNK)]
+    assert steps.max() > max(driver.STAGE_LIMITS)  # every stage was needed
+    pieces = [fitting.fit(model, v, i[k:k + driver.CHUNK]) for k in range(0, len(i), driver.CHUNK)]
     alone = np.concatenate([np.asarray(p.n_steps) for p in pieces])
     assert np.max(np.abs(steps - alone)) <= 1 and np.mean(steps == alone) >= 0.99
     np.testing.assert_array_equal(staged.status, np.concatenate([p.status for p in pieces]))
@@ -262,3 +262,75 @@ def test_large_batches_run_in_stages_with_the_iterations_of_one_by_one_fits(monk
         one = np.concatenate([np.asarray(p.params[name]) for p in pieces])
         se = np.concatenate([np.asarray(p.stderr[name]) for p in pieces])
         assert np.all(np.abs(np.asarray(staged.params[name]) - one) <= 1e-3 * se + 1e-12 * np.abs(one))
+
+
+def test_equal_user_models_share_one_compiled_program():
+    """Two Model(...) objects built alike (same function, layout, start) are one cache key; a
+    different start value or layout is another."""
+    from fitting.engine import driver
+
+    def fn(p, v):
+        return p["g"] * (v - p["e_rev"])
+
+    def make(**start):
+        return fitting.Model(fn, params={"g": 1e-9, "e_rev": 0.0, **start}, positive=("g",),
+                             units={"g": "nS", "e_rev": (1e-3, "mV")})
+
+    first, second = make(), make()
+    assert first == second and hash(first) == hash(second) and first is not second
+    assert make(e_rev=0.01) != first
+    _, _, i = _ohmic_batch(5, seed=8)
+    before = driver.cache_size()
+    a = fitting.fit(first, V, i)
+    assert driver.cache_size() == before + 1
+    b = fitting.fit(second, V, i)
+    assert driver.cache_size() == before + 1  # no recompilation for the equal model
+    np.testing.assert_array_equal(a.params["g"], b.params["g"])
+    fitting.fit(make(e_rev=0.01), V, i)
+    assert driver.cache_size() == before + 2
+
+
+def test_status_enumeration_and_usable_rule():
+    from fitting.engine.status import MESSAGES
+
+    assert [int(s) for s in fitting.Status] == [0, 1, 2, 3, 4]
+    assert fitting.Status(4).message.startswith("singular") and MESSAGES[2].startswith("too few")
+    codes = np.array([0, 1, 2, 3, 4])
+    np.testing.assert_array_equal(fitting.usable(codes), [True, True, False, False, False])
+    np.testing.assert_array_equal(fitting.usable(jnp.asarray(codes)), fitting.usable(codes))
+    assert fitting.STATUS_MESSAGES == MESSAGES
+    _, _, i = _ohmic_batch(3, seed=9)
+    i = np.array(i)
+    i[1, 2:] = np.nan  # 2 points left: fitted with zero degrees of freedom; 1 point: too few
+    i[2, 1:] = np.nan
+    res = fitting.fit(fitting.Ohmic(), V, i)
+    np.testing.assert_array_equal(res.status, [fitting.Status.CONVERGED] * 2
+                                  + [fitting.Status.TOO_FEW_POINTS])
+    np.testing.assert_array_equal(res.usable, [True, True, False])
+    assert list(res.message) == [fitting.Status(int(s)).message for s in res.status]
+
+
+def test_user_model_units_reach_summary_and_export(tmp_path):
+    import json
+
+    from fitting import io
+
+    model = fitting.Model(lambda p, v: p["g"] * (v - p["e"]), params={"g": 1e-9, "e": 0.0},
+                          units={"g": "nS", "e": (1e-3, "mV")})
+    _, _, i = _ohmic_batch(1, seed=10)
+    res = fitting.fit(model, V, i[0])
+    lines = res.summary().splitlines()
+    assert any(line.split()[0] == "g" and line.endswith("nS") for line in lines[5:])
+    assert any(line.split()[0] == "e" and line.endswith("mV") for line in lines[5:])
+    path = tmp_path / "r.json"
+    io.write_results(path, res, ["cell"], fitting.reversal_potential(res))
+    row = json.loads(path.read_text())["recordings"][0]
+    assert {"g_S", "g_stderr_S", "e_V", "e_stderr_V"} <= set(row)
+    assert row["g_S"] == pytest.approx(float(res.params["g"]), rel=1e-15)
+    with pytest.raises(ValueError, match="SI unit"):
+        fitting.Model(lambda p, v: p["x"] * v, params={"x": 1.0}, units={"x": (1e-3, "mX")})
+    custom = fitting.Model(lambda p, v: p["x"] * v, params={"x": 1.0},
+                           units={"x": (1e-3, "mX", "X")})
+    assert custom.spec_of("x").si_unit == "X"
+    with pytest.raises(ValueError, match="units names unknown"):
+        fitting.Model(lambda p, v: p["x"] * v, params={"x": 1.0}, units={"y": "nS"})

@@ -119,7 +119,7 @@ def test_read_csv_bom_and_crlf(tmp_path):
 
 
 def test_read_csv_bundled_example():
-    from fitting.data import example_path
+    from fitting.app.data import example_path
 
     iv = io.read_csv(example_path())
     assert iv.v.ndim == 2 and iv.labels[0] == "cell1" and np.all(np.isfinite(iv.v))

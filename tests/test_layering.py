@@ -16,3 +16,34 @@ def test_ionjax_does_not_enable_x64():
     code = "import jax, ionjax; print(jax.config.jax_enable_x64)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stdout + out.stderr
+
+
+def _imported_fitting_modules(path):
+    """The ``fitting.*`` modules a source file imports (anywhere in it, functions included)."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+    return {n for n in names if n == "fitting" or n.startswith("fitting.")}
+
+
+def test_fitting_imports_run_one_way():
+    """engine imports neither io nor app; io never imports app (app -> io/engine -> ionjax)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "fitting"
+    forbidden = {"engine": ("fitting.io", "fitting.app", "fitting.plot"),
+                 "io": ("fitting.app", "fitting.plot")}
+    for package, bad in forbidden.items():
+        for path in sorted((root / package).rglob("*.py")):
+            for name in _imported_fitting_modules(path):
+                assert not name.startswith(bad) and name != "fitting", \
+                    f"{path.relative_to(root)} imports {name}"
+    for path in sorted(root.rglob("*.py")):  # package code stays small
+        assert len(path.read_text().splitlines()) <= 320, f"{path.relative_to(root)} too long"

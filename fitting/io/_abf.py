@@ -29,7 +29,7 @@ import numpy as np
 from fitting.io._corrections import DEFAULT_TEMPERATURE, correct, fit_line, subtract_line
 from fitting.io._data import IVData, pad_rows
 from fitting.io._errors import InputError
-from fitting.io._units import ACCEPTED, to_si, unit_info
+from fitting.io.units import ACCEPTED, to_si, unit_info
 from fitting.io._userlist import enabled_user_lists
 
 _STATISTICS = {
@@ -160,7 +160,7 @@ def _bound(path, spec, n_step, rate):
     elif isinstance(spec, (int, float, np.floating, np.integer)) and not isinstance(spec, bool):
         samples = float(spec) * rate
     else:
-        from fitting._quantities import parse_quantity
+        from fitting.io.units import parse_quantity
 
         try:
             samples = parse_quantity(spec, "time") * rate

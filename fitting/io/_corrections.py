@@ -19,8 +19,9 @@ SI, to ``metadata["corrections"]``.
 import numpy as np
 
 from fitting.io._errors import InputError
+from ionjax.units import celsius
 
-DEFAULT_TEMPERATURE = 295.15  # [K] (22 degC), for an LJP computed from solutions
+DEFAULT_TEMPERATURE = celsius(22.0)  # [K], for an LJP computed from solutions
 _MAX_LJP = 0.1  # [V]: larger values are almost certainly mV given as V
 _MIN_SERIES_RESISTANCE = 1e3  # [Ohm]: smaller non-zero values are almost certainly MOhm
 
@@ -239,7 +240,7 @@ def correct(iv, *, leak=None, ljp=None, series_resistance=None, compensation=0.0
         (after the voltage corrections); or (g_leak [S], e_leak [V]).
       ljp: None, LJP [V], or a (pipette, bath) pair of solutions (see correct_liquid_junction).
       series_resistance: None or R_s [Ohm]; ``compensation`` in [0, 1) is the compensated part.
-      temperature: [K] for an LJP computed from solutions; default 295.15 K.
+      temperature: [K] for an LJP computed from solutions; default 22 degC.
 
     Returns:
       A new IVData.

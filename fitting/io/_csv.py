@@ -20,10 +20,10 @@ import os
 
 import numpy as np
 
-from fitting._atomic import write_text
+from fitting.io.atomic import write_text
 from fitting.io._data import IVData, pad_rows
 from fitting.io._errors import InputError
-from fitting.io._units import ACCEPTED, from_si, split_header, to_si, unit_info
+from fitting.io.units import ACCEPTED, from_si, split_header, to_si, unit_info
 
 _LABEL_COLUMNS = ("recording", "cell")
 _VOLTAGE_NAMES = ("v", "voltage", "v_m", "vm", "potential", "v_cmd", "vcmd", "command")

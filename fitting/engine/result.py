@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fitting._solver import MESSAGES
+from fitting.engine import status as _status
 
 
 @jax.tree_util.register_dataclass
@@ -29,7 +29,8 @@ class FitResult:
       rmse: sqrt(RSS / n) [A].
       aic, bic: n ln(loss / n) + 2k and n ln(loss / n) + k ln n (lmfit's convention).
       n_steps: solver iterations.
-      status: int, 0 = converged; see ``message`` and ``fitting.STATUS_MESSAGES``.
+      status: int codes of ``fitting.Status`` (0 = converged); see ``message``, ``converged``
+        and ``usable``.
       n_points: number of points used (after masking).
       n_masked: points masked out because v or i was NaN/inf (or sigma invalid).
       v_range: (..., 2) smallest and largest voltage used [V].
@@ -59,8 +60,13 @@ class FitResult:
 
     @property
     def converged(self):
-        """Boolean array: status == 0."""
-        return self.status == 0
+        """Boolean array: status == Status.CONVERGED."""
+        return self.status == _status.Status.CONVERGED
+
+    @property
+    def usable(self):
+        """Boolean array: the status gives parameters (``fitting.engine.status.usable``)."""
+        return _status.usable(self.status)
 
     @property
     def batch_shape(self):
@@ -69,10 +75,7 @@ class FitResult:
     @property
     def message(self):
         """Host-side: the status message (a str, or an object array of str for a batch)."""
-        status = np.asarray(self.status)
-        if status.ndim == 0:
-            return MESSAGES[int(status)]
-        return np.vectorize(lambda s: MESSAGES[int(s)], otypes=[object])(status)
+        return _status.message(self.status)
 
     def free_params(self):
         return {name: self.params[name] for name in self.model.param_names}
@@ -102,7 +105,7 @@ class FitResult:
 
     def summary(self, max_rows=10):
         """A readable report in conventional units (nS, mV, pA), like lmfit's fit report."""
-        from fitting._report import summary
+        from fitting.engine.summary import summary
 
         return summary(self, max_rows=max_rows)
 

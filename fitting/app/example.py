@@ -1,7 +1,7 @@
 """``ionjax example``: the main job, end to end, on the bundled SYNTHETIC recording.
 
-Reads ``fitting/data/example_iv.csv`` (peak Na+ I-V of four simulated cells, see
-``fitting.data._make_example``), corrects the liquid junction potential computed from the named
+Reads ``fitting/app/data/example_iv.csv`` (peak Na+ I-V of four simulated cells, see
+``fitting.app.data._make_example``), corrects the liquid junction potential computed from the named
 solutions, fits a Boltzmann-gated ohmic model to all cells in one batched call, compares it with a
 plain ohmic line, prints the report and the reversal potentials, and writes a figure.
 """
@@ -13,11 +13,14 @@ import numpy as np
 import fitting
 import ionjax
 from fitting import io
-from fitting.data import _make_example as example
-from fitting.data import example_path
+from fitting.app.data import _make_example as example
+from fitting.app.data import example_path
+from fitting.app.plot import plot_fit
 
 
-def run(out_dir=".", show_progress=True):
+def run(out_dir="."):
+    """Run the example, print its report and write ``ionjax-example.png`` into ``out_dir``;
+    returns the exit status 0."""
     figure = os.path.join(out_dir, "ionjax-example.png")
     path = example_path()
     iv = io.read_csv(path)
@@ -39,8 +42,6 @@ def run(out_dir=".", show_progress=True):
                                        example.TRUTH["e_rev"]):
         print(f"E_rev {label}: {value * 1e3:.2f} ± {err * 1e3:.2f} mV  (simulated truth "
               f"{true * 1e3:.1f} mV)")
-    from fitting.plot import plot_fit
-
     plot_fit(res, iv.v, iv.i, labels=iv.labels, path=figure)
     print(f"\nfigure written to {figure}")
     return 0

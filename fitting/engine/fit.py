@@ -1,4 +1,4 @@
-"""``fitting.fit``: host-side checks, batching into size buckets, device sharding, results."""
+"""``fitting.fit``: host-side checks, padding into size buckets, device sharding, the result."""
 
 import functools
 import math
@@ -8,8 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from fitting import _core, _solver
-from fitting._result import FitResult
+from fitting.engine import driver, solvers
+from fitting.engine.config import FitConfig
+from fitting.engine.result import FitResult
 
 _POINT_MULTIPLE = 8
 
@@ -112,8 +113,8 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
       ValueError: shapes that do not match, sigma <= 0, or a single recording with fewer valid
         points than parameters (host-side checks, before compilation).
     """
-    if method not in _solver.SOLVERS:
-        raise ValueError(f"method must be one of {sorted(_solver.SOLVERS)}; got {method!r}")
+    if method not in solvers.SOLVERS:
+        raise ValueError(f"method must be one of {sorted(solvers.SOLVERS)}; got {method!r}")
     v, i = _check_inputs(model, v, i, sigma, mask)
     dtype = np.result_type(v, i)
     dtype = jax.dtypes.canonicalize_dtype(dtype if np.issubdtype(dtype, np.floating) else float)
@@ -138,8 +139,9 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     sharding = _batch_sharding()
     if sharding is not None:
         arrays = [jax.device_put(a, sharding) for a in arrays]
-    compiled = _core.compiled_fit(padded_size, devices)
-    out = compiled(model, method, int(max_steps), sigma is not None, devices, *arrays)
+    config = FitConfig(model=model, method=method, max_steps=int(max_steps),
+                       has_sigma=sigma is not None, n_devices=devices)
+    out = driver.compiled_fit(padded_size, devices)(config, *arrays)
     out["n_masked"] = n_masked
     out = _unpad(out, size, batch_shape, sharding)
     return FitResult(model=model, **out)

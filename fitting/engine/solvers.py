@@ -1,9 +1,9 @@
 """Least-squares solvers for one recording, written to be vmapped over a batch.
 
-Both work on an internal, well-scaled parameter vector theta (see ``fitting._core``) and a
+Both work on an internal, well-scaled parameter vector theta (see ``fitting.engine.problem``) and a
 residual function r(theta) of fixed length n (masked points contribute 0). They never raise: the
 outcome is a status code. Each is a ``Solver`` of three pure functions (init, run up to an
-iteration limit, finish), so that a large batch can be run in stages (``fitting._core._staged``).
+iteration limit, finish), so that a large batch can be run in stages (``fitting.engine.driver``).
 
 * ``levenberg_marquardt``: damped Gauss-Newton with Nielsen's damping update, the Jacobian by
   forward-mode autodiff (k is small), and the k x k normal equations solved after Jacobi
@@ -21,24 +21,25 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from fitting._linalg import spd_solve
+from fitting.engine.linalg import spd_solve
+from fitting.engine.status import Status
 
-CONVERGED, MAX_STEPS, TOO_FEW_POINTS, NON_FINITE, SINGULAR = 0, 1, 2, 3, 4
-MAX_STEP = 5.0
-
-MESSAGES = {
-    CONVERGED: "converged",
-    MAX_STEPS: "maximum number of steps reached before convergence",
-    TOO_FEW_POINTS: "too few valid points (fewer than parameters)",
-    NON_FINITE: "non-finite residuals or Jacobian at the solution",
-    SINGULAR: "singular Jacobian: parameters not identifiable from these data",
-}
+# Levenberg-Marquardt settings
+LM_LAMBDA0 = 1e-3  # initial damping (relative to the equilibrated J^T J, whose diagonal is 1)
+LM_NU0 = 2.0  # initial factor by which the damping grows after a rejected step (Nielsen)
+LM_LAMBDA_MAX = 1e16  # damping beyond this: no step can lower the cost; the Jacobian is singular
+LM_MIN_SHRINK = 1.0 / 3.0  # the damping shrinks at most by this factor after an accepted step
+MAX_STEP = 5.0  # trust bound on one step in the scaled parameters (a factor e^5 when log-scaled)
+# convergence tolerances, in units of the precision's machine epsilon
+FTOL_EPS = 64  # relative cost change below FTOL_EPS * eps
+XTOL_SQRT_EPS = 8  # relative step below XTOL_SQRT_EPS * sqrt(eps)
+GTOL_SQRT_EPS = 1e-2  # cosine of residual and Jacobian columns below GTOL_SQRT_EPS * sqrt(eps)
 
 
 def tolerances(dtype):
     """(ftol, xtol) for relative loss change and relative step size, by precision."""
     eps = jnp.finfo(dtype).eps
-    return 64 * eps, 8 * jnp.sqrt(eps)
+    return FTOL_EPS * eps, XTOL_SQRT_EPS * jnp.sqrt(eps)
 
 
 def _linearise(residual, theta):
@@ -78,17 +79,17 @@ def _lm_init(residual, theta0):
     cost0 = _half_sq(r0)
     # Every scalar of the state is tied to the data (``like``), so that under vmap the whole
     # carry is batched from the start: the while-loop batching rule then traces the body once
-    # instead of again for each carry it finds batched (a third of the tracing time).
+    # instead of again for each carry it finds batched.
     like = jnp.where(jnp.isnan(cost0), 0, 0)
-    return dict(theta=theta0, r=r0, jac=j0, cost=cost0, lam=(like + 1e-3).astype(dtype),
-                nu=(like + 2.0).astype(dtype), step=like, done=like != 0,
-                status=like + MAX_STEPS)
+    return dict(theta=theta0, r=r0, jac=j0, cost=cost0, lam=(like + LM_LAMBDA0).astype(dtype),
+                nu=(like + LM_NU0).astype(dtype), step=like, done=like != 0,
+                status=like + Status.MAX_STEPS)
 
 
 def _lm_run(residual, state, limit):
     dtype = state["theta"].dtype
     ftol, xtol = tolerances(dtype)
-    gtol = jnp.sqrt(jnp.finfo(dtype).eps) * 1e-2
+    gtol = jnp.sqrt(jnp.finfo(dtype).eps) * GTOL_SQRT_EPS
     tiny = jnp.finfo(dtype).tiny
 
     def body(s):
@@ -116,16 +117,18 @@ def _lm_run(residual, state, limit):
         # a step below xtol ends the fit even when rejected (MINPACK's xtol test): at the optimum
         # in float32 the cost is only known to rounding, so tiny steps may all be "uphill"
         converged = small_step | (accept & small_change) | (cosine <= gtol) | (s["cost"] <= tiny)
-        lam_accept = s["lam"] * jnp.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+        lam_accept = s["lam"] * jnp.maximum(LM_MIN_SHRINK, 1.0 - (2.0 * rho - 1.0) ** 3)
+        gave_up = s["lam"] > LM_LAMBDA_MAX
         return dict(
             theta=jnp.where(accept, theta_new, s["theta"]), r=jnp.where(accept, r_new, s["r"]),
             jac=jnp.where(accept, j_new, s["jac"]),
             cost=jnp.where(accept, cost_new, s["cost"]),
             lam=jnp.where(accept, lam_accept, s["lam"] * s["nu"]),
-            nu=jnp.where(accept, 2.0, 2.0 * s["nu"]),
+            nu=jnp.where(accept, LM_NU0, 2.0 * s["nu"]),
             step=s["step"] + 1,
-            done=converged | (s["lam"] > 1e16),
-            status=jnp.where(converged, CONVERGED, jnp.where(s["lam"] > 1e16, SINGULAR, MAX_STEPS)),
+            done=converged | gave_up,
+            status=jnp.where(converged, Status.CONVERGED,
+                             jnp.where(gave_up, Status.SINGULAR, Status.MAX_STEPS)),
         )
 
     def cond(s):
@@ -136,7 +139,7 @@ def _lm_run(residual, state, limit):
 
 def _lm_finish(residual, s):
     status = jnp.where(jnp.all(jnp.isfinite(s["theta"])) & jnp.isfinite(s["cost"]),
-                       s["status"], NON_FINITE)
+                       s["status"], Status.NON_FINITE)
     return s["theta"], s["step"], status, s["r"], s["jac"]
 
 
@@ -178,7 +181,8 @@ def _lbfgs_run(residual, state, limit):
 
 def _lbfgs_finish(residual, s):
     finite = jnp.all(jnp.isfinite(s["theta"]))
-    status = jnp.where(~finite, NON_FINITE, jnp.where(s["done"], CONVERGED, MAX_STEPS))
+    status = jnp.where(~finite, Status.NON_FINITE,
+                       jnp.where(s["done"], Status.CONVERGED, Status.MAX_STEPS))
     return (s["theta"], s["step"], status) + _linearise(residual, s["theta"])
 
 

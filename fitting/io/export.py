@@ -7,20 +7,19 @@ import os
 
 import numpy as np
 
-from fitting._atomic import write_text
+from fitting.engine.status import Status
+from fitting.io.atomic import write_text
 
-_SI_UNIT = {"nS": "S", "mV": "V", "m^3/s": "m^3/s", "": ""}
 
-
-def _records(res, labels, reversal, files):
+def _records(res, labels, reversal):
     status = np.asarray(res.status).ravel()
     n = status.size
     rows = []
     for k in range(n):
         row = {"label": labels[k] if k < len(labels) else str(k), "status": int(status[k]),
-               "message": np.asarray(res.message).ravel()[k] if n > 1 else res.message}
+               "message": Status(int(status[k])).message}
         for name in res.params:
-            unit = _SI_UNIT.get(next((s.unit for s in res.model.specs if s.name == name), ""), "")
+            unit = res.model.spec_of(name).si_unit
             values = np.asarray(res.params[name], float).reshape(n, -1)[k]
             errors = np.asarray(res.stderr[name], float).reshape(n, -1)[k]
             suffix = f"_{unit}" if unit else ""
@@ -41,10 +40,18 @@ def _records(res, labels, reversal, files):
 def write_results(path, res, labels, reversal, files=()):
     """Write one record per recording to ``path`` (.json or .csv), atomically, in SI units.
 
-    Keys carry their unit (``g_S``, ``e_rev_V``, ``p_m^3/s``, ``rmse_A``); ``e_rev_fit_V`` is
+    Keys carry the SI unit of each parameter's ``ParamSpec`` (``g_S``, ``e_rev_V``,
+    ``p_m^3/s``, ``rmse_A``; a user ``Model``'s units too); ``e_rev_fit_V`` is
     ``fitting.reversal_potential`` with its delta-method standard error.
+
+    Args:
+      path: output file, ``.json`` or ``.csv``.
+      res: a FitResult.
+      labels: one name per recording.
+      reversal: ``fitting.reversal_potential(res)``.
+      files: the input files, recorded in the JSON document.
     """
-    rows = _records(res, labels, reversal, files)
+    rows = _records(res, labels, reversal)
     ext = os.path.splitext(str(path))[1].lower()
     if ext == ".json":
         doc = {"model": res.model.name, "units": "SI (V, A, S, m^3/s); keys carry their unit",

@@ -1,6 +1,6 @@
 """Generate ``example_iv.csv``: a SYNTHETIC peak Na+ current I-V of four cells (not a recording).
 
-Run ``python -m fitting.data._make_example`` to regenerate it (deterministic seed).
+Run ``python -m fitting.app.data._make_example`` to regenerate it (deterministic seed).
 
 What it simulates: whole-cell peak Na+ currents at command potentials -90..+50 mV (10 mV steps),
 Boltzmann-gated ohmic I = g_max P_o(v) (v - E_rev), with cell-to-cell variation, 12 pA Gaussian
@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ionjax.units import celsius
+
 PIPETTE = {"Cs": 130.0, "F": 120.0, "Cl": 20.0, "Na": 10.0}
 BATH = {"Na": 140.0, "K": 4.0, "Ca": 2.0, "Mg": 1.0, "Cl": 150.0}
-TEMPERATURE = 295.15
+TEMPERATURE = celsius(22.0)  # [K]
 NOISE = 12e-12
 TRUTH = {
     "g_max": (9e-9, 12e-9, 7.5e-9, 10.5e-9),

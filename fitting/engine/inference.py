@@ -7,6 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fitting.engine.fit import fit
+from fitting.engine.result import FitResult
+
 
 class ReversalPotential(NamedTuple):
     """Reversal potential [V] and its standard error [V] (arrays of the batch shape)."""
@@ -129,9 +132,6 @@ def compare(candidates, v=None, i=None, *, criterion="aic", **fit_kwargs):
     Returns:
       ``Comparison`` (printable table; per-recording ``best``, ``delta`` and ``weights``).
     """
-    from fitting._fit import fit
-    from fitting._result import FitResult
-
     if criterion not in ("aic", "bic"):
         raise ValueError(f"criterion must be 'aic' or 'bic'; got {criterion!r}")
     items = candidates.items() if isinstance(candidates, dict) else \

@@ -1,18 +1,19 @@
-"""Text reports of fit results in the units physiologists read (nS, mV, pA)."""
+"""``FitResult.summary()``: the text report of a fit in the units physiologists read (nS, mV,
+pA), like lmfit's fit report. Units come from each parameter's ``ParamSpec``."""
 
 import numpy as np
 
-_PA = 1e-12
+from fitting.engine.status import Status
+from ionjax.units import pA
 
 
-def _unit_of(model, name):
-    for spec in model.specs:
-        if spec.name == name:
-            return spec.factor, spec.unit
-    return 1.0, ""  # derived quantities (ratios) are dimensionless
+def display_unit(model, name):
+    """(factor, display unit) of a parameter or derived quantity (dimensionless: (1, ""))."""
+    spec = model.spec_of(name)
+    return spec.factor, spec.unit
 
 
-def _ordered(res):
+def ordered_names(res):
     """Free parameters in the model's order, then derived quantities."""
     names = list(res.model.param_names)
     return names + sorted(set(res.params) - set(names))
@@ -28,14 +29,13 @@ def _single(res):
     lines = [f"[[Model]] {model.name}",
              f"[[Fit]] status {int(res.status)}: {res.message}; {int(res.n_steps)} steps; "
              f"{int(res.n_points)} points ({int(res.n_masked)} masked)",
-             f"    rmse = {float(res.rmse) / _PA:.6g} pA   loss = {float(res.loss):.6g}   "
+             f"    rmse = {float(res.rmse) / pA:.6g} pA   loss = {float(res.loss):.6g}   "
              f"AIC = {float(res.aic):.4f}   BIC = {float(res.bic):.4f}",
              "[[Parameters]]",
              f"    {'name':<12} {'value':>14} {'stderr':>14} {'rel. err':>9}  unit"]
-    for name in _ordered(res):
-        value = res.params[name]
-        factor, unit = _unit_of(model, name)
-        values = np.atleast_1d(np.asarray(value, float))
+    for name in ordered_names(res):
+        factor, unit = display_unit(model, name)
+        values = np.atleast_1d(np.asarray(res.params[name], float))
         errors = np.atleast_1d(np.asarray(res.stderr[name], float))
         for j, (x, e) in enumerate(zip(values, errors)):
             label = name if values.size == 1 else f"{name}[{j}]"
@@ -48,17 +48,18 @@ def _single(res):
 def _batch(res, max_rows):
     model = res.model
     status = np.asarray(res.status).ravel()
+    converged = status == Status.CONVERGED
     n = status.size
     lines = [f"[[Model]] {model.name}",
-             f"[[Batch]] {n} recordings, {int(np.sum(status == 0))} converged "
-             f"({100 * np.mean(status == 0):.1f}%)"]
-    for code in np.unique(status[status != 0]):
-        lines.append(f"    status {code}: {int(np.sum(status == code))} x {res.message.ravel()[status == code][0]}")
+             f"[[Batch]] {n} recordings, {int(np.sum(converged))} converged "
+             f"({100 * np.mean(converged):.1f}%)"]
+    for code in np.unique(status[~converged]):
+        lines.append(f"    status {code}: {int(np.sum(status == code))} x "
+                     f"{Status(int(code)).message}")
     lines.append("[[Parameters]] median [25%, 75%] over converged recordings")
-    for name in _ordered(res):
-        value = res.params[name]
-        factor, unit = _unit_of(model, name)
-        values = np.asarray(value, float).reshape(n, -1)[status == 0]
+    for name in ordered_names(res):
+        factor, unit = display_unit(model, name)
+        values = np.asarray(res.params[name], float).reshape(n, -1)[converged]
         for j in range(values.shape[1]):
             label = name if values.shape[1] == 1 else f"{name}[{j}]"
             col = values[:, j] / factor
@@ -73,6 +74,8 @@ def _batch(res, max_rows):
 
 
 def summary(res, max_rows=10):
+    """The report of one recording, or of a batch (counts by status, medians and quartiles of
+    the converged recordings, and each recording when there are at most ``max_rows``)."""
     if res.batch_shape == ():
         return _single(res)
     return _batch(res, max_rows)

@@ -1,0 +1,179 @@
+"""The ``ionjax`` command line: fit recordings, extract I-V curves, and small physics calculators.
+
+    ionjax example                       fit the bundled synthetic recording, write a figure
+    ionjax fit FILE... --model ...       fit CSV tables or ABF files, print the summary
+    ionjax iv FILE.abf ... --out iv.csv  extract step I-V curves from ABF files
+    ionjax nernst --ion K --c-in 140 --c-out 5 --temperature 37C
+    ionjax ghk-voltage --ions K,Na,Cl --p 1,0.04,0.45 --c-in 400,50,40 --c-out 20,440,560 ...
+    ionjax ljp --pipette K=140,gluconate=140 --bath Na=140,Cl=140 --temperature 22C
+
+This module only parses; ``fitting.app.commands`` does the work. Bad input never shows a
+traceback (unless ``--debug``): exit status 2 and one message on stderr naming the file (and line
+and column where they apply). Inputs are never modified; an output path equal to an input is
+refused; outputs are written atomically.
+"""
+
+import argparse
+import os
+import sys
+
+EXIT_BAD_INPUT = 2
+MODELS = ("ohmic", "ghk", "multi-ghk", "boltzmann-ohmic", "boltzmann-ghk")
+
+
+def _argument_type(parse, *extra):
+    """An argparse ``type`` from a parser of ``fitting.io.units`` (errors become usage errors)."""
+    def convert(text):
+        from fitting.io import units
+
+        try:
+            return getattr(units, parse)(text, *extra)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+_temperature = _argument_type("parse_temperature")
+
+
+def _add_fit_options(p):
+    p.add_argument("--ion", help="permeant ion for ghk models (name from the ion table, e.g. K)")
+    p.add_argument("--ions", help="comma-separated ions for multi-ghk, e.g. Na,K")
+    p.add_argument("--z", help="valence(s), default from the ion table")
+    p.add_argument("--c-in", help="intracellular concentration(s), e.g. 140 or 10,130 (mM)")
+    p.add_argument("--c-out", help="extracellular concentration(s) (mM)")
+    p.add_argument("--reference", help="reference ion for permeability ratios (multi-ghk)")
+
+
+def _add_recording_options(p):
+    g = p.add_argument_group("recordings (ABF) and corrections")
+    g.add_argument("--channel", type=int, default=0, help="ADC channel of the current (default 0)")
+    g.add_argument("--window", help="measurement window 'start,stop': '60%%,95%%' of the step "
+                                     "(default) or times after step onset '2.5ms,7.5ms'")
+    g.add_argument("--statistic", default="mean", choices=("mean", "peak", "min", "max"))
+    g.add_argument("--epoch", type=int, help="index of the test-step epoch (default: automatic)")
+    g.add_argument("--command-channel", type=int,
+                   help="ADC channel recording the command voltage (needed for user-list protocols)")
+    g.add_argument("--leak", help="leak subtraction: 'ramp' or 'range:LO,HI' (mV)")
+    g.add_argument("--ljp", type=_argument_type("parse_quantity", "voltage"),
+                   help="liquid junction potential, e.g. 3.18mV (V_m = V_cmd - LJP)")
+    g.add_argument("--pipette", help="pipette solution for the LJP, e.g. K=140,gluconate=140")
+    g.add_argument("--bath", help="bath solution for the LJP, e.g. Na=140,Cl=140")
+    g.add_argument("--series-resistance", type=_argument_type("parse_quantity", "resistance"),
+                   help="series resistance, e.g. 10MOhm (V_m = V - I R_s (1 - compensation))")
+    g.add_argument("--compensation", type=float, default=0.0,
+                   help="fraction of R_s compensated by the amplifier, 0..1 (default 0)")
+
+
+def _add_calculators(sub):
+    concentration = _argument_type("parse_quantity", "concentration")
+    p = sub.add_parser("nernst", help="Nernst potential")
+    p.add_argument("--ion", help="ion name (valence from the ion table)")
+    p.add_argument("--z", type=int, help="valence (instead of --ion)")
+    p.add_argument("--c-in", required=True, type=concentration)
+    p.add_argument("--c-out", required=True, type=concentration)
+    p.add_argument("--temperature", required=True, type=_temperature)
+
+    p = sub.add_parser("ghk-voltage", help="GHK reversal potential of several ions")
+    p.add_argument("--ions", required=True, help="e.g. K,Na,Cl")
+    p.add_argument("--p", required=True, help="relative permeabilities, e.g. 1,0.04,0.45")
+    p.add_argument("--c-in", required=True)
+    p.add_argument("--c-out", required=True)
+    p.add_argument("--z", help="valences (default from the ion table)")
+    p.add_argument("--temperature", required=True, type=_temperature)
+
+    p = sub.add_parser("ljp", help="liquid junction potential (Henderson)")
+    p.add_argument("--pipette", required=True, help="e.g. K=140,gluconate=140")
+    p.add_argument("--bath", required=True, help="e.g. Na=140,Cl=140")
+    p.add_argument("--temperature", required=True, type=_temperature)
+
+
+def build_parser():
+    """The argparse parser of the ``ionjax`` command (subcommand in ``args.command``)."""
+    parser = argparse.ArgumentParser(
+        prog="ionjax", description="Fit patch-clamp I-V recordings; ion-transport calculators. "
+                                   "Units: mV, pA, mM unless written (e.g. 3.18mV, 22C).")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("fit", help="fit I-V data from CSV or ABF files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--model", required=True, choices=MODELS)
+    p.add_argument("--temperature", type=_temperature, help="e.g. 22C or 295.15K")
+    _add_fit_options(p)
+    _add_recording_options(p)
+    p.add_argument("--method", default="lm", choices=("lm", "lbfgs"))
+    p.add_argument("--max-steps", type=int, default=200)
+    p.add_argument("--out", help="results file (.json or .csv)")
+    p.add_argument("--plot", help="figure file (.png, .pdf, .svg)")
+    p.add_argument("--max-rows", type=int, default=10,
+                   help="recordings shown one by one in the report and figure (default 10)")
+
+    p = sub.add_parser("iv", help="extract I-V curves from ABF files into a CSV table")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--out", help="output CSV")
+    p.add_argument("--temperature", type=_temperature, help="for an LJP from solutions")
+    _add_recording_options(p)
+
+    _add_calculators(sub)
+
+    p = sub.add_parser("example", help="fit the bundled synthetic example and write a figure")
+    p.add_argument("--out-dir", default=".", help="folder for the figure (default: here)")
+    return parser
+
+
+def _enable_compilation_cache():
+    """Persist compiled fits across runs of the command (loading one is far cheaper than
+    compiling it).
+
+    Uses $IONJAX_CACHE_DIR, else $XDG_CACHE_HOME/ionjax/xla or ~/.cache/ionjax/xla; an existing
+    JAX cache setting is left alone; failure to create the folder just disables the cache.
+    """
+    import jax
+
+    if jax.config.jax_compilation_cache_dir:
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.environ.get("IONJAX_CACHE_DIR") or os.path.join(base, "ionjax", "xla")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
+
+def _one_line(exc):
+    """The message of a failed command: the error itself for bad input, else marked internal."""
+    from fitting.io import InputError
+
+    known = (InputError, ValueError, OSError, ImportError)
+    kind = "" if isinstance(exc, known) else f"internal error ({type(exc).__name__}): "
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{kind}{exc.filename}: {exc.strerror}"
+    return f"{kind}{exc}"
+
+
+def main(argv=None):
+    """Entry point of the ``ionjax`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "nernst" and args.ion is None and args.z is None:
+        parser.error("nernst needs --ion NAME or --z VALENCE")
+    if args.command in ("fit", "example"):
+        _enable_compilation_cache()
+    try:
+        from fitting.app.commands import COMMANDS
+
+        return COMMANDS[args.command](args)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line unless --debug
+        if args.debug:
+            raise
+        print(f"ionjax: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""What each ``ionjax`` subcommand does, given its parsed arguments (``fitting.app.cli`` parses).
+
+Each ``cmd_*`` function takes the argparse namespace and returns the exit status. Bad input
+raises ``UsageError`` or ``fitting.io.InputError`` (both ``ValueError``), which the command line
+turns into one message and exit status 2.
+"""
+
+import os
+import sys
+
+import numpy as np
+
+import fitting
+import ionjax
+from fitting import io
+from fitting.app import example
+from fitting.io.units import parse_list, parse_solution
+
+
+class UsageError(ValueError):
+    """A bad command-line value (reported without traceback, exit status 2)."""
+
+
+def ion_valence(name):
+    """Valence of an ion of the table (``ionjax.ion_mobility``), as a UsageError if unknown."""
+    try:
+        return ionjax.ion_mobility(name)[0]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _ions_and_valences(args):
+    ions = parse_list(args.ions or args.ion or "")
+    if not ions:
+        raise UsageError(f"--model {args.model} needs --ion NAME (or --ions A,B,...)")
+    valences = parse_list(args.z, "concentration") if args.z else [ion_valence(n) for n in ions]
+    c_in = parse_list(args.c_in, "concentration") if args.c_in else []
+    c_out = parse_list(args.c_out, "concentration") if args.c_out else []
+    if not (len(ions) == len(valences) == len(c_in) == len(c_out)):
+        raise UsageError(f"give one --c-in and one --c-out value per ion ({', '.join(ions)}); got "
+                         f"{len(c_in)} and {len(c_out)}")
+    return ions, [int(z) for z in valences], c_in, c_out
+
+
+def build_model(args):
+    """The model named by ``--model`` with its ion options."""
+    if args.model == "ohmic":
+        return fitting.Ohmic()
+    if args.model == "boltzmann-ohmic":
+        return fitting.BoltzmannOhmic()
+    ions, z, c_in, c_out = _ions_and_valences(args)
+    if args.temperature is None:
+        raise UsageError(f"--model {args.model} needs --temperature (e.g. 22C or 295.15K)")
+    if args.model == "multi-ghk":
+        reference = ions.index(args.reference) if args.reference in ions else 0
+        return fitting.MultiIonGHK(z=z, c_in=c_in, c_out=c_out, temperature=args.temperature,
+                                   reference=reference)
+    if len(ions) != 1:
+        raise UsageError(f"--model {args.model} takes one ion; use multi-ghk for {ions}")
+    cls = fitting.GHK if args.model == "ghk" else fitting.BoltzmannGHK
+    return cls(z=z[0], c_in=c_in[0], c_out=c_out[0], temperature=args.temperature)
+
+
+def _progress_bar(enabled):
+    """A ``progress(done, total)`` callable drawing a bar on stderr, or None."""
+    if not enabled:
+        return None
+
+    def progress(done, total, width=30):
+        if total < 2:
+            return
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files read")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return progress
+
+
+def _leak(text):
+    if text and text.startswith("range:"):
+        lo, hi = parse_list(text[len("range:"):], "voltage")
+        return ("range", lo, hi)
+    if text not in (None, "ramp"):
+        raise UsageError(f"--leak must be 'ramp' or 'range:LO,HI' (mV); got {text!r}")
+    return text
+
+
+def _ljp(args):
+    """LJP [V] from --ljp or from --pipette/--bath, or None."""
+    if args.ljp is not None and (args.pipette or args.bath):
+        raise UsageError("give either --ljp or --pipette/--bath, not both")
+    if args.ljp is not None:
+        return args.ljp
+    if bool(args.pipette) != bool(args.bath):
+        raise UsageError("--pipette and --bath go together")
+    if args.pipette:
+        t = args.temperature if args.temperature is not None else io.DEFAULT_TEMPERATURE
+        return float(ionjax.liquid_junction_potential(parse_solution(args.pipette),
+                                                      parse_solution(args.bath), temperature=t))
+    return None
+
+
+def read_recordings(args):
+    """The files of ``args.files`` as one IVData (R, n_max), with the requested corrections
+    (series resistance acts on the total measured current, so it is corrected before the leak)."""
+    _check_paths(args.files, (args.out, getattr(args, "plot", None)))
+    window = tuple(parse_list(args.window)) if args.window else ("60%", "95%")
+    if len(window) != 2:
+        raise UsageError(f"--window takes two values 'start,stop'; got {args.window!r}")
+    return io.read_files(args.files, progress=_progress_bar(not args.no_progress),
+                         leak=_leak(args.leak), ljp=_ljp(args),
+                         series_resistance=args.series_resistance,
+                         compensation=args.compensation, channel=args.channel, window=window,
+                         statistic=args.statistic, epoch=args.epoch,
+                         command_channel=args.command_channel)
+
+
+def _check_paths(inputs, outputs):
+    real_inputs = {os.path.realpath(str(p)) for p in inputs}
+    for out in outputs:
+        if out is not None and os.path.realpath(str(out)) in real_inputs:
+            raise UsageError(f"{out}: output path is also an input; refusing to overwrite it")
+    for path in inputs:
+        if not os.path.exists(path):
+            raise UsageError(f"{path}: no such file")
+
+
+def cmd_fit(args):
+    model = build_model(args)
+    data = read_recordings(args)
+    single = data.shape[0] == 1
+    v, i = (data.v[0], data.i[0]) if single else (data.v, data.i)
+    res = fitting.fit(model, v, i, method=args.method, max_steps=args.max_steps)
+    print(res.summary() if single else res.summary(max_rows=args.max_rows))
+    e = fitting.reversal_potential(res)
+    for label, value, err in zip(data.labels, np.atleast_1d(np.asarray(e.value)),
+                                 np.atleast_1d(np.asarray(e.stderr))):
+        print(f"E_rev {label}: {value * 1e3:.3f} ± {err * 1e3:.3f} mV (stderr)")
+    if args.out:
+        io.write_results(args.out, res, data.labels, e, files=args.files)
+        print(f"results written to {args.out}")
+    if args.plot:
+        from fitting.app.plot import plot_batch_summary, plot_fit  # matplotlib: only when asked
+
+        if len(data.labels) > args.max_rows:
+            plot_batch_summary(res, path=args.plot)
+        else:
+            plot_fit(res, v, i, labels=data.labels, path=args.plot)
+        print(f"figure written to {args.plot}")
+    return 0
+
+
+def cmd_iv(args):
+    if args.out is None:
+        raise UsageError("ionjax iv needs --out FILE.csv")
+    data = read_recordings(args)
+    io.write_csv(args.out, io.IVData(v=data.v, i=data.i, labels=data.labels,
+                                     metadata={"files": args.files}))
+    print(f"{len(data.labels)} I-V curve(s) written to {args.out}")
+    return 0
+
+
+def cmd_nernst(args):
+    z = args.z if args.z is not None else ion_valence(args.ion)
+    e = ionjax.nernst_potential(args.c_in, args.c_out, z, temperature=args.temperature)
+    ionjax.validate_inputs(c_in=args.c_in, c_out=args.c_out, z=z, temperature=args.temperature)
+    print(f"E_{args.ion or 'ion'} = {float(e) * 1e3:.2f} mV")
+    return 0
+
+
+def cmd_ghk_voltage(args):
+    ions = parse_list(args.ions)
+    p = np.asarray(parse_list(args.p, "concentration"), float)
+    c_in = np.asarray(parse_list(args.c_in, "concentration"))
+    c_out = np.asarray(parse_list(args.c_out, "concentration"))
+    z = np.asarray(parse_list(args.z, "concentration") if args.z else
+                   [ion_valence(n) for n in ions]).astype(int)
+    if not (len(ions) == len(p) == len(c_in) == len(c_out) == len(z)):
+        raise UsageError("give one --p, --c-in and --c-out value per ion")
+    ionjax.validate_inputs(p=p, c_in=c_in, c_out=c_out, z=z, temperature=args.temperature)
+    v = ionjax.ghk_voltage(p, c_in, c_out, z, temperature=args.temperature)
+    print(f"V_rev = {float(v) * 1e3:.2f} mV")
+    return 0
+
+
+def cmd_ljp(args):
+    ljp = ionjax.liquid_junction_potential(parse_solution(args.pipette), parse_solution(args.bath),
+                                           temperature=args.temperature)
+    print(f"LJP = {float(ljp) * 1e3:.2f} mV (bath relative to pipette; "
+          f"V_membrane = V_command - LJP)")
+    return 0
+
+
+def cmd_example(args):
+    return example.run(args.out_dir)
+
+
+COMMANDS = {"fit": cmd_fit, "iv": cmd_iv, "nernst": cmd_nernst, "ghk-voltage": cmd_ghk_voltage,
+            "ljp": cmd_ljp, "example": cmd_example}

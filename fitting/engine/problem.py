@@ -1,0 +1,106 @@
+"""One recording as the solver sees it: masked data, weights, internal scaling, a start.
+
+For one recording with valid points V (mask, finite v and i, positive sigma):
+
+1. starting values: for built-in models, variable projection on a grid of the nonlinear
+   parameters (weighted linear least squares for the amplitudes at each grid point, best kept);
+   for a user ``Model``, its given values;
+2. internal scaling: theta = x / s for each parameter x (s = |starting value|, or the
+   parameter's floor when that is 0 or not admissible), or theta = log(x / s) for positive
+   ones; residuals divided by sigma, or by the RMS current when sigma is None. Everything the
+   solver sees is O(1), so float32 works.
+"""
+
+import jax.numpy as jnp
+
+from fitting.engine.linalg import spd_solve_entries
+
+
+def linear_start(model, v, i, w, valid):
+    """Variable projection over the model's grid of nonlinear parameters theta.
+
+    With basis currents phi_j = gate(v; theta) h_j(v) and weights u = w^2, the normal equations
+    of every grid point come from two matrix products over the n points:
+    A_ab(theta) = sum_n gate^2 (u h_a h_b) and b_a(theta) = sum_n gate (u h_a i), i.e.
+    (G, n) @ (n, m(m+1)/2) and (G, n) @ (n, m). Each A a = b (Jacobi-equilibrated, unrolled
+    Cholesky) gives the amplitudes and RSS = sum u i^2 - a.b; the best grid point whose
+    parameters are finite and respect the model's positivity constraints is kept.
+
+    Args:
+      v, i, w: (n,) voltages [V], currents [A], weights [1/A] (0 at masked points).
+      valid: (n,) bool, the points in use.
+
+    Returns:
+      (k,) starting parameter vector [SI]; NaN entries when no grid point is admissible.
+    """
+    grid = model.grid(v, valid)  # (G, q)
+    gate = model.gate(grid, v)  # (G, n)
+    h = model.features(v)
+    m = len(h)
+    u = w * w
+    pairs = [(a, b) for a in range(m) for b in range(a, m)]
+    gram = (gate * gate) @ jnp.stack([u * h[a] * h[b] for a, b in pairs], axis=-1)
+    rhs = gate @ jnp.stack([u * h[a] * i for a in range(m)], axis=-1)  # (G, m)
+    entry = {pair: gram[:, c] for c, pair in enumerate(pairs)}  # A_ab, each (G,)
+    d = [jnp.sqrt(entry[a, a]) for a in range(m)]
+    d = [jnp.where(x > 0, x, 1.0) for x in d]
+    equilibrated = [[entry[min(a, b), max(a, b)] / (d[a] * d[b]) for b in range(m)]
+                    for a in range(m)]
+    amplitudes = spd_solve_entries(equilibrated, [rhs[:, a] / d[a] for a in range(m)])
+    amplitudes = [x / d_a for x, d_a in zip(amplitudes, d)]
+    rss = jnp.sum(u * i * i) - sum(x * rhs[:, a] for a, x in enumerate(amplitudes))
+    x = model.flatten(model.from_linear(jnp.stack(amplitudes, axis=-1), grid))  # (G, k)
+    _, positive = model.param_arrays(x.dtype)
+    admissible = jnp.all(jnp.isfinite(x) & (~positive | (x > 0)), axis=-1) & jnp.isfinite(rss)
+    rss = jnp.where(admissible, rss, jnp.inf)
+    # argmin as two plain reductions (a variadic argmin reduce vectorises poorly on CPU)
+    grid_index = jnp.arange(rss.shape[0])
+    best = jnp.min(jnp.where(rss == jnp.min(rss), grid_index, rss.shape[0] - 1))
+    return jnp.where(admissible[best], x[best], jnp.nan)
+
+
+def physical(model, problem, theta):
+    """Internal parameters theta -> physical x [SI] (log-scaled for positive parameters)."""
+    _, positive = model.param_arrays(theta.dtype)
+    scale = problem["scale"]
+    return jnp.where(positive, scale * jnp.exp(jnp.where(positive, theta, 0.0)), scale * theta)
+
+
+def residual_fn(model, problem):
+    """theta (k,) -> weighted residuals (n,) of one recording (0 at unused points)."""
+    def residual(theta):
+        f = model.current(model.unflatten(physical(model, problem, theta)), problem["v"])
+        return jnp.where(problem["valid"], problem["w"] * (problem["i"] - f), 0.0)
+    return residual
+
+
+def prepare(config, v, i, sigma, mask):
+    """One recording (arrays (n,)) -> the problem the solver sees (see the module docstring).
+
+    Returns:
+      dict of arrays: ``v``, ``i`` (0 at unused points), ``w`` weights [1/A], ``valid``,
+      ``n_valid``, ``scale`` (k,) [SI] and the starting point ``theta0`` (k,).
+    """
+    model = config.model
+    dtype = i.dtype
+    valid = mask & jnp.isfinite(v) & jnp.isfinite(i)
+    if config.has_sigma:
+        valid = valid & jnp.isfinite(sigma) & (sigma > 0)
+    n_valid = jnp.sum(valid)
+    v0 = jnp.where(valid, v, 0.0)
+    i0 = jnp.where(valid, i, 0.0)
+    i_scale = jnp.sqrt(jnp.sum(i0 * i0) / jnp.maximum(n_valid, 1))
+    i_scale = jnp.where(i_scale > 0, i_scale, 1.0)
+    noise = jnp.where(valid, sigma, 1.0) if config.has_sigma else i_scale
+    w = jnp.where(valid, 1.0 / noise, 0.0)
+
+    floors, positive = model.param_arrays(dtype)
+    if model.has_linear_form:
+        x0 = linear_start(model, v0, i0, w, valid)
+    else:
+        x0 = model.start_vector(dtype)
+    ok = jnp.isfinite(x0) & (x0 != 0) & (~positive | (x0 > 0))
+    scale = jnp.where(ok, jnp.abs(x0), floors)
+    x0 = jnp.where(ok, x0, scale)
+    theta0 = jnp.where(positive, 0.0, x0 / scale)
+    return dict(v=v0, i=i0, w=w, valid=valid, n_valid=n_valid, scale=scale, theta0=theta0)

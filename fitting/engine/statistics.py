@@ -1,0 +1,111 @@
+"""What a solved recording reports: covariance, final status, parameters with standard errors
+(derived quantities by the delta method), goodness of fit and information criteria.
+
+Covariance from the Jacobian J of the weighted residuals at the optimum, through its QR factors:
+C = s^2 (J^T J)^{-1} with s^2 = RSS / (n - k) when sigma is None (as scipy's curve_fit with
+absolute_sigma=False), C = (J^T W J)^{-1} with W = 1/sigma^2 otherwise; a derived quantity d(x)
+gets G C G^T with G = dd/dx. A rank-deficient J (parameters that the data cannot separate, e.g.
+three monovalent permeabilities from one I-V curve) gives ``Status.SINGULAR``.
+"""
+
+import jax
+import jax.numpy as jnp
+
+from fitting.engine.linalg import gram_inverse
+from fitting.engine.problem import physical
+from fitting.engine.status import Status, usable
+
+# a diagonal entry of R below this many machine epsilons marks linearly dependent columns
+SINGULAR_RTOL_EPS = 64
+
+
+def covariance(config, problem, x, r, jac):
+    """Covariance of psi = x / scale (kept O(1): in SI, var(p) ~ 1e-39 (m^3/s)^2 would underflow
+    float32; ``FitResult.covariance`` converts on demand).
+
+    Args:
+      x: (k,) parameters [SI]; r: (n,) weighted residuals; jac: (n, k) d r / d theta.
+
+    Returns:
+      (cov_psi (k, k), singular flag, chi2 = sum r^2, RSS [A^2]).
+    """
+    model, valid = config.model, problem["valid"]
+    dtype = x.dtype
+    _, positive = model.param_arrays(dtype)
+    w, n_valid, scale = problem["w"], problem["n_valid"], problem["scale"]
+    chi2 = jnp.sum(r * r)
+    w_safe = jnp.where(valid, w, 1.0)
+    rss = jnp.sum(jnp.where(valid, (r / w_safe) ** 2, 0.0))
+    # the solver's Jacobian is d r / d theta; d psi / d theta = x / scale for log-scaled
+    # parameters and 1 otherwise, with psi = x / scale
+    jac = jac / jnp.where(positive, x / scale, 1.0)[None, :]
+    dof = n_valid - model.n_params
+    s2 = 1.0 if config.has_sigma else jnp.where(dof > 0, chi2 / jnp.maximum(dof, 1), jnp.nan)
+    inverse, singular = gram_inverse(jac, SINGULAR_RTOL_EPS * jnp.finfo(dtype).eps)
+    return s2 * inverse, singular, chi2, rss
+
+
+def final_status(status, n_valid, n_params, x, singular):
+    """The solver's status, overridden by what the data and the covariance show."""
+    status = jnp.where(n_valid < n_params, Status.TOO_FEW_POINTS, status)
+    status = jnp.where((status == Status.CONVERGED) & ~jnp.all(jnp.isfinite(x)),
+                       Status.NON_FINITE, status)
+    return jnp.where((status == Status.CONVERGED) & singular, Status.SINGULAR, status)
+
+
+def parameters(model, x, cov_psi, scale):
+    """(params, stderr): dicts of the free parameters and the model's derived quantities [SI];
+    standard errors of derived ones by the delta method, sqrt(g C g^T)."""
+    k = model.n_params
+    params = model.unflatten(x)
+    stderr = model.unflatten(jnp.sqrt(jnp.diag(cov_psi)) * scale)
+    derived_fn = lambda x: model.derived(model.unflatten(x))  # noqa: E731
+    derived = derived_fn(x)
+    if derived:
+        jac_d = jax.jacfwd(derived_fn)(x)
+        for key, value in derived.items():
+            g = jnp.reshape(jac_d[key], (-1, k)) * scale  # d derived / d psi
+            var = jnp.einsum("ak,kl,al->a", g, cov_psi, g)
+            params[key] = value
+            stderr[key] = jnp.reshape(jnp.sqrt(var), jnp.shape(value))
+    return params, stderr
+
+
+def goodness_of_fit(config, n_valid, chi2, rss, failed):
+    """loss (RSS [A^2], or chi^2 with sigma), rmse [A], AIC and BIC (NaN where failed)."""
+    dtype = rss.dtype
+    k = config.model.n_params
+    n = n_valid.astype(dtype)
+    loss = chi2 if config.has_sigma else rss
+    log_like = n * jnp.log(loss / n)
+    return dict(
+        loss=jnp.where(failed, jnp.nan, loss),
+        rmse=jnp.where(failed, jnp.nan, jnp.sqrt(rss / n)),
+        aic=jnp.where(failed, jnp.nan, log_like + 2 * k),
+        bic=jnp.where(failed, jnp.nan, log_like + k * jnp.log(n)),
+    )
+
+
+def voltage_range(problem):
+    """(2,) smallest and largest voltage used [V]."""
+    v, valid = problem["v"], problem["valid"]
+    big = jnp.finfo(v.dtype).max
+    return jnp.stack([jnp.min(jnp.where(valid, v, big)), jnp.max(jnp.where(valid, v, -big))])
+
+
+def finish(config, problem, solved):
+    """Everything reported for one solved recording; ``solved`` is what a solver's ``finish``
+    returns. Returns a dict of arrays (the fields of ``FitResult`` but ``n_masked``)."""
+    theta, n_steps, status, r, jac = solved
+    model, scale = config.model, problem["scale"]
+    x = physical(model, problem, theta)
+    cov_psi, singular, chi2, rss = covariance(config, problem, x, r, jac)
+    status = final_status(status, problem["n_valid"], model.n_params, x, singular)
+    failed = ~usable(status)
+    x = jnp.where(failed, jnp.nan, x)
+    cov_psi = jnp.where(failed, jnp.nan, cov_psi)
+    params, stderr = parameters(model, x, cov_psi, scale)
+    return dict(params=params, stderr=stderr, cov_scaled=cov_psi, param_scale=scale,
+                **goodness_of_fit(config, problem["n_valid"], chi2, rss, failed),
+                n_steps=n_steps, status=status, n_points=problem["n_valid"],
+                v_range=voltage_range(problem))

@@ -1,0 +1,60 @@
+"""The outcome of one recording's fit: an enumeration whose members carry their messages.
+
+Statuses are small integers inside compiled code (a vmapped batch cannot raise) and ``Status``
+members on the host. One rule, ``usable``, says which outcomes give parameters: a converged fit,
+and one stopped at the iteration limit (its estimate is the best found; its status says so).
+Every other status comes with NaN parameters.
+"""
+
+import enum
+
+
+class Status(enum.IntEnum):
+    """Status of a fitted recording (``FitResult.status``); ``Status(code).message`` explains it.
+
+    Members compare equal to their integer codes, so ``res.status == Status.CONVERGED`` works on
+    NumPy and JAX arrays alike.
+    """
+
+    def __new__(cls, code, message):
+        member = int.__new__(cls, code)
+        member._value_ = code
+        member.message = message
+        return member
+
+    CONVERGED = 0, "converged"
+    MAX_STEPS = 1, "maximum number of steps reached before convergence"
+    TOO_FEW_POINTS = 2, "too few valid points (fewer than parameters)"
+    NON_FINITE = 3, "non-finite residuals or Jacobian at the solution"
+    SINGULAR = 4, "singular Jacobian: parameters not identifiable from these data"
+
+
+USABLE = (Status.CONVERGED, Status.MAX_STEPS)
+
+
+def usable(status):
+    """True where a status gives parameters (converged or stopped at the iteration limit).
+
+    Args:
+      status: status code(s): a Python int, a NumPy or a JAX array (traced arrays included).
+
+    Returns:
+      bool, or a bool array of the shape of ``status``.
+    """
+    return (status == Status.CONVERGED) | (status == Status.MAX_STEPS)
+
+
+def message(status):
+    """Host-side: the message of a status code, or an object array of messages for an array."""
+    import numpy as np
+
+    status = np.asarray(status)
+    if status.ndim == 0:
+        return Status(int(status)).message
+    messages = np.empty(status.shape, object)
+    for code in np.unique(status):  # one lookup per distinct code, not per recording
+        messages[status == code] = Status(int(code)).message
+    return messages
+
+
+MESSAGES = {member.value: member.message for member in Status}

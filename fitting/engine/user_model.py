@@ -1,0 +1,93 @@
+"""``Model``: any user function ``fn(params, v) -> i``, fitted with autodiff Jacobians."""
+
+import dataclasses
+from typing import Callable
+
+import jax.numpy as jnp
+import numpy as np
+
+from fitting.engine.params import ModelBase, ParamSpec
+from ionjax.units import UNITS
+
+
+def _display_unit(key, given):
+    """(factor, display unit, SI unit) from a table symbol, (factor, label) or (factor, label, SI
+    unit); a label of the table ``ionjax.units.UNITS`` names its SI unit itself."""
+    if given is None:
+        return 1.0, "", ""
+    if isinstance(given, str):
+        if given not in UNITS:
+            raise ValueError(f"unit {given!r} of {key!r} is not in ionjax.units.UNITS; give "
+                             f"(factor, label, SI unit)")
+        return UNITS[given][0], given, UNITS[given][1]
+    if len(given) == 3:
+        factor, label, si_unit = given
+    elif len(given) == 2:
+        factor, label = given
+        if label and label not in UNITS:
+            raise ValueError(f"unit {label!r} of {key!r} is not in ionjax.units.UNITS, so its SI "
+                             f"unit is unknown: give (factor, label, SI unit)")
+        si_unit = UNITS[label][1] if label else ""
+    else:
+        raise ValueError(f"units[{key!r}] must be a unit symbol, (factor, label) or "
+                         f"(factor, label, SI unit); got {given!r}")
+    return float(factor), str(label), str(si_unit)
+
+
+@dataclasses.dataclass(frozen=True, init=False)
+class Model(ModelBase):
+    """Any user model ``fn(params, v) -> i`` written with ionjax/jax (SI units).
+
+    Args:
+      fn: ``fn(params: dict name -> scalar or 1-d array, v: (n,) [V]) -> (n,) current [A]``.
+      params: starting values, dict name -> float or 1-d array [SI]; their magnitudes also set
+        the internal scaling, so give values of the right order.
+      positive: names of parameters constrained > 0 (fitted in log space).
+      units: optional dict name -> unit: a symbol of ``ionjax.units.UNITS`` ("nS"), a pair
+        (display factor, label) such as (1e-9, "nS"), or (factor, label, SI unit) for a label
+        outside the table. Reports show the display unit, exported files the SI unit.
+      name: label for reports.
+
+    The Jacobian comes from autodiff of ``fn``. Models are equal (and hash alike) when their
+    function object, parameter layout, starting values and name are equal, so two equal
+    ``Model(...)`` objects share one compiled fit.
+    """
+
+    fn: Callable
+    start: tuple
+    specs: tuple
+    name: str
+    has_linear_form = False
+
+    def __init__(self, fn, *, params, positive=(), units=None, name="Model"):
+        if not callable(fn):
+            raise TypeError(f"fn must be callable fn(params, v); got {fn!r}")
+        units = units or {}
+        for label, names in (("positive", positive), ("units", units)):
+            unknown = set(names) - set(params)
+            if unknown:
+                raise ValueError(f"{label} names unknown parameters {sorted(unknown)}; "
+                                 f"parameters are {sorted(params)}")
+        specs, start = [], []
+        for key, value in params.items():
+            value = np.atleast_1d(np.asarray(value, float))
+            if value.ndim != 1 or not np.all(np.isfinite(value)):
+                raise ValueError(f"starting value of {key!r} must be a finite scalar or 1-d array")
+            if key in positive and np.any(value <= 0):
+                raise ValueError(f"starting value of positive parameter {key!r} must be > 0; "
+                                 f"got {value}")
+            factor, unit, si_unit = _display_unit(key, units.get(key))
+            floor = float(np.max(np.abs(value))) or 1.0
+            specs.append(ParamSpec(key, size=value.size, unit=unit, factor=factor,
+                                   si_unit=si_unit, positive=key in positive, floor=floor))
+            start.append(tuple(float(x) for x in value))
+        object.__setattr__(self, "fn", fn)
+        object.__setattr__(self, "start", tuple(start))
+        object.__setattr__(self, "specs", tuple(specs))
+        object.__setattr__(self, "name", name)
+
+    def current(self, params, v):
+        return self.fn(params, v)
+
+    def start_vector(self, dtype):
+        return jnp.asarray(np.concatenate([np.asarray(s) for s in self.start]), dtype)

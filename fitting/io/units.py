@@ -1,0 +1,173 @@
+"""Units at the edges: recording labels ("mV", "pA") and human-entered quantities ("22C",
+"3.18mV", "10MOhm", "140mM"), both read against the one table ``ionjax.units.UNITS``.
+
+Matching ignores case (no recording holds megavolts, and "mohm" is taken as MOhm because no
+series resistance is given in milliohm) and accepts the micro sign in both of its Unicode forms
+(µ U+00B5, μ U+03BC) and "u", and the Ohm sign Ω. A bare number takes the quantity's default
+unit (mV, mM, MOhm, s). Conversion to SI divides by an exact power of ten, so "140 mV" becomes
+the float nearest to 0.14 V.
+"""
+
+import math
+import re
+
+import numpy as np
+
+from ionjax import units
+
+# the SI unit of each quantity a file or a command line may hold
+QUANTITY_SI = {"voltage": "V", "current": "A", "concentration": "mol/m^3",
+               "resistance": "Ohm", "time": "s"}
+DEFAULT_UNIT = {"voltage": "mV", "concentration": "mM", "resistance": "MOhm", "time": "s"}
+# quantities told apart by the unit of a recording's column or channel
+RECORDING_QUANTITIES = ("voltage", "current")
+# extra spellings (after case folding and micro/Ohm normalisation) -> table symbol
+_ALIASES = {"resistance": {"megohm": "MOhm", "m": "MOhm", "g": "GOhm"}}
+
+
+def exponent(symbol):
+    """Decimal exponent of a unit of the table: one ``symbol`` = 10**exponent SI units."""
+    factor = units.UNITS[symbol][0]
+    exp = round(math.log10(factor))
+    if not math.isclose(10.0 ** exp, factor, rel_tol=1e-12):  # pragma: no cover - table check
+        raise ValueError(f"unit {symbol!r} is not a power of ten of its SI unit")
+    return exp
+
+
+def _fold(label):
+    text = str(label).strip().replace("\u00b5", "u").replace("\u03bc", "u")
+    return text.replace("\u03a9", "ohm").replace("\u2126", "ohm").lower()
+
+
+def _symbols(quantity):
+    """folded spelling -> table symbol, for the units of one quantity."""
+    si = QUANTITY_SI[quantity]
+    table = {_fold(sym): sym for sym, (_, unit) in units.UNITS.items() if unit == si}
+    return {**table, **_ALIASES.get(quantity, {})}
+
+
+_BY_QUANTITY = {q: _symbols(q) for q in QUANTITY_SI}
+ACCEPTED = "; ".join(f"{q}: " + ", ".join(s for s, (_, u) in units.UNITS.items()
+                                          if u == QUANTITY_SI[q]) for q in RECORDING_QUANTITIES)
+
+
+def canonical_unit(label, quantities=RECORDING_QUANTITIES):
+    """The table's spelling ("mV", "pA", ...) of a unit label of one of ``quantities``, or None."""
+    key = _fold(label)
+    for quantity in quantities:
+        if key in _BY_QUANTITY[quantity]:
+            return _BY_QUANTITY[quantity][key]
+    return None
+
+
+def unit_info(label):
+    """(quantity, canonical unit, decimal exponent) of a recording's unit label, or None.
+
+    Args:
+      label: e.g. "mV", "pA", "µA", "nA".
+
+    Returns:
+      ("voltage" | "current", canonical unit, exponent with 1 unit = 10**exponent V or A), or
+      None. Convert with ``to_si``.
+    """
+    symbol = canonical_unit(label)
+    if symbol is None:
+        return None
+    quantity = next(q for q in RECORDING_QUANTITIES if units.UNITS[symbol][1] == QUANTITY_SI[q])
+    return quantity, symbol, exponent(symbol)
+
+
+def to_si(values, exp):
+    """values [unit] -> SI, for a unit 10**exp of SI (dividing by an exact power of ten)."""
+    values = np.asarray(values, dtype=float)
+    return values * 10.0 ** exp if exp >= 0 else values / 10.0 ** -exp
+
+
+def from_si(values, exp):
+    """SI -> values in the unit 10**exp of SI."""
+    return to_si(values, -exp)
+
+
+# "name [unit]", "name (unit)", then "name_unit", "name/unit", "name unit"
+_BRACKETED = re.compile(r"^(?P<name>.*?)\s*[\[(]\s*(?P<unit>[^\[\]()]*?)\s*[\])]\s*$")
+_SUFFIXED = re.compile(r"^(?P<name>.+?)\s*[_/ ]\s*(?P<unit>[^_/ ]+)$")
+
+
+def split_header(header):
+    """Split a column header into (name, unit label), e.g. "voltage [mV]" -> ("voltage", "mV").
+
+    A header that is only a unit ("mV") gives ("", "mV"); one without a recognisable unit part
+    gives (header, None) and a suffix that is not a known unit gives it as the label, so that the
+    caller can report it.
+    """
+    text = str(header).strip()
+    if unit_info(text):
+        return "", text
+    for pattern in (_BRACKETED, _SUFFIXED):
+        match = pattern.match(text)
+        if match:
+            return match.group("name").strip(), match.group("unit")
+    return text, None
+
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_PATTERN = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-zµμ%Ω°]*)\s*$")
+
+
+def parse_quantity(text, kind):
+    """Parse ``text`` such as "3.18mV" into SI; a bare number takes the kind's default unit.
+
+    Args:
+      text: the string (or a number, taken in the default unit).
+      kind: "voltage" (default mV), "concentration" (mM), "resistance" (MOhm) or "time" (s).
+
+    Returns:
+      float in SI (V, mol/m^3, Ohm, s).
+
+    Raises:
+      ValueError: naming the text and the accepted units.
+    """
+    match = _PATTERN.match(str(text))
+    label = (match.group(2) or DEFAULT_UNIT[kind]) if match else None
+    symbol = canonical_unit(label, (kind,)) if label is not None else None
+    if symbol is None:
+        accepted = ", ".join(s for s, (_, u) in units.UNITS.items() if u == QUANTITY_SI[kind])
+        raise ValueError(f"cannot read {text!r} as a {kind}; accepted units: {accepted} "
+                         f"(none: {DEFAULT_UNIT[kind]})")
+    return float(to_si(float(match.group(1)), exponent(symbol)))
+
+
+def parse_temperature(text):
+    """Parse "22C", "22 degC", "295.15K" or a bare number (degC if <= 100, kelvin if >= 200).
+
+    Returns:
+      Temperature [K].
+    """
+    match = _PATTERN.match(str(text).replace("deg", "").replace("°", ""))
+    if match:
+        value, unit = float(match.group(1)), match.group(2).lower()
+        if unit == "k" and value > 0:
+            return value
+        if unit == "c" or (unit == "" and value <= 100):
+            return units.celsius(value)
+        if unit == "" and value >= 200:
+            return value
+    raise ValueError(f"cannot read {text!r} as a temperature; write e.g. '22C' or '295.15K'")
+
+
+def parse_list(text, kind=None):
+    """Comma-separated values, each parsed as ``kind`` (or kept as stripped strings)."""
+    items = [item.strip() for item in str(text).split(",") if item.strip()]
+    return [parse_quantity(item, kind) for item in items] if kind else items
+
+
+def parse_solution(text):
+    """"K=140,gluconate=140" -> {"K": 140.0, "gluconate": 140.0} (concentrations in mM)."""
+    solution = {}
+    for item in parse_list(text):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"cannot read {item!r} in solution {text!r}; write ion=concentration, "
+                             "e.g. 'K=140,Cl=10'")
+        solution[name.strip()] = parse_quantity(value, "concentration")
+    return solution
