@@ -47,6 +47,13 @@ class _Linear(ModelBase):
 class _Boltzmann(ModelBase):
     """A Boltzmann-gated model: gate = 1 / (1 + exp((v_half - v) / slope))."""
 
+    gated = True
+    gating_params = ("v_half", "slope")
+
+    def open_probability(self, params, v):
+        """The fitted gate at voltages v [V]."""
+        return ionjax.boltzmann(v, params["v_half"], params["slope"])
+
     def grid(self, v, mask):
         """(v_half, slope) candidates spanning the recorded voltage range, both slope signs."""
         big = jnp.asarray(jnp.finfo(v.dtype).max, v.dtype)

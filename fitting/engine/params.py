@@ -57,6 +57,7 @@ class ModelBase:
     specs: tuple = ()
     name = "model"
     has_linear_form = True
+    gated = False  # True: ``open_probability(params, v)`` gives the gate (identifiability rule)
 
     @property
     def param_names(self):

@@ -16,25 +16,18 @@ import jax.numpy as jnp
 from fitting.engine.linalg import spd_solve_entries
 
 
-def linear_start(model, v, i, w, valid):
-    """Variable projection over the model's grid of nonlinear parameters theta.
+def _projection(model, gate, v, i, w):
+    """Weighted linear least squares of the amplitudes for each row of ``gate`` (G, n).
 
-    With basis currents phi_j = gate(v; theta) h_j(v) and weights u = w^2, the normal equations
-    of every grid point come from two matrix products over the n points:
-    A_ab(theta) = sum_n gate^2 (u h_a h_b) and b_a(theta) = sum_n gate (u h_a i), i.e.
-    (G, n) @ (n, m(m+1)/2) and (G, n) @ (n, m). Each A a = b (Jacobi-equilibrated, unrolled
-    Cholesky) gives the amplitudes and RSS = sum u i^2 - a.b; the best grid point whose
-    parameters are finite and respect the model's positivity constraints is kept.
-
-    Args:
-      v, i, w: (n,) voltages [V], currents [A], weights [1/A] (0 at masked points).
-      valid: (n,) bool, the points in use.
+    With basis currents phi_j = gate h_j(v) and weights u = w^2, the normal equations of every
+    row come from two matrix products over the n points: A_ab = sum_n gate^2 (u h_a h_b) and
+    b_a = sum_n gate (u h_a i), i.e. (G, n) @ (n, m(m+1)/2) and (G, n) @ (n, m). Each A a = b
+    (Jacobi-equilibrated, unrolled Cholesky) gives the amplitudes and the weighted RSS
+    sum u i^2 - a.b.
 
     Returns:
-      (k,) starting parameter vector [SI]; NaN entries when no grid point is admissible.
+      (amplitudes (G, m), weighted RSS (G,)).
     """
-    grid = model.grid(v, valid)  # (G, q)
-    gate = model.gate(grid, v)  # (G, n)
     h = model.features(v)
     m = len(h)
     u = w * w
@@ -49,7 +42,26 @@ def linear_start(model, v, i, w, valid):
     amplitudes = spd_solve_entries(equilibrated, [rhs[:, a] / d[a] for a in range(m)])
     amplitudes = [x / d_a for x, d_a in zip(amplitudes, d)]
     rss = jnp.sum(u * i * i) - sum(x * rhs[:, a] for a, x in enumerate(amplitudes))
-    x = model.flatten(model.from_linear(jnp.stack(amplitudes, axis=-1), grid))  # (G, k)
+    return jnp.stack(amplitudes, axis=-1), rss
+
+
+def linear_start(model, v, i, w, valid):
+    """Variable projection over the model's grid of nonlinear parameters theta.
+
+    The amplitudes of every grid point are the weighted linear least-squares solution given its
+    gate (``_projection``); the best grid point whose parameters are finite and respect the
+    model's positivity constraints is kept.
+
+    Args:
+      v, i, w: (n,) voltages [V], currents [A], weights [1/A] (0 at masked points).
+      valid: (n,) bool, the points in use.
+
+    Returns:
+      (k,) starting parameter vector [SI]; NaN entries when no grid point is admissible.
+    """
+    grid = model.grid(v, valid)  # (G, q)
+    amplitudes, rss = _projection(model, model.gate(grid, v), v, i, w)
+    x = model.flatten(model.from_linear(amplitudes, grid))  # (G, k)
     _, positive = model.param_arrays(x.dtype)
     admissible = jnp.all(jnp.isfinite(x) & (~positive | (x > 0)), axis=-1) & jnp.isfinite(rss)
     rss = jnp.where(admissible, rss, jnp.inf)
@@ -57,6 +69,15 @@ def linear_start(model, v, i, w, valid):
     grid_index = jnp.arange(rss.shape[0])
     best = jnp.min(jnp.where(rss == jnp.min(rss), grid_index, rss.shape[0] - 1))
     return jnp.where(admissible[best], x[best], jnp.nan)
+
+
+def ungated_chi2(model, problem):
+    """Weighted RSS (the solver's chi^2 = sum r^2) of the limits of a gated model where the gate
+    is constant: fully open (gate 1, amplitudes by least squares) or closed (gate 0, no current);
+    the smaller of the two. These are where the gating parameters run off to infinity."""
+    v, i, w = problem["v"], problem["i"], problem["w"]
+    _, open_rss = _projection(model, jnp.ones((1,) + v.shape, v.dtype), v, i, w)
+    return jnp.minimum(open_rss[0], jnp.sum(w * w * i * i))
 
 
 def physical(model, problem, theta):

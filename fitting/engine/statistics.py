@@ -6,17 +6,37 @@ C = s^2 (J^T J)^{-1} with s^2 = RSS / (n - k) when sigma is None (as scipy's cur
 absolute_sigma=False), C = (J^T W J)^{-1} with W = 1/sigma^2 otherwise; a derived quantity d(x)
 gets G C G^T with G = dd/dx. A rank-deficient J (parameters that the data cannot separate, e.g.
 three monovalent permeabilities from one I-V curve) gives ``Status.SINGULAR``.
+
+Identifiability of a gated model (``Status.UNIDENTIFIABLE``, decided from the data). The gating
+parameters of a Boltzmann model are not pinned down when any of these holds:
+
+1. a limit where the gate is constant (fully open: the ungated model; or closed: no current)
+   lies inside the joint 99% likelihood region of the q = 2 gating parameters, which is then
+   unbounded (v_half and slope run off to infinity inside it): the F(q, n - k) test of
+   (chi^2_limit - chi^2) / q against chi^2 / (n - k) has p > 0.01 (without sigma), or
+   chi^2_limit - chi^2 < 9.21 = chi^2_2(0.99) (with sigma). A 99% level keeps chance
+   improvements of a non-gating cell (a flexible sigmoid fits noise) from passing as gating;
+2. fewer than 2 used points lie in the fitted gate's 1-99% transition: the transition falls
+   between samples (or outside them), so the slope and midpoint trade off freely;
+3. the fitted gate changes by less than 0.25 across the used voltages (midpoint beyond the data
+   by more than about a slope, or a slope wider than the sampled span).
 """
 
 import jax
 import jax.numpy as jnp
 
 from fitting.engine.linalg import gram_inverse
-from fitting.engine.problem import physical
+from fitting.engine.problem import physical, ungated_chi2
 from fitting.engine.status import Status, usable
 
 # a diagonal entry of R below this many machine epsilons marks linearly dependent columns
 SINGULAR_RTOL_EPS = 64
+# identifiability of gated models (see the module docstring)
+REGION_ALPHA = 0.01  # 1 - level of the likelihood region of the gating parameters
+CHI2_2_QUANTILE = 9.210340371976182  # chi^2 with 2 dof, 99% quantile: -2 ln 0.01
+TRANSITION = (0.01, 0.99)  # open probabilities that bound the gate's transition
+MIN_TRANSITION_POINTS = 2
+MIN_GATE_CHANGE = 0.25
 
 
 def covariance(config, problem, x, r, jac):
@@ -45,12 +65,41 @@ def covariance(config, problem, x, r, jac):
     return s2 * inverse, singular, chi2, rss
 
 
-def final_status(status, n_valid, n_params, x, singular):
+def final_status(status, problem, n_params, x, singular):
     """The solver's status, overridden by what the data and the covariance show."""
+    n_valid = problem["n_valid"]
+    no_signal = jnp.all(problem["i"] == 0)  # unused points are 0 too
+    status = jnp.where(no_signal, Status.NO_SIGNAL, status)
     status = jnp.where(n_valid < n_params, Status.TOO_FEW_POINTS, status)
     status = jnp.where((status == Status.CONVERGED) & ~jnp.all(jnp.isfinite(x)),
                        Status.NON_FINITE, status)
     return jnp.where((status == Status.CONVERGED) & singular, Status.SINGULAR, status)
+
+
+def gating_identified(config, problem, x, chi2):
+    """False where the data cannot pin down a gated model's gating (module docstring rules)."""
+    model = config.model
+    if not model.gated:
+        return jnp.asarray(True)
+    params = model.unflatten(x)
+    valid = problem["valid"]
+    p_open = model.open_probability(params, problem["v"])
+    in_transition = jnp.sum(valid & (p_open > TRANSITION[0]) & (p_open < TRANSITION[1]))
+    p_ends = model.open_probability(params, voltage_range(problem))
+    change = jnp.abs(p_ends[1] - p_ends[0])
+    excess = ungated_chi2(model, problem) - chi2
+    dof = problem["n_valid"] - model.n_params
+    q = len(model.gating_params)
+    if config.has_sigma:
+        assert q == 2, "the chi^2 quantile is that of 2 gating parameters"
+        bounded = excess >= CHI2_2_QUANTILE
+    else:
+        dof_f = jnp.maximum(dof, 1).astype(chi2.dtype)
+        f_stat = jnp.maximum(excess, 0.0) / q / (chi2 / dof_f)
+        # upper tail of F(q, d): I_{d / (d + q f)}(d / 2, q / 2)
+        p_value = jax.scipy.special.betainc(dof_f / 2, q / 2, dof_f / (dof_f + q * f_stat))
+        bounded = (dof > 0) & (p_value <= REGION_ALPHA)
+    return bounded & (in_transition >= MIN_TRANSITION_POINTS) & (change >= MIN_GATE_CHANGE)
 
 
 def parameters(model, x, cov_psi, scale):
@@ -100,7 +149,9 @@ def finish(config, problem, solved):
     model, scale = config.model, problem["scale"]
     x = physical(model, problem, theta)
     cov_psi, singular, chi2, rss = covariance(config, problem, x, r, jac)
-    status = final_status(status, problem["n_valid"], model.n_params, x, singular)
+    status = final_status(status, problem, model.n_params, x, singular)
+    identified = gating_identified(config, problem, x, chi2)
+    status = jnp.where(usable(status) & ~identified, Status.UNIDENTIFIABLE, status)
     failed = ~usable(status)
     x = jnp.where(failed, jnp.nan, x)
     cov_psi = jnp.where(failed, jnp.nan, cov_psi)

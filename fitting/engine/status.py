@@ -27,6 +27,9 @@ class Status(enum.IntEnum):
     TOO_FEW_POINTS = 2, "too few valid points (fewer than parameters)"
     NON_FINITE = 3, "non-finite residuals or Jacobian at the solution"
     SINGULAR = 4, "singular Jacobian: parameters not identifiable from these data"
+    UNIDENTIFIABLE = 5, ("gating not pinned down by the data: the ungated limit fits as well, "
+                         "or the gate's transition is not sampled")
+    NO_SIGNAL = 6, "the current is zero at every used point: nothing to fit"
 
 
 USABLE = (Status.CONVERGED, Status.MAX_STEPS)

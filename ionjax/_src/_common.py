@@ -42,9 +42,15 @@ def nan_unless(valid, x):
     return jnp.where(valid, x, jnp.asarray(jnp.nan, x.dtype))
 
 
+def valid_valence(z):
+    """True where the valence is a non-zero integer (an ion carries whole elementary charges)."""
+    return (z != 0) & (z == jnp.round(z))
+
+
 def valid_ion(c_in, c_out, z, temperature):
-    """True where concentrations and temperature are positive and the valence is non-zero."""
-    return (c_in > 0) & (c_out > 0) & (z != 0) & (temperature > 0)
+    """True where concentrations and temperature are positive and the valence is a non-zero
+    integer."""
+    return (c_in > 0) & (c_out > 0) & valid_valence(z) & (temperature > 0)
 
 
 def log_ratio(numerator, denominator):

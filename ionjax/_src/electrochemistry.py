@@ -41,7 +41,8 @@ def electrochemical_potential(activity, potential, z, *, temperature, mu0=0.0):
       mu0: standard chemical potential [J/mol], default 0.
 
     Returns:
-      mu-bar [J/mol], broadcast shape of the inputs. NaN where activity <= 0, z == 0 or T <= 0.
+      mu-bar [J/mol], broadcast shape of the inputs. NaN where activity <= 0, z is not a
+      non-zero integer or T <= 0.
 
     Reference: Hille (2001) ch. 14; IUPAC Green Book, 3rd ed. (2007), sec. 2.13.
     """
@@ -63,7 +64,7 @@ def electrochemical_driving_force(c_in, c_out, v, z, *, temperature):
       temperature: [K], keyword-only.
 
     Returns:
-      Delta mu-bar [J/mol], broadcast shape. NaN for c <= 0, z == 0 or T <= 0.
+      Delta mu-bar [J/mol], broadcast shape. NaN for c <= 0, z not a non-zero integer or T <= 0.
 
     Reference: Hille (2001) ch. 14, eq. 14-4.
     """
@@ -82,7 +83,8 @@ def nernst_potential(c_in, c_out, z, *, temperature):
 
     Returns:
       E [V], broadcast shape of the inputs (e.g. -89.06 mV for K+ 140/5 mM at 37 degC). NaN for
-      c <= 0, z == 0 or T <= 0. Accurate to a few ulp relative, also when c_in is close to c_out.
+      c <= 0, z not a non-zero integer or T <= 0. Accurate to a few ulp relative, also when
+      c_in is close to c_out.
 
     Reference: W. Nernst, Z. Phys. Chem. 4, 129 (1889); Hille (2001) eq. 1-9.
     """

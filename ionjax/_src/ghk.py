@@ -115,7 +115,7 @@ def ghk_current(v, p, c_in, c_out, z, *, temperature):
     Returns:
       I [A/m^2] or [A], broadcast shape of the inputs, dtype of the floating inputs; positive =
       outward. Zero at the Nernst potential; finite with exact first and second derivatives at
-      v = 0. NaN where c <= 0, z == 0 or T <= 0.
+      v = 0. NaN where c <= 0, z not a non-zero integer or T <= 0.
 
     Reference: Goldman (1943) doi:10.1085/jgp.27.1.37; Hodgkin & Katz (1949)
     doi:10.1113/jphysiol.1949.sp004310.

@@ -114,7 +114,7 @@ def ghk_voltage(p, c_in, c_out, z, *, temperature, axis=-1, method="auto"):
 
     Returns:
       v_r [V], the broadcast shape with the ion axis removed, dtype of the floating inputs. NaN
-      where any c <= 0, z == 0, p < 0, all p == 0 or T <= 0.
+      where any c <= 0, z not a non-zero integer, p < 0, all p == 0 or T <= 0.
 
     Reference: Goldman (1943) doi:10.1085/jgp.27.1.37; Hodgkin & Katz (1949)
     doi:10.1113/jphysiol.1949.sp004310; Lewis (1979) doi:10.1113/jphysiol.1979.sp012629.

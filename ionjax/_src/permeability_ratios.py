@@ -24,7 +24,7 @@ doi:10.1007/BF01870526.
 
 import jax.numpy as jnp
 
-from ionjax._src._common import as_float, nan_unless
+from ionjax._src._common import as_float, nan_unless, valid_valence
 from ionjax._src.constants import FARADAY, GAS_CONSTANT
 from ionjax._src.ghk import f_pair
 
@@ -127,5 +127,5 @@ def permeability_from_reversal(e_rev, p, c_in, c_out, z, *, index, temperature, 
     j = z * (c_in * f_minus_u - c_out * f_u)
     others = jnp.sum(jnp.where(jnp.arange(p.shape[-1]) == index % p.shape[-1], 0.0, p * j), -1)
     p_x = -others / j[..., index]
-    valid = (jnp.all((c_in >= 0) & (c_out >= 0) & (z != 0), axis=-1) & (t > 0) & (p_x >= 0))
+    valid = (jnp.all((c_in >= 0) & (c_out >= 0) & valid_valence(z), axis=-1) & (t > 0) & (p_x >= 0))
     return nan_unless(valid, p_x)
