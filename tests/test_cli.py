@@ -136,3 +136,58 @@ def test_iv_extracts_abf_steps(shared_data, tmp_path):
     assert digest(abf) == before
     out = run("fit", abf, "--model", "boltzmann-ohmic")
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("nernst", "--ion", "K", "--z", "2", "--c-in", 140, "--c-out", 5, "--temperature", "22C"),
+     "conflicts with the valence +1 of K"),
+    (("nernst", "--ion", "K", "--c-in", 140, "--c-out", 5, "--temperature", "25K"),
+     "outside -10..100 degC"),
+    (("nernst", "--ion", "K", "--c-in", 140, "--c-out", 5, "--temperature", "1e6C"),
+     "outside -10..100 degC"),
+    (("ghk-voltage", "--ions", "K,Na", "--p", "0,0", "--c-in", "140,10", "--c-out", "5,140",
+      "--temperature", "22C"), "--p must be >= 0 with at least one > 0"),
+    (("ghk-voltage", "--ions", "K,X", "--z", "1,1.9", "--p", "1,1", "--c-in", "140,10",
+      "--c-out", "5,140", "--temperature", "22C"), "valence '1.9' is not a non-zero integer"),
+    (("ljp", "--pipette", "K=-140,Cl=140", "--bath", "Na=140,Cl=140", "--temperature", "22C"),
+     "concentration of K '-140' must be > 0"),
+])
+def test_inputs_outside_physics_exit_2_with_one_line(args, message):
+    out = run(*args)
+    assert out.returncode == 2, out.stdout
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "nan" not in out.stdout.lower()
+
+
+def test_reference_is_matched_named_and_checked(tmp_path):
+    rng = np.random.default_rng(1)
+    v = np.arange(-100, 41, 10.0) * 1e-3
+    import ionjax
+
+    i = sum(p * np.asarray(ionjax.ghk_current(v, 1.0, ci, co, 1, temperature=295.15))
+            for p, ci, co in ((1e-18, 10, 140), (1e-17, 140, 5)))
+    i = i + rng.normal(0, 2e-12, v.size)
+    path = tmp_path / "mix.csv"
+    path.write_text("voltage_mV,current_pA\n" + "".join(
+        f"{a * 1e3},{b * 1e12:.5f}\n" for a, b in zip(v, i)))
+    common = ("fit", path, "--model", "multi-ghk", "--ions", "Na,K", "--c-in", "10,140",
+              "--c-out", "140,5", "--temperature", "22C")
+    out = run(*common, "--reference", "k", "--out", tmp_path / "r.json")
+    assert out.returncode == 0, out.stderr
+    assert "P_Na/P_K" in out.stdout and "p_Na" in out.stdout
+    row = json.loads((tmp_path / "r.json").read_text())["recordings"][0]
+    assert row["P_Na/P_K"] == pytest.approx(0.1, rel=0.05)
+    bad = run(*common, "--reference", "Cl")
+    assert bad.returncode == 2 and "--reference Cl is not one of --ions Na,K" in bad.stderr
+
+
+def test_failed_fit_writes_strict_json_and_prints_no_nan(tmp_path):
+    path = tmp_path / "flat.csv"
+    path.write_text("voltage_mV,current_pA\n" + "".join(f"{a},0\n" for a in range(-90, 41, 10)))
+    out = run("fit", path, "--model", "ohmic", "--out", tmp_path / "r.json")
+    assert out.returncode == 0, out.stderr
+    assert "nan" not in out.stdout.lower() and "not available" in out.stdout
+    text = (tmp_path / "r.json").read_text()
+    assert "NaN" not in text
+    row = json.loads(text)["recordings"][0]  # strict JSON
+    assert row["status"] == 6 and row["g_S"] is None

@@ -21,6 +21,13 @@ EXIT_BAD_INPUT = 2
 MODELS = ("ohmic", "ghk", "multi-ghk", "boltzmann-ohmic", "boltzmann-ghk")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (the usage is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _argument_type(parse, *extra):
     """An argparse ``type`` from a parser of ``fitting.io.units`` (errors become usage errors)."""
     def convert(text):
@@ -91,7 +98,7 @@ def _add_calculators(sub):
 
 def build_parser():
     """The argparse parser of the ``ionjax`` command (subcommand in ``args.command``)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ionjax", description="Fit patch-clamp I-V recordings; ion-transport calculators. "
                                    "Units: mV, pA, mM unless written (e.g. 3.18mV, 22C).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")

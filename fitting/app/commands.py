@@ -14,7 +14,7 @@ import fitting
 import ionjax
 from fitting import io
 from fitting.app import example
-from fitting.io.units import parse_list, parse_solution
+from fitting.io.units import parse_list, parse_positive, parse_solution, parse_valences
 
 
 class UsageError(ValueError):
@@ -29,32 +29,75 @@ def ion_valence(name):
         raise UsageError(str(exc)) from None
 
 
+def _finite(value, what):
+    """``value`` as a float, or a UsageError when the result does not exist."""
+    value = float(value)
+    if not np.isfinite(value):
+        raise UsageError(f"{what} is not finite for these inputs")
+    return value
+
+
+def _valences(ions, text):
+    """Valences from --z (non-zero integers), checked against the ion table where it knows an
+    ion; else from the table."""
+    if not text:
+        return [ion_valence(n) for n in ions]
+    valences = parse_valences(text)
+    for ion, z in zip(ions, valences):
+        try:
+            table = ionjax.ion_mobility(ion)[0]
+        except ValueError:
+            continue  # an ion the table does not know: --z says its valence
+        if table != z:
+            raise UsageError(f"--z {z} conflicts with the valence {table:+d} of {ion}; "
+                             f"give --z only for ions outside the table")
+    return valences
+
+
 def _ions_and_valences(args):
     ions = parse_list(args.ions or args.ion or "")
     if not ions:
         raise UsageError(f"--model {args.model} needs --ion NAME (or --ions A,B,...)")
-    valences = parse_list(args.z, "concentration") if args.z else [ion_valence(n) for n in ions]
-    c_in = parse_list(args.c_in, "concentration") if args.c_in else []
-    c_out = parse_list(args.c_out, "concentration") if args.c_out else []
+    if len({ion.lower() for ion in ions}) != len(ions):
+        raise UsageError(f"--ions names an ion twice: {','.join(ions)}")
+    valences = _valences(ions, args.z)
+    c_in = parse_positive(args.c_in, "concentration", "--c-in") if args.c_in else []
+    c_out = parse_positive(args.c_out, "concentration", "--c-out") if args.c_out else []
     if not (len(ions) == len(valences) == len(c_in) == len(c_out)):
-        raise UsageError(f"give one --c-in and one --c-out value per ion ({', '.join(ions)}); got "
-                         f"{len(c_in)} and {len(c_out)}")
-    return ions, [int(z) for z in valences], c_in, c_out
+        raise UsageError(f"give one --z (or none), --c-in and --c-out value per ion "
+                         f"({', '.join(ions)}); got {len(valences)}, {len(c_in)} and {len(c_out)}")
+    return ions, valences, c_in, c_out
+
+
+def _reference(ions, name):
+    """Index of the --reference ion among --ions (case-insensitive); the first ion if omitted."""
+    if name is None:
+        return 0
+    matches = [k for k, ion in enumerate(ions) if ion.lower() == name.strip().lower()]
+    if not matches:
+        raise UsageError(f"--reference {name} is not one of --ions {','.join(ions)}")
+    return matches[0]
 
 
 def build_model(args):
     """The model named by ``--model`` with its ion options."""
-    if args.model == "ohmic":
-        return fitting.Ohmic()
-    if args.model == "boltzmann-ohmic":
-        return fitting.BoltzmannOhmic()
+    ion_options = [f"--{k.replace('_', '-')}" for k in ("ion", "ions", "z", "c_in", "c_out",
+                                                          "reference") if getattr(args, k)]
+    if args.model in ("ohmic", "boltzmann-ohmic"):
+        if ion_options:
+            raise UsageError(f"--model {args.model} takes no ion options; got "
+                             f"{', '.join(ion_options)}")
+        return fitting.Ohmic() if args.model == "ohmic" else fitting.BoltzmannOhmic()
+    if args.ion and args.ions:
+        raise UsageError("give either --ion or --ions, not both")
+    if args.reference is not None and args.model != "multi-ghk":
+        raise UsageError(f"--reference applies to multi-ghk, not --model {args.model}")
     ions, z, c_in, c_out = _ions_and_valences(args)
     if args.temperature is None:
         raise UsageError(f"--model {args.model} needs --temperature (e.g. 22C or 295.15K)")
     if args.model == "multi-ghk":
-        reference = ions.index(args.reference) if args.reference in ions else 0
         return fitting.MultiIonGHK(z=z, c_in=c_in, c_out=c_out, temperature=args.temperature,
-                                   reference=reference)
+                                   reference=_reference(ions, args.reference), ions=ions)
     if len(ions) != 1:
         raise UsageError(f"--model {args.model} takes one ion; use multi-ghk for {ions}")
     cls = fitting.GHK if args.model == "ghk" else fitting.BoltzmannGHK
@@ -135,9 +178,15 @@ def cmd_fit(args):
     res = fitting.fit(model, v, i, method=args.method, max_steps=args.max_steps)
     print(res.summary() if single else res.summary(max_rows=args.max_rows))
     e = fitting.reversal_potential(res)
-    for label, value, err in zip(data.labels, np.atleast_1d(np.asarray(e.value)),
-                                 np.atleast_1d(np.asarray(e.stderr))):
-        print(f"E_rev {label}: {value * 1e3:.3f} ± {err * 1e3:.3f} mV (stderr)")
+    status = np.atleast_1d(np.asarray(res.status))
+    for label, value, err, code in zip(data.labels, np.atleast_1d(np.asarray(e.value)),
+                                       np.atleast_1d(np.asarray(e.stderr)), status):
+        if np.isfinite(value) and np.isfinite(err):
+            print(f"E_rev {label}: {value * 1e3:.3f} ± {err * 1e3:.3f} mV (stderr)")
+        else:
+            why = ("the fitted current does not cross zero" if fitting.usable(int(code))
+                   else fitting.Status(int(code)).message)
+            print(f"E_rev {label}: not available ({why})")
     if args.out:
         io.write_results(args.out, res, data.labels, e, files=args.files)
         print(f"results written to {args.out}")
@@ -163,33 +212,36 @@ def cmd_iv(args):
 
 
 def cmd_nernst(args):
+    if args.ion is not None and args.z is not None:
+        _valences([args.ion], str(args.z))  # refuses a --z that contradicts the ion
     z = args.z if args.z is not None else ion_valence(args.ion)
-    e = ionjax.nernst_potential(args.c_in, args.c_out, z, temperature=args.temperature)
     ionjax.validate_inputs(c_in=args.c_in, c_out=args.c_out, z=z, temperature=args.temperature)
-    print(f"E_{args.ion or 'ion'} = {float(e) * 1e3:.2f} mV")
+    e = ionjax.nernst_potential(args.c_in, args.c_out, z, temperature=args.temperature)
+    print(f"E_{args.ion or 'ion'} = {_finite(e, 'the Nernst potential') * 1e3:.2f} mV")
     return 0
 
 
 def cmd_ghk_voltage(args):
     ions = parse_list(args.ions)
     p = np.asarray(parse_list(args.p, "concentration"), float)
-    c_in = np.asarray(parse_list(args.c_in, "concentration"))
-    c_out = np.asarray(parse_list(args.c_out, "concentration"))
-    z = np.asarray(parse_list(args.z, "concentration") if args.z else
-                   [ion_valence(n) for n in ions]).astype(int)
+    c_in = np.asarray(parse_positive(args.c_in, "concentration", "--c-in"))
+    c_out = np.asarray(parse_positive(args.c_out, "concentration", "--c-out"))
+    z = np.asarray(_valences(ions, args.z), int)
     if not (len(ions) == len(p) == len(c_in) == len(c_out) == len(z)):
         raise UsageError("give one --p, --c-in and --c-out value per ion")
+    if not (np.all(np.isfinite(p)) and np.all(p >= 0) and np.any(p > 0)):
+        raise UsageError(f"--p must be >= 0 with at least one > 0; got {args.p}")
     ionjax.validate_inputs(p=p, c_in=c_in, c_out=c_out, z=z, temperature=args.temperature)
     v = ionjax.ghk_voltage(p, c_in, c_out, z, temperature=args.temperature)
-    print(f"V_rev = {float(v) * 1e3:.2f} mV")
+    print(f"V_rev = {_finite(v, 'the GHK reversal potential') * 1e3:.2f} mV")
     return 0
 
 
 def cmd_ljp(args):
     ljp = ionjax.liquid_junction_potential(parse_solution(args.pipette), parse_solution(args.bath),
                                            temperature=args.temperature)
-    print(f"LJP = {float(ljp) * 1e3:.2f} mV (bath relative to pipette; "
-          f"V_membrane = V_command - LJP)")
+    ljp = _finite(ljp, "the liquid junction potential")
+    print(f"LJP = {ljp * 1e3:.2f} mV (bath relative to pipette; V_membrane = V_command - LJP)")
     return 0
 
 

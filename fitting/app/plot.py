@@ -106,8 +106,7 @@ def plot_batch_summary(res, *, path=None, bins=30):
     for name in ordered_names(res):
         factor, unit = display_unit(res.model, name)
         values = np.asarray(res.params[name], float).reshape(ok.size, -1)[ok] / factor
-        for j in range(values.shape[1]):
-            label = name if values.shape[1] == 1 else f"{name}[{j}]"
+        for j, label in enumerate(res.model.element_labels(name, values.shape[1])):
             columns.append((f"{label} ({unit})" if unit else label, values[:, j]))
     fig, axes = plt.subplots(1, len(columns), figsize=(3.2 * len(columns), 2.8), squeeze=False)
     for ax, (label, values) in zip(axes[0], columns):

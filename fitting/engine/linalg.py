@@ -4,7 +4,8 @@ The normal equations of an I-V fit are k x k with k <= ~8. Written as explicit s
 on the matrix entries (a Python loop unrolled at trace time), a Cholesky factorisation becomes a
 few dozen elementwise operations that vectorise across a vmapped batch and compile quickly,
 unlike batched LAPACK-style calls (see ``bench/bench_fit.py`` for the fit they serve). A
-matrix that is not positive definite gives NaN (the callers treat that as a rejected step or a singular fit).
+matrix that is not positive definite gives NaN (the callers treat that as a rejected step or a
+singular fit).
 """
 
 import jax.numpy as jnp

@@ -173,6 +173,8 @@ class MultiIonGHK(_Linear):
 
     Args:
       z, c_in, c_out: one entry per ion; temperature [K]; reference: index of the reference ion.
+      ions: optional ion names, one per ion (e.g. ("Na", "K")): reports and exported keys then
+        read ``p_Na`` and ``P_Na/P_K`` instead of ``p[0]`` and ``ratios[0]``.
     """
 
     z: tuple
@@ -180,13 +182,25 @@ class MultiIonGHK(_Linear):
     c_out: tuple
     temperature: float
     reference: int
+    ions: tuple
     name = "MultiIonGHK"
 
-    def __init__(self, *, z, c_in, c_out, temperature, reference=0):
+    def __init__(self, *, z, c_in, c_out, temperature, reference=0, ions=None):
         z, c_in, c_out, t = _ion_config(z, c_in, c_out, temperature)
         if not -len(z) <= reference < len(z):
             raise ValueError(f"reference={reference} is not an ion index (0..{len(z) - 1})")
-        _set_fields(self, z=z, c_in=c_in, c_out=c_out, temperature=t, reference=reference % len(z))
+        ions = None if ions is None else tuple(str(x) for x in ions)
+        if ions is not None and (len(ions) != len(z) or len(set(ions)) != len(ions)):
+            raise ValueError(f"ions must name each of the {len(z)} ions once; got {ions}")
+        _set_fields(self, z=z, c_in=c_in, c_out=c_out, temperature=t,
+                    reference=reference % len(z), ions=ions)
+
+    def element_labels(self, name, size):
+        if self.ions is None:
+            return super().element_labels(name, size)
+        if name == "ratios":
+            return [f"P_{ion}/P_{self.ions[self.reference]}" for ion in self.ions]
+        return [f"{name}_{ion}" for ion in self.ions]
 
     @property
     def specs(self):

@@ -71,6 +71,11 @@ class ModelBase:
         """The ParamSpec of a free parameter; derived quantities (ratios) are dimensionless."""
         return next((s for s in self.specs if s.name == name), DIMENSIONLESS)
 
+    def element_labels(self, name, size):
+        """Labels of the entries of a parameter or derived quantity in reports and exported
+        keys: the name itself for a scalar, ``name[j]`` for the entries of a vector."""
+        return [name] if size == 1 else [f"{name}[{j}]" for j in range(size)]
+
     def flatten(self, params):
         """dict -> vector (..., k) in ``specs`` order."""
         pieces = [params[s.name] if s.size > 1 else params[s.name][..., None] for s in self.specs]

@@ -19,9 +19,10 @@ def ordered_names(res):
     return names + sorted(set(res.params) - set(names))
 
 
-def _format(value, factor):
+def _format(value, factor, spec=".6g"):
+    """value / factor as text; "-" for a number that does not exist (never "nan")."""
     value = value / factor
-    return f"{value:.6g}" if np.isfinite(value) else "nan"
+    return format(value, spec) if np.isfinite(value) else "-"
 
 
 def _single(res):
@@ -29,16 +30,16 @@ def _single(res):
     lines = [f"[[Model]] {model.name}",
              f"[[Fit]] status {int(res.status)}: {res.message}; {int(res.n_steps)} steps; "
              f"{int(res.n_points)} points ({int(res.n_masked)} masked)",
-             f"    rmse = {float(res.rmse) / pA:.6g} pA   loss = {float(res.loss):.6g}   "
-             f"AIC = {float(res.aic):.4f}   BIC = {float(res.bic):.4f}",
+             f"    rmse = {_format(float(res.rmse), pA)} pA   loss = {_format(float(res.loss), 1)}"
+             f"   AIC = {_format(float(res.aic), 1, '.4f')}"
+             f"   BIC = {_format(float(res.bic), 1, '.4f')}",
              "[[Parameters]]",
              f"    {'name':<12} {'value':>14} {'stderr':>14} {'rel. err':>9}  unit"]
     for name in ordered_names(res):
         factor, unit = display_unit(model, name)
         values = np.atleast_1d(np.asarray(res.params[name], float))
         errors = np.atleast_1d(np.asarray(res.stderr[name], float))
-        for j, (x, e) in enumerate(zip(values, errors)):
-            label = name if values.size == 1 else f"{name}[{j}]"
+        for label, x, e in zip(model.element_labels(name, values.size), values, errors):
             rel = f"{100 * abs(e / x):.3g}%" if x != 0 and np.isfinite(e) else "-"
             lines.append(f"    {label:<12} {_format(x, factor):>14} {_format(e, factor):>14} "
                          f"{rel:>9}  {unit}")
@@ -60,8 +61,7 @@ def _batch(res, max_rows):
     for name in ordered_names(res):
         factor, unit = display_unit(model, name)
         values = np.asarray(res.params[name], float).reshape(n, -1)[converged]
-        for j in range(values.shape[1]):
-            label = name if values.shape[1] == 1 else f"{name}[{j}]"
+        for j, label in enumerate(model.element_labels(name, values.shape[1])):
             col = values[:, j] / factor
             if col.size:
                 q = np.nanpercentile(col, [50, 25, 75])

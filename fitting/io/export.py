@@ -11,28 +11,45 @@ from fitting.engine.status import Status
 from fitting.io.atomic import write_text
 
 
+def _column(x, n):
+    """A result leaf as an (n, m) float64 host array, converted once for all rows."""
+    return np.asarray(x, float).reshape(n, -1)
+
+
+def _columns(res, reversal, n):
+    """key -> (n,) float column, keys carrying the SI unit; built once (export in linear time)."""
+    columns = {}
+    for name in res.params:
+        unit = res.model.spec_of(name).si_unit
+        suffix = f"_{unit}" if unit else ""
+        values, errors = _column(res.params[name], n), _column(res.stderr[name], n)
+        labels = res.model.element_labels(name, values.shape[1])
+        for j, label in enumerate(labels):
+            key = label.replace("[", "_").replace("]", "")
+            columns[f"{key}{suffix}"] = values[:, j]
+            columns[f"{key}_stderr{suffix}"] = errors[:, j]
+    columns["e_rev_fit_V"] = _column(reversal.value, n)[:, 0]
+    columns["e_rev_fit_stderr_V"] = _column(reversal.stderr, n)[:, 0]
+    for key, unit in (("rmse", "_A"), ("loss", ""), ("aic", ""), ("bic", "")):
+        columns[key + unit] = _column(getattr(res, key), n)[:, 0]
+    return columns
+
+
 def _records(res, labels, reversal):
+    """One dict per recording; numbers that do not exist (a failed fit) are None."""
     status = np.asarray(res.status).ravel()
     n = status.size
+    columns = _columns(res, reversal, n)
+    finite = {key: np.isfinite(col) for key, col in columns.items()}
+    values = {key: col.tolist() for key, col in columns.items()}
+    n_points = np.asarray(res.n_points).ravel().tolist()
+    n_masked = np.asarray(res.n_masked).ravel().tolist()
     rows = []
-    for k in range(n):
-        row = {"label": labels[k] if k < len(labels) else str(k), "status": int(status[k]),
-               "message": Status(int(status[k])).message}
-        for name in res.params:
-            unit = res.model.spec_of(name).si_unit
-            values = np.asarray(res.params[name], float).reshape(n, -1)[k]
-            errors = np.asarray(res.stderr[name], float).reshape(n, -1)[k]
-            suffix = f"_{unit}" if unit else ""
-            for j, (x, e) in enumerate(zip(values, errors)):
-                key = name if values.size == 1 else f"{name}_{j}"
-                row[f"{key}{suffix}"] = float(x)
-                row[f"{key}_stderr{suffix}"] = float(e)
-        row["e_rev_fit_V"] = float(np.asarray(reversal.value, float).ravel()[k])
-        row["e_rev_fit_stderr_V"] = float(np.asarray(reversal.stderr, float).ravel()[k])
-        for key, unit in (("rmse", "_A"), ("loss", ""), ("aic", ""), ("bic", "")):
-            row[key + unit] = float(np.asarray(getattr(res, key), float).ravel()[k])
-        row["n_points"] = int(np.asarray(res.n_points).ravel()[k])
-        row["n_masked"] = int(np.asarray(res.n_masked).ravel()[k])
+    for k, code in enumerate(status.tolist()):
+        row = {"label": labels[k] if k < len(labels) else str(k), "status": code,
+               "message": Status(code).message}
+        row.update({key: values[key][k] if finite[key][k] else None for key in columns})
+        row["n_points"], row["n_masked"] = n_points[k], n_masked[k]
         rows.append(row)
     return rows
 
@@ -56,7 +73,7 @@ def write_results(path, res, labels, reversal, files=()):
     if ext == ".json":
         doc = {"model": res.model.name, "units": "SI (V, A, S, m^3/s); keys carry their unit",
                "files": [str(f) for f in files], "recordings": rows}
-        write_text(path, json.dumps(doc, indent=2, allow_nan=True) + "\n")
+        write_text(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
     elif ext == ".csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))

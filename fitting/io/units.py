@@ -137,22 +137,36 @@ def parse_quantity(text, kind):
     return float(to_si(float(match.group(1)), exponent(symbol)))
 
 
+# temperatures of a recording: liquid water at the bench or in the incubator [degC]
+PLAUSIBLE_CELSIUS = (-10.0, 100.0)
+
+
 def parse_temperature(text):
     """Parse "22C", "22 degC", "295.15K" or a bare number (degC if <= 100, kelvin if >= 200).
 
     Returns:
-      Temperature [K].
+      Temperature [K], between -10 and 100 degC (a recording's solutions are liquid water).
+
+    Raises:
+      ValueError: unreadable text, or a temperature outside that range (e.g. "25K", "1e6C").
     """
     match = _PATTERN.match(str(text).replace("deg", "").replace("°", ""))
+    kelvin = None
     if match:
         value, unit = float(match.group(1)), match.group(2).lower()
-        if unit == "k" and value > 0:
-            return value
-        if unit == "c" or (unit == "" and value <= 100):
-            return units.celsius(value)
-        if unit == "" and value >= 200:
-            return value
-    raise ValueError(f"cannot read {text!r} as a temperature; write e.g. '22C' or '295.15K'")
+        if unit == "k":
+            kelvin = value
+        elif unit == "c" or (unit == "" and value <= 100):
+            kelvin = units.celsius(value)
+        elif unit == "" and value >= 200:
+            kelvin = value
+    if kelvin is None:
+        raise ValueError(f"cannot read {text!r} as a temperature; write e.g. '22C' or '295.15K'")
+    lo, hi = PLAUSIBLE_CELSIUS
+    if not units.celsius(lo) <= kelvin <= units.celsius(hi):
+        raise ValueError(f"temperature {text!r} = {kelvin:g} K is outside {lo:g}..{hi:g} degC "
+                         "(liquid water); write e.g. '22C' or '295.15K'")
+    return kelvin
 
 
 def parse_list(text, kind=None):
@@ -161,13 +175,38 @@ def parse_list(text, kind=None):
     return [parse_quantity(item, kind) for item in items] if kind else items
 
 
+def parse_valences(text):
+    """Comma-separated valences: each a non-zero integer ("1,-1,2"); "1.9" or "0" is refused."""
+    valences = []
+    for item in parse_list(text):
+        try:
+            value = float(item)
+        except ValueError:
+            value = float("nan")
+        if not (value == round(value) and value != 0):
+            raise ValueError(f"valence {item!r} is not a non-zero integer (an ion carries whole "
+                             "elementary charges)")
+        valences.append(int(value))
+    return valences
+
+
+def parse_positive(text, kind, what):
+    """Comma-separated quantities of ``kind``, each finite and > 0 (``what`` names them)."""
+    values = parse_list(text, kind)
+    for item, value in zip(parse_list(text), values):
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{what} {item!r} must be > 0")
+    return values
+
+
 def parse_solution(text):
-    """"K=140,gluconate=140" -> {"K": 140.0, "gluconate": 140.0} (concentrations in mM)."""
+    """"K=140,gluconate=140" -> {"K": 140.0, "gluconate": 140.0} (concentrations in mM, > 0)."""
     solution = {}
     for item in parse_list(text):
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ValueError(f"cannot read {item!r} in solution {text!r}; write ion=concentration, "
                              "e.g. 'K=140,Cl=10'")
-        solution[name.strip()] = parse_quantity(value, "concentration")
+        (solution[name.strip()],) = parse_positive(value, "concentration",
+                                                   f"concentration of {name.strip()}")
     return solution
