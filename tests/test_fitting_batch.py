@@ -290,6 +290,24 @@ def test_equal_user_models_share_one_compiled_program():
     assert driver.cache_size() == before + 2
 
 
+def test_user_model_with_an_unhashable_callable_is_compared_by_identity():
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Leak:  # eq=True without frozen: instances cannot be hashed
+        e_rev: float
+
+        def __call__(self, p, v):
+            return p["g"] * (v - self.e_rev)
+
+    leak = Leak(0.002)
+    a, b = (fitting.Model(leak, params={"g": 1e-9}) for _ in range(2))
+    assert a == b and hash(a) == hash(b)
+    assert a != fitting.Model(Leak(0.002), params={"g": 1e-9})
+    _, _, i = _ohmic_batch(2, seed=12)
+    assert np.all(np.asarray(fitting.fit(a, V, i).converged))
+
+
 def test_status_enumeration_and_usable_rule():
     from fitting.engine.status import MESSAGES
 
@@ -298,6 +316,7 @@ def test_status_enumeration_and_usable_rule():
     codes = np.array([0, 1, 2, 3, 4])
     np.testing.assert_array_equal(fitting.usable(codes), [True, True, False, False, False])
     np.testing.assert_array_equal(fitting.usable(jnp.asarray(codes)), fitting.usable(codes))
+    np.testing.assert_array_equal(fitting.usable([0, 1, 3]), [True, True, False])
     assert fitting.STATUS_MESSAGES == MESSAGES
     _, _, i = _ohmic_batch(3, seed=9)
     i = np.array(i)
@@ -327,8 +346,12 @@ def test_user_model_units_reach_summary_and_export(tmp_path):
     row = json.loads(path.read_text())["recordings"][0]
     assert {"g_S", "g_stderr_S", "e_V", "e_stderr_V"} <= set(row)
     assert row["g_S"] == pytest.approx(float(res.params["g"]), rel=1e-15)
-    with pytest.raises(ValueError, match="SI unit"):
-        fitting.Model(lambda p, v: p["x"] * v, params={"x": 1.0}, units={"x": (1e-3, "mX")})
+    loose = fitting.Model(lambda p, v: p["x"] * v, params={"x": 1.0}, units={"x": (1e-3, "mX")})
+    assert loose.spec_of("x").si_unit == "" and loose.spec_of("x").unit == "mX"
+    with pytest.raises(ValueError, match="not in ionjax.units.UNITS"):
+        fitting.Model(lambda p, v: p["x"] * v, params={"x": 1.0}, units={"x": "mX"})
+    assert fitting.Model(lambda p, v: p["x"] * v, params={"x": 1.0},
+                         units={"x": "µS"}).spec_of("x").si_unit == "S"
     custom = fitting.Model(lambda p, v: p["x"] * v, params={"x": 1.0},
                            units={"x": (1e-3, "mX", "X")})
     assert custom.spec_of("x").si_unit == "X"

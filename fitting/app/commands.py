@@ -149,6 +149,10 @@ def read_recordings(args):
     """The files of ``args.files`` as one IVData (R, n_max), with the requested corrections
     (series resistance acts on the total measured current, so it is corrected before the leak)."""
     _check_paths(args.files, (args.out, getattr(args, "plot", None)))
+    if args.leak == "ramp":
+        tables = [p for p in args.files if not str(p).lower().endswith(".abf")]
+        if tables:
+            raise UsageError(f"{tables[0]}: --leak ramp needs an ABF file; use --leak range:LO,HI")
     window = tuple(parse_list(args.window)) if args.window else ("60%", "95%")
     if len(window) != 2:
         raise UsageError(f"--window takes two values 'start,stop'; got {args.window!r}")

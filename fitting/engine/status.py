@@ -39,11 +39,18 @@ def usable(status):
     """True where a status gives parameters (converged or stopped at the iteration limit).
 
     Args:
-      status: status code(s): a Python int, a NumPy or a JAX array (traced arrays included).
+      status: status code(s): a Python int, a list or tuple of them, a NumPy or a JAX array
+        (traced arrays included).
 
     Returns:
       bool, or a bool array of the shape of ``status``.
     """
+    if hasattr(status, "status") and hasattr(status, "params"):
+        raise TypeError("usable() takes status codes; for a FitResult use res.usable")
+    if isinstance(status, (list, tuple)):
+        import numpy as np
+
+        status = np.asarray(status)
     return (status == Status.CONVERGED) | (status == Status.MAX_STEPS)
 
 

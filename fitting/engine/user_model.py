@@ -10,31 +10,50 @@ from fitting.engine.params import ModelBase, ParamSpec
 from ionjax.units import UNITS
 
 
+def _symbol(label):
+    """The ``ionjax.units.UNITS`` symbol of a label (micro sign spelled µ, μ or u), or None."""
+    text = str(label).replace("\u00b5", "u").replace("\u03bc", "u")
+    return text if text in UNITS else None
+
+
 def _display_unit(key, given):
     """(factor, display unit, SI unit) from a table symbol, (factor, label) or (factor, label, SI
-    unit); a label of the table ``ionjax.units.UNITS`` names its SI unit itself."""
+    unit); a label of the table ``ionjax.units.UNITS`` names its SI unit itself, any other label
+    of a pair is shown as given and leaves the SI unit unnamed (exported keys get no suffix)."""
     if given is None:
         return 1.0, "", ""
     if isinstance(given, str):
-        if given not in UNITS:
+        symbol = _symbol(given)
+        if symbol is None:
             raise ValueError(f"unit {given!r} of {key!r} is not in ionjax.units.UNITS; give "
-                             f"(factor, label, SI unit)")
-        return UNITS[given][0], given, UNITS[given][1]
+                             f"(factor, label) or (factor, label, SI unit)")
+        return UNITS[symbol][0], given, UNITS[symbol][1]
     if len(given) == 3:
         factor, label, si_unit = given
     elif len(given) == 2:
         factor, label = given
-        if label and label not in UNITS:
-            raise ValueError(f"unit {label!r} of {key!r} is not in ionjax.units.UNITS, so its SI "
-                             f"unit is unknown: give (factor, label, SI unit)")
-        si_unit = UNITS[label][1] if label else ""
+        symbol = _symbol(label)
+        si_unit = UNITS[symbol][1] if symbol else ""
     else:
         raise ValueError(f"units[{key!r}] must be a unit symbol, (factor, label) or "
                          f"(factor, label, SI unit); got {given!r}")
     return float(factor), str(label), str(si_unit)
 
 
-@dataclasses.dataclass(frozen=True, init=False)
+class _ByIdentity:
+    """An unhashable object, compared and hashed by identity."""
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return isinstance(other, _ByIdentity) and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+
+@dataclasses.dataclass(frozen=True, init=False, eq=False)
 class Model(ModelBase):
     """Any user model ``fn(params, v) -> i`` written with ionjax/jax (SI units).
 
@@ -50,7 +69,10 @@ class Model(ModelBase):
 
     The Jacobian comes from autodiff of ``fn``. Models are equal (and hash alike) when their
     function object, parameter layout, starting values and name are equal, so two equal
-    ``Model(...)`` objects share one compiled fit.
+    ``Model(...)`` objects share one compiled fit (a function that cannot be hashed is compared
+    by identity). As with ``jax.jit``, ``fn`` must be pure: a global or an attribute it reads is
+    frozen into the compiled program the first time, so pass what changes as a parameter, or
+    build a new function, not a changed global.
     """
 
     fn: Callable
@@ -85,6 +107,22 @@ class Model(ModelBase):
         object.__setattr__(self, "start", tuple(start))
         object.__setattr__(self, "specs", tuple(specs))
         object.__setattr__(self, "name", name)
+
+    def _key(self):
+        try:
+            hash(self.fn)
+            fn = self.fn
+        except TypeError:  # e.g. a dataclass instance with __eq__ but no __hash__
+            fn = _ByIdentity(self.fn)
+        return fn, self.start, self.specs, self.name
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
 
     def current(self, params, v):
         return self.fn(params, v)

@@ -68,6 +68,10 @@ def read_files(paths, *, progress=None, **options):
       IVData whose labels are ``file:recording`` (the file name alone for a file of one
       unnamed recording) and whose ``metadata["sources"]`` holds each file's metadata.
     """
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        raise TypeError(f"read_files takes a list of files; got the single path {paths!r} "
+                        "(use read for one file)")
+    paths = list(paths)
     items, labels = [], []
     for k, path in enumerate(paths):
         iv = read(path, **options)

@@ -111,7 +111,7 @@ def split_header(header):
 
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_PATTERN = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-zµμ%Ω°]*)\s*$")
+_PATTERN = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z\u00b5\u03bc%\u03a9\u2126°]*)\s*$")
 
 
 def parse_quantity(text, kind):
