@@ -37,6 +37,17 @@ from fitting.engine import (
 )
 from fitting.engine.status import MESSAGES as STATUS_MESSAGES
 
+
+
+def __getattr__(name):
+    """``fitting.plot`` on first use (it imports matplotlib, an optional extra)."""
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module("fitting.plot")
+    raise AttributeError(f"module 'fitting' has no attribute {name!r}")
+
+
 __all__ = [
     "BoltzmannGHK", "BoltzmannOhmic", "Comparison", "FitResult", "GHK", "Model", "MultiIonGHK",
     "Ohmic", "ReversalPotential", "STATUS_MESSAGES", "Status", "bucket", "compare", "fit", "io",

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 import numpy as np
 import pytest
@@ -74,7 +75,8 @@ def test_fit_csv_results_and_plot(ohmic_csv, tmp_path):
               "--plot", tmp_path / "fit.png", "--ljp", "3.18mV")
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "fit.png").stat().st_size > 10_000
-    header = (tmp_path / "r.csv").read_text().splitlines()[0]
+    header = next(line for line in (tmp_path / "r.csv").read_text().splitlines()
+                  if not line.startswith("#"))  # after the provenance comment
     assert "g_max_S" in header and "e_rev_fit_V" in header
 
 
@@ -191,3 +193,71 @@ def test_failed_fit_writes_strict_json_and_prints_no_nan(tmp_path):
     assert "NaN" not in text
     row = json.loads(text)["recordings"][0]  # strict JSON
     assert row["status"] == 6 and row["g_S"] is None
+
+
+def test_bad_file_in_a_multi_file_run_still_writes_the_good_ones(ohmic_csv, tmp_path):
+    good, _, _ = ohmic_csv
+    bad = tmp_path / "bad.csv"
+    bad.write_text("voltage_mV,current_pA\n-80,abc\n")
+    out = run("fit", good, bad, "--model", "ohmic", "--out", tmp_path / "r.json")
+    assert out.returncode == 2
+    assert "bad.csv:2:2: non-numeric value 'abc'" in out.stderr and "1 file(s) not read" in out.stderr
+    rows = json.loads((tmp_path / "r.json").read_text())["recordings"]
+    assert [r["label"] for r in rows] == ["cell.csv"] and rows[0]["status"] == 0
+
+
+def test_output_formats_are_checked_before_anything_is_written(ohmic_csv, tmp_path):
+    good, _, _ = ohmic_csv
+    out = run("fit", good, "--model", "ohmic", "--out", tmp_path / "r.json",
+              "--plot", tmp_path / "fig.xyz")
+    assert out.returncode == 2 and "figure format 'xyz'" in out.stderr
+    assert not (tmp_path / "r.json").exists()
+    out = run("fit", good, "--model", "ohmic", "--out", tmp_path / "r.txt")
+    assert out.returncode == 2 and "must be .json or .csv" in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cell.csv"]
+
+
+def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
+    """The command's SIGTERM handler turns the signal into KeyboardInterrupt, so the atomic
+    writer removes its temporary file (checked at the moment of the signal, in a subprocess)."""
+    code = textwrap.dedent(f"""
+        import os, signal
+        from fitting.app import cli
+        from fitting.io.atomic import atomic_path
+        signal.signal(signal.SIGTERM, cli._terminated)
+        try:
+            with atomic_path({str(tmp_path / "r.json")!r}) as tmp:
+                open(tmp, "w").write("partial")
+                assert os.path.exists(tmp)
+                os.kill(os.getpid(), signal.SIGTERM)
+        except KeyboardInterrupt:
+            print("interrupted")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "interrupted", out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_record_every_correction_and_setting(ohmic_csv, tmp_path):
+    good, _, _ = ohmic_csv
+    common = ("--ljp", "3.18mV", "--series-resistance", "10MOhm", "--compensation", "0.5")
+    out = run("fit", good, "--model", "ohmic", "--out", tmp_path / "r.json", *common)
+    assert out.returncode == 0, out.stderr
+    prov = json.loads((tmp_path / "r.json").read_text())["provenance"]
+    assert prov["ionjax_version"] and prov["settings"]["model"] == "ohmic"
+    names = [c["name"] for c in prov["sources"][0]["corrections"]]
+    assert names == ["series_resistance", "liquid_junction_potential"], names
+    out = run("fit", good, "--model", "ohmic", "--out", tmp_path / "r.csv", *common)
+    first = (tmp_path / "r.csv").read_text().splitlines()[0]
+    assert first.startswith("# provenance: ") and "liquid_junction_potential" in first
+    assert "0.00318" in first
+
+
+def test_padding_of_unequal_files_is_not_counted_as_masked(ohmic_csv, tmp_path):
+    good, _, _ = ohmic_csv
+    short = tmp_path / "short.csv"
+    short.write_text("voltage_mV,current_pA\n-80,-20\n-40,10\n0,40\n40,75\n")
+    out = run("fit", good, short, "--model", "ohmic", "--out", tmp_path / "r.json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads((tmp_path / "r.json").read_text())["recordings"]
+    assert [r["n_masked"] for r in rows] == [0, 0] and rows[1]["n_points"] == 4

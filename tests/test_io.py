@@ -71,10 +71,14 @@ def test_import_loads_no_pyabf_or_matplotlib():
     ("V/mV", "I/pA", 1e-3, 1e-12),
 ])
 def test_read_csv_units_to_si(tmp_path, v_header, i_header, v_scale, i_scale):
-    path = _write(tmp_path, f"{v_header},{i_header}\n-80,-12.5\n0,3\n40,7.25\n")
+    # -80..40 mV and -12.5..7.25 pA written in each unit (plausible values: see the next tests)
+    v_raw = np.array([-80, 0, 40]) * (1e-3 / v_scale)
+    i_raw = np.array([-12.5, 3, 7.25]) * (1e-12 / i_scale)
+    path = _write(tmp_path, f"{v_header},{i_header}\n" + "".join(
+        f"{a!r},{b!r}\n" for a, b in zip(v_raw.tolist(), i_raw.tolist())))
     iv = io.read_csv(path)
-    np.testing.assert_allclose(iv.v, np.array([-80, 0, 40]) * v_scale, rtol=1e-15)
-    np.testing.assert_allclose(iv.i, np.array([-12.5, 3, 7.25]) * i_scale, rtol=1e-15)
+    np.testing.assert_allclose(iv.v, v_raw * v_scale, rtol=1e-15)
+    np.testing.assert_allclose(iv.i, i_raw * i_scale, rtol=1e-15)
     assert iv.v.dtype == np.float64 and iv.shape == (3,)
     assert iv.labels == ["data"]          # generic column name -> the file name
     assert iv.metadata["format"] == "csv" and iv.metadata["layout"] == "single"
@@ -688,3 +692,27 @@ def test_user_list_read_from_the_recorded_command(fake_abf, header):
     assert iv.metadata["epoch"] == 3 and iv.metadata["user_lists"][0]["enabled"]
     assert "recorded command" in iv.metadata["voltage_source"]
     assert iv.metadata["units"]["recorded_command"] == "mV"
+
+
+@pytest.mark.parametrize("text, kind, likely", [
+    ("voltage_V,current_pA\n-80,-100\n-40,-50\n0,10\n40,80\n", "voltage", "mV"),
+    ("voltage_mV,current_A\n-80,-100\n-40,-50\n0,10\n40,80\n", "current", "pA"),
+    ("voltage_mV,current_pA\n-80,-1e-10\n-40,-5e-11\n0,1e-11\n40,8e-11\n", "current", "A"),
+    ("voltage_mV,current_pA\n-0.08,-100\n-0.04,-50\n0,10\n0.04,80\n", "voltage", "V"),
+])
+def test_implausible_units_are_refused_with_the_likely_unit(tmp_path, text, kind, likely):
+    path = tmp_path / "cell.csv"
+    path.write_text(text)
+    with pytest.raises(io.InputError, match=f"look like {likely}\\. .*{kind}_unit="):
+        io.read_csv(path)
+    fixed = io.read_csv(path, **{f"{kind}_unit": likely.split(" or ")[0]})
+    assert np.all(np.abs(fixed.v) <= 0.5) and np.all(np.abs(fixed.i) <= 1e-6)
+    assert fixed.metadata["unit_overrides"] == {kind: likely.split(" or ")[0]}
+
+
+def test_unit_override_must_name_a_unit_of_its_quantity(tmp_path):
+    path = tmp_path / "cell.csv"
+    path.write_text("voltage_mV,current_pA\n-80,-100\n40,80\n")
+    with pytest.raises(io.InputError, match="voltage_unit 'pA' is not a voltage unit"):
+        io.read_csv(path, voltage_unit="pA")
+    assert io.read(path, current_unit="nA").i[0] == pytest.approx(-100e-9)

@@ -15,6 +15,7 @@ refused; outputs are written atomically.
 
 import argparse
 import os
+import signal
 import sys
 
 EXIT_BAD_INPUT = 2
@@ -57,11 +58,16 @@ def _add_recording_options(p):
     g = p.add_argument_group("recordings (ABF) and corrections")
     g.add_argument("--channel", type=int, default=0, help="ADC channel of the current (default 0)")
     g.add_argument("--window", help="measurement window 'start,stop': '60%%,95%%' of the step "
-                                     "(default) or times after step onset '2.5ms,7.5ms'")
+                                     "(default) or times after step onset '2.5ms,7.5ms' (a "
+                                     "number without unit is in seconds)")
     g.add_argument("--statistic", default="mean", choices=("mean", "peak", "min", "max"))
     g.add_argument("--epoch", type=int, help="index of the test-step epoch (default: automatic)")
     g.add_argument("--command-channel", type=int,
                    help="ADC channel recording the command voltage (needed for user-list protocols)")
+    g.add_argument("--voltage-unit", help="unit of the file's voltages, overriding its label "
+                                          "(e.g. mV for a column headed voltage_V)")
+    g.add_argument("--current-unit", help="unit of the file's currents, overriding its label "
+                                          "(e.g. pA)")
     g.add_argument("--leak", help="leak subtraction: 'ramp' or 'range:LO,HI' (mV)")
     g.add_argument("--ljp", type=_argument_type("parse_quantity", "voltage"),
                    help="liquid junction potential, e.g. 3.18mV (V_m = V_cmd - LJP)")
@@ -163,6 +169,10 @@ def _one_line(exc):
     return f"{kind}{exc}"
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     """Entry point of the ``ionjax`` console script; returns the exit status."""
     parser = build_parser()
@@ -171,10 +181,18 @@ def main(argv=None):
         parser.error("nernst needs --ion NAME or --z VALENCE")
     if args.command in ("fit", "example"):
         _enable_compilation_cache()
+    # SIGTERM ends the command like Ctrl-C: clean-up (temporary output files) runs first
+    try:
+        signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread (main() called from a thread): leave it as it is
+        pass
     try:
         from fitting.app.commands import COMMANDS
 
         return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("ionjax: interrupted; no partial output was left", file=sys.stderr)
+        return 130
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line unless --debug
         if args.debug:
             raise

@@ -156,12 +156,38 @@ def read_recordings(args):
     window = tuple(parse_list(args.window)) if args.window else ("60%", "95%")
     if len(window) != 2:
         raise UsageError(f"--window takes two values 'start,stop'; got {args.window!r}")
-    return io.read_files(args.files, progress=_progress_bar(not args.no_progress),
+    return io.read_files(args.files, progress=_progress_bar(not args.no_progress), skip_bad=True,
                          leak=_leak(args.leak), ljp=_ljp(args),
                          series_resistance=args.series_resistance,
                          compensation=args.compensation, channel=args.channel, window=window,
                          statistic=args.statistic, epoch=args.epoch,
-                         command_channel=args.command_channel)
+                         command_channel=args.command_channel, voltage_unit=args.voltage_unit,
+                         current_unit=args.current_unit)
+
+
+def _check_output_formats(args):
+    """Refuse output names whose format is not written, before any work or any file."""
+    out, plot = args.out, getattr(args, "plot", None)
+    if out is not None and os.path.splitext(str(out))[1].lower() not in (".json", ".csv"):
+        raise UsageError(f"{out}: results must be .json or .csv")
+    if plot is not None:
+        from fitting.app.plot import supported_formats  # matplotlib: only when a plot is asked
+
+        ext = os.path.splitext(str(plot))[1].lower().lstrip(".")
+        if ext not in supported_formats():
+            raise UsageError(f"{plot}: figure format {ext or '(none)'!r} is not one of "
+                             f"{', '.join(sorted(supported_formats()))}")
+
+
+def _report_skipped(data):
+    """Name each file that could not be read on stderr; the exit status for the run."""
+    skipped = data.metadata.get("skipped", [])
+    for item in skipped:
+        print(f"ionjax: error: {item['error']}", file=sys.stderr)
+    if skipped:
+        print(f"ionjax: error: {len(skipped)} file(s) not read; results above are for the "
+              f"others", file=sys.stderr)
+    return 2 if skipped else 0
 
 
 def _check_paths(inputs, outputs):
@@ -174,12 +200,31 @@ def _check_paths(inputs, outputs):
             raise UsageError(f"{path}: no such file")
 
 
+def _provenance(args, data):
+    """What produced an output: version, command, settings, and each source's corrections."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("ionjax")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        release = "unknown"
+    settings = {k: v for k, v in vars(args).items()
+                if k not in ("run", "debug", "no_progress", "files") and v is not None}
+    sources = data.metadata.get("sources", [data.metadata])
+    return {"ionjax_version": release, "command": "ionjax " + args.command,
+            "settings": settings, "sources": sources,
+            "skipped": data.metadata.get("skipped", [])}
+
+
 def cmd_fit(args):
     model = build_model(args)
+    _check_output_formats(args)
     data = read_recordings(args)
     single = data.shape[0] == 1
     v, i = (data.v[0], data.i[0]) if single else (data.v, data.i)
-    res = fitting.fit(model, v, i, method=args.method, max_steps=args.max_steps)
+    # a point without a voltage is padding (recordings of unequal length), not a masked point
+    res = fitting.fit(model, v, i, mask=np.isfinite(v), method=args.method,
+                      max_steps=args.max_steps)
     print(res.summary() if single else res.summary(max_rows=args.max_rows))
     e = fitting.reversal_potential(res)
     status = np.atleast_1d(np.asarray(res.status))
@@ -192,7 +237,8 @@ def cmd_fit(args):
                    else fitting.Status(int(code)).message)
             print(f"E_rev {label}: not available ({why})")
     if args.out:
-        io.write_results(args.out, res, data.labels, e, files=args.files)
+        io.write_results(args.out, res, data.labels, e, files=args.files,
+                         provenance=_provenance(args, data))
         print(f"results written to {args.out}")
     if args.plot:
         from fitting.app.plot import plot_batch_summary, plot_fit  # matplotlib: only when asked
@@ -202,17 +248,19 @@ def cmd_fit(args):
         else:
             plot_fit(res, v, i, labels=data.labels, path=args.plot)
         print(f"figure written to {args.plot}")
-    return 0
+    return _report_skipped(data)
 
 
 def cmd_iv(args):
     if args.out is None:
         raise UsageError("ionjax iv needs --out FILE.csv")
+    if not str(args.out).lower().endswith(".csv"):
+        raise UsageError(f"{args.out}: ionjax iv writes a .csv table")
     data = read_recordings(args)
     io.write_csv(args.out, io.IVData(v=data.v, i=data.i, labels=data.labels,
-                                     metadata={"files": args.files}))
+                                     metadata=dict(_provenance(args, data), files=args.files)))
     print(f"{len(data.labels)} I-V curve(s) written to {args.out}")
-    return 0
+    return _report_skipped(data)
 
 
 def cmd_nernst(args):

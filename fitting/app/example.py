@@ -40,7 +40,7 @@ def run(out_dir="."):
     print()
     for label, value, err, true in zip(iv.labels, np.asarray(e.value), np.asarray(e.stderr),
                                        example.TRUTH["e_rev"]):
-        print(f"E_rev {label}: {value * 1e3:.2f} ± {err * 1e3:.2f} mV  (simulated truth "
+        print(f"E_rev {label}: {value * 1e3:.2f} ± {err * 1e3:.2f} mV (stderr; simulated truth "
               f"{true * 1e3:.1f} mV)")
     plot_fit(res, iv.v, iv.i, labels=iv.labels, path=figure)
     print(f"\nfigure written to {figure}")

@@ -30,6 +30,14 @@ def _pyplot():
     return plt
 
 
+def supported_formats():
+    """File extensions (without the dot) that ``save_figure`` can write."""
+    _pyplot()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return set(FigureCanvasBase.get_supported_filetypes())
+
+
 def save_figure(fig, path, dpi=150):
     """Save ``fig`` to ``path`` atomically (temporary file in the same folder, then rename)."""
     with atomic_path(path, suffix=os.path.splitext(os.fspath(path))[1] or ".png") as tmp:

@@ -223,7 +223,9 @@ class MultiIonGHK(_Linear):
 
     def derived(self, params):
         p = params["p"]
-        return {"ratios": p / p[..., self.reference:self.reference + 1]}
+        ratios = p / p[..., self.reference:self.reference + 1]
+        reference = jnp.arange(len(self.z)) == self.reference
+        return {"ratios": jnp.where(reference, 1.0, ratios)}  # exactly 1 with zero derivative
 
 
 _BOLTZMANN_SPECS = (spec("v_half", "mV"), spec("slope", "mV"))

@@ -62,6 +62,9 @@ def covariance(config, problem, x, r, jac):
     dof = n_valid - model.n_params
     s2 = 1.0 if config.has_sigma else jnp.where(dof > 0, chi2 / jnp.maximum(dof, 1), jnp.nan)
     inverse, singular = gram_inverse(jac, SINGULAR_RTOL_EPS * jnp.finfo(dtype).eps)
+    # a positive parameter driven to 0 (or an overflowing Jacobian) leaves no finite covariance:
+    # its uncertainty is unknown, so the fit is not identifiable either
+    singular = singular | ~jnp.all(jnp.isfinite(jac))
     return s2 * inverse, singular, chi2, rss
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from fitting.io._corrections import DEFAULT_TEMPERATURE, correct, fit_line, subtract_line
 from fitting.io._data import IVData, pad_rows
 from fitting.io._errors import InputError
-from fitting.io.units import ACCEPTED, to_si, unit_info
+from fitting.io.units import ACCEPTED, check_plausible, to_si, unit_info
 from fitting.io._userlist import enabled_user_lists
 
 _STATISTICS = {
@@ -84,13 +84,13 @@ def _channel(path, abf, index, what):
     return int(index)
 
 
-def _read_sweeps(path, abf, channel, command_channel, current_unit):
+def _read_sweeps(path, abf, channel, command_channel, current_unit, voltage_unit=None):
     """Per-sweep current [A], command [V], recorded command [V] or None, and epoch tables."""
     i_unit, i_exp = _unit(path, current_unit or abf.adcUnits[channel], "current",
                           f"channel {channel} ({abf.adcNames[channel]})")
     r_unit = r_exp = None
     if command_channel is not None:
-        r_unit, r_exp = _unit(path, abf.adcUnits[command_channel], "voltage",
+        r_unit, r_exp = _unit(path, voltage_unit or abf.adcUnits[command_channel], "voltage",
                               f"command channel {command_channel}")
     current, command, recorded, epochs = [], [], [], []
     for sweep in range(abf.sweepCount):
@@ -99,7 +99,8 @@ def _read_sweeps(path, abf, channel, command_channel, current_unit):
         if table is None or not len(table.p1s):
             raise InputError(f"no epoch table for channel {channel}: cannot locate the test step",
                              path=path)
-        c_unit, c_exp = _unit(path, abf.sweepUnitsC, "voltage", "the command waveform")
+        c_unit, c_exp = _unit(path, voltage_unit or abf.sweepUnitsC, "voltage",
+                              "the command waveform")
         current.append(to_si(abf.sweepY, i_exp))
         command.append(to_si(abf.sweepC, c_exp))
         epochs.append((list(table.p1s), list(table.p2s), to_si(table.levels, c_exp).tolist(),
@@ -138,7 +139,7 @@ def _choose_epoch(path, epoch, epochs, recorded):
     varying = [k for k in range(1, len(types) - 1)
                if types[k] == "Step" and np.ptp(levels[:, k]) > tol]
     if not varying:
-        raise InputError("no step epoch changes its level across sweeps; pass epoch= (an index "
+        raise InputError("no step epoch changes its level across sweeps; pass epoch= (--epoch; an index "
                          f"into abf.sweepEpochs): {_describe(epochs[0])}", path=path)
     return varying[0], varying[1:]
 
@@ -218,7 +219,8 @@ def _extract(path, current, recorded, epochs, k, window, statistic, rate):
 
 def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epoch=None,
                 leak=None, command_channel=None, ljp=None, series_resistance=None,
-                compensation=0.0, temperature=DEFAULT_TEMPERATURE, current_unit=None):
+                compensation=0.0, temperature=DEFAULT_TEMPERATURE, current_unit=None,
+                voltage_unit=None):
     """Extract the step I-V curve of a voltage-clamp ABF file, one point per sweep, in SI.
 
     Args:
@@ -248,6 +250,11 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
       temperature: [K] for an LJP computed from solutions; default 295.15 K (22 degC).
       current_unit: override the file's unit label of ``channel`` (some files carry a wrong
         one), e.g. "nA".
+      voltage_unit: override the unit of the command waveform (and of ``command_channel``).
+
+    The step I-V is refused when its numbers cannot be a voltage-clamp I-V in the units read
+    (voltages beyond +-0.5 V or spanning under 1 mV, currents beyond +-1 uA): the message names
+    the likely unit and the override.
 
     Returns:
       IVData of shape (n_sweeps,): v [V], i [A], one label (the file name without extension),
@@ -280,10 +287,16 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
             "channel that records the command potential)", path=path)
 
     current, command, recorded, epochs, units = _read_sweeps(
-        path, abf, channel, command_channel, current_unit)
+        path, abf, channel, command_channel, current_unit, voltage_unit)
     k, others = _choose_epoch(path, epoch, epochs, recorded)
     rate = float(abf.dataRate)
     v, i, windows = _extract(path, current, recorded, epochs, k, window, statistic, rate)
+    for quantity, values, unit in (("voltage", v, units.get("recorded_command", units["command"])),
+                                   ("current", i, units["current"])):
+        problem = check_plausible(values, quantity, unit,
+                                  override=f"{quantity}_unit= (--{quantity}-unit)")
+        if problem:
+            raise InputError(f"the step I-V: {problem}", path=path)
     p1, p2 = epochs[0][0][k], epochs[0][1][k]
     metadata = {
         "source": path, "format": "abf", "abf_version": getattr(abf, "abfVersionString", None),

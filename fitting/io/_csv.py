@@ -21,9 +21,18 @@ import os
 import numpy as np
 
 from fitting.io.atomic import write_text
+from fitting.io.export import provenance_lines
 from fitting.io._data import IVData, pad_rows
 from fitting.io._errors import InputError
-from fitting.io.units import ACCEPTED, from_si, split_header, to_si, unit_info
+from fitting.io.units import (
+    ACCEPTED,
+    check_plausible,
+    from_si,
+    override_unit,
+    split_header,
+    to_si,
+    unit_info,
+)
 
 _LABEL_COLUMNS = ("recording", "cell")
 _VOLTAGE_NAMES = ("v", "voltage", "v_m", "vm", "potential", "v_cmd", "vcmd", "command")
@@ -119,7 +128,7 @@ def _number(path, line, col, cell, header):
     return value
 
 
-def read_csv(path):
+def read_csv(path, *, voltage_unit=None, current_unit=None):
     """Read an I-V table with unit-labelled columns into SI units.
 
     Args:
@@ -130,6 +139,12 @@ def read_csv(path):
         the column name); or a ``recording`` / ``cell`` column with one voltage and one current
         column (long: rows grouped by recording in order of first appearance, padded with NaN to
         the longest recording).
+      voltage_unit, current_unit: override the unit of the voltage column or of every current
+        column (e.g. "mV" for a column headed ``voltage_V`` that holds mV numbers).
+
+    Values that cannot be a voltage-clamp I-V in the unit they are read in (voltages beyond
+    +-0.5 V or spanning under 1 mV, currents beyond +-1 uA or all below 1 fA) are refused with
+    the likely unit named: a mislabelled column is the usual cause.
 
     Returns:
       IVData with v [V] and i [A] of shape (n,) or (R, n); metadata holds ``source``,
@@ -138,15 +153,25 @@ def read_csv(path):
     Raises:
       InputError: missing or unreadable file; empty file or header only; a column without a
         known unit (naming it and listing the accepted units); a non-numeric cell (with its line
-        and column); a row with more cells than the header; an empty recording name.
+        and column); a row with more cells than the header; an empty recording name; an
+        implausible unit.
     """
     path = os.fspath(path)
+    overrides = {}
+    for quantity, label, option in (("voltage", voltage_unit, "voltage_unit"),
+                                    ("current", current_unit, "current_unit")):
+        if label is not None:
+            try:
+                overrides[quantity] = override_unit(label, quantity, option)
+            except ValueError as exc:
+                raise InputError(str(exc), path=path) from None
     records = _records(path, _read_text(path))
     if not records:
         raise InputError("empty file: expected a header like 'voltage_mV,current_pA' and data "
                          "rows", path=path)
     (header_line, header), rows = records[0], records[1:]
     columns = _parse_header(path, header_line, header)
+    columns = [(c[0], c[1]) + overrides[c[0]] if c[0] in overrides else c for c in columns]
     label_col, v_col, i_cols = _layout(path, header_line, columns)
     if not rows:
         raise InputError("header but no data rows", path=path, line=header_line)
@@ -168,9 +193,16 @@ def read_csv(path):
     table = np.array(table, dtype=float).reshape(len(rows), len(columns))
     for k in [v_col, *i_cols]:
         table[:, k] = to_si(table[:, k], columns[k][3])
+    for quantity, cols in (("voltage", [v_col]), ("current", i_cols)):
+        unit = columns[cols[0]][2]
+        problem = check_plausible(table[:, cols], quantity, unit,
+                                  override=f"{quantity}_unit= (--{quantity}-unit)")
+        if problem:
+            raise InputError(f"column {header[cols[0]]!r}: {problem}", path=path)
 
     metadata = {"source": path, "format": "csv", "columns": header,
-                "units": {header[k]: columns[k][2] for k in [v_col, *i_cols]}}
+                "units": {header[k]: columns[k][2] for k in [v_col, *i_cols]},
+                "unit_overrides": {q: u for q, (u, _) in overrides.items()}}
     stem = os.path.splitext(os.path.basename(path))[0]
     if label_col is not None:
         order = list(dict.fromkeys(names))
@@ -211,7 +243,8 @@ def write_csv(path, iv, *, units="mV/pA"):
     back as a current column name); 2-d data whose rows share their voltages
     gives the wide layout (one current column per recording); other data the long layout
     (``recording,voltage_mV,current_pA``, NaN padding left out). NaN is written as an empty
-    cell. The table is written to a temporary file in the same folder, then renamed over
+    cell. Corrections and sources in ``iv.metadata`` go into a first ``# provenance: {json}``
+    comment line. The table is written to a temporary file in the same folder, then renamed over
     ``path``, so a reader never sees a half-written file.
 
     Args:
@@ -229,6 +262,10 @@ def write_csv(path, iv, *, units="mV/pA"):
     (vu, v_exp), (iu, i_exp) = _UNIT_SETS[units]
     v, i = np.atleast_2d(from_si(iv.v, v_exp)), np.atleast_2d(from_si(iv.i, i_exp))
     out = io.StringIO()
+    provenance = {k: iv.metadata[k] for k in ("ionjax_version", "command", "settings",
+                                              "corrections", "sources", "files", "skipped")
+                  if iv.metadata.get(k)}
+    out.write(provenance_lines(provenance))
     writer = csv.writer(out, lineterminator="\n")
     shared = np.array_equal(v, np.broadcast_to(v[0], v.shape), equal_nan=True)
     named = _wide_labels_ok(iv.labels, iu)

@@ -14,19 +14,21 @@ from fitting.io._csv import read_csv
 from fitting.io._data import stack
 from fitting.io._errors import InputError
 
-ABF_OPTIONS = ("channel", "window", "statistic", "epoch", "command_channel", "current_unit")
+ABF_OPTIONS = ("channel", "window", "statistic", "epoch", "command_channel")
 
 
 def read(path, *, leak=None, ljp=None, series_resistance=None, compensation=0.0,
-         temperature=DEFAULT_TEMPERATURE, **abf_options):
+         temperature=DEFAULT_TEMPERATURE, voltage_unit=None, current_unit=None, **abf_options):
     """One recording file as IVData [V, A], corrected.
 
     Args:
       path: an ``.abf`` file (one I-V point per sweep, see ``iv_from_abf``) or a CSV table.
       leak, ljp, series_resistance, compensation, temperature: the corrections, as in
         ``fitting.io.correct`` (``leak="ramp"`` only for ABF files).
-      **abf_options: ``channel``, ``window``, ``statistic``, ``epoch``, ``command_channel``,
-        ``current_unit`` of ``iv_from_abf``; they name nothing in a table and are ignored there.
+      voltage_unit, current_unit: override the units the file states (see ``read_csv`` and
+        ``iv_from_abf``), e.g. "mV" for a column headed ``voltage_V`` that holds mV numbers.
+      **abf_options: ``channel``, ``window``, ``statistic``, ``epoch``, ``command_channel`` of
+        ``iv_from_abf``; they name nothing in a table and are ignored there.
 
     Returns:
       IVData.
@@ -39,12 +41,13 @@ def read(path, *, leak=None, ljp=None, series_resistance=None, compensation=0.0,
         raise TypeError(f"read() got unknown options {sorted(unknown)}")
     corrections = dict(leak=leak, ljp=ljp, series_resistance=series_resistance,
                        compensation=compensation, temperature=temperature)
+    units = dict(voltage_unit=voltage_unit, current_unit=current_unit)
     if os.fspath(path).lower().endswith(".abf"):
-        return iv_from_abf(path, **abf_options, **corrections)
+        return iv_from_abf(path, **abf_options, **units, **corrections)
     if isinstance(leak, str) and leak == "ramp":
         raise InputError("leak 'ramp' needs an ABF file (the ramp is in the raw sweeps); for a "
                          "table use a voltage range", path=path)
-    return correct(read_csv(path), **corrections)
+    return correct(read_csv(path, **units), **corrections)
 
 
 def _file_labels(path, iv):
@@ -57,12 +60,15 @@ def _file_labels(path, iv):
     return [f"{base}:{name}" if name else base for name in names]
 
 
-def read_files(paths, *, progress=None, **options):
+def read_files(paths, *, progress=None, skip_bad=False, **options):
     """Several recording files as one IVData of shape (R, n_max), padded with NaN.
 
     Args:
       paths: the files, read in order with ``read(path, **options)``.
       progress: optional callable ``progress(done, total)`` after each file.
+      skip_bad: False: the first unreadable file raises. True: unreadable files are left out
+        and listed in ``metadata["skipped"]`` as {"path", "error"} (an error still when no file
+        can be read).
 
     Returns:
       IVData whose labels are ``file:recording`` (the file name alone for a file of one
@@ -72,11 +78,20 @@ def read_files(paths, *, progress=None, **options):
         raise TypeError(f"read_files takes a list of files; got the single path {paths!r} "
                         "(use read for one file)")
     paths = list(paths)
-    items, labels = [], []
+    items, labels, skipped = [], [], []
     for k, path in enumerate(paths):
-        iv = read(path, **options)
-        items.append(iv)
-        labels += _file_labels(path, iv)
+        try:
+            iv = read(path, **options)
+        except (InputError, OSError, ValueError) as exc:
+            if not skip_bad:
+                raise
+            skipped.append({"path": os.fspath(path), "error": str(exc)})
+        else:
+            items.append(iv)
+            labels += _file_labels(path, iv)
         if progress is not None:
             progress(k + 1, len(paths))
-    return stack(items, labels=labels)
+    if not items:
+        raise InputError("no file could be read: " + "; ".join(s["error"] for s in skipped))
+    data = stack(items, labels=labels)
+    return data.replace(metadata=dict(data.metadata, skipped=skipped)) if skipped else data

@@ -10,6 +10,8 @@ def atomic_path(path, suffix=None):
     """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
 
     A reader never sees a half-written file, and a failure leaves an existing ``path`` untouched.
+    The temporary file is removed on any exception, KeyboardInterrupt (SIGINT) and SystemExit
+    included (the ``ionjax`` command turns SIGTERM into SystemExit); only SIGKILL can leave one.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -17,7 +19,12 @@ def atomic_path(path, suffix=None):
                                suffix=suffix if suffix is not None else os.path.splitext(path)[1])
     os.close(fd)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as exc:  # name the user's file, not the temporary one
+            if exc.filename == tmp:
+                raise OSError(exc.errno, exc.strerror, path) from None
+            raise
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode

@@ -54,7 +54,29 @@ def _records(res, labels, reversal):
     return rows
 
 
-def write_results(path, res, labels, reversal, files=()):
+def json_safe(obj):
+    """A JSON-strict copy of metadata: NumPy numbers and arrays as Python ones, tuples as
+    lists, non-finite floats as None, other objects as their str."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [json_safe(v) for v in (obj.tolist() if isinstance(obj, np.ndarray) else obj)]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    return obj if obj is None or isinstance(obj, str) else str(obj)
+
+
+def provenance_lines(provenance):
+    """The provenance as one ``# provenance: {json}`` comment line for CSV files."""
+    return "" if not provenance else \
+        "# provenance: " + json.dumps(json_safe(provenance), allow_nan=False) + "\n"
+
+
+def write_results(path, res, labels, reversal, files=(), provenance=None):
     """Write one record per recording to ``path`` (.json or .csv), atomically, in SI units.
 
     Keys carry the SI unit of each parameter's ``ParamSpec`` (``g_S``, ``e_rev_V``,
@@ -67,18 +89,22 @@ def write_results(path, res, labels, reversal, files=()):
       labels: one name per recording.
       reversal: ``fitting.reversal_potential(res)``.
       files: the input files, recorded in the JSON document.
+      provenance: optional dict of what produced the results (settings, corrections of each
+        source, software version); the JSON document keeps it under "provenance", a CSV file
+        as its first line, a ``# provenance: {json}`` comment (``read_csv`` skips comments).
     """
     rows = _records(res, labels, reversal)
     ext = os.path.splitext(str(path))[1].lower()
     if ext == ".json":
         doc = {"model": res.model.name, "units": "SI (V, A, S, m^3/s); keys carry their unit",
-               "files": [str(f) for f in files], "recordings": rows}
+               "files": [str(f) for f in files], "provenance": json_safe(provenance or {}),
+               "recordings": rows}
         write_text(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
     elif ext == ".csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-        write_text(path, buffer.getvalue())
+        write_text(path, provenance_lines(provenance) + buffer.getvalue())
     else:
         raise ValueError(f"{path}: results must be .json or .csv")

@@ -77,6 +77,15 @@ def unit_info(label):
     return quantity, symbol, exponent(symbol)
 
 
+def override_unit(label, quantity, option):
+    """(canonical unit, exponent) of a unit given to override a file's label, checked."""
+    symbol = canonical_unit(label, (quantity,)) if label is not None else None
+    if symbol is None:
+        accepted = ", ".join(s for s, (_, u) in units.UNITS.items() if u == QUANTITY_SI[quantity])
+        raise ValueError(f"{option} {label!r} is not a {quantity} unit (accepted: {accepted})")
+    return symbol, exponent(symbol)
+
+
 def to_si(values, exp):
     """values [unit] -> SI, for a unit 10**exp of SI (dividing by an exact power of ten)."""
     values = np.asarray(values, dtype=float)
@@ -86,6 +95,47 @@ def to_si(values, exp):
 def from_si(values, exp):
     """SI -> values in the unit 10**exp of SI."""
     return to_si(values, -exp)
+
+
+# What a voltage-clamp I-V holds once in SI: membrane potentials within +-0.5 V spanning at
+# least 1 mV, whole-cell currents within +-1 uA and (unless all zero) above 1 fA somewhere.
+PLAUSIBLE = {"voltage": (1e-3, 0.5), "current": (1e-15, 1e-6)}
+# largest |value| of a typical recording, used to name the likely unit of implausible numbers
+_TYPICAL = {"voltage": (0.01, 0.5), "current": (1e-11, 1e-7)}
+_RULE = {"voltage": "|V| <= 0.5 V spanning >= 1 mV", "current": "1 fA <= max |I| <= 1 uA"}
+
+
+def check_plausible(values, quantity, unit, *, override):
+    """Refuse values that, read in ``unit``, cannot be a voltage-clamp I-V.
+
+    Args:
+      values: the column or channel in SI (V or A).
+      quantity: "voltage" (checks the largest |v| and the span) or "current" (largest |i|).
+      unit: the unit the numbers were read in (a label of the file, or an override).
+      override: the option that overrides the unit (named in the message).
+
+    Returns:
+      None, or a message (str) naming the likely unit and the override; the caller raises it.
+    """
+    finite = np.asarray(values, float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None
+    lo, hi = PLAUSIBLE[quantity]
+    size = np.max(np.abs(finite)) if quantity == "current" else np.ptp(finite)
+    biggest = np.max(np.abs(finite))
+    if (biggest <= hi and size >= lo) or size == 0:  # all equal: nothing to tell a unit by
+        return None
+    raw = biggest / 10.0 ** exponent(canonical_unit(unit))
+    t_lo, t_hi = _TYPICAL[quantity]
+    likely = [sym for sym, (_, si) in units.UNITS.items() if si == QUANTITY_SI[quantity]
+              and sym != canonical_unit(unit) and t_lo <= raw * 10.0 ** exponent(sym) <= t_hi]
+    what = (f"{quantity}s up to {biggest:.3g} {QUANTITY_SI[quantity]}" if biggest > hi else
+            f"{quantity}s {'spanning' if quantity == 'voltage' else 'of at most'} "
+            f"{size:.3g} {QUANTITY_SI[quantity]}")
+    guess = f"; the numbers look like {' or '.join(likely)}" if likely else ""
+    return (f"{what} when read as {unit}: not a voltage-clamp I-V ({_RULE[quantity]}){guess}. "
+            f"Fix the unit label or give {override}")
 
 
 # "name [unit]", "name (unit)", then "name_unit", "name/unit", "name unit"
