@@ -27,11 +27,13 @@ from fitting.engine import (
     Model,
     MultiIonGHK,
     Ohmic,
+    ProfileInterval,
     ReversalPotential,
     Status,
     bucket,
     compare,
     fit,
+    profile_intervals,
     reversal_potential,
     usable,
 )
@@ -50,6 +52,6 @@ def __getattr__(name):
 
 __all__ = [
     "BoltzmannGHK", "BoltzmannOhmic", "Comparison", "FitResult", "GHK", "Model", "MultiIonGHK",
-    "Ohmic", "ReversalPotential", "STATUS_MESSAGES", "Status", "bucket", "compare", "fit", "io",
-    "reversal_potential", "usable",
+    "Ohmic", "ProfileInterval", "ReversalPotential", "STATUS_MESSAGES", "Status", "bucket",
+    "compare", "fit", "io", "profile_intervals", "reversal_potential", "usable",
 ]

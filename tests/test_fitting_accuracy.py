@@ -308,13 +308,24 @@ def test_boltzmann_ohmic_is_as_good_as_curve_fit_and_at_a_local_optimum():
                             (("g_max", NS), ("e_rev", MV), ("v_half", MV), ("slope", MV))])
         se_gap[b] = np.max(rel(se_ours, np.sqrt(np.diag(cov))))
 
-    frac_converged = converged.mean()
-    no_worse = loss <= cf_loss * (1 + 1e-9)
+    # Step-like optima (the fitted gate's 1-99% transition holds at most one point: the slope
+    # is not pinned down) are refused as UNIDENTIFIABLE, not reported converged. Check each such
+    # recording independently: a scipy fit from the truth has the same step-like optimum.
+    flagged = np.flatnonzero(np.asarray(res.status) == fitting.Status.UNIDENTIFIABLE)
+    for b in flagged:
+        sol = optimize.least_squares(lambda q, b=b: i[b] - boltzmann_ohmic(v, *q), truth[b],
+                                     method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
+        p_open = 1 / (1 + np.exp((sol.x[2] - v) / sol.x[3]))
+        assert np.sum((p_open > 0.01) & (p_open < 0.99)) <= 1, (b, sol.x)
+    assert flagged.size <= 0.01 * batch
+    frac_converged = (converged.sum() + flagged.size) / batch
+    no_worse = (loss <= cf_loss * (1 + 1e-9))[converged]
     frac_no_worse = no_worse.mean()
-    better = np.mean(loss < cf_loss * (1 - 1e-6))
+    better = np.mean((loss < cf_loss * (1 - 1e-6))[converged])
     both = converged & np.isfinite(cf_loss)
     excess = np.max((loss[both] - cf_loss[both]) / cf_loss[both])
-    msg = (f"converged {frac_converged:.4f}, no worse than curve_fit {frac_no_worse:.4f} "
+    msg = (f"converged or refused as step-like {frac_converged:.4f} ({flagged.size} refused), "
+           f"no worse than curve_fit {frac_no_worse:.4f} "
            f"(clearly better {better:.4f}; max (ours - cf)/cf {excess:.3g}), "
            f"max (ours - least_squares)/ours {np.nanmax(ls_gap):.3g}, "
            f"max stderr rel. diff {np.nanmax(se_gap):.3g} "
@@ -589,8 +600,12 @@ def test_real_hcn2_tail_iv_and_two_ion_ghk_fit(shared_data):
     signs = np.sign(resid)
     runs = 1 + np.count_nonzero(np.diff(signs))
     assert runs <= 3 and signs[0] < 0 and signs[-1] < 0 and signs[len(signs) // 2] > 0
-    # ... and a more flexible model is clearly preferred
-    cmp = fitting.compare({"GHK": res, "BoltzmannOhmic": fitting.BoltzmannOhmic()}, v, i)
+    # ... but no Boltzmann gate explains it: the inward rectification of this tail I-V is the
+    # exponential foot of a "gate" with v_half volts away and g_max in siemens. Main once
+    # reported that fit as converged and preferred it by AIC; it is refused now, and model
+    # comparison does not pick a refused model.
+    gated = fitting.fit(fitting.BoltzmannOhmic(), v, i)
+    assert int(gated.status) == fitting.Status.UNIDENTIFIABLE
+    cmp = fitting.compare({"GHK": res, "BoltzmannOhmic": gated})
     print(cmp)
-    assert cmp.names[int(cmp.best)] == "BoltzmannOhmic"
-    assert float(cmp.delta[0]) > 10
+    assert cmp.names[int(cmp.best)] == "GHK"

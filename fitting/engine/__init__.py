@@ -8,6 +8,7 @@
     fit.py, config.py                     ``fit``: host-side checks, padding, the FitConfig
     result.py, summary.py, status.py      ``FitResult``, its text report, ``Status``
     inference.py                          reversal potentials, model comparison
+    profile.py                            profile-likelihood confidence intervals
 
 Imports ``ionjax``, jax, optax and numpy only: never ``fitting.io`` or ``fitting.app``.
 """
@@ -17,12 +18,14 @@ from fitting.engine.fit import bucket, fit
 from fitting.engine.inference import Comparison, ReversalPotential, compare, reversal_potential
 from fitting.engine.models import GHK, BoltzmannGHK, BoltzmannOhmic, MultiIonGHK, Ohmic
 from fitting.engine.params import ParamSpec
+from fitting.engine.profile import ProfileInterval, profile_intervals
 from fitting.engine.result import FitResult
 from fitting.engine.status import MESSAGES, Status, usable
 from fitting.engine.user_model import Model
 
 __all__ = [
     "BoltzmannGHK", "BoltzmannOhmic", "Comparison", "FitConfig", "FitResult", "GHK", "MESSAGES",
-    "Model", "MultiIonGHK", "Ohmic", "ParamSpec", "ReversalPotential", "Status", "bucket",
+    "Model", "MultiIonGHK", "Ohmic", "ParamSpec", "ProfileInterval", "ReversalPotential",
+    "Status", "bucket", "profile_intervals",
     "compare", "fit", "reversal_potential", "usable",
 ]

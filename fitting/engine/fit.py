@@ -87,6 +87,35 @@ def _unpad(tree, size, batch_shape, sharding):
     return _unpadder(sharding)(tree, size, batch_shape)
 
 
+def prepare_arrays(model, v, i, sigma, mask, *, devices=None):
+    """Host-side checks, then the (B, n) NumPy arrays (v, i, sigma, mask) of a batch fit.
+
+    The batch is flattened and, with ``devices``, padded to its bucket (a multiple of the
+    device count); the points are padded to a multiple of 8 (padding is masked). Done in NumPy:
+    with jnp, every new batch size would compile a handful of small programs.
+
+    Returns:
+      ([v, i, sigma, mask], batch shape, number of recordings before padding).
+    """
+    v, i = _check_inputs(model, v, i, sigma, mask)
+    dtype = np.result_type(v, i)
+    dtype = jax.dtypes.canonicalize_dtype(dtype if np.issubdtype(dtype, np.floating) else float)
+    batch_shape, n = tuple(i.shape[:-1]), i.shape[-1]
+    size = math.prod(batch_shape)
+    padded_size = size if devices is None else -(-bucket(size) // devices) * devices
+    padded_n = -(-n // _POINT_MULTIPLE) * _POINT_MULTIPLE
+
+    def padded(x, dtype, fill):
+        out = np.full((padded_size, padded_n), fill, dtype)
+        out[:size, :n] = np.broadcast_to(np.asarray(x, dtype), i.shape).reshape(size, n)
+        return out
+
+    arrays = [padded(v, dtype, 0.0), padded(i, dtype, 0.0),
+              padded(1.0 if sigma is None else sigma, dtype, 1.0),
+              padded(True if mask is None else mask, bool, False)]
+    return arrays, batch_shape, size
+
+
 def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     """Fit ``model`` to current-voltage data, one recording or a whole batch in one compiled call.
 
@@ -115,26 +144,9 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     """
     if method not in solvers.SOLVERS:
         raise ValueError(f"method must be one of {sorted(solvers.SOLVERS)}; got {method!r}")
-    v, i = _check_inputs(model, v, i, sigma, mask)
-    dtype = np.result_type(v, i)
-    dtype = jax.dtypes.canonicalize_dtype(dtype if np.issubdtype(dtype, np.floating) else float)
-    batch_shape, n = tuple(i.shape[:-1]), i.shape[-1]
-    size = math.prod(batch_shape)
-    padded_size = bucket(size)
     devices = jax.device_count()
-    padded_size = -(-padded_size // devices) * devices
-    padded_n = -(-n // _POINT_MULTIPLE) * _POINT_MULTIPLE
-
-    # Host-side (NumPy) preparation: flatten the batch and pad it to its bucket. Done with jnp,
-    # every new batch size would compile a handful of small programs.
-    def padded(x, dtype, fill):
-        out = np.full((padded_size, padded_n), fill, dtype)
-        out[:size, :n] = np.broadcast_to(np.asarray(x, dtype), i.shape).reshape(size, n)
-        return out
-
-    arrays = [padded(v, dtype, 0.0), padded(i, dtype, 0.0),
-              padded(1.0 if sigma is None else sigma, dtype, 1.0),
-              padded(True if mask is None else mask, bool, False)]
+    arrays, batch_shape, size = prepare_arrays(model, v, i, sigma, mask, devices=devices)
+    padded_size = arrays[0].shape[0]
     n_masked = np.sum(~(np.isfinite(arrays[0]) & np.isfinite(arrays[1])) & arrays[3], axis=-1)
     sharding = _batch_sharding()
     if sharding is not None:

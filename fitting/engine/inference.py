@@ -109,12 +109,20 @@ class Comparison:
     def __str__(self):
         lines = [f"{'model':<16} {'AIC':>12} {'BIC':>12} {'d' + self.criterion.upper():>10} "
                  f"{'weight':>8}"]
-        order = np.argsort(np.nanmean(self.delta.reshape(len(self.names), -1), axis=1))
+        def mean(a):  # over the recordings where the model was fitted; NaN if none
+            finite = np.asarray(a, float)[np.isfinite(a)]
+            return finite.mean() if finite.size else np.nan
+
+        def cell(x, width, spec):
+            return f"{x:>{width}{spec}}" if np.isfinite(x) else f"{'-':>{width}}"
+
+        means = [[mean(a[m]) for a in (self.aic, self.bic, self.delta, self.weights)]
+                 for m in range(len(self.names))]
+        order = np.argsort([row[2] if np.isfinite(row[2]) else np.inf for row in means])
         for m in order:
-            aic, bic, delta, weight = (np.nanmean(a[m]) for a in
-                                       (self.aic, self.bic, self.delta, self.weights))
-            lines.append(f"{self.names[m]:<16} {aic:>12.4f} {bic:>12.4f} {delta:>10.4f} "
-                         f"{weight:>8.3f}")
+            aic, bic, delta, weight = means[m]
+            lines.append(f"{self.names[m]:<16} {cell(aic, 12, '.4f')} {cell(bic, 12, '.4f')} "
+                         f"{cell(delta, 10, '.4f')} {cell(weight, 8, '.3f')}")
         if np.ndim(self.best):
             lines.append("(means over recordings)")
         return "\n".join(lines)

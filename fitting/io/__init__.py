@@ -1,8 +1,8 @@
 """Recordings I/O: I-V tables (CSV) and voltage-clamp recordings (ABF) into SI I-V data.
 
 Reading turns a file into an :class:`IVData` (``v`` [V], ``i`` [A] of shape (..., n), labels,
-metadata), whose ``v`` and ``i`` ``fitting.fit`` takes directly. ``read`` picks the reader by the extension and
-applies corrections; ``read_files`` stacks several files::
+metadata), whose ``v`` and ``i`` ``fitting.fit`` takes directly. ``read`` picks the reader by
+the extension and applies corrections; ``read_files`` stacks several files::
 
     from fitting import io
     iv = io.read_csv("cells.csv")                                 # unit-labelled columns

@@ -31,6 +31,7 @@ from fitting.io._data import IVData, pad_rows
 from fitting.io._errors import InputError
 from fitting.io.units import ACCEPTED, check_plausible, to_si, unit_info
 from fitting.io._userlist import enabled_user_lists
+from fitting.io._window import resolve_window
 
 _STATISTICS = {
     "mean": np.mean,
@@ -38,7 +39,6 @@ _STATISTICS = {
     "max": np.max,
     "peak": lambda a: a[np.argmax(np.abs(a))],
 }
-_EPS = 1e-6  # [samples]: tolerance of window bounds that fall on a sample
 
 
 def load_abf(path):
@@ -139,7 +139,8 @@ def _choose_epoch(path, epoch, epochs, recorded):
     varying = [k for k in range(1, len(types) - 1)
                if types[k] == "Step" and np.ptp(levels[:, k]) > tol]
     if not varying:
-        raise InputError("no step epoch changes its level across sweeps; pass epoch= (--epoch; an index "
+        raise InputError("no step epoch changes its level across sweeps; pass epoch= (--epoch; "
+                         "an index "
                          f"into abf.sweepEpochs): {_describe(epochs[0])}", path=path)
     return varying[0], varying[1:]
 
@@ -148,41 +149,6 @@ def _describe(table):
     p1s, p2s, levels, types = table
     return "; ".join(f"{k}: {t} {lvl * 1e3:g} mV [{a}:{b}]"
                      for k, (a, b, lvl, t) in enumerate(zip(p1s, p2s, levels, types)))
-
-
-def _bound(path, spec, n_step, rate):
-    """A window bound in samples after the step onset (float)."""
-    samples = np.nan
-    if isinstance(spec, str) and spec.strip().endswith("%"):
-        try:
-            samples = float(spec.strip()[:-1]) / 100.0 * n_step
-        except ValueError:
-            pass
-    elif isinstance(spec, (int, float, np.floating, np.integer)) and not isinstance(spec, bool):
-        samples = float(spec) * rate
-    else:
-        from fitting.io.units import parse_quantity
-
-        try:
-            samples = parse_quantity(spec, "time") * rate
-        except ValueError:
-            pass
-    if np.isfinite(samples):
-        return samples
-    raise InputError(f"window bound {spec!r} is neither a fraction of the step ('60%') nor a time "
-                     "after its onset ('2.5ms', '0.5 s', or a number of seconds)", path=path)
-
-
-def resolve_window(path, window, n_step, rate):
-    """(first, stop) sample indices of the window within a step of ``n_step`` samples."""
-    if isinstance(window, str) or len(window) != 2:
-        raise InputError(f"window must be a pair (start, end); got {window!r}", path=path)
-    k0, k1 = (int(np.ceil(_bound(path, b, n_step, rate) - _EPS)) for b in window)
-    if not 0 <= k0 < k1 <= n_step:
-        raise InputError(f"window {tuple(window)!r} is samples {k0}..{k1} of a step of {n_step} "
-                         f"samples ({n_step / rate * 1e3:g} ms); it must be non-empty and lie "
-                         "within the step", path=path)
-    return k0, k1
 
 
 def _ramp_leak(path, epochs, x_source, current):

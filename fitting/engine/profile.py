@@ -1,0 +1,221 @@
+"""Profile-likelihood confidence intervals of fitted parameters, batched over recordings.
+
+For a parameter x_j the profile is P(c) = min over the other parameters of chi^2 with x_j = c.
+The interval at level 1 - alpha is {c : P(c) - chi^2_min <= delta} with
+
+* sigma not given (noise estimated): delta = F_{1, n-k}(1 - alpha) s^2, s^2 = chi^2_min / (n - k),
+  the F-test of lmfit's ``conf_interval`` (F_{1, d} = t_d^2, so for a linear model the interval
+  equals the t-based Wald interval);
+* sigma given: delta = chi^2_1(1 - alpha) (Wilks' theorem).
+
+Each side is found without a starting guess: steps from the optimum (one Wald standard error,
+doubled while the profile stays below the threshold, up to ``EXPANSIONS`` times), then bisection
+on the bracket; every P(c) is a Levenberg-Marquardt solve of the other parameters, warm-started
+from the previous one. A side whose profile never reaches the threshold is unbounded: its end
+is -inf / +inf (0 for a positive parameter's lower end) and flagged. Unlike Wald intervals,
+profile intervals follow the curvature of the likelihood (asymmetric for v_half and slope).
+
+Reference: D.J. Venzon & S.H. Moolgavkar, Appl. Stat. 37, 87 (1988), doi:10.2307/2347496;
+D.M. Bates & D.G. Watts, Nonlinear Regression Analysis (1988), ch. 6.
+"""
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from fitting.engine import solvers
+from fitting.engine.config import FitConfig
+from fitting.engine.fit import prepare_arrays
+from fitting.engine.problem import prepare, residual_fn
+
+EXPANSIONS = 14  # doublings of the step when bracketing: reach 2^14 standard errors
+BISECTIONS = 40  # halvings of the bracket: 2^-40 of its width
+INNER_STEPS = 100  # Levenberg-Marquardt iterations per profile point
+
+
+class ProfileInterval(NamedTuple):
+    """A profile-likelihood interval (arrays of the batch shape).
+
+    Attributes:
+      value: the fitted value [SI].
+      lower, upper: the interval's ends [SI]; -inf/+inf (0 for a positive parameter's lower
+        end) where the side is unbounded; NaN where the fit is not usable.
+      lower_bounded, upper_bounded: bool, False where the profile never reached the threshold.
+      level: the confidence level.
+    """
+
+    value: jax.Array
+    lower: jax.Array
+    upper: jax.Array
+    lower_bounded: jax.Array
+    upper_bounded: jax.Array
+    level: float
+
+
+def _quantile_f1(level, dof):
+    """F_{1, dof} quantile at ``level`` (= t_dof quantile at (1 + level) / 2, squared), by
+    bisection on its upper tail I_{d/(d+q)}(d/2, 1/2) in log q."""
+    d = jnp.maximum(dof, 1).astype(jnp.result_type(float))
+    tail = 1.0 - level
+
+    def body(_, bracket):
+        lo, hi = bracket
+        mid = 0.5 * (lo + hi)
+        q = jnp.exp(mid)
+        above = jax.scipy.special.betainc(d / 2, 0.5, d / (d + q)) > tail  # q too small
+        return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
+
+    lo, hi = jax.lax.fori_loop(0, 200, body, (jnp.log(1e-6), jnp.log(1e12)))
+    return jnp.exp(0.5 * (lo + hi))
+
+
+def _quantile_chi2_1(level):
+    """chi^2_1 quantile at ``level``: (sqrt(2) erfinv(level))^2."""
+    return 2.0 * jax.scipy.special.erfinv(jnp.asarray(level)) ** 2
+
+
+def _profile_one(config, j, level, v, i, sigma, mask, x_hat, scale, cov_scaled, ok):
+    """Both ends of the interval of parameter entry j for one recording (arrays (n,), (k,))."""
+    model = config.model
+    dtype = i.dtype
+    problem = dict(prepare(config, v, i, sigma, mask), scale=scale)
+    _, positive = model.param_arrays(dtype)
+    ratio = x_hat / scale
+    theta_hat = jnp.where(positive, jnp.log(jnp.where(positive & (ratio > 0), ratio, 1.0)), ratio)
+    full = residual_fn(model, problem)
+    chi2_min = jnp.sum(full(theta_hat) ** 2)
+    dof = problem["n_valid"] - model.n_params
+    if config.has_sigma:
+        delta = _quantile_chi2_1(level).astype(dtype)
+    else:
+        delta = (_quantile_f1(level, dof) * chi2_min / jnp.maximum(dof, 1)).astype(dtype)
+    # the first step: the Wald half-width in theta_j, sqrt(quantile) standard errors
+    # (psi = x / scale; theta = log psi for a positive parameter, so d theta = d psi / psi)
+    se_psi = jnp.sqrt(cov_scaled[j, j])
+    se = jnp.where(positive[j], se_psi / jnp.abs(ratio[j]), se_psi)
+    se = jnp.where(jnp.isfinite(se) & (se > 0), se, 0.1)
+    s2 = 1.0 if config.has_sigma else chi2_min / jnp.maximum(dof, 1)
+    step = se * jnp.sqrt(delta / jnp.maximum(s2, jnp.finfo(dtype).tiny))
+    free_hat = jnp.delete(theta_hat, j, assume_unique_indices=True)
+
+    def excess(t, free0):
+        """P(t) - chi^2_min - delta and the optimal other parameters at theta_j = t."""
+        def reduced(free):
+            return full(jnp.insert(free, j, t))
+        theta, _, _, r, _ = solvers.levenberg_marquardt(reduced, free0, INNER_STEPS)
+        return jnp.sum(r * r) - chi2_min - delta, theta
+
+    def side(direction):
+        def expand(m, carry):
+            inside, outside, free_in, found = carry
+            t = theta_hat[j] + direction * (2.0 ** m) * step
+            f, free = excess(t, free_in)
+            now = (~found) & (f >= 0)
+            keep = found | now
+            return (jnp.where(keep, inside, t), jnp.where(now, t, outside),
+                    jnp.where(keep, free_in, free), keep)
+
+        inside, outside, free_in, found = jax.lax.fori_loop(
+            0, EXPANSIONS, expand, (theta_hat[j], theta_hat[j], free_hat, jnp.asarray(False)))
+
+        def bisect(_, carry):
+            inside, outside, free_in = carry
+            mid = 0.5 * (inside + outside)
+            f, free = excess(mid, free_in)
+            below = f < 0
+            return (jnp.where(below, mid, inside), jnp.where(below, outside, mid),
+                    jnp.where(below, free, free_in))
+
+        inside, outside, _ = jax.lax.fori_loop(0, BISECTIONS, bisect, (inside, outside, free_in))
+        end = 0.5 * (inside + outside)
+        x_end = jnp.where(positive[j], scale[j] * jnp.exp(end), scale[j] * end)
+        limit = jnp.where(positive[j] & (direction < 0), 0.0, direction * jnp.inf)
+        return jnp.where(found, x_end, limit), found
+
+    lower, lower_ok = side(-1.0)
+    upper, upper_ok = side(1.0)
+    nan = jnp.asarray(jnp.nan, dtype)
+    return (jnp.where(ok, lower, nan), jnp.where(ok, upper, nan), lower_ok & ok, upper_ok & ok)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _profile_batch(config, j, level, v, i, sigma, mask, x_hat, scale, cov_scaled, ok):
+    return jax.vmap(functools.partial(_profile_one, config, j, level))(
+        v, i, sigma, mask, x_hat, scale, cov_scaled, ok)
+
+
+def profile_intervals(res, v, i, names=None, *, sigma=None, mask=None, level=0.95):
+    """Profile-likelihood confidence intervals of fitted parameters, for every recording.
+
+    Args:
+      res: the ``FitResult`` of ``fitting.fit(model, v, i, sigma=sigma, mask=mask)``.
+      v, i, sigma, mask: the same data and options that were fitted (checked: the loss at the
+        fitted parameters must be the result's).
+      names: free parameter names (default: all); a vector parameter gives one interval per
+        entry, as arrays with a trailing axis.
+      level: confidence level in (0, 1).
+
+    Returns:
+      dict name -> ``ProfileInterval`` (arrays of the batch shape).
+
+    Raises:
+      ValueError: an unknown name, a level outside (0, 1), or data that is not what was fitted.
+    """
+    import numpy as np
+
+
+
+    model = res.model
+    names = list(model.param_names if names is None else names)
+    unknown = [n for n in names if n not in model.param_names]
+    if unknown:
+        raise ValueError(f"no free parameter {unknown} in {model.name}; parameters are "
+                         f"{list(model.param_names)} (derived quantities have no profile here)")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level}")
+    arrays, batch_shape, size = prepare_arrays(model, v, i, sigma, mask)
+    k = model.n_params
+    flat = lambda x, tail: np.asarray(x).reshape((size,) + tail)  # noqa: E731
+    x_hat = flat(model.flatten(res.free_params()), (k,)).astype(arrays[1].dtype)
+    scale = flat(res.param_scale, (k,)).astype(arrays[1].dtype)
+    cov = flat(res.cov_scaled, (k, k)).astype(arrays[1].dtype)
+    ok = flat(res.usable, ())
+    config = FitConfig(model=model, has_sigma=sigma is not None)
+    offsets, start = {}, 0
+    for spec in model.specs:
+        offsets[spec.name] = range(start, start + spec.size)
+        start += spec.size
+    out = {}
+    for name in names:
+        parts = [_profile_batch(config, j, float(level), *arrays, x_hat, scale, cov, ok)
+                 for j in offsets[name]]
+        stacked = [np.stack([np.asarray(p[m]) for p in parts], axis=-1) for m in range(4)]
+        if len(parts) == 1:
+            stacked = [s[..., 0] for s in stacked]
+        shape = lambda a: a.reshape(batch_shape + a.shape[1:])  # noqa: E731
+        value = np.asarray(res.params[name])
+        out[name] = ProfileInterval(value, *(shape(s) for s in stacked), float(level))
+    _check_same_data(res, arrays, config, x_hat, scale, batch_shape)
+    return out
+
+
+def _check_same_data(res, arrays, config, x_hat, scale, batch_shape):
+    """Refuse data other than what was fitted: the loss at the fit must be the result's."""
+    import numpy as np
+
+    def loss_one(v, i, sigma, mask, x, s):
+        problem = dict(prepare(config, v, i, sigma, mask), scale=s)
+        r = jnp.where(problem["valid"], problem["w"] * (problem["i"] - config.model.current(
+            config.model.unflatten(x), problem["v"])), 0.0)
+        w = jnp.where(problem["valid"], problem["w"], 1.0)
+        return jnp.sum(r * r) if config.has_sigma else jnp.sum((r / w) ** 2)
+
+    loss = np.asarray(jax.vmap(loss_one)(*arrays, x_hat, scale)).reshape(batch_shape)
+    fitted = np.asarray(res.loss)
+    both = np.isfinite(loss) & np.isfinite(fitted)
+    tol = 1e-3 if arrays[1].dtype == np.float32 else 1e-8
+    if np.any(np.abs(loss[both] - fitted[both]) > tol * np.abs(fitted[both]) + 1e-300):
+        raise ValueError("v, i (sigma, mask) are not the data of this FitResult: the loss at "
+                         "the fitted parameters differs from res.loss")
