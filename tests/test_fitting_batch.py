@@ -360,3 +360,26 @@ def test_user_model_units_reach_summary_and_export(tmp_path):
     assert custom.spec_of("x").si_unit == "X"
     with pytest.raises(ValueError, match="units names unknown"):
         fitting.Model(lambda p, v: p["x"] * v, params={"x": 1.0}, units={"y": "nS"})
+
+
+def test_api_edges_give_clear_errors_or_right_answers():
+    _, _, i = _ohmic_batch(3, seed=13)
+    res = fitting.fit(fitting.Ohmic(), V, i)
+    with pytest.raises(IndexError, match="batch shape \\(3,\\)"):
+        res[10]
+    np.testing.assert_array_equal(res[2].params["g"], res.params["g"][2])
+    np.testing.assert_array_equal(res[-1].params["g"], res.params["g"][2])
+    with pytest.raises(ValueError, match="no data to fit"):
+        fitting.fit(fitting.Ohmic(), V, np.zeros((0, V.size)))
+    with pytest.raises(ValueError, match="must hold real numbers"):
+        fitting.fit(fitting.Ohmic(), V, ["a"] * V.size)
+    with pytest.raises(ValueError, match="at least one"):
+        fitting.MultiIonGHK(z=(), c_in=(), c_out=(), temperature=295.0)
+    as_list = fitting.fit(fitting.Ohmic(), list(V), list(np.asarray(i[0])))
+    assert float(as_list.params["g"]) == pytest.approx(float(res.params["g"][0]), rel=1e-12)
+    with pytest.raises(ValueError, match="float16, which cannot hold SI values"):
+        fitting.fit(fitting.Ohmic(), V, np.asarray(i[0]).astype(np.float16))
+    sigma = np.full(V.size, 5e-12)
+    sigma[3] = np.nan  # a point without a noise estimate is dropped and counted
+    counted = fitting.fit(fitting.Ohmic(), V, i[0], sigma=sigma)
+    assert int(counted.n_masked) == 1 and int(counted.n_points) == V.size - 1

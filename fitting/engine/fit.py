@@ -29,15 +29,25 @@ def bucket(size):
 
 def _as_array(name, x):
     try:
-        return np.asarray(x)
+        a = np.asarray(x)
     except Exception as exc:  # noqa: BLE001
         raise ValueError(f"{name} must be array-like; got {type(x).__name__}") from exc
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+        raise ValueError(f"{name} must hold real numbers [SI]; got an array of {a.dtype} "
+                         f"({type(x).__name__})")
+    return a
 
 
 def _check_inputs(model, v, i, sigma, mask):
     v, i = _as_array("v", v), _as_array("i", i)
     if i.ndim == 0:
         raise ValueError(f"i must have at least one axis (points); got shape {i.shape}")
+    if i.size == 0:
+        raise ValueError(f"no data to fit: i has shape {i.shape} (recordings x points)")
+    for name, a in (("v", v), ("i", i)):
+        if np.issubdtype(a.dtype, np.floating) and np.finfo(a.dtype).bits < 32:
+            raise ValueError(f"{name} is {a.dtype}, which cannot hold SI values (1 pA = 1e-12 A "
+                             "underflows to 0): pass float32 or float64")
     try:
         v = np.broadcast_to(v, i.shape)
     except ValueError:
@@ -50,7 +60,7 @@ def _check_inputs(model, v, i, sigma, mask):
             except ValueError:
                 raise ValueError(f"{name} shape {np.shape(extra)} does not broadcast to the shape "
                                  f"of i {tuple(i.shape)}") from None
-    if sigma is not None and np.any(np.asarray(sigma) <= 0):
+    if sigma is not None and np.any(_as_array("sigma", sigma) <= 0):
         raise ValueError("sigma must be > 0 (the per-point noise SD in A)")
     if i.ndim == 1:
         valid = np.isfinite(v) & np.isfinite(i)
@@ -147,7 +157,10 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     devices = jax.device_count()
     arrays, batch_shape, size = prepare_arrays(model, v, i, sigma, mask, devices=devices)
     padded_size = arrays[0].shape[0]
-    n_masked = np.sum(~(np.isfinite(arrays[0]) & np.isfinite(arrays[1])) & arrays[3], axis=-1)
+    usable_point = np.isfinite(arrays[0]) & np.isfinite(arrays[1])
+    if sigma is not None:
+        usable_point &= np.isfinite(arrays[2]) & (arrays[2] > 0)
+    n_masked = np.sum(~usable_point & arrays[3], axis=-1)
     sharding = _batch_sharding()
     if sharding is not None:
         arrays = [jax.device_put(a, sharding) for a in arrays]

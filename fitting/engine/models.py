@@ -85,9 +85,9 @@ def _ion_config(z, c_in, c_out, temperature):
     if temperature is None:
         raise TypeError("temperature [K] is required (use ionjax.units.celsius for degC)")
     z, c_in, c_out = (tuple(float(x) for x in np.atleast_1d(a)) for a in (z, c_in, c_out))
-    if not len(z) == len(c_in) == len(c_out):
-        raise ValueError(f"z, c_in and c_out must have one entry per ion; got lengths "
-                         f"{len(z)}, {len(c_in)}, {len(c_out)}")
+    if not len(z) == len(c_in) == len(c_out) or not z:
+        raise ValueError(f"z, c_in and c_out must have one entry per ion (at least one); got "
+                         f"lengths {len(z)}, {len(c_in)}, {len(c_out)}")
     ionjax.validate_inputs(z=z, c_in=c_in, c_out=c_out, temperature=temperature)
     return z, c_in, c_out, float(temperature)
 

@@ -25,6 +25,8 @@ class ParamSpec:
       si_unit: the SI unit of the value (e.g. "S"); "" for a dimensionless parameter.
       positive: constrained > 0 (fitted in log space).
       floor: internal scale [SI] when the starting value is 0.
+      lower, upper: bounds [SI] (-inf / +inf: none), honoured through the internal
+        parameterisation (``fitting.engine.problem.physical``), so by every solver.
     """
 
     name: str
@@ -34,6 +36,8 @@ class ParamSpec:
     si_unit: str = ""
     positive: bool = False
     floor: float = 1.0
+    lower: float = -float("inf")
+    upper: float = float("inf")
 
 
 DIMENSIONLESS = ParamSpec("", unit="", factor=1.0, si_unit="")
@@ -97,6 +101,19 @@ class ModelBase:
             floors += [s.floor] * s.size
             positive += [s.positive] * s.size
         return jnp.asarray(floors, dtype), jnp.asarray(positive)
+
+    @property
+    def bounded(self):
+        """True when some parameter has a finite lower or upper bound."""
+        return any(s.lower > -float("inf") or s.upper < float("inf") for s in self.specs)
+
+    def bound_arrays(self, dtype):
+        """(lower (k,), upper (k,)) [SI] bounds of the vector entries (+-inf where none)."""
+        lower, upper = [], []
+        for s in self.specs:
+            lower += [s.lower] * s.size
+            upper += [s.upper] * s.size
+        return jnp.asarray(lower, dtype), jnp.asarray(upper, dtype)
 
     def current(self, params, v):  # pragma: no cover - abstract
         """Model current [A] at voltages v [V] for the parameters (dict, SI)."""

@@ -11,6 +11,7 @@ For one recording with valid points V (mask, finite v and i, positive sigma):
    solver sees is O(1), so float32 works.
 """
 
+import jax
 import jax.numpy as jnp
 
 from fitting.engine.linalg import spd_solve_entries
@@ -81,10 +82,57 @@ def ungated_chi2(model, problem):
 
 
 def physical(model, problem, theta):
-    """Internal parameters theta -> physical x [SI] (log-scaled for positive parameters)."""
+    """Internal parameters theta -> physical x [SI]: x = s theta; x = s e^theta for positive
+    parameters; for bounded ones x = lo + s e^theta, hi - s e^theta, or
+    lo + (hi - lo) / (1 + e^-theta) with both bounds (s = ``problem["scale"]``)."""
     _, positive = model.param_arrays(theta.dtype)
     scale = problem["scale"]
-    return jnp.where(positive, scale * jnp.exp(jnp.where(positive, theta, 0.0)), scale * theta)
+    if not model.bounded:
+        return jnp.where(positive, scale * jnp.exp(jnp.where(positive, theta, 0.0)),
+                         scale * theta)
+    lo, hi, has_lo, has_hi = _bounds(model, theta.dtype)
+    grows = positive | has_lo | has_hi
+    e = scale * jnp.exp(jnp.where(grows & ~(has_lo & has_hi), theta, 0.0))
+    span = jnp.where(has_lo & has_hi, hi - lo, 1.0)
+    x = jnp.where(positive, e, scale * theta)
+    x = jnp.where(has_lo, jnp.where(has_hi, lo + span * jax.nn.sigmoid(theta), lo + e), x)
+    return jnp.where(has_hi & ~has_lo, hi - e, x)
+
+
+def _bounds(model, dtype):
+    lo, hi = model.bound_arrays(dtype)
+    return lo, hi, jnp.isfinite(lo), jnp.isfinite(hi)
+
+
+def internal(model, scale, x):
+    """Physical x [SI] -> internal theta (the inverse of ``physical``)."""
+    _, positive = model.param_arrays(x.dtype)
+    ratio = x / scale
+    theta = jnp.where(positive, jnp.log(jnp.where(positive & (ratio > 0), ratio, 1.0)), ratio)
+    if not model.bounded:
+        return theta
+    lo, hi, has_lo, has_hi = _bounds(model, x.dtype)
+    span = jnp.where(has_lo & has_hi, hi - lo, 1.0)
+    above = jnp.where(has_lo, (x - lo) / scale, 1.0)
+    below = jnp.where(has_hi, (hi - x) / scale, 1.0)
+    fraction = jnp.where(has_lo & has_hi, (x - lo) / span, 0.5)
+    theta = jnp.where(has_lo & ~has_hi, jnp.log(above), theta)
+    theta = jnp.where(has_hi & ~has_lo, jnp.log(below), theta)
+    return jnp.where(has_lo & has_hi, jnp.log(fraction) - jnp.log1p(-fraction), theta)
+
+
+def dpsi_dtheta(model, scale, x):
+    """d(x / scale) / d theta at x: 1, x / s, (x - lo) / s, (hi - x) / s, or
+    (x - lo)(hi - x) / ((hi - lo) s); 0 at a bound (no curvature to estimate an error from)."""
+    _, positive = model.param_arrays(x.dtype)
+    out = jnp.where(positive, x / scale, 1.0)
+    if not model.bounded:
+        return out
+    lo, hi, has_lo, has_hi = _bounds(model, x.dtype)
+    span = jnp.where(has_lo & has_hi, hi - lo, 1.0)
+    out = jnp.where(has_lo & ~has_hi, (x - lo) / scale, out)
+    out = jnp.where(has_hi & ~has_lo, (hi - x) / scale, out)
+    return jnp.where(has_lo & has_hi, (x - lo) * (hi - x) / (span * scale), out)
 
 
 def residual_fn(model, problem):
@@ -124,4 +172,9 @@ def prepare(config, v, i, sigma, mask):
     scale = jnp.where(ok, jnp.abs(x0), floors)
     x0 = jnp.where(ok, x0, scale)
     theta0 = jnp.where(positive, 0.0, x0 / scale)
+    if model.bounded:  # start inside the bounds; one-sided: scale = distance to the bound
+        lo, hi, has_lo, has_hi = _bounds(model, dtype)
+        gap = jnp.where(has_lo, x0 - lo, jnp.where(has_hi, hi - x0, scale))
+        scale = jnp.where(has_lo ^ has_hi, jnp.where(gap > 0, gap, floors), scale)
+        theta0 = internal(model, scale, x0)
     return dict(v=v0, i=i0, w=w, valid=valid, n_valid=n_valid, scale=scale, theta0=theta0)

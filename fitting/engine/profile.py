@@ -12,8 +12,9 @@ Each side is found without a starting guess: steps from the optimum (one Wald st
 doubled while the profile stays below the threshold, up to ``EXPANSIONS`` times), then bisection
 on the bracket; every P(c) is a Levenberg-Marquardt solve of the other parameters, warm-started
 from the previous one. A side whose profile never reaches the threshold is unbounded: its end
-is -inf / +inf (0 for a positive parameter's lower end) and flagged. Unlike Wald intervals,
-profile intervals follow the curvature of the likelihood (asymmetric for v_half and slope).
+is where the parameter runs off to (+-inf, 0 for a positive parameter, or its bound) and
+flagged. Unlike Wald intervals, profile intervals follow the curvature of the likelihood
+(asymmetric for v_half and slope).
 
 Reference: D.J. Venzon & S.H. Moolgavkar, Appl. Stat. 37, 87 (1988), doi:10.2307/2347496;
 D.M. Bates & D.G. Watts, Nonlinear Regression Analysis (1988), ch. 6.
@@ -28,7 +29,7 @@ import jax.numpy as jnp
 from fitting.engine import solvers
 from fitting.engine.config import FitConfig
 from fitting.engine.fit import prepare_arrays
-from fitting.engine.problem import prepare, residual_fn
+from fitting.engine.problem import dpsi_dtheta, internal, physical, prepare, residual_fn
 
 EXPANSIONS = 14  # doublings of the step when bracketing: reach 2^14 standard errors
 BISECTIONS = 40  # halvings of the bracket: 2^-40 of its width
@@ -40,8 +41,9 @@ class ProfileInterval(NamedTuple):
 
     Attributes:
       value: the fitted value [SI].
-      lower, upper: the interval's ends [SI]; -inf/+inf (0 for a positive parameter's lower
-        end) where the side is unbounded; NaN where the fit is not usable.
+      lower, upper: the interval's ends [SI]; where a side is unbounded, the value the
+        parameter runs off to (-inf/+inf, 0 for a positive parameter, or its bound); NaN where
+        the fit is not usable.
       lower_bounded, upper_bounded: bool, False where the profile never reached the threshold.
       level: the confidence level.
     """
@@ -81,9 +83,7 @@ def _profile_one(config, j, level, v, i, sigma, mask, x_hat, scale, cov_scaled, 
     model = config.model
     dtype = i.dtype
     problem = dict(prepare(config, v, i, sigma, mask), scale=scale)
-    _, positive = model.param_arrays(dtype)
-    ratio = x_hat / scale
-    theta_hat = jnp.where(positive, jnp.log(jnp.where(positive & (ratio > 0), ratio, 1.0)), ratio)
+    theta_hat = internal(model, scale, x_hat)
     full = residual_fn(model, problem)
     chi2_min = jnp.sum(full(theta_hat) ** 2)
     dof = problem["n_valid"] - model.n_params
@@ -92,9 +92,9 @@ def _profile_one(config, j, level, v, i, sigma, mask, x_hat, scale, cov_scaled, 
     else:
         delta = (_quantile_f1(level, dof) * chi2_min / jnp.maximum(dof, 1)).astype(dtype)
     # the first step: the Wald half-width in theta_j, sqrt(quantile) standard errors
-    # (psi = x / scale; theta = log psi for a positive parameter, so d theta = d psi / psi)
+    # (psi = x / scale, so d theta = d psi / (d psi / d theta))
     se_psi = jnp.sqrt(cov_scaled[j, j])
-    se = jnp.where(positive[j], se_psi / jnp.abs(ratio[j]), se_psi)
+    se = se_psi / jnp.abs(dpsi_dtheta(model, scale, x_hat)[j])
     se = jnp.where(jnp.isfinite(se) & (se > 0), se, 0.1)
     s2 = 1.0 if config.has_sigma else chi2_min / jnp.maximum(dof, 1)
     step = se * jnp.sqrt(delta / jnp.maximum(s2, jnp.finfo(dtype).tiny))
@@ -130,12 +130,16 @@ def _profile_one(config, j, level, v, i, sigma, mask, x_hat, scale, cov_scaled, 
 
         inside, outside, _ = jax.lax.fori_loop(0, BISECTIONS, bisect, (inside, outside, free_in))
         end = 0.5 * (inside + outside)
-        x_end = jnp.where(positive[j], scale[j] * jnp.exp(end), scale[j] * end)
-        limit = jnp.where(positive[j] & (direction < 0), 0.0, direction * jnp.inf)
-        return jnp.where(found, x_end, limit), found
+        at = lambda t: physical(model, {"scale": scale}, theta_hat.at[j].set(t))[j]  # noqa: E731
+        # the end, or where x_j goes as theta_j runs off (+-inf, 0, or a bound)
+        return jnp.where(found, at(end), at(direction * jnp.inf)), found
 
-    lower, lower_ok = side(-1.0)
-    upper, upper_ok = side(1.0)
+    # theta_j increases with x_j, except below an upper bound alone: order the ends by x
+    down, down_ok = side(-1.0)
+    up, up_ok = side(1.0)
+    swap = down > up
+    lower, lower_ok = jnp.where(swap, up, down), jnp.where(swap, up_ok, down_ok)
+    upper, upper_ok = jnp.where(swap, down, up), jnp.where(swap, down_ok, up_ok)
     nan = jnp.asarray(jnp.nan, dtype)
     return (jnp.where(ok, lower, nan), jnp.where(ok, upper, nan), lower_ok & ok, upper_ok & ok)
 

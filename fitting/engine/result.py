@@ -98,9 +98,21 @@ class FitResult:
         return jnp.reshape(out, v.shape)
 
     def __getitem__(self, index):
-        """Select recordings of a batch: ``res[3]``, ``res[:10]``, ``res[mask]``."""
+        """Select recordings of a batch: ``res[3]``, ``res[:10]``, ``res[mask]``.
+
+        Indexing follows NumPy on the batch shape (an index beyond the batch raises IndexError;
+        JAX would clamp it to the last recording)."""
+        positions = np.arange(int(np.prod(self.batch_shape))).reshape(self.batch_shape)
+        try:
+            picked = positions[index]
+        except IndexError as exc:
+            raise IndexError(f"{exc} (FitResult of batch shape {self.batch_shape})") from None
+        flat_index = np.asarray(picked)
+
         def take(x):
-            return jnp.asarray(x)[index]
+            x = jnp.asarray(x)
+            flat = jnp.reshape(x, (-1,) + x.shape[len(self.batch_shape):])
+            return jnp.reshape(flat[flat_index.ravel()], flat_index.shape + flat.shape[1:])
         return jax.tree_util.tree_map(take, self)
 
     def summary(self, max_rows=10):

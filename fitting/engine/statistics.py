@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from fitting.engine.linalg import gram_inverse
-from fitting.engine.problem import physical, ungated_chi2
+from fitting.engine.problem import dpsi_dtheta, physical, ungated_chi2
 from fitting.engine.status import Status, usable
 
 # a diagonal entry of R below this many machine epsilons marks linearly dependent columns
@@ -51,14 +51,13 @@ def covariance(config, problem, x, r, jac):
     """
     model, valid = config.model, problem["valid"]
     dtype = x.dtype
-    _, positive = model.param_arrays(dtype)
     w, n_valid, scale = problem["w"], problem["n_valid"], problem["scale"]
     chi2 = jnp.sum(r * r)
     w_safe = jnp.where(valid, w, 1.0)
     rss = jnp.sum(jnp.where(valid, (r / w_safe) ** 2, 0.0))
-    # the solver's Jacobian is d r / d theta; d psi / d theta = x / scale for log-scaled
-    # parameters and 1 otherwise, with psi = x / scale
-    jac = jac / jnp.where(positive, x / scale, 1.0)[None, :]
+    # the solver's Jacobian is d r / d theta; d r / d psi with psi = x / scale divides it by
+    # d psi / d theta (x / scale for log-scaled parameters, 1 for plain ones)
+    jac = jac / dpsi_dtheta(model, scale, x)[None, :]
     dof = n_valid - model.n_params
     s2 = 1.0 if config.has_sigma else jnp.where(dof > 0, chi2 / jnp.maximum(dof, 1), jnp.nan)
     inverse, singular = gram_inverse(jac, SINGULAR_RTOL_EPS * jnp.finfo(dtype).eps)

@@ -40,6 +40,27 @@ def _display_unit(key, given):
     return float(factor), str(label), str(si_unit)
 
 
+def _bounds(key, given, start, positive):
+    """(lower, upper) floats of a parameter's bounds, checked against its starting value."""
+    if given is None:
+        return -float("inf"), float("inf")
+    if positive:
+        raise ValueError(f"{key!r} is both positive and bounded: give bounds (0, upper) alone")
+    try:
+        lower, upper = given
+        lower = -float("inf") if lower is None else float(lower)
+        upper = float("inf") if upper is None else float(upper)
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds[{key!r}] must be (lower, upper), each a number or None; "
+                         f"got {given!r}") from None
+    if not lower < upper or np.isnan(lower) or np.isnan(upper):
+        raise ValueError(f"bounds[{key!r}] = {given!r}: lower must be < upper")
+    if not np.all((start > lower) & (start < upper)):
+        raise ValueError(f"starting value of {key!r} {start} must lie strictly inside its "
+                         f"bounds {given!r}")
+    return lower, upper
+
+
 class _ByIdentity:
     """An unhashable object, compared and hashed by identity."""
 
@@ -62,6 +83,9 @@ class Model(ModelBase):
       params: starting values, dict name -> float or 1-d array [SI]; their magnitudes also set
         the internal scaling, so give values of the right order.
       positive: names of parameters constrained > 0 (fitted in log space).
+      bounds: optional dict name -> (lower, upper) [SI], either may be None; honoured by every
+        solver through the internal parameterisation. A fit whose optimum lies on a bound has
+        no standard error there (status SINGULAR).
       units: optional dict name -> unit: a symbol of ``ionjax.units.UNITS`` ("nS"), a pair
         (display factor, label) such as (1e-9, "nS"), or (factor, label, SI unit) for a label
         outside the table. Reports show the display unit, exported files the SI unit.
@@ -81,11 +105,11 @@ class Model(ModelBase):
     name: str
     has_linear_form = False
 
-    def __init__(self, fn, *, params, positive=(), units=None, name="Model"):
+    def __init__(self, fn, *, params, positive=(), units=None, name="Model", bounds=None):
         if not callable(fn):
             raise TypeError(f"fn must be callable fn(params, v); got {fn!r}")
-        units = units or {}
-        for label, names in (("positive", positive), ("units", units)):
+        units, bounds = units or {}, bounds or {}
+        for label, names in (("positive", positive), ("units", units), ("bounds", bounds)):
             unknown = set(names) - set(params)
             if unknown:
                 raise ValueError(f"{label} names unknown parameters {sorted(unknown)}; "
@@ -99,9 +123,11 @@ class Model(ModelBase):
                 raise ValueError(f"starting value of positive parameter {key!r} must be > 0; "
                                  f"got {value}")
             factor, unit, si_unit = _display_unit(key, units.get(key))
+            lower, upper = _bounds(key, bounds.get(key), value, key in positive)
             floor = float(np.max(np.abs(value))) or 1.0
             specs.append(ParamSpec(key, size=value.size, unit=unit, factor=factor,
-                                   si_unit=si_unit, positive=key in positive, floor=floor))
+                                   si_unit=si_unit, positive=key in positive, floor=floor,
+                                   lower=lower, upper=upper))
             start.append(tuple(float(x) for x in value))
         object.__setattr__(self, "fn", fn)
         object.__setattr__(self, "start", tuple(start))
