@@ -33,6 +33,7 @@ from fitting.engine import (
     bucket,
     compare,
     fit,
+    measured_reversal,
     profile_intervals,
     reversal_potential,
     usable,
@@ -53,5 +54,6 @@ def __getattr__(name):
 __all__ = [
     "BoltzmannGHK", "BoltzmannOhmic", "Comparison", "FitResult", "GHK", "Model", "MultiIonGHK",
     "Ohmic", "ProfileInterval", "ReversalPotential", "STATUS_MESSAGES", "Status", "bucket",
-    "compare", "fit", "io", "profile_intervals", "reversal_potential", "usable",
+    "compare", "fit", "io", "measured_reversal", "profile_intervals", "reversal_potential",
+    "usable",
 ]

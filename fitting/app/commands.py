@@ -236,6 +236,7 @@ def cmd_fit(args):
             why = ("the fitted current does not cross zero" if fitting.usable(int(code))
                    else fitting.Status(int(code)).message)
             print(f"E_rev {label}: not available ({why})")
+    _check_reversal(res, v, i, e, data.labels)
     if args.out:
         io.write_results(args.out, res, data.labels, e, files=args.files,
                          provenance=_provenance(args, data))
@@ -249,6 +250,34 @@ def cmd_fit(args):
             plot_fit(res, v, i, labels=data.labels, path=args.plot)
         print(f"figure written to {args.plot}")
     return _report_skipped(data)
+
+
+def _check_reversal(res, v, i, e, labels):
+    """Warn where the model's E_rev and the data's own zero crossing disagree beyond their
+    uncertainty (the model does not describe the data near reversal); for a two-ion GHK model,
+    offer the permeability ratio that the measured reversal implies."""
+    measured = fitting.measured_reversal(v, i)
+    rows = zip(labels, *(np.atleast_1d(np.asarray(x, float)) for x in
+                         (e.value, e.stderr, measured.value, measured.stderr)))
+    for k, (label, fit_e, fit_se, data_e, data_se) in enumerate(rows):
+        if not np.all(np.isfinite([fit_e, fit_se, data_e, data_se])):
+            continue
+        if abs(fit_e - data_e) <= 2 * np.hypot(fit_se, data_se):
+            continue
+        print(f"warning: {label}: the fitted E_rev {fit_e * 1e3:.2f} ± {fit_se * 1e3:.2f} mV and "
+              f"the data's zero crossing {data_e * 1e3:.2f} ± {data_se * 1e3:.2f} mV disagree "
+              f"(beyond 2 combined SE): the model does not describe the data near reversal")
+        model = res.model
+        if isinstance(model, fitting.MultiIonGHK) and len(model.z) == 2:
+            ref = model.reference
+            other = 1 - ref
+            p = ionjax.permeability_from_reversal(
+                data_e, np.array([1.0, 1.0]), np.array(model.c_in), np.array(model.c_out),
+                np.array(model.z), index=other, temperature=model.temperature)
+            names = model.ions or ("ion 0", "ion 1")
+            fitted = np.asarray(res.params["ratios"]).reshape(-1, 2)[k, other]
+            print(f"         P_{names[other]}/P_{names[ref]} from the measured reversal alone: "
+                  f"{float(p):.4g} (the whole-curve fit gives {fitted:.4g})")
 
 
 def cmd_iv(args):

@@ -15,7 +15,13 @@ Imports ``ionjax``, jax, optax and numpy only: never ``fitting.io`` or ``fitting
 
 from fitting.engine.config import FitConfig
 from fitting.engine.fit import bucket, fit
-from fitting.engine.inference import Comparison, ReversalPotential, compare, reversal_potential
+from fitting.engine.inference import (
+    Comparison,
+    ReversalPotential,
+    compare,
+    measured_reversal,
+    reversal_potential,
+)
 from fitting.engine.models import GHK, BoltzmannGHK, BoltzmannOhmic, MultiIonGHK, Ohmic
 from fitting.engine.params import ParamSpec
 from fitting.engine.profile import ProfileInterval, profile_intervals
@@ -26,6 +32,6 @@ from fitting.engine.user_model import Model
 __all__ = [
     "BoltzmannGHK", "BoltzmannOhmic", "Comparison", "FitConfig", "FitResult", "GHK", "MESSAGES",
     "Model", "MultiIonGHK", "Ohmic", "ParamSpec", "ProfileInterval", "ReversalPotential",
-    "Status", "bucket", "profile_intervals",
+    "Status", "bucket", "measured_reversal", "profile_intervals",
     "compare", "fit", "reversal_potential", "usable",
 ]

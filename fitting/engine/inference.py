@@ -83,6 +83,49 @@ def reversal_potential(res):
     return ReversalPotential(jnp.reshape(value, batch), jnp.reshape(stderr, batch))
 
 
+def measured_reversal(v, i, noise=None):
+    """The data's own zero crossing: linear interpolation between the two points that bracket it.
+
+    For each recording the points are sorted by voltage; of the sign changes of the current the
+    one nearest to the middle of the sampled range is used, E = (v1 i2 - v2 i1) / (i2 - i1).
+    Its standard error is the delta method with independent noise of SD ``noise`` on i1 and i2:
+    var E = noise^2 ((v2 - v1) / (i2 - i1))^2 (i1^2 + i2^2) / (i2 - i1)^2.
+
+    Args:
+      v, i: (..., n) voltages [V] and currents [A] (NaN points are ignored).
+      noise: (...,) or scalar noise SD [A], or None to estimate it from the data alone by third
+        differences over the points in voltage order, sigma^2 = mean((Delta^3 i)^2) / 20
+        (model-free and blind to a linear or quadratic I-V; stronger curvature can only
+        enlarge it, so the estimate errs on the side of a larger stderr). Fewer than 4 points
+        give NaN.
+
+    Returns:
+      ``ReversalPotential(value, stderr)`` [V] of the batch shape; NaN where the data do not
+      cross zero.
+    """
+    i = np.asarray(i, float)
+    v = np.broadcast_to(np.asarray(v, float), i.shape)
+    batch = i.shape[:-1]
+    given = noise is not None
+    noise = np.broadcast_to(np.nan if noise is None else np.asarray(noise, float), batch)
+    flat_v, flat_i = v.reshape(-1, i.shape[-1]), i.reshape(-1, i.shape[-1])
+    value, stderr = np.full(len(flat_i), np.nan), np.full(len(flat_i), np.nan)
+    for r, (vr, ir, s) in enumerate(zip(flat_v, flat_i, noise.ravel())):
+        ok = np.isfinite(vr) & np.isfinite(ir)
+        order = np.argsort(vr[ok])
+        vs, cs = vr[ok][order], ir[ok][order]
+        if not given:
+            s = np.sqrt(np.mean(np.diff(cs, 3) ** 2) / 20) if cs.size >= 4 else np.nan
+        crossings = np.flatnonzero((np.sign(cs[:-1]) * np.sign(cs[1:]) <= 0) & (cs[:-1] != cs[1:]))
+        if crossings.size == 0:
+            continue
+        k = crossings[np.argmin(np.abs(vs[crossings] - 0.5 * (vs[0] + vs[-1])))]
+        (v1, v2), (i1, i2) = vs[k:k + 2], cs[k:k + 2]
+        value[r] = (v1 * i2 - v2 * i1) / (i2 - i1)
+        stderr[r] = abs(s * (v2 - v1) / (i2 - i1)) * np.hypot(i1, i2) / abs(i2 - i1)
+    return ReversalPotential(value.reshape(batch), stderr.reshape(batch))
+
+
 @dataclasses.dataclass(frozen=True)
 class Comparison:
     """Models ranked by an information criterion (lower is better), per recording.

@@ -1,0 +1,60 @@
+"""The data's own zero crossing, and the warning when a model's E_rev disagrees with it."""
+
+import numpy as np
+
+import fitting
+
+MV, PA, NS = 1e-3, 1e-12, 1e-9
+V = np.arange(-90, 41, 15) * MV
+
+
+def test_crossing_of_linear_data_is_exact_and_its_stderr_matches_simulation():
+    i = 2 * NS * (V + 0.0312)
+    e = fitting.measured_reversal(V, i, noise=1 * PA)
+    assert abs(float(e.value) + 0.0312) < 1e-15
+    rng = np.random.default_rng(0)
+    noisy = i + rng.normal(0, 1 * PA, (20000, V.size))
+    spread = np.std(fitting.measured_reversal(V, noisy, noise=1 * PA).value)
+    assert abs(float(e.stderr) / spread - 1) < 0.03  # delta method vs 20,000 replicates
+
+
+def test_unsorted_points_nan_and_no_crossing():
+    order = np.random.default_rng(1).permutation(V.size)
+    i = 2 * NS * (V + 0.02)
+    batch = np.stack([i[order], np.abs(i[order]) + 1 * PA, i[order]])
+    batch[2, 0] = np.nan
+    e = fitting.measured_reversal(V[order], batch)
+    assert abs(e.value[0] + 0.02) < 1e-15 and abs(e.value[2] + 0.02) < 1e-15
+    assert np.isnan(e.value[1])
+    assert np.isfinite(e.stderr[0])  # noise from third differences: ~0 for a line
+    assert e.stderr[0] < 1e-9
+
+
+def test_cli_warns_when_the_fit_and_the_data_disagree_at_reversal(tmp_path):
+    from test_cli import run
+
+    import ionjax
+
+    t = 298.15
+    unit_na = np.asarray(ionjax.ghk_current(V, 1.0, 10.0, 110.0, 1, temperature=t))
+    unit_k = np.asarray(ionjax.ghk_current(V, 1.0, 130.0, 30.0, 1, temperature=t))
+    # inward rectification that a GHK sum cannot follow: a Boltzmann-gated K current
+    gate = 1 / (1 + np.exp((V + 0.01) / 0.03))
+    noise = np.random.default_rng(0).normal(0, 2 * PA, V.size)
+    i = 0.3e-17 * unit_na + 1e-17 * unit_k * gate + noise
+    path = tmp_path / "rect.csv"
+    path.write_text("voltage_mV,current_pA\n" + "".join(
+        f"{a * 1e3:.1f},{b * 1e12:.4f}\n" for a, b in zip(V, i)))
+    out = run("fit", path, "--model", "multi-ghk", "--ions", "Na,K", "--c-in", "10,130",
+              "--c-out", "110,30", "--temperature", "25C", "--reference", "K")
+    assert out.returncode == 0, out.stderr
+    assert "warning: rect.csv: the fitted E_rev" in out.stdout, out.stdout
+    assert "P_Na/P_K from the measured reversal alone" in out.stdout
+    # a model that fits: no warning
+    clean = tmp_path / "ghk.csv"
+    clean.write_text("voltage_mV,current_pA\n" + "".join(
+        f"{a * 1e3:.1f},{b * 1e12:.4f}\n" for a, b in zip(V, 0.3e-17 * unit_na + 1e-17 * unit_k
+                                                           + noise)))
+    out = run("fit", clean, "--model", "multi-ghk", "--ions", "Na,K", "--c-in", "10,130",
+              "--c-out", "110,30", "--temperature", "25C", "--reference", "K")
+    assert out.returncode == 0 and "warning" not in out.stdout, out.stdout
