@@ -262,3 +262,14 @@ def test_padding_of_unequal_files_is_not_counted_as_masked(ohmic_csv, tmp_path):
     assert out.returncode == 0, out.stderr
     rows = json.loads((tmp_path / "r.json").read_text())["recordings"]
     assert [r["n_masked"] for r in rows] == [0, 0] and rows[1]["n_points"] == 4
+
+
+def test_float32_results_are_written_with_float32_digits(ohmic_csv, tmp_path):
+    good, _, _ = ohmic_csv
+    out = run("fit", good, "--model", "ohmic", "--out", tmp_path / "r.json")
+    assert out.returncode == 0, out.stderr
+    row = json.loads((tmp_path / "r.json").read_text())["recordings"][0]
+    for key in ("g_S", "e_rev_V", "rmse_A", "g_stderr_S"):
+        digits = repr(row[key]).split("e")[0].replace("-", "").replace(".", "").lstrip("0")
+        assert len(digits) <= 9, (key, row[key])  # float32 holds ~7-9 significant digits
+        assert np.float32(row[key]) == np.float32(np.float32(row[key]))

@@ -383,3 +383,25 @@ def test_api_edges_give_clear_errors_or_right_answers():
     sigma[3] = np.nan  # a point without a noise estimate is dropped and counted
     counted = fitting.fit(fitting.Ohmic(), V, i[0], sigma=sigma)
     assert int(counted.n_masked) == 1 and int(counted.n_points) == V.size - 1
+
+
+def test_aicc_small_sample_correction_and_t_based_error_bars():
+    _, _, i = _ohmic_batch(2, seed=14)
+    res = fitting.fit(fitting.Ohmic(), V, i)
+    n, k = V.size, 2
+    np.testing.assert_allclose(res.aicc, np.asarray(res.aic) + 2 * k * (k + 1) / (n - k - 1),
+                               rtol=1e-12)
+    cmp = fitting.compare({"ohmic": res, "boltzmann": fitting.fit(fitting.BoltzmannOhmic(), V,
+                                                                  i)})
+    assert cmp.criterion == "aicc" and "AICc" in str(cmp)
+    np.testing.assert_allclose(cmp.delta[0], 0.0)
+    assert "RSS = " in res[0].summary() and "pA^2" in res[0].summary()
+    from fitting.engine.profile import t_quantile
+
+    assert float(t_quantile(0.95, 5)) == pytest.approx(2.5705818366147395, rel=1e-6)
+    from fitting.plot import plot_fit
+
+    fig = plot_fit(res, V, i)
+    labels = [t.get_text() for ax in fig.axes for t in
+              (ax.get_legend().get_texts() if ax.get_legend() else [])]
+    assert any(f"(95%, t with {n - k} dof)" in label for label in labels), labels

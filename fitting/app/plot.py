@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from fitting.engine.inference import reversal_potential
+from fitting.engine.profile import t_quantile
 from fitting.engine.status import Status, usable
 from fitting.engine.summary import display_unit, ordered_names
 from fitting.io.atomic import atomic_path
@@ -85,9 +86,14 @@ def plot_fit(res, v, i, *, labels=None, path=None, max_panels=6):
             fitted = np.asarray(one.predict(v[k][ok]))
             bottom.plot(v[k][ok] / _MV, (i[k][ok] - fitted) / _PA, "o", ms=3, color="k")
         if np.isfinite(e_val[k]):
-            top.errorbar([e_val[k] / _MV], [0.0], xerr=[1.96 * e_se[k] / _MV], fmt="D",
-                         color="C0", capsize=3,
-                         label=f"E_rev = {e_val[k] / _MV:.1f} ± {1.96 * e_se[k] / _MV:.1f} mV (95%)")
+            # 95% interval with Student's t on the fit's n - k degrees of freedom (1.96 would be
+            # too narrow for the 10-20 points of an I-V)
+            dof = int(np.asarray(res.n_points).ravel()[k]) - res.model.n_params
+            half = float(t_quantile(0.95, max(dof, 1))) * e_se[k] if dof > 0 else np.nan
+            label = (f"E_rev = {e_val[k] / _MV:.1f} ± {half / _MV:.1f} mV (95%, t with {dof} "
+                     f"dof)" if np.isfinite(half) else f"E_rev = {e_val[k] / _MV:.1f} mV")
+            top.errorbar([e_val[k] / _MV], [0.0], xerr=[half / _MV if np.isfinite(half) else 0],
+                         fmt="D", color="C0", capsize=3, label=label)
         bottom.axhline(0, color="0.7", lw=0.8)
         title = labels[k] if labels is not None and k < len(labels) else f"recording {k}"
         top.set_title(title if status[k] == Status.CONVERGED else f"{title} (status {status[k]})",

@@ -132,8 +132,8 @@ class Comparison:
 
     Attributes:
       names: model labels, in the order given.
-      aic, bic: (n_models, *batch) criteria.
-      criterion: "aic" or "bic".
+      aic, bic, aicc: (n_models, *batch) criteria.
+      criterion: "aicc", "aic" or "bic".
       delta: criterion minus the best one per recording.
       weights: Akaike (or Schwarz) weights exp(-delta/2) / sum exp(-delta/2).
       best: index (into ``names``) of the best model per recording.
@@ -148,9 +148,11 @@ class Comparison:
     weights: np.ndarray
     best: np.ndarray
     results: tuple
+    aicc: np.ndarray = None
 
     def __str__(self):
-        lines = [f"{'model':<16} {'AIC':>12} {'BIC':>12} {'d' + self.criterion.upper():>10} "
+        label = {"aicc": "AICc", "aic": "AIC", "bic": "BIC"}[self.criterion]
+        lines = [f"{'model':<16} {'AICc':>12} {'AIC':>12} {'BIC':>12} {'d' + label:>10} "
                  f"{'weight':>8}"]
         def mean(a):  # over the recordings where the model was fitted; NaN if none
             finite = np.asarray(a, float)[np.isfinite(a)]
@@ -159,32 +161,36 @@ class Comparison:
         def cell(x, width, spec):
             return f"{x:>{width}{spec}}" if np.isfinite(x) else f"{'-':>{width}}"
 
-        means = [[mean(a[m]) for a in (self.aic, self.bic, self.delta, self.weights)]
+        means = [[mean(a[m]) for a in (self.aicc, self.aic, self.bic, self.delta, self.weights)]
                  for m in range(len(self.names))]
-        order = np.argsort([row[2] if np.isfinite(row[2]) else np.inf for row in means])
+        order = np.argsort([row[3] if np.isfinite(row[3]) else np.inf for row in means])
         for m in order:
-            aic, bic, delta, weight = means[m]
-            lines.append(f"{self.names[m]:<16} {cell(aic, 12, '.4f')} {cell(bic, 12, '.4f')} "
-                         f"{cell(delta, 10, '.4f')} {cell(weight, 8, '.3f')}")
+            aicc, aic, bic, delta, weight = means[m]
+            lines.append(f"{self.names[m]:<16} {cell(aicc, 12, '.4f')} {cell(aic, 12, '.4f')} "
+                         f"{cell(bic, 12, '.4f')} {cell(delta, 10, '.4f')} "
+                         f"{cell(weight, 8, '.3f')}")
+        lines.append("(criteria from the RSS in A^2, or chi^2 with sigma: compare differences "
+                     "only; '-': the model's fit was refused)")
         if np.ndim(self.best):
             lines.append("(means over recordings)")
         return "\n".join(lines)
 
 
-def compare(candidates, v=None, i=None, *, criterion="aic", **fit_kwargs):
+def compare(candidates, v=None, i=None, *, criterion="aicc", **fit_kwargs):
     """Rank models fitted to the same data by AIC or BIC.
 
     Args:
       candidates: a dict label -> FitResult (or -> model), or a sequence of them. Models are
         fitted first with ``fitting.fit(model, v, i, **fit_kwargs)``.
       v, i: the data, needed only when models (not results) are given.
-      criterion: "aic" (default) or "bic".
+      criterion: "aicc" (default: AIC with the small-sample correction, which I-V curves of
+        10-20 points need), "aic" or "bic".
 
     Returns:
       ``Comparison`` (printable table; per-recording ``best``, ``delta`` and ``weights``).
     """
-    if criterion not in ("aic", "bic"):
-        raise ValueError(f"criterion must be 'aic' or 'bic'; got {criterion!r}")
+    if criterion not in ("aicc", "aic", "bic"):
+        raise ValueError(f"criterion must be 'aicc', 'aic' or 'bic'; got {criterion!r}")
     items = candidates.items() if isinstance(candidates, dict) else \
         [(getattr(c, "model", c).name, c) for c in candidates]
     names, results = [], []
@@ -199,10 +205,11 @@ def compare(candidates, v=None, i=None, *, criterion="aic", **fit_kwargs):
         raise ValueError(f"model labels must be unique; got {names} (pass a dict)")
     aic = np.stack([np.asarray(r.aic, float) for r in results])
     bic = np.stack([np.asarray(r.bic, float) for r in results])
-    score = aic if criterion == "aic" else bic
+    aicc = np.stack([np.asarray(r.aicc, float) for r in results])
+    score = {"aicc": aicc, "aic": aic, "bic": bic}[criterion]
     filled = np.where(np.isfinite(score), score, np.inf)
     delta = score - filled.min(axis=0)
     weights = np.exp(-0.5 * np.where(np.isfinite(delta), delta, np.inf))
     weights = weights / weights.sum(axis=0)
     return Comparison(tuple(names), aic, bic, criterion, delta, weights, np.argmin(filled, axis=0),
-                      tuple(results))
+                      tuple(results), aicc)

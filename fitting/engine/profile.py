@@ -73,6 +73,12 @@ def _quantile_f1(level, dof):
     return jnp.exp(0.5 * (lo + hi))
 
 
+def t_quantile(level, dof):
+    """Two-sided Student t quantile: t with P(|T| <= t) = level for ``dof`` degrees of freedom
+    (dof: int or array); sqrt of the F(1, dof) quantile."""
+    return jnp.sqrt(_quantile_f1(level, jnp.asarray(dof)))
+
+
 def _quantile_chi2_1(level):
     """chi^2_1 quantile at ``level``: (sqrt(2) erfinv(level))^2."""
     return 2.0 * jax.scipy.special.erfinv(jnp.asarray(level)) ** 2

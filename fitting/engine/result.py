@@ -27,7 +27,9 @@ class FitResult:
       loss: weighted sum of squared residuals: RSS [A^2] when ``sigma`` is None, chi^2
         (dimensionless) when it is given.
       rmse: sqrt(RSS / n) [A].
-      aic, bic: n ln(loss / n) + 2k and n ln(loss / n) + k ln n (lmfit's convention).
+      aic, bic: n ln(loss / n) + 2k and n ln(loss / n) + k ln n (lmfit's convention; loss in
+        SI, so they shift by n ln(scale) with the unit: only differences between models fitted
+        to the same data mean anything). ``aicc`` (property) adds the small-sample correction.
       n_steps: solver iterations.
       status: int codes of ``fitting.Status`` (0 = converged); see ``message``, ``converged``
         and ``usable``.
@@ -57,6 +59,15 @@ class FitResult:
         """(..., k, k) covariance of the free parameters [SI]."""
         s = self.param_scale
         return self.cov_scaled * s[..., :, None] * s[..., None, :]
+
+    @property
+    def aicc(self):
+        """AIC with the small-sample correction, AIC + 2k(k+1)/(n-k-1) (Hurvich & Tsai 1989,
+        doi:10.1093/biomet/76.2.297); NaN where n - k - 1 <= 0. Prefer it when n/k < ~40."""
+        k = self.model.n_params
+        n = jnp.asarray(self.n_points, jnp.result_type(self.aic))
+        extra = jnp.where(n - k - 1 > 0, 2 * k * (k + 1) / jnp.maximum(n - k - 1, 1), jnp.nan)
+        return self.aic + extra
 
     @property
     def converged(self):

@@ -25,14 +25,23 @@ def _format(value, factor, spec=".6g"):
     return format(value, spec) if np.isfinite(value) else "-"
 
 
+def _loss_text(res):
+    """The loss with its unit: RSS [pA^2] without sigma, chi^2 (dimensionless) with it."""
+    rss = float(res.rmse) ** 2 * float(res.n_points)
+    if np.isfinite(float(res.loss)) and np.isclose(float(res.loss), rss, rtol=1e-3, atol=0):
+        return f"RSS = {_format(float(res.loss), pA * pA)} pA^2"
+    return f"chi^2 = {_format(float(res.loss), 1)}"
+
+
 def _single(res):
     model = res.model
     lines = [f"[[Model]] {model.name}",
              f"[[Fit]] status {int(res.status)}: {res.message}; {int(res.n_steps)} steps; "
              f"{int(res.n_points)} points ({int(res.n_masked)} masked)",
-             f"    rmse = {_format(float(res.rmse), pA)} pA   loss = {_format(float(res.loss), 1)}"
+             f"    rmse = {_format(float(res.rmse), pA)} pA   {_loss_text(res)}"
+             f"   AICc = {_format(float(res.aicc), 1, '.4f')}"
              f"   AIC = {_format(float(res.aic), 1, '.4f')}"
-             f"   BIC = {_format(float(res.bic), 1, '.4f')}",
+             f"   BIC = {_format(float(res.bic), 1, '.4f')} (from the loss in SI)",
              "[[Parameters]]",
              f"    {'name':<12} {'value':>14} {'stderr':>14} {'rel. err':>9}  unit"]
     for name in ordered_names(res):

@@ -12,8 +12,13 @@ from fitting.io.atomic import write_text
 
 
 def _column(x, n):
-    """A result leaf as an (n, m) float64 host array, converted once for all rows."""
-    return np.asarray(x, float).reshape(n, -1)
+    """A result leaf as an (n, m) float64 host array, converted once for all rows. Float32
+    results become the doubles that print as their shortest float32 repr (0.1, not
+    0.10000000149011612): the written digits are the ones the computation has."""
+    a = np.asarray(x)
+    if a.dtype == np.float32:
+        a = a.astype(str).astype(float)
+    return np.asarray(a, float).reshape(n, -1)
 
 
 def _columns(res, reversal, n):
@@ -30,7 +35,7 @@ def _columns(res, reversal, n):
             columns[f"{key}_stderr{suffix}"] = errors[:, j]
     columns["e_rev_fit_V"] = _column(reversal.value, n)[:, 0]
     columns["e_rev_fit_stderr_V"] = _column(reversal.stderr, n)[:, 0]
-    for key, unit in (("rmse", "_A"), ("loss", ""), ("aic", ""), ("bic", "")):
+    for key, unit in (("rmse", "_A"), ("loss", ""), ("aicc", ""), ("aic", ""), ("bic", "")):
         columns[key + unit] = _column(getattr(res, key), n)[:, 0]
     return columns
 
@@ -96,7 +101,10 @@ def write_results(path, res, labels, reversal, files=(), provenance=None):
     rows = _records(res, labels, reversal)
     ext = os.path.splitext(str(path))[1].lower()
     if ext == ".json":
-        doc = {"model": res.model.name, "units": "SI (V, A, S, m^3/s); keys carry their unit",
+        doc = {"model": res.model.name,
+               "units": "SI (V, A, S, m^3/s); keys carry their unit; loss: RSS [A^2] without "
+                        "sigma, chi^2 (dimensionless) with it; aicc, aic, bic: from the loss in "
+                        "SI (compare differences between models only)",
                "files": [str(f) for f in files], "provenance": json_safe(provenance or {}),
                "recordings": rows}
         write_text(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
