@@ -716,3 +716,9 @@ def test_unit_override_must_name_a_unit_of_its_quantity(tmp_path):
     with pytest.raises(io.InputError, match="voltage_unit 'pA' is not a voltage unit"):
         io.read_csv(path, voltage_unit="pA")
     assert io.read(path, current_unit="nA").i[0] == pytest.approx(-100e-9)
+
+
+def test_abf_unit_labels_padded_with_nul_bytes_are_read():
+    assert _abf._unit("x.abf", "pA\x00\x00 ", "current", "channel 0") == ("pA", -12)
+    with pytest.raises(io.InputError, match="has no unit"):
+        _abf._unit("x.abf", "\x00\x00", "current", "channel 0")

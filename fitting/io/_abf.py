@@ -23,6 +23,7 @@ current during the ramp is neglected.
 """
 
 import os
+import warnings
 
 import numpy as np
 
@@ -61,12 +62,18 @@ def load_abf(path):
     finally:
         np.set_printoptions(**printing)
     try:
-        return pyabf.ABF(path)
+        with warnings.catch_warnings():  # pyabf warns on odd headers; the error says it all
+            warnings.simplefilter("ignore")
+            return pyabf.ABF(path)
     except Exception as exc:  # noqa: BLE001 - pyabf raises anything on a corrupt file
-        raise InputError(f"cannot read as ABF ({type(exc).__name__}: {exc})", path=path) from None
+        detail = " ".join(str(exc).split())  # one line
+        raise InputError(f"cannot read as ABF ({type(exc).__name__}: {detail})",
+                         path=path) from None
 
 
 def _unit(path, label, quantity, what):
+    if label is not None:  # header strings are NUL- or space-padded
+        label = str(label).replace("\x00", "").strip() or None
     info = unit_info(label) if label is not None else None
     if info is None or info[0] != quantity:
         found = "no unit" if label is None else f"unit {label!r}"
