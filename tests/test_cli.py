@@ -273,3 +273,39 @@ def test_float32_results_are_written_with_float32_digits(ohmic_csv, tmp_path):
         digits = repr(row[key]).split("e")[0].replace("-", "").replace(".", "").lstrip("0")
         assert len(digits) <= 9, (key, row[key])  # float32 holds ~7-9 significant digits
         assert np.float32(row[key]) == np.float32(np.float32(row[key]))
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--z", "inf"), "is not a non-zero integer"),
+    (("--out", "/nonexistent-folder/r.json"), "cannot write there"),
+    (("--plot", "fig.pgf"), "figure format 'pgf'"),
+    (("--max-steps", "0"), "not an integer >= 1"),
+])
+def test_more_options_refused_before_any_work(ohmic_csv, extra, message):
+    good, _, _ = ohmic_csv
+    model = ("--model", "ghk", "--ion", "K", "--c-in", "140", "--c-out", "5",
+             "--temperature", "22C") if extra[0] == "--z" else ("--model", "ohmic")
+    out = run("fit", good, *model, *extra)
+    assert out.returncode == 2 and message in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_ljp_of_solutions_that_are_not_electroneutral_is_refused():
+    out = run("ljp", "--pipette", "K=140", "--bath", "Na=140,Cl=140", "--temperature", "22C")
+    assert out.returncode == 2 and "electroneutral" in out.stderr.lower(), out.stderr
+    assert "UserWarning" not in out.stderr and "LJP =" not in out.stdout
+
+
+def test_all_nan_current_column_is_refused_at_read(tmp_path):
+    path = tmp_path / "nan.csv"
+    path.write_text("voltage_mV,current_pA\n-80,\n-40,\n0,\n")
+    out = run("fit", path, "--model", "ohmic")
+    assert out.returncode == 2 and "holds no number" in out.stderr
+
+
+def test_noise_free_fit_does_not_warn_about_reversal(tmp_path):
+    path = tmp_path / "line.csv"
+    path.write_text("voltage_mV,current_nA\n" + "".join(
+        f"{a},{2 * (a + 20) / 1000:.6f}\n" for a in range(-80, 41, 20)))
+    out = run("fit", path, "--model", "ohmic")
+    assert out.returncode == 0 and "warning" not in out.stdout, out.stdout

@@ -314,10 +314,10 @@ def test_user_model_with_an_unhashable_callable_is_compared_by_identity():
 def test_status_enumeration_and_usable_rule():
     from fitting.engine.status import MESSAGES
 
-    assert [int(s) for s in fitting.Status] == [0, 1, 2, 3, 4, 5, 6]
+    assert [int(s) for s in fitting.Status] == [0, 1, 2, 3, 4, 5, 6, 7]
     assert fitting.Status(4).message.startswith("singular") and MESSAGES[2].startswith("too few")
-    codes = np.array([0, 1, 2, 3, 4, 5, 6])
-    np.testing.assert_array_equal(fitting.usable(codes), [True, True] + [False] * 5)
+    codes = np.array([0, 1, 2, 3, 4, 5, 6, 7])
+    np.testing.assert_array_equal(fitting.usable(codes), [True, True] + [False] * 6)
     np.testing.assert_array_equal(fitting.usable(jnp.asarray(codes)), fitting.usable(codes))
     np.testing.assert_array_equal(fitting.usable([0, 1, 3]), [True, True, False])
     assert fitting.STATUS_MESSAGES == MESSAGES
@@ -405,3 +405,39 @@ def test_aicc_small_sample_correction_and_t_based_error_bars():
     labels = [t.get_text() for ax in fig.axes for t in
               (ax.get_legend().get_texts() if ax.get_legend() else [])]
     assert any(f"(95%, t with {n - k} dof)" in label for label in labels), labels
+
+
+def test_refusals_found_by_the_hostile_user():
+    import ionjax
+
+    # a linear I-V crossing below E_K: only a negative P_Na fits it; refused, not converged
+    model = fitting.MultiIonGHK(z=(1, 1), c_in=(10, 130), c_out=(110, 30), temperature=298.15,
+                                reference=1)
+    res = fitting.fit(model, V, 3e-9 * (V + 0.08))
+    assert int(res.status) == fitting.Status.OUT_OF_RANGE and np.isnan(float(res.loss))
+    with pytest.raises(ValueError, match="at least two ions"):
+        fitting.MultiIonGHK(z=(1,), c_in=(130,), c_out=(30,), temperature=298.15)
+    with pytest.raises(ValueError, match="max_steps must be an integer >= 1"):
+        fitting.fit(fitting.Ohmic(), V, V * 1e-9, max_steps=0)
+    # AICc needs n > k + 1: three points for a two-parameter line have none; no model has the
+    # criterion for that recording, so there is no best model
+    v3 = V[:3]
+    line = fitting.fit(fitting.Ohmic(), v3, 2e-9 * (v3 + 0.02))
+    ghk = fitting.fit(fitting.GHK(z=1, c_in=130, c_out=30, temperature=298.15), v3,
+                      np.asarray(ionjax.ghk_current(v3, 1e-17, 130, 30, 1, temperature=298.15)))
+    assert np.isnan(float(line.aicc))
+    cmp = fitting.compare({"line": line, "ghk": ghk}, criterion="aic")
+    assert cmp.names[int(cmp.best)] in ("line", "ghk")
+    # an empty selection reports and exports without error
+    _, _, i = _ohmic_batch(3, seed=15)
+    empty = fitting.fit(fitting.Ohmic(), V, i)[[]]
+    assert "0 recordings" in empty.summary()
+
+
+def test_profile_argument_checks():
+    _, _, i = _ohmic_batch(2, seed=16)
+    res = fitting.fit(fitting.Ohmic(), V, i)
+    one = fitting.profile_intervals(res, V, i, "g")  # a single name, not its letters
+    assert set(one) == {"g"}
+    with pytest.raises(ValueError, match="batch shape"):
+        fitting.profile_intervals(res, V, i[:1], ["g"])

@@ -45,6 +45,16 @@ def _argument_type(parse, *extra):
 _temperature = _argument_type("parse_temperature")
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
+    return value
+
+
 def _add_fit_options(p):
     p.add_argument("--ion", help="permeant ion for ghk models (name from the ion table, e.g. K)")
     p.add_argument("--ions", help="comma-separated ions for multi-ghk, e.g. Na,K")
@@ -118,7 +128,8 @@ def build_parser():
     _add_fit_options(p)
     _add_recording_options(p)
     p.add_argument("--method", default="lm", choices=("lm", "lbfgs"))
-    p.add_argument("--max-steps", type=int, default=200)
+    p.add_argument("--max-steps", type=_positive_int, default=200,
+                   help="solver iterations per recording (default 200)")
     p.add_argument("--out", help="results file (.json or .csv)")
     p.add_argument("--plot", help="figure file (.png, .pdf, .svg)")
     p.add_argument("--max-rows", type=int, default=10,

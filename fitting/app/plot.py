@@ -36,7 +36,9 @@ def supported_formats():
     _pyplot()
     from matplotlib.backend_bases import FigureCanvasBase
 
-    return set(FigureCanvasBase.get_supported_filetypes())
+    # raster and vector formats matplotlib writes by itself (pgf would need a LaTeX install)
+    plain = {"png", "pdf", "svg", "svgz", "jpg", "jpeg", "tif", "tiff", "webp", "eps", "ps"}
+    return set(FigureCanvasBase.get_supported_filetypes()) & plain
 
 
 def save_figure(fig, path, dpi=150):

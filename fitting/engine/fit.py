@@ -154,6 +154,9 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     """
     if method not in solvers.SOLVERS:
         raise ValueError(f"method must be one of {sorted(solvers.SOLVERS)}; got {method!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
+            or max_steps < 1:
+        raise ValueError(f"max_steps must be an integer >= 1; got {max_steps!r}")
     devices = jax.device_count()
     arrays, batch_shape, size = prepare_arrays(model, v, i, sigma, mask, devices=devices)
     padded_size = arrays[0].shape[0]

@@ -136,7 +136,8 @@ class Comparison:
       criterion: "aicc", "aic" or "bic".
       delta: criterion minus the best one per recording.
       weights: Akaike (or Schwarz) weights exp(-delta/2) / sum exp(-delta/2).
-      best: index (into ``names``) of the best model per recording.
+      best: index (into ``names``) of the best model per recording; -1 where no model has the
+        criterion.
       results: the FitResults, in the order given.
     """
 
@@ -161,7 +162,11 @@ class Comparison:
         def cell(x, width, spec):
             return f"{x:>{width}{spec}}" if np.isfinite(x) else f"{'-':>{width}}"
 
-        means = [[mean(a[m]) for a in (self.aicc, self.aic, self.bic, self.delta, self.weights)]
+        # means over the recordings where every model has the criterion, so rows compare
+        score = {"aicc": self.aicc, "aic": self.aic, "bic": self.bic}[self.criterion]
+        common = np.all(np.isfinite(score), axis=0)
+        means = [[mean(np.where(common, a[m], np.nan)) for a in
+                  (self.aicc, self.aic, self.bic, self.delta, self.weights)]
                  for m in range(len(self.names))]
         order = np.argsort([row[3] if np.isfinite(row[3]) else np.inf for row in means])
         for m in order:
@@ -170,7 +175,7 @@ class Comparison:
                          f"{cell(bic, 12, '.4f')} {cell(delta, 10, '.4f')} "
                          f"{cell(weight, 8, '.3f')}")
         lines.append("(criteria from the RSS in A^2, or chi^2 with sigma: compare differences "
-                     "only; '-': the model's fit was refused)")
+                     "only; '-': not available, the fit was refused or, for AICc, n <= k + 1)")
         if np.ndim(self.best):
             lines.append("(means over recordings)")
         return "\n".join(lines)
@@ -210,6 +215,8 @@ def compare(candidates, v=None, i=None, *, criterion="aicc", **fit_kwargs):
     filled = np.where(np.isfinite(score), score, np.inf)
     delta = score - filled.min(axis=0)
     weights = np.exp(-0.5 * np.where(np.isfinite(delta), delta, np.inf))
-    weights = weights / weights.sum(axis=0)
-    return Comparison(tuple(names), aic, bic, criterion, delta, weights, np.argmin(filled, axis=0),
-                      tuple(results), aicc)
+    total = weights.sum(axis=0)
+    weights = np.where(total > 0, weights / np.where(total > 0, total, 1.0), np.nan)
+    best = np.where(np.any(np.isfinite(score), axis=0), np.argmin(filled, axis=0), -1)
+    return Comparison(tuple(names), aic, bic, criterion, delta, weights, best, tuple(results),
+                      aicc)

@@ -153,7 +153,7 @@ class GHK(_SingleIon, _Linear):
     """
 
     name = "GHK"
-    specs = (spec("p", "m^3/s", floor=1e-18),)
+    specs = (spec("p", "m^3/s", floor=1e-18, nonnegative=True),)
 
     def current(self, params, v):
         return params["p"] * self.features(v)[0]
@@ -187,6 +187,8 @@ class MultiIonGHK(_Linear):
 
     def __init__(self, *, z, c_in, c_out, temperature, reference=0, ions=None):
         z, c_in, c_out, t = _ion_config(z, c_in, c_out, temperature)
+        if len(z) < 2:
+            raise ValueError("MultiIonGHK needs at least two ions; use GHK for one")
         if not -len(z) <= reference < len(z):
             raise ValueError(f"reference={reference} is not an ion index (0..{len(z) - 1})")
         ions = None if ions is None else tuple(str(x) for x in ions)
@@ -204,7 +206,7 @@ class MultiIonGHK(_Linear):
 
     @property
     def specs(self):
-        return (spec("p", "m^3/s", size=len(self.z), floor=1e-18),)
+        return (spec("p", "m^3/s", size=len(self.z), floor=1e-18, nonnegative=True),)
 
     def current(self, params, v):
         p = params["p"]

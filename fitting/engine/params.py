@@ -38,16 +38,18 @@ class ParamSpec:
     floor: float = 1.0
     lower: float = -float("inf")
     upper: float = float("inf")
+    nonnegative: bool = False  # physics forbids < 0 (a permeability): such a fit is refused
 
 
 DIMENSIONLESS = ParamSpec("", unit="", factor=1.0, si_unit="")
 
 
-def spec(name, unit, *, size=1, positive=False, floor=None):
+def spec(name, unit, *, size=1, positive=False, floor=None, nonnegative=False):
     """A ParamSpec whose display unit is a symbol of ``ionjax.units.UNITS`` (floor: one unit)."""
     factor, si_unit = UNITS[unit]
     return ParamSpec(name, size=size, unit=unit, factor=factor, si_unit=si_unit,
-                     positive=positive, floor=factor if floor is None else floor)
+                     positive=positive, floor=factor if floor is None else floor,
+                     nonnegative=nonnegative)
 
 
 class ModelBase:
@@ -106,6 +108,10 @@ class ModelBase:
     def bounded(self):
         """True when some parameter has a finite lower or upper bound."""
         return any(s.lower > -float("inf") or s.upper < float("inf") for s in self.specs)
+
+    def nonnegative_array(self):
+        """(k,) bool: entries that physics forbids to be negative."""
+        return jnp.asarray(sum(([s.nonnegative] * s.size for s in self.specs), []), bool)
 
     def bound_arrays(self, dtype):
         """(lower (k,), upper (k,)) [SI] bounds of the vector entries (+-inf where none)."""

@@ -178,7 +178,8 @@ def profile_intervals(res, v, i, names=None, *, sigma=None, mask=None, level=0.9
 
 
     model = res.model
-    names = list(model.param_names if names is None else names)
+    names = [names] if isinstance(names, str) else list(model.param_names if names is None
+                                                           else names)
     unknown = [n for n in names if n not in model.param_names]
     if unknown:
         raise ValueError(f"no free parameter {unknown} in {model.name}; parameters are "
@@ -186,6 +187,9 @@ def profile_intervals(res, v, i, names=None, *, sigma=None, mask=None, level=0.9
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1); got {level}")
     arrays, batch_shape, size = prepare_arrays(model, v, i, sigma, mask)
+    if batch_shape != res.batch_shape:
+        raise ValueError(f"v, i have batch shape {batch_shape}, the FitResult {res.batch_shape}: "
+                         "pass the data that were fitted")
     k = model.n_params
     flat = lambda x, tail: np.asarray(x).reshape((size,) + tail)  # noqa: E731
     x_hat = flat(model.flatten(res.free_params()), (k,)).astype(arrays[1].dtype)

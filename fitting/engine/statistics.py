@@ -67,7 +67,7 @@ def covariance(config, problem, x, r, jac):
     return s2 * inverse, singular, chi2, rss
 
 
-def final_status(status, problem, n_params, x, singular):
+def final_status(status, problem, n_params, x, singular, model_nonnegative=lambda x: False):
     """The solver's status, overridden by what the data and the covariance show."""
     n_valid = problem["n_valid"]
     no_signal = jnp.all(problem["i"] == 0)  # unused points are 0 too
@@ -75,7 +75,9 @@ def final_status(status, problem, n_params, x, singular):
     status = jnp.where(n_valid < n_params, Status.TOO_FEW_POINTS, status)
     status = jnp.where((status == Status.CONVERGED) & ~jnp.all(jnp.isfinite(x)),
                        Status.NON_FINITE, status)
-    return jnp.where((status == Status.CONVERGED) & singular, Status.SINGULAR, status)
+    status = jnp.where((status == Status.CONVERGED) & singular, Status.SINGULAR, status)
+    negative = jnp.any(model_nonnegative(x) & (x < 0))
+    return jnp.where(usable(status) & negative, Status.OUT_OF_RANGE, status)
 
 
 def gating_identified(config, problem, x, chi2):
@@ -151,7 +153,8 @@ def finish(config, problem, solved):
     model, scale = config.model, problem["scale"]
     x = physical(model, problem, theta)
     cov_psi, singular, chi2, rss = covariance(config, problem, x, r, jac)
-    status = final_status(status, problem, model.n_params, x, singular)
+    status = final_status(status, problem, model.n_params, x, singular,
+                          lambda x: model.nonnegative_array())
     identified = gating_identified(config, problem, x, chi2)
     status = jnp.where(usable(status) & ~identified, Status.UNIDENTIFIABLE, status)
     failed = ~usable(status)

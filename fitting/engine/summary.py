@@ -28,7 +28,9 @@ def _format(value, factor, spec=".6g"):
 def _loss_text(res):
     """The loss with its unit: RSS [pA^2] without sigma, chi^2 (dimensionless) with it."""
     rss = float(res.rmse) ** 2 * float(res.n_points)
-    if np.isfinite(float(res.loss)) and np.isclose(float(res.loss), rss, rtol=1e-3, atol=0):
+    if not np.isfinite(float(res.loss)):
+        return "loss = -"
+    if np.isclose(float(res.loss), rss, rtol=1e-3, atol=0):
         return f"RSS = {_format(float(res.loss), pA * pA)} pA^2"
     return f"chi^2 = {_format(float(res.loss), 1)}"
 
@@ -87,4 +89,6 @@ def summary(res, max_rows=10):
     the converged recordings, and each recording when there are at most ``max_rows``)."""
     if res.batch_shape == ():
         return _single(res)
+    if int(np.prod(res.batch_shape)) == 0:
+        return f"[[Model]] {res.model.name}\n[[Batch]] 0 recordings"
     return _batch(res, max_rows)

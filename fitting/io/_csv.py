@@ -193,6 +193,9 @@ def read_csv(path, *, voltage_unit=None, current_unit=None):
     table = np.array(table, dtype=float).reshape(len(rows), len(columns))
     for k in [v_col, *i_cols]:
         table[:, k] = to_si(table[:, k], columns[k][3])
+    for k in [v_col, *i_cols]:
+        if not np.any(np.isfinite(table[:, k])):
+            raise InputError(f"column {header[k]!r} holds no number", path=path)
     for quantity, cols in (("voltage", [v_col]), ("current", i_cols)):
         unit = columns[cols[0]][2]
         problem = check_plausible(table[:, cols], quantity, unit,

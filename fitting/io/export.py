@@ -44,6 +44,8 @@ def _records(res, labels, reversal):
     """One dict per recording; numbers that do not exist (a failed fit) are None."""
     status = np.asarray(res.status).ravel()
     n = status.size
+    if n == 0:
+        return []
     columns = _columns(res, reversal, n)
     finite = {key: np.isfinite(col) for key, col in columns.items()}
     values = {key: col.tolist() for key, col in columns.items()}
@@ -110,7 +112,7 @@ def write_results(path, res, labels, reversal, files=(), provenance=None):
         write_text(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
     elif ext == ".csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["label", "status"])
         writer.writeheader()
         writer.writerows(rows)
         write_text(path, provenance_lines(provenance) + buffer.getvalue())

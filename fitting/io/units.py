@@ -233,7 +233,7 @@ def parse_valences(text):
             value = float(item)
         except ValueError:
             value = float("nan")
-        if not (value == round(value) and value != 0):
+        if not (math.isfinite(value) and value == round(value) and value != 0):
             raise ValueError(f"valence {item!r} is not a non-zero integer (an ion carries whole "
                              "elementary charges)")
         valences.append(int(value))
