@@ -722,3 +722,15 @@ def test_abf_unit_labels_padded_with_nul_bytes_are_read():
     assert _abf._unit("x.abf", "pA\x00\x00 ", "current", "channel 0") == ("pA", -12)
     with pytest.raises(io.InputError, match="has no unit"):
         _abf._unit("x.abf", "\x00\x00", "current", "channel 0")
+
+
+def test_float32_results_keep_their_float32_value_in_nine_digits():
+    from fitting.io.export import _column
+
+    rng = np.random.default_rng(1)
+    x = (rng.normal(size=50_000) * 10.0 ** rng.integers(-20, 5, 50_000)).astype(np.float32)
+    y = _column(x, x.size)[:, 0]
+    np.testing.assert_array_equal(y.astype(np.float32), x)  # the same float32 comes back
+    digits = [len(repr(float(v)).split("e")[0].replace("-", "").replace(".", "").strip("0"))
+              for v in y[:2000]]
+    assert max(digits) <= 9

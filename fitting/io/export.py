@@ -13,11 +13,11 @@ from fitting.io.atomic import write_text
 
 def _column(x, n):
     """A result leaf as an (n, m) float64 host array, converted once for all rows. Float32
-    results become the doubles that print as their shortest float32 repr (0.1, not
-    0.10000000149011612): the written digits are the ones the computation has."""
+    results are rounded to 9 significant digits (enough to give back the same float32, and no
+    more: not the 17 of a double), so the written digits are the ones the computation has."""
     a = np.asarray(x)
-    if a.dtype == np.float32:
-        a = a.astype(str).astype(float)
+    if a.dtype == np.float32:  # the double nearest to the 9-digit decimal, exactly
+        a = np.array([float(f"{v:.9g}") for v in a.astype(np.float64).ravel().tolist()])
     return np.asarray(a, float).reshape(n, -1)
 
 
