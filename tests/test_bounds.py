@@ -61,3 +61,12 @@ def test_bounds_that_do_not_bind_give_the_free_optimum(bounds):
 def test_bad_bounds_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         fitting.Model(_leak, params={"g": 1e-9, "e": -0.03}, **kwargs)
+
+
+def test_an_optimum_on_a_bound_has_no_standard_error_with_either_solver():
+    rng = np.random.default_rng(5)
+    i = 2 * NS * (V + 0.03) + rng.normal(0, 1 * PA, V.size)  # e_rev = -30 mV
+    model = fitting.Model(_leak, params={"g": 1e-9, "e": -0.045}, bounds={"e": (None, -0.04)})
+    for method in ("lm", "lbfgs"):
+        res = fitting.fit(model, V, i, method=method, max_steps=2000)
+        assert int(res.status) == fitting.Status.SINGULAR, (method, int(res.status))

@@ -441,3 +441,20 @@ def test_profile_argument_checks():
     assert set(one) == {"g"}
     with pytest.raises(ValueError, match="batch shape"):
         fitting.profile_intervals(res, V, i[:1], ["g"])
+
+
+def test_plot_with_an_empty_recording_and_longdouble_input():
+    from fitting.plot import plot_fit
+
+    _, _, i = _ohmic_batch(2, seed=17)
+    i = np.array(i)
+    i[1] = np.nan
+    res = fitting.fit(fitting.Ohmic(), V, i)
+    fig = plot_fit(res, V, i)
+    assert "no data" in fig.axes[1].get_title()
+    wide = fitting.fit(fitting.Ohmic(), V.astype(np.longdouble), i[0].astype(np.longdouble))
+    assert bool(wide.converged)
+    from fitting import io
+
+    with pytest.raises(ValueError, match="pass fitting.reversal_potential"):
+        io.write_results("x.json", res, ["a", "b"], fitting.reversal_potential(res[0]))

@@ -74,6 +74,11 @@ def plot_fit(res, v, i, *, labels=None, path=None, max_panels=6):
     for k in range(count):
         top, bottom = axes[0, k], axes[1, k]
         ok = np.isfinite(v[k]) & np.isfinite(i[k])
+        title = labels[k] if labels is not None and k < len(labels) else f"recording {k}"
+        if not np.any(ok):  # nothing to draw: say so in the panel
+            top.set_title(f"{title} (no data)", fontsize=9)
+            bottom.set_xlabel("membrane potential (mV)")
+            continue
         lo, hi = np.min(v[k][ok]), np.max(v[k][ok])
         if np.isfinite(e_val[k]) and lo - (hi - lo) < e_val[k] < hi + (hi - lo):
             lo, hi = min(lo, e_val[k]), max(hi, e_val[k])  # show the curve up to E_rev
@@ -97,7 +102,6 @@ def plot_fit(res, v, i, *, labels=None, path=None, max_panels=6):
             top.errorbar([e_val[k] / _MV], [0.0], xerr=[half / _MV if np.isfinite(half) else 0],
                          fmt="D", color="C0", capsize=3, label=label)
         bottom.axhline(0, color="0.7", lw=0.8)
-        title = labels[k] if labels is not None and k < len(labels) else f"recording {k}"
         top.set_title(title if status[k] == Status.CONVERGED else f"{title} (status {status[k]})",
                       fontsize=9)
         top.legend(fontsize=7, frameon=False, loc="best")

@@ -109,7 +109,9 @@ def prepare_arrays(model, v, i, sigma, mask, *, devices=None):
     """
     v, i = _check_inputs(model, v, i, sigma, mask)
     dtype = np.result_type(v, i)
-    dtype = jax.dtypes.canonicalize_dtype(dtype if np.issubdtype(dtype, np.floating) else float)
+    if not np.issubdtype(dtype, np.floating) or np.finfo(dtype).bits > 64:
+        dtype = np.dtype(float)  # integers, or extended precision that JAX does not have
+    dtype = jax.dtypes.canonicalize_dtype(dtype)
     batch_shape, n = tuple(i.shape[:-1]), i.shape[-1]
     size = math.prod(batch_shape)
     padded_size = size if devices is None else -(-bucket(size) // devices) * devices

@@ -64,6 +64,10 @@ def covariance(config, problem, x, r, jac):
     # a positive parameter driven to 0 (or an overflowing Jacobian) leaves no finite covariance:
     # its uncertainty is unknown, so the fit is not identifiable either
     singular = singular | ~jnp.all(jnp.isfinite(jac))
+    if model.bounded:  # an optimum on a bound has no curvature there: no standard error
+        lo, hi = model.bound_arrays(dtype)
+        bounded = jnp.isfinite(lo) | jnp.isfinite(hi)
+        singular = singular | jnp.any(bounded & (jnp.abs(dpsi_dtheta(model, scale, x)) < 1e-6))
     return s2 * inverse, singular, chi2, rss
 
 

@@ -100,6 +100,9 @@ def write_results(path, res, labels, reversal, files=(), provenance=None):
         source, software version); the JSON document keeps it under "provenance", a CSV file
         as its first line, a ``# provenance: {json}`` comment (``read_csv`` skips comments).
     """
+    if np.shape(reversal.value) != tuple(res.batch_shape):
+        raise ValueError(f"reversal has shape {np.shape(reversal.value)}, the results "
+                         f"{tuple(res.batch_shape)}: pass fitting.reversal_potential(res)")
     rows = _records(res, labels, reversal)
     ext = os.path.splitext(str(path))[1].lower()
     if ext == ".json":
