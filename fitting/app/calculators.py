@@ -21,7 +21,7 @@ def ion_valence(name):
         raise UsageError(str(exc)) from None
 
 
-def _finite(value, what):
+def finite_or_refuse(value, what):
     """``value`` as a float, or a UsageError when the result does not exist."""
     value = float(value)
     if not np.isfinite(value):
@@ -29,13 +29,13 @@ def _finite(value, what):
     return value
 
 
-def _valences(ions, text):
+def valences(ions, text):
     """Valences from --z (non-zero integers), checked against the ion table where it knows an
     ion; else from the table."""
     if not text:
         return [ion_valence(n) for n in ions]
-    valences = parse_valences(text)
-    for ion, z in zip(ions, valences):
+    given = parse_valences(text)
+    for ion, z in zip(ions, given):
         try:
             table = ionjax.ion_mobility(ion)[0]
         except ValueError:
@@ -43,7 +43,7 @@ def _valences(ions, text):
         if table != z:
             raise UsageError(f"--z {z} conflicts with the valence {table:+d} of {ion}; "
                              f"give --z only for ions outside the table")
-    return valences
+    return given
 
 
 def solution_ljp(pipette, bath, temperature):
@@ -56,16 +56,16 @@ def solution_ljp(pipette, bath, temperature):
                                                      temperature=temperature)
         except UserWarning as exc:
             raise UsageError(f"liquid junction potential: {exc}") from None
-    return _finite(value, "the liquid junction potential")
+    return finite_or_refuse(value, "the liquid junction potential")
 
 
 def cmd_nernst(args):
     if args.ion is not None and args.z is not None:
-        _valences([args.ion], str(args.z))  # refuses a --z that contradicts the ion
+        valences([args.ion], str(args.z))  # refuses a --z that contradicts the ion
     z = args.z if args.z is not None else ion_valence(args.ion)
     ionjax.validate_inputs(c_in=args.c_in, c_out=args.c_out, z=z, temperature=args.temperature)
     e = ionjax.nernst_potential(args.c_in, args.c_out, z, temperature=args.temperature)
-    print(f"E_{args.ion or 'ion'} = {_finite(e, 'the Nernst potential') * 1e3:.2f} mV")
+    print(f"E_{args.ion or 'ion'} = {finite_or_refuse(e, 'the Nernst potential') * 1e3:.2f} mV")
     return 0
 
 
@@ -76,14 +76,14 @@ def cmd_ghk_voltage(args):
     p = np.asarray(parse_list(args.p, "concentration"), float)
     c_in = np.asarray(parse_positive(args.c_in, "concentration", "--c-in"))
     c_out = np.asarray(parse_positive(args.c_out, "concentration", "--c-out"))
-    z = np.asarray(_valences(ions, args.z), int)
+    z = np.asarray(valences(ions, args.z), int)
     if not (len(ions) == len(p) == len(c_in) == len(c_out) == len(z)):
         raise UsageError("give one --p, --c-in and --c-out value per ion")
     if not (np.all(np.isfinite(p)) and np.all(p >= 0) and np.any(p > 0)):
         raise UsageError(f"--p must be >= 0 with at least one > 0; got {args.p}")
     ionjax.validate_inputs(p=p, c_in=c_in, c_out=c_out, z=z, temperature=args.temperature)
     v = ionjax.ghk_voltage(p, c_in, c_out, z, temperature=args.temperature)
-    print(f"V_rev = {_finite(v, 'the GHK reversal potential') * 1e3:.2f} mV")
+    print(f"V_rev = {finite_or_refuse(v, 'the GHK reversal potential') * 1e3:.2f} mV")
     return 0
 
 

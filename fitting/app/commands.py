@@ -16,7 +16,7 @@ from fitting import io
 from fitting.app import example
 from fitting.app.calculators import (
     UsageError,
-    _valences,
+    valences,
     cmd_ghk_voltage,
     cmd_ljp,
     cmd_nernst,
@@ -31,13 +31,13 @@ def _ions_and_valences(args):
         raise UsageError(f"--model {args.model} needs --ion NAME (or --ions A,B,...)")
     if len({ion.lower() for ion in ions}) != len(ions):
         raise UsageError(f"--ions names an ion twice: {','.join(ions)}")
-    valences = _valences(ions, args.z)
+    zs = valences(ions, args.z)
     c_in = parse_positive(args.c_in, "concentration", "--c-in") if args.c_in else []
     c_out = parse_positive(args.c_out, "concentration", "--c-out") if args.c_out else []
-    if not (len(ions) == len(valences) == len(c_in) == len(c_out)):
+    if not (len(ions) == len(zs) == len(c_in) == len(c_out)):
         raise UsageError(f"give one --z (or none), --c-in and --c-out value per ion "
-                         f"({', '.join(ions)}); got {len(valences)}, {len(c_in)} and {len(c_out)}")
-    return ions, valences, c_in, c_out
+                         f"({', '.join(ions)}); got {len(zs)}, {len(c_in)} and {len(c_out)}")
+    return ions, zs, c_in, c_out
 
 
 def _reference(ions, name):

@@ -71,8 +71,9 @@ def covariance(config, problem, x, r, jac):
     return s2 * inverse, singular, chi2, rss
 
 
-def final_status(status, problem, n_params, x, singular, model_nonnegative=lambda x: False):
+def final_status(status, problem, model, x, singular):
     """The solver's status, overridden by what the data and the covariance show."""
+    n_params = model.n_params
     n_valid = problem["n_valid"]
     no_signal = jnp.all(problem["i"] == 0)  # unused points are 0 too
     status = jnp.where(no_signal, Status.NO_SIGNAL, status)
@@ -80,7 +81,7 @@ def final_status(status, problem, n_params, x, singular, model_nonnegative=lambd
     status = jnp.where((status == Status.CONVERGED) & ~jnp.all(jnp.isfinite(x)),
                        Status.NON_FINITE, status)
     status = jnp.where((status == Status.CONVERGED) & singular, Status.SINGULAR, status)
-    negative = jnp.any(model_nonnegative(x) & (x < 0))
+    negative = jnp.any(model.nonnegative_array() & (x < 0))
     return jnp.where(usable(status) & negative, Status.OUT_OF_RANGE, status)
 
 
@@ -157,8 +158,7 @@ def finish(config, problem, solved):
     model, scale = config.model, problem["scale"]
     x = physical(model, problem, theta)
     cov_psi, singular, chi2, rss = covariance(config, problem, x, r, jac)
-    status = final_status(status, problem, model.n_params, x, singular,
-                          lambda x: model.nonnegative_array())
+    status = final_status(status, problem, model, x, singular)
     identified = gating_identified(config, problem, x, chi2)
     status = jnp.where(usable(status) & ~identified, Status.UNIDENTIFIABLE, status)
     failed = ~usable(status)
