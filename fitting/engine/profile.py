@@ -201,6 +201,7 @@ def profile_intervals(res, v, i, names=None, *, sigma=None, mask=None, level=0.9
     for spec in model.specs:
         offsets[spec.name] = range(start, start + spec.size)
         start += spec.size
+    _check_same_data(res, arrays, config, x_hat, scale, batch_shape)  # before any profiling
     out = {}
     for name in names:
         parts = [_profile_batch(config, j, float(level), *arrays, x_hat, scale, cov, ok)
@@ -211,7 +212,6 @@ def profile_intervals(res, v, i, names=None, *, sigma=None, mask=None, level=0.9
         shape = lambda a: a.reshape(batch_shape + a.shape[1:])  # noqa: E731
         value = np.asarray(res.params[name])
         out[name] = ProfileInterval(value, *(shape(s) for s in stacked), float(level))
-    _check_same_data(res, arrays, config, x_hat, scale, batch_shape)
     return out
 
 
