@@ -302,6 +302,16 @@ def test_series_resistance_closed_form():
             io.correct_series_resistance(IV, r_s, comp)
 
 
+def test_series_resistance_that_moves_voltages_out_of_physics_is_refused():
+    """R_s given in Ohm where MOhm was meant (or pA read as nA) would turn -100 mV into volts."""
+    iv = io.IVData([-0.1, 0.0, 0.05], [-2e-9, 0.0, 1e-9])
+    np.testing.assert_allclose(io.correct_series_resistance(iv, 1e8).v, [0.1, 0.0, -0.05])
+    with pytest.raises(io.InputError, match=r"moves -100 mV at -2000 pA to 1900 mV"):
+        io.correct_series_resistance(iv, 1e9)
+    with pytest.raises(io.InputError, match=r"R_s = 1000 MOhm.*to 1900 mV, beyond \+-500 mV"):
+        iv.with_corrections(series_resistance=1e9)
+
+
 def test_leak_fit_and_subtraction_closed_form():
     v = np.linspace(-0.12, 0.04, 17)
     g, e = 0.4e-9, -0.055
@@ -527,10 +537,13 @@ def test_abf_bad_files(tmp_path, shared_data):
 
 # ----------------------------------------------------------------------------- user lists
 
-def _abf1_header(enable=(0, 0, 0, 0), param=(0, 0, 0, 0), version=1.83):
+def _abf1_header(enable=(0, 0, 0, 0), param=(0, 0, 0, 0), version=1.83, values=b"",
+                 source=1):
     data = bytearray(6144)
     data[0:8] = b"ABF " + struct.pack("<f", version)
+    data[2296:2304] = struct.pack("<4h", 1, 0, source, 1)     # nWaveformEnable, -Source [2]
     data[3360:3376] = struct.pack("<4h", *enable) + struct.pack("<4h", *param)
+    data[3376:3376 + len(values)] = values
     return bytes(data)
 
 
@@ -545,14 +558,15 @@ def _abf2_header(lists=()):
 
 def test_user_list_flags_from_header_bytes():
     assert io.user_lists(pyio.BytesIO(_abf1_header())) == [
-        {"list": k, "enabled": False, "parameter": 0} for k in range(4)]
-    on = io.user_lists(pyio.BytesIO(_abf1_header(enable=(1, 0, 0, 0), param=(21, 0, 0, 0))))
-    assert on[0] == {"list": 0, "enabled": True, "parameter": 21}
+        {"list": k, "enabled": False, "parameter": 0, "values": None} for k in range(4)]
+    on = io.user_lists(pyio.BytesIO(_abf1_header(enable=(1, 0, 0, 0), param=(21, 0, 0, 0),
+                                                 values=b"-60, -40.5,1e1  ")))
+    assert on[0] == {"list": 0, "enabled": True, "parameter": 21, "values": [-60, -40.5, 10]}
     assert io.user_lists(pyio.BytesIO(_abf1_header(enable=(1, 0, 0, 0), version=1.5))) == []
     assert io.user_lists(pyio.BytesIO(_abf2_header())) == []
     assert io.user_lists(pyio.BytesIO(_abf2_header([(0, 61), (1, 62)]))) == [
-        {"list": 0, "enabled": False, "parameter": 61},
-        {"list": 1, "enabled": True, "parameter": 62}]
+        {"list": 0, "enabled": False, "parameter": 61, "values": None},
+        {"list": 1, "enabled": True, "parameter": 62, "values": None}]
     with pytest.raises(ValueError, match="not an ABF"):
         io.user_lists(pyio.BytesIO(b"RIFF" + bytes(100)))
     with pytest.raises(ValueError, match="truncated"):
@@ -575,7 +589,7 @@ class FakeABF:
     """Stand-in for pyabf.ABF: protocol hold | A step | B ramp to +20 mV | C test step | hold.
 
     Rate 1 kHz. The membrane current is a leak g (V - E) everywhere plus, during the test step,
-    a 5-sample transient and a channel current ``channel(V)``. ``table_levels`` are the levels
+    a 5-sample decaying transient and a channel current ``channel(V)``. ``table_levels`` are the levels
     the epoch table shows for C (what pyabf reports); ``levels`` those applied (recorded on ADC
     channel 1 when ``record_command``).
     """
@@ -585,7 +599,8 @@ class FakeABF:
     g, e, hold = 0.5e-9, -0.06, -0.08
 
     def __init__(self, header_path, levels, table_levels=None, current_unit="pA",
-                 command_unit="mV", record_command=False):
+                 command_unit="mV", record_command=False, a_extra=None, user_list=None,
+                 noise=0.0):
         self.abfFilePath = str(header_path)
         self.abfVersionString = "2.0.0.0"
         self.dataRate = 1000
@@ -597,23 +612,35 @@ class FakeABF:
         self._scale = {"pA": 1e12, "nA": 1e9, "mV": 1e3, "V": 1.0}
         self._levels = list(levels)
         self._table = list(table_levels if table_levels is not None else levels)
+        self._extra = list(a_extra) if a_extra is not None else [0] * len(levels)
+        self.userList = user_list
+        self._noise = noise
 
     @staticmethod
     def channel(v):
         return 1e-9 * (v - 0.01)
 
-    def _waveform(self, level):
+    def _bounds(self, extra):
+        """Epoch bounds when epoch A lasts ``extra`` samples longer (the sweep keeps 230)."""
+        return [(a + (extra if k > 1 else 0), min(b + (extra if k >= 1 else 0), 230)
+                 if k < 4 else 230) for k, (a, b) in enumerate(self.bounds)]
+
+    def _waveform(self, level, extra):
+        (_, _), _, (r1, r2), (c1, c2), _ = self._bounds(extra)
         wave = np.full(230, self.hold)
-        wave[110:210] = level
-        wave[60:110] = np.linspace(self.hold, 0.02, 50, endpoint=False)
+        wave[c1:c2] = level
+        wave[r1:r2] = np.linspace(self.hold, 0.02, r2 - r1, endpoint=False)
         return wave
 
     def setSweep(self, sweep, channel=0):
-        applied = self._waveform(self._levels[sweep])
-        shown = self._waveform(self._table[sweep])
+        extra = self._extra[sweep]
+        applied = self._waveform(self._levels[sweep], extra)
+        shown = self._waveform(self._table[sweep], 0)
+        c1, c2 = self._bounds(extra)[3]
         current = self.g * (applied - self.e)
-        current[110:210] += self.channel(self._levels[sweep])
-        current[110:115] += 5e-9                                  # capacitive transient
+        current[c1:c2] += self.channel(self._levels[sweep])
+        current[c1:c1 + 5] += 5e-9 * np.exp(-2.0 * np.arange(5))   # capacitive transient
+        current += self._noise * np.random.default_rng(sweep).standard_normal(230)
         if channel == 0:
             self.sweepY = current * self._scale[self.adcUnits[0]]
         else:
@@ -692,6 +719,77 @@ def test_user_list_read_from_the_recorded_command(fake_abf, header):
     assert iv.metadata["epoch"] == 3 and iv.metadata["user_lists"][0]["enabled"]
     assert "recorded command" in iv.metadata["voltage_source"]
     assert iv.metadata["units"]["recorded_command"] == "mV"
+
+
+A_DURATION = 31   # user-list code of epoch A's duration (10 epoch slots: levels 21-30)
+EXTRA = [0, 5, 10, 15, 20]
+APPLIED = ",".join(str(50 + x) for x in EXTRA).encode()  # A lasts 50 samples in the table
+
+
+def test_duration_list_flagged_disabled_but_applied_is_read_from_the_recording(fake_abf):
+    """Clampex applied a list whose enable flag reads 0 (pyABF's user-list-durations sample):
+    the recorded command shows it, the list's durations rebuild the table, and the window sits
+    in the real step; the table's own step would put the window over the ramp and transient."""
+    header = _abf1_header(param=(A_DURATION, 0, 0, 0), values=APPLIED)
+    path = fake_abf(header=header, levels=LEVELS, record_command=True, a_extra=EXTRA)
+    iv = io.iv_from_abf(path, window=("10%", "90%"), leak="ramp")
+    expected = FakeABF.channel(np.array(LEVELS))
+    np.testing.assert_allclose(iv.i, expected, rtol=1e-9)
+    np.testing.assert_allclose(iv.v, LEVELS, rtol=1e-15)
+    md = iv.metadata
+    assert "duration of epoch A (flagged disabled) applied" in md["command_check"]
+    assert md["epoch_start_s"] == [(110 + x) / 1000 for x in EXTRA]
+    assert md["voltage_source"] == "epoch table" and "recorded_command" not in md["units"]
+    np.testing.assert_allclose(md["corrections"][0]["g_leak_S"], FakeABF.g, rtol=1e-9)
+
+
+def test_recording_that_matches_neither_table_nor_list_is_refused(fake_abf):
+    header = _abf1_header(param=(A_DURATION, 0, 0, 0), values=b"50,50,50,50,50")
+    path = fake_abf(header=header, levels=LEVELS, record_command=True, a_extra=EXTRA)
+    with pytest.raises(io.InputError, match="channel 1 departs from a Clampex user list "
+                                            "varying the duration of epoch A"):
+        io.iv_from_abf(path)
+    header = _abf1_header(param=(25, 0, 0, 0), values=b"-10")     # level of epoch E
+    path = fake_abf(header=header, levels=LEVELS, table_levels=[-0.08] * 5,
+                    record_command=True)
+    with pytest.raises(io.InputError, match="levels of .*pass command_channel=1"):
+        io.iv_from_abf(path)
+    iv = io.iv_from_abf(path, command_channel=1, window=("10%", "90%"))
+    np.testing.assert_allclose(iv.v, LEVELS, rtol=1e-12)
+
+
+STEPS = [-0.1, -0.07, -0.04, -0.01, 0.05]
+
+
+def test_disabled_list_unrecorded_command_judged_by_the_transients(fake_abf):
+    """HCN2 case: a disabled duration list, no command channel. The current's jumps at the
+    table's onset (not the list's) accept it; an applied list (jumps elsewhere) is refused.
+    A step to the ramp's end level (+20 mV) has no onset jump to judge."""
+    header = _abf1_header(param=(A_DURATION, 0, 0, 0), values=APPLIED)
+    path = fake_abf(header=header, levels=STEPS, noise=2e-12)
+    iv = io.iv_from_abf(path, window=("10%", "90%"))
+    assert "not applied" in iv.metadata["command_check"] and "in the 4 sweep(s)" in \
+        iv.metadata["command_check"]
+    path = fake_abf(header=header, levels=STEPS, noise=2e-12, a_extra=EXTRA)
+    with pytest.raises(io.InputError, match="may have been applied"):
+        io.iv_from_abf(path)
+    with pytest.raises(io.InputError, match="sweep 1 changes the command too little"):
+        io.iv_from_abf(fake_abf(header=header, levels=[-0.1, 0.02, 0.03, 0.04, 0.05]))
+    level_list = _abf1_header(param=(24, 0, 0, 0), values=b"-10")
+    with pytest.raises(io.InputError, match="cannot be checked"):
+        io.iv_from_abf(fake_abf(header=level_list, levels=STEPS))
+
+
+def test_stimulus_file_command_is_refused(fake_abf):
+    path = fake_abf(header=_abf1_header(source=2), levels=LEVELS)
+    with pytest.raises(io.InputError, match="stimulus file"):
+        io.iv_from_abf(path)
+
+
+def test_hcn2_disabled_list_checked_by_its_transients(shared_data):
+    iv = io.iv_from_abf(shared_data / "abf" / "hcn2_20d10009.abf")
+    assert iv.metadata["command_check"].startswith(
+        "a Clampex user list varying the duration of epoch D (flagged disabled) not applied")
 
 
 @pytest.mark.parametrize("text, kind, likely", [

@@ -121,6 +121,14 @@ def test_profile_refuses_other_data_and_unknown_names():
         fitting.profile_intervals(res, V, i, ["ratios"])
     with pytest.raises(ValueError, match="level"):
         fitting.profile_intervals(res, V, i, ["v_half"], level=95)
+    # sigma = 1 A makes chi^2 equal the RSS: the loss cannot tell, the result's flag can
+    ones = np.ones_like(i)
+    with pytest.raises(ValueError, match="fitted without sigma"):
+        fitting.profile_intervals(res, V, i, ["v_half"], sigma=ones)
+    weighted = fitting.fit(fitting.BoltzmannOhmic(), V, i, sigma=15 * PA * ones)
+    assert weighted.weighted and not res.weighted
+    with pytest.raises(ValueError, match="fitted with sigma"):
+        fitting.profile_intervals(weighted, V, i, ["v_half"])
 
 
 def test_unusable_fits_get_nan_intervals():

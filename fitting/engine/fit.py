@@ -174,4 +174,4 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     out = driver.compiled_fit(padded_size, devices)(config, *arrays)
     out["n_masked"] = n_masked
     out = _unpad(out, size, batch_shape, sharding)
-    return FitResult(model=model, **out)
+    return FitResult(model=model, weighted=sigma is not None, **out)

@@ -196,6 +196,9 @@ def profile_intervals(res, v, i, names=None, *, sigma=None, mask=None, level=0.9
     scale = flat(res.param_scale, (k,)).astype(arrays[1].dtype)
     cov = flat(res.cov_scaled, (k, k)).astype(arrays[1].dtype)
     ok = flat(res.usable, ())
+    if (sigma is not None) != res.weighted:
+        raise ValueError("res was fitted " + ("with" if res.weighted else "without") +
+                         " sigma: pass the same sigma (or none) to profile_intervals")
     config = FitConfig(model=model, has_sigma=sigma is not None)
     offsets, start = {}, 0
     for spec in model.specs:

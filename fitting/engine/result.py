@@ -37,6 +37,7 @@ class FitResult:
       n_masked: points masked out because v or i was NaN/inf (or sigma invalid).
       v_range: (..., 2) smallest and largest voltage used [V].
       model: the model (static).
+      weighted: (static) whether ``sigma`` was given, i.e. ``loss`` is chi^2, not RSS.
     """
 
     params: dict
@@ -53,6 +54,7 @@ class FitResult:
     n_masked: jax.Array
     v_range: jax.Array
     model: object = dataclasses.field(metadata=dict(static=True))
+    weighted: bool = dataclasses.field(default=False, metadata=dict(static=True))
 
     @property
     def covariance(self):

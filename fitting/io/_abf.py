@@ -10,9 +10,12 @@ Windows are relative to the step: "60%" is a fraction of the step duration, "2.5
 first sample of the epoch) is used if start <= t < end, so ("2.5ms", "7.5ms") at 2 kHz takes
 samples 5..14. Skip capacitive transients at the step onset (>= 2.5 ms at 2 kHz is typical).
 
-Clampex "user list" protocols vary a parameter by a list that pyabf ignores (see
-``_userlist``); then the command is read from an ADC channel that records it
-(``command_channel``) or the file is refused.
+Clampex "user list" protocols vary a parameter by a list that pyabf ignores, and the header's
+enable flag does not say whether it was applied; a command drawn from a stimulus file has no
+epochs at all (refused). When a list names a parameter, the epoch table is checked against the
+command recorded on an ADC channel (``command_channel``, or any other channel with a voltage unit)
+or, lacking one, against the current's capacitive transients; the list's values are applied when
+that is what the recording shows, and the file is refused otherwise (see ``_command``).
 
 Corrections (see ``fitting.io._corrections`` for the physics and order): series resistance with
 the total current, then the liquid junction potential, then leak subtraction. ``leak="ramp"``
@@ -31,7 +34,7 @@ from fitting.io._corrections import DEFAULT_TEMPERATURE, correct, fit_line, subt
 from fitting.io._data import IVData, pad_rows
 from fitting.io._errors import InputError
 from fitting.io.units import ACCEPTED, check_plausible, to_si, unit_info
-from fitting.io._userlist import enabled_user_lists
+from fitting.io._command import check_transients, protocol_checks, verify, waveform
 from fitting.io._window import resolve_window
 
 _STATISTICS = {
@@ -89,6 +92,11 @@ def _channel(path, abf, index, what):
                          f"0..{abf.channelCount - 1} ({', '.join(map(str, abf.adcNames))})",
                          path=path)
     return int(index)
+
+
+def _per_sweep(values):
+    """One value if every sweep has it, else the list (a user list can vary an epoch)."""
+    return values[0] if len(set(values)) == 1 else values
 
 
 def _read_sweeps(path, abf, channel, command_channel, current_unit, voltage_unit=None):
@@ -213,8 +221,8 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
         (g_leak [S], e_leak [V]).
       command_channel: ADC channel index that records the command potential. If given, the
         step voltage is the mean of that channel over the window (and the ramp leak is fitted
-        against it); required for Clampex user-list protocols, whose command pyabf cannot
-        reconstruct.
+        against it), after checking that the command sits where the epoch table puts the
+        epochs. Needed for user lists that vary a level (their command pyabf cannot rebuild).
       ljp: liquid junction potential: None, a number [V], or a (pipette, bath) pair of mappings
         ion -> mM for ``ionjax.liquid_junction_potential``. V_m = V_cmd - LJP.
       series_resistance: R_s [Ohm] or None; V_m = V_cmd - I_total R_s (1 - compensation), with
@@ -237,7 +245,8 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
     Raises:
       InputError: missing, non-ABF or corrupt file; unknown units or a non-current channel; no
         step epoch that varies (pass ``epoch``); a window outside the step; an unknown
-        statistic; an enabled user list without ``command_channel``; leak="ramp" without a ramp.
+        statistic; a user list or stimulus file whose applied command the recording cannot
+        confirm; leak="ramp" without a ramp.
       ImportError: if pyabf is not installed.
     """
     path = os.fspath(path)
@@ -247,21 +256,20 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
     channel = _channel(path, abf, channel, "channel")
     if command_channel is not None:
         command_channel = _channel(path, abf, command_channel, "command_channel")
-    try:
-        user_lists = enabled_user_lists(getattr(abf, "abfFilePath", path))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the user-list flags of the header: {exc}",
-                         path=path) from None
-    if user_lists and command_channel is None:
-        raise InputError(
-            "the protocol uses a Clampex user list (varied parameter code(s) "
-            f"{[u['parameter'] for u in user_lists]}), which pyabf ignores: its epoch table and "
-            "sweepC do not show the command that was applied. Pass command_channel= (the ADC "
-            "channel that records the command potential)", path=path)
-
+    lists, slots, probe = protocol_checks(path, abf, channel, command_channel)
     current, command, recorded, epochs, units = _read_sweeps(
-        path, abf, channel, command_channel, current_unit, voltage_unit)
+        path, abf, channel, probe, current_unit, voltage_unit)
+    scale = to_si(1.0, unit_info(units["command"])[2])
+    epochs, check = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
+                           given=command_channel is not None)
+    if command_channel is None:  # the probe only checked the table; voltages come from it
+        recorded = None
+        units.pop("recorded_command", None)
+        command = [waveform(table, len(c)) for table, c in zip(epochs, command)] \
+            if check and "applied" in check else command
     k, others = _choose_epoch(path, epoch, epochs, recorded)
+    if check == "transients":
+        check = check_transients(path, abf, channel, current, epochs, k, lists, slots)
     rate = float(abf.dataRate)
     v, i, windows = _extract(path, current, recorded, epochs, k, window, statistic, rate)
     for quantity, values, unit in (("voltage", v, units.get("recorded_command", units["command"])),
@@ -270,7 +278,8 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
                                   override=f"{quantity}_unit= (--{quantity}-unit)")
         if problem:
             raise InputError(f"the step I-V: {problem}", path=path)
-    p1, p2 = epochs[0][0][k], epochs[0][1][k]
+    p1 = _per_sweep([e[0][k] / rate for e in epochs])
+    duration = _per_sweep([(e[1][k] - e[0][k]) / rate for e in epochs])
     metadata = {
         "source": path, "format": "abf", "abf_version": getattr(abf, "abfVersionString", None),
         "channel": channel, "channel_name": str(abf.adcNames[channel]),
@@ -279,11 +288,13 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
         f"recorded command (channel {command_channel}), mean over the window",
         "sweeps": list(range(len(epochs))), "sampling_rate_Hz": rate,
         "epoch": k, "other_varying_epochs": others,
-        "epoch_start_s": p1 / rate, "epoch_duration_s": (p2 - p1) / rate,
-        "window": {"spec": list(window), "start_s": windows[0][0] / rate,
-                   "end_s": windows[0][1] / rate, "samples": list(windows[0]) if
+        "epoch_start_s": p1, "epoch_duration_s": duration,
+        "window": {"spec": list(window), "start_s": _per_sweep([w[0] / rate for w in windows]),
+                   "end_s": _per_sweep([w[1] / rate for w in windows]),
+                   "samples": list(windows[0]) if
                    len(set(windows)) == 1 else [list(w) for w in windows]},
-        "statistic": statistic, "units": units, "user_lists": user_lists,
+        "statistic": statistic, "units": units, "user_lists": lists,
+        "command_check": check,
     }
     label = os.path.splitext(os.path.basename(path))[0]
     iv = IVData(v, i, [label], metadata)

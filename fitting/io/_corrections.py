@@ -19,6 +19,7 @@ SI, to ``metadata["corrections"]``.
 import numpy as np
 
 from fitting.io._errors import InputError
+from fitting.io.units import PLAUSIBLE
 from ionjax.units import celsius
 
 DEFAULT_TEMPERATURE = celsius(22.0)  # [K], for an LJP computed from solutions
@@ -121,11 +122,22 @@ def correct_series_resistance(iv, r_s, compensation=0.0):
 
     Returns:
       A new IVData; NaN currents give NaN voltages.
+
+    Raises:
+      InputError: if a corrected voltage leaves +-0.5 V (R_s or the current's unit is wrong).
     """
     r_s, compensation = _check_series_resistance(r_s, compensation)
     record = {"name": "series_resistance", "r_s_ohm": r_s, "compensation": compensation,
               "convention": "V_m = V - I * r_s * (1 - compensation), I = total measured current"}
-    return iv.replace(v=iv.v - iv.i * r_s * (1.0 - compensation), correction=record)
+    v_m = iv.v - iv.i * r_s * (1.0 - compensation)
+    worst = np.nanargmax(np.abs(np.where(np.isfinite(v_m), v_m, 0.0)))
+    if abs(v_m.flat[worst]) > PLAUSIBLE["voltage"][1]:
+        raise InputError(
+            f"the series-resistance correction (R_s = {r_s / 1e6:g} MOhm, compensation "
+            f"{compensation:g}) moves {iv.v.flat[worst] * 1e3:.4g} mV at "
+            f"{iv.i.flat[worst] * 1e12:.4g} pA to {v_m.flat[worst] * 1e3:.4g} mV, beyond "
+            f"+-{PLAUSIBLE['voltage'][1] * 1e3:g} mV: check R_s and the current's unit")
+    return iv.replace(v=v_m, correction=record)
 
 
 def subtract_leak(iv, g_leak, e_leak):
