@@ -15,45 +15,21 @@ Split by job, imports one way (app -> io, engine -> ionjax; engine imports neith
     fitting.engine   everything that runs under jit: models, solvers, batch driver, FitResult
     fitting.io       files in and out: CSV, ABF, corrections, units, result export
     fitting.app      what a person runs: the ``ionjax`` command, the example, figures
+
+Names load lazily (``ionjax --help`` imports no jax); the engine loads on first use.
 """
 
-from fitting import io
-from fitting.engine import (
-    GHK,
-    BoltzmannGHK,
-    BoltzmannOhmic,
-    Comparison,
-    FitResult,
-    Model,
-    MultiIonGHK,
-    Ohmic,
-    ProfileInterval,
-    ReversalPotential,
-    Status,
-    bucket,
-    compare,
-    fit,
-    measured_reversal,
-    profile_intervals,
-    reversal_potential,
-    usable,
-)
-from fitting.engine.status import MESSAGES as STATUS_MESSAGES
+from ionjax._src.lazy import lazy_exports
 
-
-
-def __getattr__(name):
-    """``fitting.plot`` on first use (it imports matplotlib, an optional extra)."""
-    if name == "plot":
-        import importlib
-
-        return importlib.import_module("fitting.plot")
-    raise AttributeError(f"module 'fitting' has no attribute {name!r}")
-
-
-__all__ = [
-    "BoltzmannGHK", "BoltzmannOhmic", "Comparison", "FitResult", "GHK", "Model", "MultiIonGHK",
-    "Ohmic", "ProfileInterval", "ReversalPotential", "STATUS_MESSAGES", "Status", "bucket",
-    "compare", "fit", "io", "measured_reversal", "profile_intervals", "reversal_potential",
-    "usable",
-]
+_EXPORTS = {
+    "io": ["io"],
+    "plot": ["plot"],  # on first use: it imports matplotlib, an optional extra
+    "engine": [
+        "GHK", "BoltzmannGHK", "BoltzmannOhmic", "Comparison", "FitResult", "Model",
+        "MultiIonGHK", "Ohmic", "ProfileInterval", "ReversalPotential", "Status", "bucket",
+        "compare", "fit", "measured_reversal", "profile_intervals", "reversal_potential",
+        "usable"],
+    "engine.status": ["STATUS_MESSAGES=MESSAGES"],
+}
+__getattr__, __dir__, _NAMES = lazy_exports(__name__, _EXPORTS)
+__all__ = [name for name in _NAMES if name != "plot"]

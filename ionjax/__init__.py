@@ -7,74 +7,43 @@ and is safe under ``jax.jit``, ``jax.vmap`` and ``jax.grad``; invalid physical i
 inside jit (``validate_inputs`` raises on the host instead).
 
 This package imports jax and numpy only; the optimiser, I/O and command line live in the
-separate ``fitting`` package of the same distribution.
+separate ``fitting`` package of the same distribution. Names load lazily: ``import ionjax`` and
+``import ionjax.units`` are cheap, and the module behind a name (with jax) is imported on its
+first use.
 """
 
-from ionjax import units
-from ionjax._src.activity import (
-    activities,
-    activity_coefficient,
-    bjerrum_length,
-    debye_huckel_constants,
-    debye_length,
-    ionic_strength,
-    kielland_ion_size,
-    water_relative_permittivity,
-)
-from ionjax._src.constants import (
-    AVOGADRO,
-    BOLTZMANN,
-    ELEMENTARY_CHARGE,
-    FARADAY,
-    GAS_CONSTANT,
-    VACUUM_PERMITTIVITY,
-    ZERO_CELSIUS,
-)
-from ionjax._src.electrochemistry import (
-    driving_potential,
-    electrochemical_driving_force,
-    electrochemical_potential,
-    nernst_potential,
-    thermal_voltage,
-)
-from ionjax._src.gating import boltzmann, gating_charge_from_slope
-from ionjax._src.ghk import (
-    ghk_chord_conductance,
-    ghk_conductance_at_reversal,
-    ghk_current,
-    ghk_fluxes,
-    ghk_slope_conductance,
-    permeability_from_conductance,
-    ussing_flux_ratio,
-)
-from ionjax._src.ghk_voltage import ghk_voltage
-from ionjax._src.junction import (
-    ION_TABLE,
-    Ion,
-    check_electroneutrality,
-    ion_mobility,
-    liquid_junction_potential,
-)
-from ionjax._src.ohmic import (
-    chord_conductance,
-    macroscopic_conductance,
-    ohmic_current,
-    reversal_potential,
-)
-from ionjax._src.permeability_ratios import (
-    permeability_from_reversal,
-    permeability_ratio_bi_ionic,
-    permeability_ratio_substitution,
-)
-from ionjax._src.permeation import (
-    access_current,
-    access_resistance,
-    diffusion_limited_fraction,
-    stokes_einstein_diffusion,
-    stokes_radius,
-    viscosity_scaled_conductance,
-    walden_conductance,
-)
-from ionjax._src.validation import validate_inputs
+from ionjax._src.lazy import lazy_exports
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "units": ["units"],
+    "_src.activity": [
+        "activities", "activity_coefficient", "bjerrum_length", "debye_huckel_constants",
+        "debye_length", "ionic_strength", "kielland_ion_size", "water_relative_permittivity"],
+    "_src.constants": [
+        "AVOGADRO", "BOLTZMANN", "ELEMENTARY_CHARGE", "FARADAY", "GAS_CONSTANT",
+        "VACUUM_PERMITTIVITY", "ZERO_CELSIUS"],
+    "_src.electrochemistry": [
+        "driving_potential", "electrochemical_driving_force", "electrochemical_potential",
+        "nernst_potential", "thermal_voltage"],
+    "_src.gating": ["boltzmann", "gating_charge_from_slope"],
+    "_src.ghk": [
+        "ghk_chord_conductance", "ghk_conductance_at_reversal", "ghk_current", "ghk_fluxes",
+        "ghk_slope_conductance", "permeability_from_conductance", "ussing_flux_ratio"],
+    "_src.ghk_voltage": ["ghk_voltage"],
+    "_src.junction": [
+        "ION_TABLE", "Ion", "check_electroneutrality", "ion_mobility",
+        "liquid_junction_potential"],
+    "_src.ohmic": [
+        "chord_conductance", "macroscopic_conductance", "ohmic_current", "reversal_potential"],
+    "_src.permeability_ratios": [
+        "permeability_from_reversal", "permeability_ratio_bi_ionic",
+        "permeability_ratio_substitution"],
+    "_src.permeation": [
+        "access_current", "access_resistance", "diffusion_limited_fraction",
+        "stokes_einstein_diffusion", "stokes_radius", "viscosity_scaled_conductance",
+        "walden_conductance"],
+    "_src.validation": ["validate_inputs"],
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -5,11 +5,46 @@ import sys
 
 
 def test_import_ionjax_loads_no_optimizer_io_or_fitting():
-    code = ("import sys, ionjax; "
+    code = ("import sys, ionjax; ionjax.ghk_current; ionjax.units.mV; "
             "bad = [m for m in ('optax', 'scipy', 'matplotlib', 'pyabf', 'fitting') "
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_help_argument_errors_and_imports_load_no_jax():
+    """``ionjax --help``, a usage error, ``import fitting`` / ``ionjax`` / ``fitting.io`` and a
+    unit parse must not pay for jax (0.5-1.5 s): names load on first use."""
+    code = """
+import sys
+import fitting, ionjax, fitting.io, ionjax.units
+from fitting.app.cli import main
+fitting.io.units.parse_temperature("22C")
+codes = []
+for argv in (["--help"], ["fit", "--help"], ["nernst", "--ion", "K", "--temperature", "25K"],
+             ["fit", "x.csv", "--model", "nope"]):
+    try:
+        main(argv)
+    except SystemExit as exc:
+        codes.append(exc.code)
+print(codes, sorted(m for m in ("jax", "optax", "matplotlib", "scipy") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "[0, 0, 2, 2] []", out.stdout + out.stderr
+
+
+def test_lazy_names_are_the_objects_of_their_modules():
+    import fitting
+    import ionjax
+    from fitting.engine import batch, status
+    from ionjax._src import ghk
+
+    assert fitting.fit is batch.fit and fitting.STATUS_MESSAGES is status.MESSAGES
+    assert ionjax.ghk_current is ghk.ghk_current and "ghk_current" in dir(ionjax)
+    assert set(fitting.__all__) <= set(dir(fitting))
+    for package in (fitting, ionjax):
+        for name in package.__all__:
+            assert getattr(package, name) is not None
 
 
 def test_ionjax_does_not_enable_x64():

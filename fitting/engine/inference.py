@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fitting.engine.fit import fit
+from fitting.engine.batch import fit
 from fitting.engine.result import FitResult
 
 

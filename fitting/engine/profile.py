@@ -28,7 +28,7 @@ import jax.numpy as jnp
 
 from fitting.engine import solvers
 from fitting.engine.config import FitConfig
-from fitting.engine.fit import prepare_arrays
+from fitting.engine.batch import prepare_arrays
 from fitting.engine.problem import dpsi_dtheta, internal, physical, prepare, residual_fn
 
 EXPANSIONS = 14  # doublings of the step when bracketing: reach 2^14 standard errors
