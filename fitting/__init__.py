@@ -26,7 +26,7 @@ _EXPORTS = {
     "plot": ["plot"],  # on first use: it imports matplotlib, an optional extra
     "engine": [
         "GHK", "BoltzmannGHK", "BoltzmannOhmic", "Comparison", "FitResult", "Model",
-        "MultiIonGHK", "Ohmic", "ProfileInterval", "ReversalPotential", "Status", "bucket",
+        "MultiIonGHK", "Ohmic", "ProfileInterval", "ReversalPotential", "Status",
         "compare", "fit", "measured_reversal", "profile_intervals", "reversal_potential",
         "usable"],
     "engine.status": ["STATUS_MESSAGES=MESSAGES"],

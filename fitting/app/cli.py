@@ -14,7 +14,6 @@ refused; outputs are written atomically.
 """
 
 import argparse
-import os
 import signal
 import sys
 
@@ -148,27 +147,6 @@ def build_parser():
     return parser
 
 
-def _enable_compilation_cache():
-    """Persist compiled fits across runs of the command (loading one is far cheaper than
-    compiling it).
-
-    Uses $IONJAX_CACHE_DIR, else $XDG_CACHE_HOME/ionjax/xla or ~/.cache/ionjax/xla; an existing
-    JAX cache setting is left alone; failure to create the folder just disables the cache.
-    """
-    import jax
-
-    if jax.config.jax_compilation_cache_dir:
-        return
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.environ.get("IONJAX_CACHE_DIR") or os.path.join(base, "ionjax", "xla")
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError:
-        return
-    jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
-
-
 def _one_line(exc):
     """The message of a failed command: the error itself for bad input, else marked internal."""
     from fitting.io import InputError
@@ -191,7 +169,9 @@ def main(argv=None):
     if args.command == "nernst" and args.ion is None and args.z is None:
         parser.error("nernst needs --ion NAME or --z VALENCE")
     if args.command in ("fit", "example"):
-        _enable_compilation_cache()
+        from fitting.engine.cache import enable_persistent_cache
+
+        enable_persistent_cache()
     # SIGTERM ends the command like Ctrl-C: clean-up (temporary output files) runs first
     try:
         signal.signal(signal.SIGTERM, _terminated)

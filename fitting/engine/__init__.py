@@ -18,7 +18,7 @@ from ionjax._src.lazy import lazy_exports
 
 _EXPORTS = {
     "config": ["FitConfig"],
-    "batch": ["bucket", "fit"],
+    "batch": ["fit"],
     "inference": [
         "Comparison", "ReversalPotential", "compare", "measured_reversal", "reversal_potential"],
     "models": ["GHK", "BoltzmannGHK", "BoltzmannOhmic", "MultiIonGHK", "Ohmic"],

@@ -1,30 +1,16 @@
-"""``fitting.fit``: host-side checks, padding into size buckets, device sharding, the result."""
+"""``fitting.fit``: host-side checks, the batch as fixed-size chunks, the result."""
 
-import functools
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from fitting.engine import driver, solvers
+from fitting.engine.cache import enable_persistent_cache
 from fitting.engine.config import FitConfig
 from fitting.engine.result import FitResult
 
 _POINT_MULTIPLE = 8
-
-
-def bucket(size):
-    """Padded batch size: the next of 1, 2, 4, 8, then four sizes per octave (waste <= 25%).
-
-    New batch sizes within a bucket reuse the compiled fit instead of compiling again.
-    """
-    if size <= 8:
-        return 1 << max(0, math.ceil(math.log2(max(size, 1))))
-    octave = 1 << (size.bit_length() - 1)
-    step = octave // 4
-    return octave + step * math.ceil((size - octave) / step)
 
 
 def _as_array(name, x):
@@ -72,60 +58,65 @@ def _check_inputs(model, v, i, sigma, mask):
     return v, i
 
 
-def _batch_sharding():
-    """Sharding that splits axis 0 over all devices, or None with a single device."""
-    devices = jax.devices()
-    if len(devices) == 1:
-        return None
-    return NamedSharding(Mesh(np.asarray(devices), ("batch",)), PartitionSpec("batch"))
-
-
-def _unpad_impl(tree, size, batch_shape):
-    return jax.tree_util.tree_map(lambda x: jnp.reshape(x[:size], batch_shape + x.shape[1:]), tree)
-
-
-@functools.lru_cache(maxsize=None)
-def _unpadder(sharding):
-    return jax.jit(_unpad_impl, static_argnums=(1, 2), out_shardings=sharding)
-
-
-def _unpad(tree, size, batch_shape, sharding):
-    """Drop the padding and restore the batch shape; keep the batch sharding when the leading
-    batch axis divides evenly over the devices (JAX shards only evenly)."""
-    if sharding is None or not batch_shape or batch_shape[0] % jax.device_count():
-        sharding = None
-    return _unpadder(sharding)(tree, size, batch_shape)
-
-
-def prepare_arrays(model, v, i, sigma, mask, *, devices=None):
-    """Host-side checks, then the (B, n) NumPy arrays (v, i, sigma, mask) of a batch fit.
-
-    The batch is flattened and, with ``devices``, padded to its bucket (a multiple of the
-    device count); the points are padded to a multiple of 8 (padding is masked). Done in NumPy:
-    with jnp, every new batch size would compile a handful of small programs.
-
-    Returns:
-      ([v, i, sigma, mask], batch shape, number of recordings before padding).
-    """
-    v, i = _check_inputs(model, v, i, sigma, mask)
+def _dtype(v, i):
+    """The float dtype of the computation (integers and extended precision -> float64, or
+    float32 without x64)."""
     dtype = np.result_type(v, i)
     if not np.issubdtype(dtype, np.floating) or np.finfo(dtype).bits > 64:
         dtype = np.dtype(float)  # integers, or extended precision that JAX does not have
-    dtype = jax.dtypes.canonicalize_dtype(dtype)
-    batch_shape, n = tuple(i.shape[:-1]), i.shape[-1]
-    size = math.prod(batch_shape)
-    padded_size = size if devices is None else -(-bucket(size) // devices) * devices
-    padded_n = -(-n // _POINT_MULTIPLE) * _POINT_MULTIPLE
+    return np.dtype(jax.dtypes.canonicalize_dtype(dtype))
 
-    def padded(x, dtype, fill):
-        out = np.full((padded_size, padded_n), fill, dtype)
-        out[:size, :n] = np.broadcast_to(np.asarray(x, dtype), i.shape).reshape(size, n)
+
+class _Rows:
+    """The recordings of a batch as (width, n_pad) host chunks, made one at a time.
+
+    Rows beyond the batch and points beyond n are padding (masked); ``v`` may be a broadcast
+    view (a shared voltage axis is never copied per recording). Counts each chunk's points
+    dropped for non-finite v, i or sigma into ``n_masked``.
+    """
+
+    def __init__(self, v, i, sigma, mask, dtype, width):
+        n = i.shape[-1]
+        self.n, self.n_pad, self.dtype, self.width = n, -(-n // _POINT_MULTIPLE) * \
+            _POINT_MULTIPLE, dtype, width
+        flat = lambda x, kind: np.broadcast_to(np.asarray(x, kind), i.shape).reshape(-1, n)  # noqa: E731
+        self.v, self.i = flat(v, dtype), flat(i, dtype)
+        self.sigma = None if sigma is None else flat(sigma, dtype)
+        self.mask = None if mask is None else flat(mask, bool)
+        self.n_masked = np.zeros(self.i.shape[0], np.int64)
+
+    def _padded(self, x, lo, hi, fill, dtype):
+        out = np.full((self.width, self.n_pad), fill, dtype)
+        if x is not None:
+            out[:hi - lo, :self.n] = x[lo:hi]
+        else:
+            out[:hi - lo, :self.n] = fill if dtype != bool else True
         return out
 
-    arrays = [padded(v, dtype, 0.0), padded(i, dtype, 0.0),
-              padded(1.0 if sigma is None else sigma, dtype, 1.0),
-              padded(True if mask is None else mask, bool, False)]
-    return arrays, batch_shape, size
+    def __call__(self, lo, hi):
+        v = self._padded(self.v, lo, hi, 0.0, self.dtype)
+        i = self._padded(self.i, lo, hi, 0.0, self.dtype)
+        sigma = self._padded(self.sigma, lo, hi, 1.0, self.dtype)
+        mask = self._padded(self.mask, lo, hi, False, bool)
+        usable = np.isfinite(v) & np.isfinite(i)
+        if self.sigma is not None:
+            usable &= np.isfinite(sigma) & (sigma > 0)
+        self.n_masked[lo:hi] = np.sum(~usable & mask, axis=-1)[:hi - lo]
+        return v, i, sigma, mask
+
+
+def prepare_arrays(model, v, i, sigma, mask):
+    """Host-side checks, then the (B, n_pad) NumPy arrays (v, i, sigma, mask) of the whole
+    batch (points padded to a multiple of 8, masked), for code that needs it at once.
+
+    Returns:
+      ([v, i, sigma, mask], batch shape, number of recordings).
+    """
+    v, i = _check_inputs(model, v, i, sigma, mask)
+    batch_shape = tuple(i.shape[:-1])
+    size = math.prod(batch_shape)
+    rows = _Rows(v, i, sigma, mask, _dtype(v, i), size)
+    return list(rows(0, size)), batch_shape, size
 
 
 def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
@@ -145,10 +136,12 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
       max_steps: maximum solver iterations per recording.
 
     Returns:
-      ``FitResult`` whose leaves have the batch shape of ``i`` (``i.shape[:-1]``). A recording that
-      fails (too few valid points, non-finite or singular) gets a non-zero status and NaN
-      parameters; the rest of the batch is unaffected. With several devices the batch is sharded
-      over all of them and the leaves are sharded along the batch axis.
+      ``FitResult`` whose leaves are NumPy arrays with the batch shape of ``i``
+      (``i.shape[:-1]``). A recording that fails (too few valid points, non-finite or singular)
+      gets a non-zero status and NaN parameters; the rest of the batch is unaffected. The batch
+      is fitted in fixed-size chunks by three programs compiled once per model, method, dtype
+      and point count: no batch size compiles again (``fitting.engine.driver``). With several
+      devices each chunk is split over all of them.
 
     Raises:
       ValueError: shapes that do not match, sigma <= 0, or a single recording with fewer valid
@@ -159,19 +152,16 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
             or max_steps < 1:
         raise ValueError(f"max_steps must be an integer >= 1; got {max_steps!r}")
+    v, i = _check_inputs(model, v, i, sigma, mask)
+    enable_persistent_cache()
     devices = jax.device_count()
-    arrays, batch_shape, size = prepare_arrays(model, v, i, sigma, mask, devices=devices)
-    padded_size = arrays[0].shape[0]
-    usable_point = np.isfinite(arrays[0]) & np.isfinite(arrays[1])
-    if sigma is not None:
-        usable_point &= np.isfinite(arrays[2]) & (arrays[2] > 0)
-    n_masked = np.sum(~usable_point & arrays[3], axis=-1)
-    sharding = _batch_sharding()
-    if sharding is not None:
-        arrays = [jax.device_put(a, sharding) for a in arrays]
+    width = driver.chunk_size() * devices
+    rows = _Rows(v, i, sigma, mask, _dtype(v, i), width)
+    size = rows.i.shape[0]
     config = FitConfig(model=model, method=method, max_steps=int(max_steps),
                        has_sigma=sigma is not None, n_devices=devices)
-    out = driver.compiled_fit(padded_size, devices)(config, *arrays)
-    out["n_masked"] = n_masked
-    out = _unpad(out, size, batch_shape, sharding)
+    out = driver.fit_rows(config, rows, size, width)
+    out["n_masked"] = rows.n_masked
+    batch_shape = tuple(i.shape[:-1])
+    out = jax.tree_util.tree_map(lambda x: x.reshape(batch_shape + x.shape[1:]), out)
     return FitResult(model=model, weighted=sigma is not None, **out)
