@@ -139,9 +139,9 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
       ``FitResult`` whose leaves are NumPy arrays with the batch shape of ``i``
       (``i.shape[:-1]``). A recording that fails (too few valid points, non-finite or singular)
       gets a non-zero status and NaN parameters; the rest of the batch is unaffected. The batch
-      is fitted in fixed-size chunks by three programs compiled once per model, method, dtype
-      and point count: no batch size compiles again (``fitting.engine.driver``). With several
-      devices each chunk is split over all of them.
+      is fitted in fixed-size blocks by one program compiled once per model, method, dtype and
+      point count: no batch size compiles again (``fitting.engine.driver``). With several
+      devices each block is split over all of them.
 
     Raises:
       ValueError: shapes that do not match, sigma <= 0, or a single recording with fewer valid
@@ -155,12 +155,11 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     v, i = _check_inputs(model, v, i, sigma, mask)
     enable_persistent_cache()
     devices = jax.device_count()
-    width = driver.chunk_size() * devices
-    rows = _Rows(v, i, sigma, mask, _dtype(v, i), width)
+    rows = _Rows(v, i, sigma, mask, _dtype(v, i), driver.block_size() * devices)
     size = rows.i.shape[0]
     config = FitConfig(model=model, method=method, max_steps=int(max_steps),
                        has_sigma=sigma is not None, n_devices=devices)
-    out = driver.fit_rows(config, rows, size, width)
+    out = driver.fit_rows(config, rows, size)
     out["n_masked"] = rows.n_masked
     batch_shape = tuple(i.shape[:-1])
     out = jax.tree_util.tree_map(lambda x: x.reshape(batch_shape + x.shape[1:]), out)

@@ -130,17 +130,21 @@ def parameters(model, x, cov_psi, scale):
 
 
 def goodness_of_fit(config, n_valid, chi2, rss, failed):
-    """loss (RSS [A^2], or chi^2 with sigma), rmse [A], AIC and BIC (NaN where failed)."""
+    """loss (RSS [A^2], or chi^2 with sigma), rmse [A], AIC and BIC (NaN where failed).
+
+    AIC and BIC are NaN without residual degrees of freedom (n <= k): the curve passes through
+    every point, the loss is rounding, and its logarithm would be an arbitrary number."""
     dtype = rss.dtype
     k = config.model.n_params
     n = n_valid.astype(dtype)
     loss = chi2 if config.has_sigma else rss
     log_like = n * jnp.log(loss / n)
+    no_criterion = failed | (n_valid <= k)
     return dict(
         loss=jnp.where(failed, jnp.nan, loss),
         rmse=jnp.where(failed, jnp.nan, jnp.sqrt(rss / n)),
-        aic=jnp.where(failed, jnp.nan, log_like + 2 * k),
-        bic=jnp.where(failed, jnp.nan, log_like + k * jnp.log(n)),
+        aic=jnp.where(no_criterion, jnp.nan, log_like + 2 * k),
+        bic=jnp.where(no_criterion, jnp.nan, log_like + k * jnp.log(n)),
     )
 
 
