@@ -155,7 +155,7 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     v, i = _check_inputs(model, v, i, sigma, mask)
     enable_persistent_cache()
     devices = jax.device_count()
-    rows = _Rows(v, i, sigma, mask, _dtype(v, i), driver.block_size() * devices)
+    rows = _Rows(v, i, sigma, mask, _dtype(v, i), driver.block_size())
     size = rows.i.shape[0]
     config = FitConfig(model=model, method=method, max_steps=int(max_steps),
                        has_sigma=sigma is not None, n_devices=devices)

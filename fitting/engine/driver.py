@@ -171,35 +171,41 @@ def fit_rows(config, source, size):
 
     Args:
       config: the ``FitConfig``.
-      source: callable (lo, hi) -> host arrays (v, i, sigma, mask) of shape
-        (block_size() * config.n_devices, n) holding recordings lo..hi-1 in their first hi - lo
-        rows (the rest padding).
+      source: callable (lo, hi) -> host arrays (v, i, sigma, mask) of shape (block_size(), n)
+        holding recordings lo..hi-1 in their first hi - lo rows (the rest padding).
       size: number of recordings.
+
+    Each block takes up to ``block_size()`` recordings per device, split evenly over the
+    devices (each device's share contiguous).
 
     Returns:
       dict of NumPy arrays with leading axis ``size`` (the fields of ``FitResult`` but
       ``n_masked``).
     """
-    per_device = block_size()
-    width = per_device * config.n_devices
+    per_device, n_dev = block_size(), config.n_devices
     out, pending = None, []
 
     def collect():
         nonlocal out
-        lo, hi, result = pending.pop(0)
+        pieces, result = pending.pop(0)
         result = _to_host(result)
         if out is None:
             out = jax.tree_util.tree_map(
                 lambda x: np.empty((size,) + x.shape[1:], x.dtype), result)
-        jax.tree_util.tree_map(lambda dst, x: dst.__setitem__(slice(lo, hi), x[:hi - lo]),
-                               out, result)
+        for d, (lo, hi) in enumerate(pieces):
+            jax.tree_util.tree_map(
+                lambda dst, x: dst.__setitem__(slice(lo, hi), x[d * per_device:][:hi - lo]),
+                out, result)
 
-    for lo in range(0, size, width):
-        hi = min(lo + width, size)
-        counts = np.clip(hi - lo - per_device * np.arange(config.n_devices), 0, per_device)
-        arrays = _to_device(config, tuple(source(lo, hi)) + (counts.astype(np.int32),))
-        pending.append((lo, hi, fit_block(config, *arrays)))  # runs while the last is fetched
-        if len(pending) > 1:
+    for lo in range(0, size, per_device * n_dev):
+        share = -(-min(per_device * n_dev, size - lo) // n_dev)
+        pieces = [(min(lo + d * share, size), min(lo + (d + 1) * share, size))
+                  for d in range(n_dev)]
+        parts = [source(a, b) for a, b in pieces]
+        arrays = tuple(np.concatenate(x) for x in zip(*parts)) + (
+            np.array([b - a for a, b in pieces], np.int32),)
+        pending.append((pieces, fit_block(config, *_to_device(config, arrays))))
+        if len(pending) > 1:  # the next block runs while this one is fetched
             collect()
     while pending:
         collect()
