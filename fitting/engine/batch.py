@@ -5,7 +5,7 @@ import math
 import jax
 import numpy as np
 
-from fitting.engine import driver, solvers
+from fitting.engine import driver, exported, solvers
 from fitting.engine.cache import enable_persistent_cache
 from fitting.engine.config import FitConfig
 from fitting.engine.result import FitResult
@@ -159,7 +159,8 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     size = rows.i.shape[0]
     config = FitConfig(model=model, method=method, max_steps=int(max_steps),
                        has_sigma=sigma is not None, n_devices=devices)
-    out = driver.fit_rows(config, rows, size)
+    out = driver.fit_rows(config, rows, size, exported.block_program(
+        config, tuple(rows(0, 0)) + (np.zeros(devices, np.int32),)))
     out["n_masked"] = rows.n_masked
     batch_shape = tuple(i.shape[:-1])
     out = jax.tree_util.tree_map(lambda x: x.reshape(batch_shape + x.shape[1:]), out)

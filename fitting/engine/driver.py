@@ -142,11 +142,12 @@ def _per_device(config, *args):
 
 
 fit_block = jax.jit(_per_device, static_argnums=0)
+PROGRAMS = [fit_block]  # jitted block programs (``exported`` adds the deserialized ones)
 
 
 def cache_size():
     """Number of compiled programs held (one per problem kind; batch sizes add none)."""
-    return fit_block._cache_size()
+    return sum(program._cache_size() for program in PROGRAMS)
 
 
 def _to_device(config, tree):
@@ -166,7 +167,7 @@ def _to_host(tree):
     return jax.device_get(tree)
 
 
-def fit_rows(config, source, size):
+def fit_rows(config, source, size, program=None):
     """Fit ``size`` recordings block by block.
 
     Args:
@@ -174,6 +175,8 @@ def fit_rows(config, source, size):
       source: callable (lo, hi) -> host arrays (v, i, sigma, mask) of shape (block_size(), n)
         holding recordings lo..hi-1 in their first hi - lo rows (the rest padding).
       size: number of recordings.
+      program: callable(*arrays) running the block program of ``config`` (default
+        ``fit_block``; ``fitting.engine.exported`` gives a deserialized one).
 
     Each block takes up to ``block_size()`` recordings per device, split evenly over the
     devices (each device's share contiguous).
@@ -204,7 +207,9 @@ def fit_rows(config, source, size):
         parts = [source(a, b) for a, b in pieces]
         arrays = tuple(np.concatenate(x) for x in zip(*parts)) + (
             np.array([b - a for a, b in pieces], np.int32),)
-        pending.append((pieces, fit_block(config, *_to_device(config, arrays))))
+        if program is None:
+            program = functools.partial(fit_block, config)
+        pending.append((pieces, program(*_to_device(config, arrays))))
         if len(pending) > 1:  # the next block runs while this one is fetched
             collect()
     while pending:
