@@ -11,6 +11,10 @@ import jax
 import pytest
 
 jax.config.update("jax_enable_x64", True)
+# XLA's backend optimisation off (before fitting is imported): the suite compiles many small
+# programs and runs small batches, where compilation dominates. Subprocesses inherit it.
+# tests/test_fitting_batch.py checks the fully optimised program against it.
+os.environ.setdefault("IONJAX_FAST_COMPILE", "1")
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if os.environ.get("IONJAX_DATA"):

@@ -77,7 +77,8 @@ def test_fit_csv_results_and_plot(ohmic_csv, tmp_path):
     assert (tmp_path / "fit.png").stat().st_size > 10_000
     header = next(line for line in (tmp_path / "r.csv").read_text().splitlines()
                   if not line.startswith("#"))  # after the provenance comment
-    assert "g_max_S" in header and "e_rev_fit_V" in header
+    # the model's reversal is its e_rev parameter: one column, not a copy named e_rev_fit
+    assert "g_max_S" in header and "e_rev_V" in header and "e_rev_fit_V" not in header
 
 
 @pytest.mark.parametrize("content, match", [

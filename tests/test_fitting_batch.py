@@ -462,3 +462,32 @@ def test_no_information_criterion_without_residual_degrees_of_freedom():
     res = fitting.fit(fitting.Ohmic(), v, 2e-9 * (v + 0.02))
     assert res.status == 0 and np.isnan(res.aic) and np.isnan(res.bic) and np.isnan(res.aicc)
     np.testing.assert_allclose([res.params["g"], res.params["e_rev"]], [2e-9, -0.02], rtol=1e-9)
+
+
+def test_comparison_table_keeps_valid_models_when_one_is_refused_everywhere():
+    """A model refused in every recording must not blank the others' rows (it did: the table
+    averaged over the recordings where every model had a criterion, i.e. none)."""
+    rng = np.random.default_rng(0)
+    v = np.linspace(-0.09, 0.04, 15)
+    i = 5e-9 / (1 + np.exp((-0.03 - v) / 0.007)) * (v - 0.05) + rng.normal(0, 2e-11, (4, 15))
+    refused = fitting.fit(fitting.GHK(z=1, c_in=140.0, c_out=5.0, temperature=295.0), v, i)
+    assert np.all(refused.status == fitting.Status.OUT_OF_RANGE)  # inward current, E_K -85 mV
+    ohmic, boltz = fitting.fit(fitting.Ohmic(), v, i), fitting.fit(fitting.BoltzmannOhmic(), v, i)
+    cmp = fitting.compare({"ohmic": ohmic, "boltzmann": boltz, "ghk": refused})
+    rows = {line.split()[0]: line.split()[1:] for line in str(cmp).splitlines()[1:4]}
+    np.testing.assert_allclose(float(rows["boltzmann"][0]), np.mean(boltz.aicc), rtol=1e-6)
+    np.testing.assert_allclose(float(rows["ohmic"][0]), np.mean(ohmic.aicc), rtol=1e-6)
+    assert rows["ghk"] == ["-"] * 5 and np.all(cmp.best == 1)
+
+
+def test_fully_optimised_program_gives_the_fast_compile_answers():
+    """The suite runs with IONJAX_FAST_COMPILE=1 (conftest); users get XLA's full optimisation
+    by default. Same statuses, iterations within one, v_half within the solver's xtol."""
+    v, i = _boltzmann_curves(40, seed=5)
+    fast = fitting.fit(fitting.BoltzmannOhmic(), v, i)
+    full = fitting.fit(fitting.BoltzmannOhmic(), v, i, fast_compile=False)
+    np.testing.assert_array_equal(full.status, fast.status)
+    assert np.max(np.abs(full.n_steps - fast.n_steps)) <= 1
+    ok = fitting.usable(fast.status)
+    np.testing.assert_allclose(full.params["v_half"][ok], fast.params["v_half"][ok],
+                               rtol=8 * np.sqrt(np.finfo(float).eps))

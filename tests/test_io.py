@@ -501,6 +501,7 @@ def test_reading_abf_leaves_files_untouched(shared_data):
     (dict(window=("abc", "95%")), "neither a fraction"),
     (dict(window=("60%",)), "pair"),
     (dict(window=("nan%", "95%")), "neither a fraction"),
+    (dict(window=("2.5", "7.5")), "'2.5' has no unit: write '2.5ms', '2.5s' or '2.5%'"),
     (dict(channel=1.5), "does not exist"),
     (dict(statistic="median"), "statistic"),
     (dict(epoch=3.5), "integer index"),

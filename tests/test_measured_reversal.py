@@ -46,10 +46,22 @@ def test_cli_warns_when_the_fit_and_the_data_disagree_at_reversal(tmp_path):
     path.write_text("voltage_mV,current_pA\n" + "".join(
         f"{a * 1e3:.1f},{b * 1e12:.4f}\n" for a, b in zip(V, i)))
     out = run("fit", path, "--model", "multi-ghk", "--ions", "Na,K", "--c-in", "10,130",
-              "--c-out", "110,30", "--temperature", "25C", "--reference", "K")
+              "--c-out", "110,30", "--temperature", "25C", "--reference", "K",
+              "--out", tmp_path / "r.json")
     assert out.returncode == 0, out.stderr
     assert "warning: rect.csv: the fitted E_rev" in out.stdout, out.stdout
     assert "P_Na/P_K from the measured reversal alone" in out.stdout
+    # the results file keeps the zero crossing and that ratio; GHK's voltage equation with the
+    # ratio gives back the crossing (an identity, independent of how the ratio was solved for)
+    import json
+
+    row = json.loads((tmp_path / "r.json").read_text())["recordings"][0]
+    ratio, crossing = row["P_Na/P_K_from_measured"], row["e_rev_measured_V"]
+    assert row["e_rev_measured_stderr_V"] > 0
+    back = ionjax.ghk_voltage(np.array([ratio, 1.0]), np.array([10.0, 130.0]),
+                              np.array([110.0, 30.0]), np.array([1, 1]), temperature=t)
+    # the command computes in float32: the ratio is known to a few float32 ulp
+    np.testing.assert_allclose(float(back), crossing, rtol=16 * np.finfo(np.float32).eps)
     # a model that fits: no warning
     clean = tmp_path / "ghk.csv"
     clean.write_text("voltage_mV,current_pA\n" + "".join(

@@ -2,6 +2,7 @@
 loopback only) fit one batch sharded over both and get the single-process answers."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -47,8 +48,8 @@ def test_two_processes_fit_one_sharded_batch_like_one_process(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     port = _free_port()
-    env = {"JAX_PLATFORMS": "cpu", "PATH": "/usr/bin:/bin",
-           "IONJAX_NO_CACHE": "1", "HOME": str(tmp_path)}
+    env = {"JAX_PLATFORMS": "cpu", "PATH": "/usr/bin:/bin", "IONJAX_NO_CACHE": "1",
+           "HOME": str(tmp_path), "IONJAX_FAST_COMPILE": os.environ.get("IONJAX_FAST_COMPILE", "0")}
     procs = [subprocess.Popen([sys.executable, str(script), str(port), str(k), str(data)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for k in (0, 1)]

@@ -67,12 +67,13 @@ def _add_recording_options(p):
     g = p.add_argument_group("recordings (ABF) and corrections")
     g.add_argument("--channel", type=int, default=0, help="ADC channel of the current (default 0)")
     g.add_argument("--window", help="measurement window 'start,stop': '60%%,95%%' of the step "
-                                     "(default) or times after step onset '2.5ms,7.5ms' (a "
-                                     "number without unit is in seconds)")
+                                     "(default) or times after step onset '2.5ms,7.5ms' (each "
+                                     "with its unit)")
     g.add_argument("--statistic", default="mean", choices=("mean", "peak", "min", "max"))
     g.add_argument("--epoch", type=int, help="index of the test-step epoch (default: automatic)")
     g.add_argument("--command-channel", type=int,
-                   help="ADC channel recording the command voltage (needed for user-list protocols)")
+                   help="ADC channel recording the command voltage: step voltages are read from it "
+                        "(needed when a Clampex user list varies a level)")
     g.add_argument("--voltage-unit", help="unit of the file's voltages, overriding its label "
                                           "(e.g. mV for a column headed voltage_V)")
     g.add_argument("--current-unit", help="unit of the file's currents, overriding its label "

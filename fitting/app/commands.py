@@ -26,7 +26,8 @@ from fitting.io.units import parse_list, parse_positive
 
 
 def _ions_and_valences(args):
-    ions = parse_list(args.ions or args.ion or "")
+    table = {name.lower(): name for name in ionjax.ION_TABLE}
+    ions = [table.get(ion.lower(), ion) for ion in parse_list(args.ions or args.ion or "")]
     if not ions:
         raise UsageError(f"--model {args.model} needs --ion NAME (or --ions A,B,...)")
     if len({ion.lower() for ion in ions}) != len(ions):
@@ -202,7 +203,7 @@ def cmd_fit(args):
     v, i = (data.v[0], data.i[0]) if single else (data.v, data.i)
     # a point without a voltage is padding (recordings of unequal length), not a masked point
     res = fitting.fit(model, v, i, mask=np.isfinite(v), method=args.method,
-                      max_steps=args.max_steps)
+                      max_steps=args.max_steps, fast_compile=_fast_compile(data.shape[0]))
     print(res.summary() if single else res.summary(max_rows=args.max_rows))
     e = fitting.reversal_potential(res)
     status = np.atleast_1d(np.asarray(res.status))
@@ -216,10 +217,10 @@ def cmd_fit(args):
             why = ("the fitted current does not cross zero" if fitting.usable(int(code))
                    else fitting.Status(int(code)).message)
             print(f"E_rev {label}: not available ({why})")
-    _check_reversal(res, v, i, e, data.labels)
+    extra = _check_reversal(res, v, i, e, data.labels)
     if args.out:
         io.write_results(args.out, res, data.labels, e, files=args.files,
-                         provenance=_provenance(args, data))
+                         provenance=_provenance(args, data), extra=extra)
         print(f"results written to {args.out}")
     if args.plot:
         from fitting.app.plot import plot_batch_summary, plot_fit  # matplotlib: only when asked
@@ -232,11 +233,35 @@ def cmd_fit(args):
     return _report_skipped(data)
 
 
+def _fast_compile(n_recordings):
+    """A command that fits up to one block of recordings compiles fast (the run is short
+    anyway); a larger job gets the optimised program. $IONJAX_FAST_COMPILE decides if set."""
+    from fitting.engine import driver
+
+    if os.environ.get("IONJAX_FAST_COMPILE") is not None:
+        return driver.default_fast_compile()
+    return n_recordings <= driver.block_size()
+
+
 def _check_reversal(res, v, i, e, labels):
     """Warn where the model's E_rev and the data's own zero crossing disagree beyond their
     uncertainty (the model does not describe the data near reversal); for a two-ion GHK model,
-    offer the permeability ratio that the measured reversal implies."""
+    offer the permeability ratio that the measured reversal implies. Returns the columns for
+    the results file: the zero crossing (and that ratio), per recording."""
     measured = fitting.measured_reversal(v, i)
+    shape = np.shape(e.value)
+    extra = {"e_rev_measured_V": np.reshape(measured.value, shape),
+             "e_rev_measured_stderr_V": np.reshape(measured.stderr, shape)}
+    model = res.model
+    two_ions = isinstance(model, fitting.MultiIonGHK) and len(model.z) == 2
+    if two_ions:
+        names = model.ions or ("ion0", "ion1")
+        other = 1 - model.reference
+        ratio = np.vectorize(lambda x: float(ionjax.permeability_from_reversal(
+            x, np.array([1.0, 1.0]), np.array(model.c_in), np.array(model.c_out),
+            np.array(model.z), index=other, temperature=model.temperature)) if np.isfinite(x)
+            else np.nan)(np.reshape(measured.value, shape))
+        extra[f"P_{names[other]}/P_{names[model.reference]}_from_measured"] = ratio
     rows = zip(labels, *(np.atleast_1d(np.asarray(x, float)) for x in
                          (e.value, e.stderr, measured.value, measured.stderr)))
     for k, (label, fit_e, fit_se, data_e, data_se) in enumerate(rows):
@@ -249,21 +274,16 @@ def _check_reversal(res, v, i, e, labels):
         print(f"warning: {label}: the fitted E_rev {fit_e * 1e3:.2f} ± {fit_se * 1e3:.2f} mV and "
               f"the data's zero crossing {data_e * 1e3:.2f} ± {data_se * 1e3:.2f} mV disagree "
               f"(beyond 2 combined SE): the model does not describe the data near reversal")
-        model = res.model
-        if isinstance(model, fitting.MultiIonGHK) and len(model.z) == 2:
-            ref = model.reference
-            other = 1 - ref
-            p = ionjax.permeability_from_reversal(
-                data_e, np.array([1.0, 1.0]), np.array(model.c_in), np.array(model.c_out),
-                np.array(model.z), index=other, temperature=model.temperature)
-            names = model.ions or ("ion 0", "ion 1")
+        if two_ions:
+            p = np.ravel(ratio)[k]
             fitted = np.asarray(res.params["ratios"]).reshape(-1, 2)[k, other]
-            if np.isfinite(float(p)):
-                print(f"         P_{names[other]}/P_{names[ref]} from the measured reversal alone:"
-                      f" {float(p):.4g} (the whole-curve fit gives {fitted:.4g})")
+            if np.isfinite(p):
+                print(f"         P_{names[other]}/P_{names[model.reference]} from the measured "
+                      f"reversal alone: {p:.4g} (the whole-curve fit gives {fitted:.4g})")
             else:
                 print("         no non-negative permeability ratio of these two ions reverses at "
                       "the measured potential (it lies outside their Nernst potentials)")
+    return extra
 
 
 def cmd_iv(args):

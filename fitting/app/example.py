@@ -31,9 +31,9 @@ def run(out_dir="."):
           f"{len(iv.labels)} cells)")
     print(f"liquid junction potential (Henderson, pipette {example.PIPETTE}, bath {example.BATH})"
           f" = {ljp * 1e3:.2f} mV; V_m = V_cmd - LJP\n")
-    res = fitting.fit(fitting.BoltzmannOhmic(), iv.v, iv.i)
+    res = fitting.fit(fitting.BoltzmannOhmic(), iv.v, iv.i, fast_compile=True)  # 4 curves
     print(res.summary(max_rows=len(iv.labels)))
-    ohmic = fitting.fit(fitting.Ohmic(), iv.v, iv.i)
+    ohmic = fitting.fit(fitting.Ohmic(), iv.v, iv.i, fast_compile=True)
     print("\nmodel comparison (mean over cells):")
     print(fitting.compare({"BoltzmannOhmic": res, "Ohmic": ohmic}))
     e = fitting.reversal_potential(res)

@@ -126,8 +126,9 @@ def plot_batch_summary(res, *, path=None, bins=30):
     for name in ordered_names(res):
         factor, unit = display_unit(res.model, name)
         values = np.asarray(res.params[name], float).reshape(ok.size, -1)[ok] / factor
-        for j, label in enumerate(res.model.element_labels(name, values.shape[1])):
-            columns.append((f"{label} ({unit})" if unit else label, values[:, j]))
+        labels = res.model.element_labels(name, values.shape[1])
+        for j in res.model.reported_elements(name, values.shape[1]):
+            columns.append((f"{labels[j]} ({unit})" if unit else labels[j], values[:, j]))
     fig, axes = plt.subplots(1, len(columns), figsize=(3.2 * len(columns), 2.8), squeeze=False)
     for ax, (label, values) in zip(axes[0], columns):
         ax.hist(values[np.isfinite(values)], bins=bins, color="C0")

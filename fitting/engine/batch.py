@@ -119,7 +119,7 @@ def prepare_arrays(model, v, i, sigma, mask):
     return list(rows(0, size)), batch_shape, size
 
 
-def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
+def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_compile=None):
     """Fit ``model`` to current-voltage data, one recording or a whole batch in one compiled call.
 
     Args:
@@ -134,6 +134,10 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
         counted in ``n_masked``.
       method: "lm" (Levenberg-Marquardt, default) or "lbfgs" (optax L-BFGS).
       max_steps: maximum solver iterations per recording.
+      fast_compile: compile with XLA's backend optimisation off: about half the compile time
+        of a new model (seconds), a large batch runs several times slower. For short jobs that
+        fit a few curves once. Default: $IONJAX_FAST_COMPILE (1: on), else off. Compiled
+        programs are cached on disk either way (``fitting.engine.cache``).
 
     Returns:
       ``FitResult`` whose leaves are NumPy arrays with the batch shape of ``i``
@@ -157,8 +161,11 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200):
     devices = jax.device_count()
     rows = _Rows(v, i, sigma, mask, _dtype(v, i), driver.block_size())
     size = rows.i.shape[0]
+    if fast_compile is None:
+        fast_compile = driver.default_fast_compile()
     config = FitConfig(model=model, method=method, max_steps=int(max_steps),
-                       has_sigma=sigma is not None, n_devices=devices)
+                       has_sigma=sigma is not None, n_devices=devices,
+                       fast_compile=bool(fast_compile))
     out = driver.fit_rows(config, rows, size, exported.block_program(
         config, tuple(rows(0, 0)) + (np.zeros(devices, np.int32),)))
     out["n_masked"] = rows.n_masked

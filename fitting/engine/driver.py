@@ -25,6 +25,7 @@ the same batch (SPMD); results are gathered to every process.
 """
 
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
@@ -141,8 +142,23 @@ def _per_device(config, *args):
                          in_specs=(spec,) * len(args), out_specs=spec, check_vma=False)(*args)
 
 
+# ``FitConfig.fast_compile``: XLA's backend optimisation off. About half the compile time; a
+# large batch runs several times slower. The default optimises fully (and the persistent cache
+# keeps the result).
+FAST_OPTIONS = {"xla_backend_optimization_level": 0}
 fit_block = jax.jit(_per_device, static_argnums=0)
-PROGRAMS = [fit_block]  # jitted block programs (``exported`` adds the deserialized ones)
+fit_block_fast = jax.jit(_per_device, static_argnums=0, compiler_options=FAST_OPTIONS)
+PROGRAMS = [fit_block, fit_block_fast]  # jitted block programs (``exported`` adds its own)
+
+
+def compiler_options(config):
+    """The XLA options of ``config``'s program."""
+    return FAST_OPTIONS if config.fast_compile else {}
+
+
+def default_fast_compile():
+    """``fast_compile`` when the caller does not say: $IONJAX_FAST_COMPILE (1: on), else off."""
+    return os.environ.get("IONJAX_FAST_COMPILE", "0") not in ("", "0")
 
 
 def cache_size():
@@ -208,7 +224,8 @@ def fit_rows(config, source, size, program=None):
         arrays = tuple(np.concatenate(x) for x in zip(*parts)) + (
             np.array([b - a for a, b in pieces], np.int32),)
         if program is None:
-            program = functools.partial(fit_block, config)
+            program = functools.partial(fit_block_fast if config.fast_compile else fit_block,
+                                        config)
         pending.append((pieces, program(*_to_device(config, arrays))))
         if len(pending) > 1:  # the next block runs while this one is fetched
             collect()

@@ -56,14 +56,14 @@ def _exportable(config):
 
 
 def block_program(config, args):
-    """A callable ``f(*args)`` that runs ``driver.fit_block(config, *args)``: the deserialized
-    export when one is available (or can be made), else the jitted function.
+    """A callable ``f(*args)`` that runs the block program of ``config``: the deserialized
+    export when one is available (or can be made); None for the driver's jitted one.
 
     Args:
       config: the ``FitConfig``; args: host arrays (v, i, sigma, mask, n_rows) of one block.
     """
     if not _exportable(config):
-        return functools.partial(driver.fit_block, config)
+        return None  # the driver's jitted program
     folder = enable_persistent_cache()
     key = _key(config, args)
     if key in _loaded:
@@ -73,13 +73,14 @@ def block_program(config, args):
     if path is not None and os.path.exists(path):
         try:
             with open(path, "rb") as handle:
-                fn = jax.jit(jax.export.deserialize(bytearray(handle.read())).call)
+                fn = jax.jit(jax.export.deserialize(bytearray(handle.read())).call,
+                             compiler_options=driver.compiler_options(config))
         except Exception:  # noqa: BLE001 - a damaged artifact is rebuilt below
             fn = None
     if fn is None:
         exported = jax.export.export(jax.jit(functools.partial(driver._per_device, config)))(
             *[jax.ShapeDtypeStruct(a.shape, a.dtype) for a in args])
-        fn = jax.jit(exported.call)
+        fn = jax.jit(exported.call, compiler_options=driver.compiler_options(config))
         if path is not None:
             try:
                 _write(path, exported.serialize())

@@ -162,10 +162,14 @@ class Comparison:
         def cell(x, width, spec):
             return f"{x:>{width}{spec}}" if np.isfinite(x) else f"{'-':>{width}}"
 
-        # means over the recordings where every model has the criterion, so rows compare
-        score = {"aicc": self.aicc, "aic": self.aic, "bic": self.bic}[self.criterion]
-        common = np.all(np.isfinite(score), axis=0)
-        means = [[mean(np.where(common, a[m], np.nan)) for a in
+        # means over the recordings where every model that has the criterion somewhere has it,
+        # so rows compare (a model refused everywhere shows '-' and does not empty the table)
+        score = np.asarray({"aicc": self.aicc, "aic": self.aic, "bic": self.bic}[self.criterion],
+                           float)
+        score = score.reshape(len(self.names), -1)
+        present = np.any(np.isfinite(score), axis=1)
+        common = np.all(np.isfinite(score[present]), axis=0).reshape(np.shape(self.best))
+        means = [[mean(np.where(common & present[m], a[m], np.nan)) for a in
                   (self.aicc, self.aic, self.bic, self.delta, self.weights)]
                  for m in range(len(self.names))]
         order = np.argsort([row[3] if np.isfinite(row[3]) else np.inf for row in means])

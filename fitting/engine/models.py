@@ -204,6 +204,12 @@ class MultiIonGHK(_Linear):
             return [f"P_{ion}/P_{self.ions[self.reference]}" for ion in self.ions]
         return [f"{name}_{ion}" for ion in self.ions]
 
+    def reported_elements(self, name, size):
+        """Every entry but the reference's own ratio (1 by definition)."""
+        if name == "ratios":
+            return [j for j in range(size) if j != self.reference]
+        return range(size)
+
     @property
     def specs(self):
         return (spec("p", "m^3/s", size=len(self.z), floor=1e-18, nonnegative=True),)

@@ -82,6 +82,11 @@ class ModelBase:
         keys: the name itself for a scalar, ``name[j]`` for the entries of a vector."""
         return [name] if size == 1 else [f"{name}[{j}]" for j in range(size)]
 
+    def reported_elements(self, name, size):
+        """Indices of the entries worth a row in reports and exports (all by default; a
+        quantity that is 1 by definition, like the reference ion's own ratio, is left out)."""
+        return range(size)
+
     def flatten(self, params):
         """dict -> vector (..., k) in ``specs`` order."""
         pieces = [params[s.name] if s.size > 1 else params[s.name][..., None] for s in self.specs]

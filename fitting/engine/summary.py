@@ -50,7 +50,9 @@ def _single(res):
         factor, unit = display_unit(model, name)
         values = np.atleast_1d(np.asarray(res.params[name], float))
         errors = np.atleast_1d(np.asarray(res.stderr[name], float))
-        for label, x, e in zip(model.element_labels(name, values.size), values, errors):
+        labels = model.element_labels(name, values.size)
+        for j in model.reported_elements(name, values.size):
+            label, x, e = labels[j], values[j], errors[j]
             rel = f"{100 * abs(e / x):.3g}%" if x != 0 and np.isfinite(e) else "-"
             lines.append(f"    {label:<12} {_format(x, factor):>14} {_format(e, factor):>14} "
                          f"{rel:>9}  {unit}")
@@ -72,8 +74,9 @@ def _batch(res, max_rows):
     for name in ordered_names(res):
         factor, unit = display_unit(model, name)
         values = np.asarray(res.params[name], float).reshape(n, -1)[converged]
-        for j, label in enumerate(model.element_labels(name, values.shape[1])):
-            col = values[:, j] / factor
+        labels = model.element_labels(name, values.shape[1])
+        for j in model.reported_elements(name, values.shape[1]):
+            label, col = labels[j], values[:, j] / factor
             if col.size:
                 q = np.nanpercentile(col, [50, 25, 75])
                 lines.append(f"    {label:<12} {q[0]:.6g} [{q[1]:.6g}, {q[2]:.6g}] {unit}")

@@ -1,6 +1,7 @@
 """The measurement window of a voltage step: fractions of the step or times after its onset.
 
-"60%" is a fraction of the step duration, "2.5ms" or a number [s] a time after the step onset.
+"60%" is a fraction of the step duration, "2.5ms" or a number [s] a time after the step onset
+(text must carry its unit: "2.5" is refused, it could mean ms or s).
 Sample k of the step (t = k / rate after onset, k = 0 at the first sample of the epoch) is used
 if start <= t < end, so ("2.5ms", "7.5ms") at 2 kHz takes samples 5..14.
 """
@@ -23,6 +24,9 @@ def _bound(path, spec, n_step, rate):
             pass
     elif isinstance(spec, (int, float, np.floating, np.integer)) and not isinstance(spec, bool):
         samples = float(spec) * rate
+    elif isinstance(spec, str) and _is_number(spec):
+        raise InputError(f"window bound {spec!r} has no unit: write '{spec.strip()}ms', "
+                         f"'{spec.strip()}s' or '{spec.strip()}%'", path=path)
     else:
         try:
             samples = parse_quantity(spec, "time") * rate
@@ -32,6 +36,14 @@ def _bound(path, spec, n_step, rate):
         return samples
     raise InputError(f"window bound {spec!r} is neither a fraction of the step ('60%') nor a time "
                      "after its onset ('2.5ms', '0.5 s', or a number of seconds)", path=path)
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def resolve_window(path, window, n_step, rate):

@@ -21,7 +21,7 @@ def _column(x, n):
     return np.asarray(a, float).reshape(n, -1)
 
 
-def _columns(res, reversal, n):
+def _columns(res, reversal, n, extra=None):
     """key -> (n,) float column, keys carrying the SI unit; built once (export in linear time)."""
     columns = {}
     for name in res.params:
@@ -29,24 +29,28 @@ def _columns(res, reversal, n):
         suffix = f"_{unit}" if unit else ""
         values, errors = _column(res.params[name], n), _column(res.stderr[name], n)
         labels = res.model.element_labels(name, values.shape[1])
-        for j, label in enumerate(labels):
-            key = label.replace("[", "_").replace("]", "")
+        for j in res.model.reported_elements(name, values.shape[1]):
+            key = labels[j].replace("[", "_").replace("]", "")
             columns[f"{key}{suffix}"] = values[:, j]
             columns[f"{key}_stderr{suffix}"] = errors[:, j]
-    columns["e_rev_fit_V"] = _column(reversal.value, n)[:, 0]
-    columns["e_rev_fit_stderr_V"] = _column(reversal.stderr, n)[:, 0]
+    e_rev = _column(reversal.value, n)[:, 0]
+    if not np.array_equal(columns.get("e_rev_V"), e_rev, equal_nan=True):  # not a parameter
+        columns["e_rev_fit_V"] = e_rev
+        columns["e_rev_fit_stderr_V"] = _column(reversal.stderr, n)[:, 0]
     for key, unit in (("rmse", "_A"), ("loss", ""), ("aicc", ""), ("aic", ""), ("bic", "")):
         columns[key + unit] = _column(getattr(res, key), n)[:, 0]
+    for key, values in (extra or {}).items():
+        columns[key] = _column(values, n)[:, 0]
     return columns
 
 
-def _records(res, labels, reversal):
+def _records(res, labels, reversal, extra=None):
     """One dict per recording; numbers that do not exist (a failed fit) are None."""
     status = np.asarray(res.status).ravel()
     n = status.size
     if n == 0:
         return []
-    columns = _columns(res, reversal, n)
+    columns = _columns(res, reversal, n, extra)
     finite = {key: np.isfinite(col) for key, col in columns.items()}
     values = {key: col.tolist() for key, col in columns.items()}
     n_points = np.asarray(res.n_points).ravel().tolist()
@@ -83,7 +87,7 @@ def provenance_lines(provenance):
         "# provenance: " + json.dumps(json_safe(provenance), allow_nan=False) + "\n"
 
 
-def write_results(path, res, labels, reversal, files=(), provenance=None):
+def write_results(path, res, labels, reversal, files=(), provenance=None, extra=None):
     """Write one record per recording to ``path`` (.json or .csv), atomically, in SI units.
 
     Keys carry the SI unit of each parameter's ``ParamSpec`` (``g_S``, ``e_rev_V``,
@@ -99,11 +103,17 @@ def write_results(path, res, labels, reversal, files=(), provenance=None):
       provenance: optional dict of what produced the results (settings, corrections of each
         source, software version); the JSON document keeps it under "provenance", a CSV file
         as its first line, a ``# provenance: {json}`` comment (``read_csv`` skips comments).
+      extra: optional dict key -> array of the batch shape: more columns (keys carrying their
+        unit), e.g. the data's own zero crossing ``e_rev_measured_V``.
     """
     if np.shape(reversal.value) != tuple(res.batch_shape):
         raise ValueError(f"reversal has shape {np.shape(reversal.value)}, the results "
                          f"{tuple(res.batch_shape)}: pass fitting.reversal_potential(res)")
-    rows = _records(res, labels, reversal)
+    for key, values in (extra or {}).items():
+        if np.shape(values) != tuple(res.batch_shape):
+            raise ValueError(f"extra column {key!r} has shape {np.shape(values)}, the results "
+                             f"{tuple(res.batch_shape)}")
+    rows = _records(res, labels, reversal, extra)
     ext = os.path.splitext(str(path))[1].lower()
     if ext == ".json":
         doc = {"model": res.model.name,
