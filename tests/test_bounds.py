@@ -70,3 +70,18 @@ def test_an_optimum_on_a_bound_has_no_standard_error_with_either_solver():
     for method in ("lm", "lbfgs"):
         res = fitting.fit(model, V, i, method=method, max_steps=2000)
         assert int(res.status) == fitting.Status.SINGULAR, (method, int(res.status))
+
+
+def test_user_model_whose_start_gives_no_current_is_refused():
+    """g = 0 makes the current, and e's derivative, zero everywhere: the fit used to end
+    'converged' at e = 0 or at absurd values. A zero start of a signed parameter is fine."""
+    import fitting
+
+    with pytest.raises(ValueError, match="zero current at every voltage"):
+        fitting.Model(lambda p, v: p["g"] * (v - p["e"]), params={"g": 0.0, "e": 0.0})
+    v = np.linspace(-0.09, 0.04, 17)
+    i = 1.955e-9 * (v + 0.0193)
+    res = fitting.fit(fitting.Model(lambda p, v: p["g"] * (v - p["e"]),
+                                    params={"g": 1e-9, "e": 0.0}), v, i)
+    np.testing.assert_allclose([res.params["g"], res.params["e"]], [1.955e-9, -0.0193],
+                               rtol=1e-6)

@@ -75,7 +75,7 @@ def test_explicit_mask_equals_dropping_points():
     (np.zeros(5), np.zeros(6), r"v \(5,\), i \(6,\)"),
     (np.zeros((3, 5)), np.zeros((2, 5)), r"v \(3, 5\), i \(2, 5\)"),
     (np.zeros(1), np.zeros(1), r"1 valid points for 2 parameters"),
-    (np.array([0.0, 0.01, np.nan]), np.array([1.0, np.nan, 2.0]), r"1 valid points"),
+    (np.array([0.0, 0.01, np.nan]), np.array([1e-10, np.nan, 2e-10]), r"1 valid points"),
 ])
 def test_bad_shapes_and_too_few_points_raise_on_a_single_recording(v, i, match):
     with pytest.raises(ValueError, match=match):
@@ -84,9 +84,14 @@ def test_bad_shapes_and_too_few_points_raise_on_a_single_recording(v, i, match):
 
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="sigma must be > 0"):
-        fitting.fit(fitting.Ohmic(), V, V, sigma=0.0)
+        fitting.fit(fitting.Ohmic(), V, 1e-8 * V, sigma=0.0)
     with pytest.raises(ValueError, match="method"):
-        fitting.fit(fitting.Ohmic(), V, V, method="newton")
+        fitting.fit(fitting.Ohmic(), V, 1e-8 * V, method="newton")
+    # mV and pA numbers passed as SI: refused, not fitted as volts and amperes
+    with pytest.raises(ValueError, match="v holds values up to 100: fitting.fit takes SI"):
+        fitting.fit(fitting.Ohmic(), V * 1e3, 1e-8 * V)
+    with pytest.raises(ValueError, match="i holds values up to .*Convert with ionjax.units"):
+        fitting.fit(fitting.Ohmic(), V, 1e4 * V)
     with pytest.raises(ValueError, match="c_in must be > 0"):
         fitting.GHK(z=1, c_in=0.0, c_out=5.0, temperature=300.0)
     with pytest.raises(TypeError, match="temperature"):

@@ -833,3 +833,23 @@ def test_float32_results_keep_their_float32_value_in_nine_digits():
     digits = [len(repr(float(v)).split("e")[0].replace("-", "").replace(".", "").strip("0"))
               for v in y[:2000]]
     assert max(digits) <= 9
+
+
+def test_corrections_recorded_in_a_table_are_carried_and_never_applied_twice(tmp_path):
+    """`ionjax iv --ljp ...` writes the corrected table with a provenance line; reading it back
+    keeps those corrections in the metadata (so results files record them) and refuses to apply
+    the same correction again (it silently did: E_rev moved by the LJP twice)."""
+    iv = io.IVData([-0.08, -0.04, 0.0, 0.04], [-1e-10, -5e-11, 1e-11, 8e-11], ["cell"])
+    corrected = iv.with_corrections(ljp=0.00318, series_resistance=1e7)
+    path = tmp_path / "iv.csv"
+    io.write_csv(path, corrected)
+    back = io.read_csv(path)
+    assert [c["name"] for c in back.metadata["corrections"]] == [
+        "series_resistance", "liquid_junction_potential"]
+    np.testing.assert_allclose(back.v, corrected.v, rtol=1e-9)
+    for option in (dict(ljp=0.00318), dict(series_resistance=1e7)):
+        with pytest.raises(io.InputError, match="already corrected .* twice"):
+            back.with_corrections(**option)
+        with pytest.raises(io.InputError, match="already corrected"):
+            corrected.with_corrections(**option)          # in memory too
+    assert back.with_corrections(leak=(1e-10, -0.07)).metadata["corrections"][-1]["name"] == "leak"

@@ -70,3 +70,23 @@ def test_cli_warns_when_the_fit_and_the_data_disagree_at_reversal(tmp_path):
     out = run("fit", clean, "--model", "multi-ghk", "--ions", "Na,K", "--c-in", "10,130",
               "--c-out", "110,30", "--temperature", "25C", "--reference", "K")
     assert out.returncode == 0 and "warning" not in out.stdout, out.stdout
+
+
+def test_a_crossing_made_by_noise_is_not_a_reversal():
+    """Closed channels: noise around zero crosses it, then the current turns inward and never
+    comes back (the bundled example's cells). That is no reversal potential."""
+    import fitting
+    from fitting import io
+    from fitting.app.data import example_path
+
+    rng = np.random.default_rng(3)
+    v = np.linspace(-0.09, 0.03, 13)
+    gate = 1 / (1 + np.exp((-0.04 - v) / 0.005))
+    i = 5e-9 * gate * (v - 0.07) + rng.normal(0, 15e-12, v.size)  # E_rev 70 mV: never reached
+    assert np.any(np.diff(np.sign(i[:5])) != 0)                    # noise crosses zero
+    assert np.isnan(fitting.measured_reversal(v, i).value)
+    iv = io.read_csv(example_path())
+    assert np.all(np.isnan(fitting.measured_reversal(iv.v, iv.i).value))
+    # a real crossing is still found, between the significant points of either sign
+    line = 2e-9 * (v + 0.02) + rng.normal(0, 2e-12, v.size)
+    np.testing.assert_allclose(fitting.measured_reversal(v, line).value, -0.02, atol=2e-3)

@@ -158,6 +158,9 @@ def _check_output_formats(args):
                              f"{', '.join(sorted(supported_formats()))}")
 
 
+EXIT_NO_RESULT = 3  # every recording was refused: the results file holds no number
+
+
 def _report_skipped(data):
     """Name each file that could not be read on stderr; the exit status for the run."""
     skipped = data.metadata.get("skipped", [])
@@ -230,7 +233,12 @@ def cmd_fit(args):
         else:
             plot_fit(res, v, i, labels=data.labels, path=args.plot)
         print(f"figure written to {args.plot}")
-    return _report_skipped(data)
+    code = _report_skipped(data)
+    if not np.any(fitting.usable(np.asarray(res.status))):
+        print("ionjax: error: no recording gave a usable fit (see the statuses above)",
+              file=sys.stderr)
+        return code or EXIT_NO_RESULT
+    return code
 
 
 def _fast_compile(n_recordings):

@@ -46,6 +46,13 @@ def _check_inputs(model, v, i, sigma, mask):
             except ValueError:
                 raise ValueError(f"{name} shape {np.shape(extra)} does not broadcast to the shape "
                                  f"of i {tuple(i.shape)}") from None
+    for name, a, limit, unit, example in (("v", v, 2.0, "V", "-90 mV = -0.09"),
+                                          ("i", i, 1e-3, "A", "100 pA = 1e-10")):
+        largest = np.nanmax(np.abs(np.where(np.isfinite(a), a, 0.0))) if a.size else 0.0
+        if largest > limit:
+            raise ValueError(f"{name} holds values up to {largest:g}: fitting.fit takes SI "
+                             f"units ({unit}; {example}), and no patch-clamp {name} reaches "
+                             f"{limit:g} {unit}. Convert with ionjax.units (mV, pA)")
     if sigma is not None and np.any(_as_array("sigma", sigma) <= 0):
         raise ValueError("sigma must be > 0 (the per-point noise SD in A)")
     if i.ndim == 1:

@@ -9,6 +9,7 @@ import numpy as np
 
 from fitting.engine.batch import fit
 from fitting.engine.result import FitResult
+from fitting.engine.status import usable
 
 
 class ReversalPotential(NamedTuple):
@@ -80,14 +81,20 @@ def reversal_potential(res):
     flat = (jnp.reshape(x, (-1, k)), jnp.reshape(res.cov_scaled, (-1, k, k)),
             jnp.reshape(res.param_scale, (-1, k)), jnp.reshape(res.v_range, (-1, 2)))
     value, stderr = jax.vmap(lambda *a: _one(model, *a))(*flat)
+    # a refused fit has no reversal, even where the model's is fixed (GHK: the Nernst potential)
+    ok = jnp.reshape(usable(res.status), (-1,))
+    value, stderr = jnp.where(ok, value, jnp.nan), jnp.where(ok, stderr, jnp.nan)
     return ReversalPotential(jnp.reshape(value, batch), jnp.reshape(stderr, batch))
 
 
 def measured_reversal(v, i, noise=None):
     """The data's own zero crossing: linear interpolation between the two points that bracket it.
 
-    For each recording the points are sorted by voltage; of the sign changes of the current the
-    one nearest to the middle of the sampled range is used, E = (v1 i2 - v2 i1) / (i2 - i1).
+    For each recording the points are sorted by voltage. The current must change sign beyond
+    its noise: the points with |i| > 2 SD must change sign exactly once (else NaN: no crossing,
+    or one made by noise around zero, e.g. closed channels); between the last of one sign and
+    the first of the other, the sign change of the raw current nearest to their middle is used,
+    E = (v1 i2 - v2 i1) / (i2 - i1).
     Its standard error is the delta method with independent noise of SD ``noise`` on i1 and i2:
     var E = noise^2 ((v2 - v1) / (i2 - i1))^2 (i1^2 + i2^2) / (i2 - i1)^2.
 
@@ -117,9 +124,17 @@ def measured_reversal(v, i, noise=None):
         if not given:
             s = np.sqrt(np.mean(np.diff(cs, 3) ** 2) / 20) if cs.size >= 4 else np.nan
         crossings = np.flatnonzero((np.sign(cs[:-1]) * np.sign(cs[1:]) <= 0) & (cs[:-1] != cs[1:]))
+        # a real crossing: the points beyond the noise (|i| > 2 SD) change sign exactly once,
+        # and the crossing lies between the last of one sign and the first of the other
+        big = np.flatnonzero(np.abs(cs) > 2 * s) if np.isfinite(s) else np.arange(cs.size)
+        flips = np.flatnonzero(np.sign(cs[big][:-1]) != np.sign(cs[big][1:]))
+        if flips.size != 1:
+            continue  # no crossing beyond the noise, or several (ambiguous)
+        lo, hi = big[flips[0]], big[flips[0] + 1]
+        crossings = crossings[(crossings >= lo) & (crossings < hi)]
         if crossings.size == 0:
             continue
-        k = crossings[np.argmin(np.abs(vs[crossings] - 0.5 * (vs[0] + vs[-1])))]
+        k = crossings[np.argmin(np.abs(vs[crossings] - 0.5 * (vs[lo] + vs[hi])))]
         (v1, v2), (i1, i2) = vs[k:k + 2], cs[k:k + 2]
         value[r] = (v1 * i2 - v2 * i1) / (i2 - i1)
         stderr[r] = abs(s * (v2 - v1) / (i2 - i1)) * np.hypot(i1, i2) / abs(i2 - i1)
@@ -185,6 +200,29 @@ class Comparison:
         return "\n".join(lines)
 
 
+def _check_same_data(names, results):
+    """Criteria compare fits of the same data only: refuse results that differ in batch shape,
+    weighting (sigma or not), or, where both fits were made, points used or voltage range."""
+    if not results:
+        raise ValueError("compare needs at least one fitted result or model")
+    first = results[0]
+    for name, res in zip(names[1:], results[1:]):
+        why = None
+        if res.batch_shape != first.batch_shape:
+            why = f"batch shapes {first.batch_shape} and {res.batch_shape}"
+        elif res.weighted != first.weighted:
+            why = "one was fitted with sigma and the other without"
+        else:
+            both = np.asarray(usable(first.status)) & np.asarray(usable(res.status))
+            same_n = np.asarray(first.n_points) == np.asarray(res.n_points)
+            same_v = np.all(np.asarray(first.v_range) == np.asarray(res.v_range), axis=-1)
+            if not np.all((same_n & same_v) | ~both):
+                why = "they used different points (counts or voltage ranges differ)"
+        if why:
+            raise ValueError(f"cannot compare {names[0]!r} and {name!r}: {why}; information "
+                             "criteria rank models fitted to the same data")
+
+
 def compare(candidates, v=None, i=None, *, criterion="aicc", **fit_kwargs):
     """Rank models fitted to the same data by AIC or BIC.
 
@@ -212,6 +250,7 @@ def compare(candidates, v=None, i=None, *, criterion="aicc", **fit_kwargs):
         results.append(item)
     if len(set(names)) != len(names):
         raise ValueError(f"model labels must be unique; got {names} (pass a dict)")
+    _check_same_data(names, results)
     aic = np.stack([np.asarray(r.aic, float) for r in results])
     bic = np.stack([np.asarray(r.bic, float) for r in results])
     aicc = np.stack([np.asarray(r.aicc, float) for r in results])

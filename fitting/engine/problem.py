@@ -170,7 +170,9 @@ def prepare(config, v, i, sigma, mask):
         x0 = model.start_vector(dtype)
     ok = jnp.isfinite(x0) & (x0 != 0) & (~positive | (x0 > 0))
     scale = jnp.where(ok, jnp.abs(x0), floors)
-    x0 = jnp.where(ok, x0, scale)
+    # a zero start of a signed parameter stays zero (its scale is the floor): replacing it by
+    # the floor would start a user's e_rev = 0 at e_rev = floor
+    x0 = jnp.where(ok | (~positive & (x0 == 0)), x0, scale)
     theta0 = jnp.where(positive, 0.0, x0 / scale)
     if model.bounded:  # start inside the bounds; one-sided: scale = distance to the bound
         lo, hi, has_lo, has_hi = _bounds(model, dtype)

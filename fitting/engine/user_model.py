@@ -133,6 +133,27 @@ class Model(ModelBase):
         object.__setattr__(self, "start", tuple(start))
         object.__setattr__(self, "specs", tuple(specs))
         object.__setattr__(self, "name", name)
+        self._check_start()
+
+    def _check_start(self):
+        """Refuse starting values whose current is zero at every voltage (e.g. a conductance
+        started at 0): the fit has no direction to start from, and a parameter that multiplies
+        the current would leave the others' derivatives zero."""
+        import jax
+        import numpy as np
+
+        dtype = jax.dtypes.canonicalize_dtype(np.float64)
+        v = np.linspace(-0.15, 0.15, 31).astype(dtype)
+        try:
+            current = np.asarray(self.current(self.unflatten(self.start_vector(dtype)), v))
+        except Exception:  # noqa: BLE001 - a function that needs arrays of other shapes
+            return
+        if current.size and np.all(current == 0):
+            given = {k: (x[0] if len(x) == 1 else list(x)) for k, x in
+                     zip(self.param_names, self.start)}
+            raise ValueError(f"the starting values {given} give "
+                             "zero current at every voltage from -150 to +150 mV: start the "
+                             "amplitudes at a typical non-zero size (e.g. g=1e-9)")
 
     def _key(self):
         try:

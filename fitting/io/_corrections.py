@@ -73,8 +73,9 @@ def junction_potential(ljp, *, temperature=DEFAULT_TEMPERATURE):
             raise InputError(f"ljp must be a number [V] or a (pipette, bath) pair of solutions; "
                              f"got {ljp!r}") from None
     if not np.isfinite(value) or abs(value) > _MAX_LJP:
-        raise InputError(f"liquid junction potential of {value!r} V is not plausible; give it in "
-                         "volts (3.18 mV = 0.00318)")
+        raise InputError(f"a liquid junction potential of {value * 1e3:g} mV is not plausible "
+                         f"(|LJP| <= {_MAX_LJP * 1e3:g} mV); in Python give volts (3.18 mV = "
+                         "0.00318), on the command line a unit ('3.18mV')")
     record["ljp_V"] = value
     return value, record
 
@@ -242,6 +243,10 @@ def _leak_from_range(iv, v_range):
     return subtract_line(iv, slope, intercept, record)
 
 
+def _brief(record):
+    return ", ".join(f"{k}={v}" for k, v in record.items() if k not in ("name", "convention"))
+
+
 def correct(iv, *, leak=None, ljp=None, series_resistance=None, compensation=0.0,
             temperature=DEFAULT_TEMPERATURE):
     """Apply the requested corrections in the physical order: R_s, then LJP, then leak.
@@ -260,6 +265,13 @@ def correct(iv, *, leak=None, ljp=None, series_resistance=None, compensation=0.0
     Raises:
       InputError: for an unknown leak option or implausible values.
     """
+    done = {c.get("name"): c for c in iv.metadata.get("corrections", [])}
+    for name, wanted in (("series_resistance", series_resistance), ("leak", leak),
+                         ("liquid_junction_potential", ljp)):
+        if wanted is not None and name in done:
+            raise InputError(f"these data are already corrected for {name.replace('_', ' ')} "
+                             f"({_brief(done[name])}; see the file's provenance): correcting "
+                             "again would apply it twice", path=iv.metadata.get("source"))
     if series_resistance is not None:
         iv = correct_series_resistance(iv, series_resistance, compensation)
     elif compensation:

@@ -15,13 +15,14 @@ header has one of those and no comma.
 
 import csv
 import io
+import json
 import math
 import os
 
 import numpy as np
 
 from fitting.io.atomic import write_text
-from fitting.io.export import provenance_lines
+from fitting.io.export import PROVENANCE as _PROVENANCE, provenance_lines
 from fitting.io._data import IVData, pad_rows
 from fitting.io._errors import InputError
 from fitting.io.units import (
@@ -53,6 +54,28 @@ def _read_text(path):
                          path=path) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+
+
+def _provenance(text):
+    """The ``# provenance: {json}`` line of a table ionjax wrote, and the corrections it
+    records (applied to these numbers already: ``correct`` refuses to apply them again)."""
+    for line in text.splitlines():
+        if line.startswith(_PROVENANCE):
+            try:
+                provenance = json.loads(line[len(_PROVENANCE):])
+            except ValueError:
+                return {}
+            if not isinstance(provenance, dict):
+                return {}
+            done = list(provenance.get("corrections") or [])
+            for source in provenance.get("sources") or []:
+                if isinstance(source, dict):
+                    done += list(source.get("corrections") or [])
+            done = [c for c in done if isinstance(c, dict) and "name" in c]
+            return {"provenance": provenance, "corrections": done}
+        if line.strip() and not line.startswith("#"):
+            break
+    return {}
 
 
 def _records(path, text):
@@ -91,6 +114,10 @@ def _parse_header(path, line, cells):
             raise InputError(f"column {header!r} is named like a "
                              f"{'current' if quantity == 'voltage' else 'voltage'} but its unit "
                              f"{unit} is a {quantity} unit", **where)
+        if quantity == "current" and any(c[0] == "current" and c[1] == (name or header)
+                                         for c in columns):
+            raise InputError(f"column name {name or header!r} appears twice: each recording "
+                             "needs its own name", **where)
         columns.append((quantity, name or header, unit, exponent))
     return columns
 
@@ -165,7 +192,8 @@ def read_csv(path, *, voltage_unit=None, current_unit=None):
                 overrides[quantity] = override_unit(label, quantity, option)
             except ValueError as exc:
                 raise InputError(str(exc), path=path) from None
-    records = _records(path, _read_text(path))
+    text = _read_text(path)
+    records = _records(path, text)
     if not records:
         raise InputError("empty file: expected a header like 'voltage_mV,current_pA' and data "
                          "rows", path=path)
@@ -206,10 +234,13 @@ def read_csv(path, *, voltage_unit=None, current_unit=None):
     metadata = {"source": path, "format": "csv", "columns": header,
                 "units": {header[k]: columns[k][2] for k in [v_col, *i_cols]},
                 "unit_overrides": {q: u for q, (u, _) in overrides.items()}}
+    metadata.update(_provenance(text))
     stem = os.path.splitext(os.path.basename(path))[0]
     if label_col is not None:
-        order = list(dict.fromkeys(names))
-        groups = [[r for r, name in enumerate(names) if name == rec] for rec in order]
+        rows_of = {}
+        for r, name in enumerate(names):  # one pass: linear in the number of rows
+            rows_of.setdefault(name, []).append(r)
+        order, groups = list(rows_of), list(rows_of.values())
         v = pad_rows([table[g, v_col] for g in groups])
         i = pad_rows([table[g, i_cols[0]] for g in groups])
         return IVData(v, i, order, dict(metadata, layout="long"))

@@ -98,6 +98,20 @@ def pad_rows(rows):
     return out
 
 
+def _unique(names, origins):
+    counts = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    names = [f"{origin}:{name}" if counts[name] > 1 and origin else name
+             for name, origin in zip(names, origins)]
+    seen = {}
+    out = []
+    for name in names:  # the same file given twice: number the repeats
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
+
+
 def stack(items, labels=None):
     """Stack several IVData (each 1-d or 2-d) into one (R, n_max) IVData, padding with NaN.
 
@@ -105,17 +119,22 @@ def stack(items, labels=None):
       items: sequence of IVData; their rows are concatenated in order.
       labels: optional list of R labels; default: the items' labels.
 
+    Labels that would repeat (two files named alike in different folders, the same column
+    name in two tables) are made unique by the source path: "x/cell.abf:cell".
+
     Returns:
       IVData of shape (R, n_max); ``metadata["sources"]`` holds each item's metadata.
     """
     items = list(items)
     if not items:
         raise ValueError("stack needs at least one IVData")
-    v_rows, i_rows, names = [], [], []
+    v_rows, i_rows, names, origins = [], [], [], []
     for item in items:
         v2, i2 = item.v.reshape(-1, item.shape[-1]), item.i.reshape(-1, item.shape[-1])
         v_rows += list(v2)
         i_rows += list(i2)
         names += item.labels
+        origins += [str(item.metadata.get("source", ""))] * len(item.labels)
+    names = _unique(names, origins)
     return IVData(pad_rows(v_rows), pad_rows(i_rows), labels if labels is not None else names,
                   {"format": "stack", "sources": [item.metadata for item in items]})

@@ -81,10 +81,13 @@ def json_safe(obj):
     return obj if obj is None or isinstance(obj, str) else str(obj)
 
 
+PROVENANCE = "# provenance: "
+
+
 def provenance_lines(provenance):
     """The provenance as one ``# provenance: {json}`` comment line for CSV files."""
     return "" if not provenance else \
-        "# provenance: " + json.dumps(json_safe(provenance), allow_nan=False) + "\n"
+        PROVENANCE + json.dumps(json_safe(provenance), allow_nan=False) + "\n"
 
 
 def write_results(path, res, labels, reversal, files=(), provenance=None, extra=None):
@@ -106,9 +109,15 @@ def write_results(path, res, labels, reversal, files=(), provenance=None, extra=
       extra: optional dict key -> array of the batch shape: more columns (keys carrying their
         unit), e.g. the data's own zero crossing ``e_rev_measured_V``.
     """
+    from fitting.engine.inference import reversal_potential  # jax: only when writing results
+
     if np.shape(reversal.value) != tuple(res.batch_shape):
         raise ValueError(f"reversal has shape {np.shape(reversal.value)}, the results "
                          f"{tuple(res.batch_shape)}: pass fitting.reversal_potential(res)")
+    own = reversal_potential(res)
+    if not (np.allclose(reversal.value, own.value, rtol=1e-6, atol=0, equal_nan=True) and
+            np.allclose(reversal.stderr, own.stderr, rtol=1e-6, atol=0, equal_nan=True)):
+        raise ValueError("reversal is not fitting.reversal_potential(res) of these results")
     for key, values in (extra or {}).items():
         if np.shape(values) != tuple(res.batch_shape):
             raise ValueError(f"extra column {key!r} has shape {np.shape(values)}, the results "

@@ -257,6 +257,10 @@ def parse_solution(text):
         if not sep or not name.strip():
             raise ValueError(f"cannot read {item!r} in solution {text!r}; write ion=concentration, "
                              "e.g. 'K=140,Cl=10'")
+        if name.strip() in solution:
+            raise ValueError(f"solution {text!r} names {name.strip()} twice")
         (solution[name.strip()],) = parse_positive(value, "concentration",
                                                    f"concentration of {name.strip()}")
+    if not solution:
+        raise ValueError("the solution is empty; write ion=concentration, e.g. 'K=140,Cl=10'")
     return solution
