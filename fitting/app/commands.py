@@ -221,17 +221,18 @@ def cmd_fit(args):
                    else fitting.Status(int(code)).message)
             print(f"E_rev {label}: not available ({why})")
     extra = _check_reversal(res, v, i, e, data.labels)
-    if args.out:
-        io.write_results(args.out, res, data.labels, e, files=args.files,
-                         provenance=_provenance(args, data), extra=extra)
-        print(f"results written to {args.out}")
-    if args.plot:
+    if args.plot:  # first: drawing is the slow part, and an interrupt then leaves no output
         from fitting.app.plot import plot_batch_summary, plot_fit  # matplotlib: only when asked
 
         if len(data.labels) > args.max_rows:
             plot_batch_summary(res, path=args.plot)
         else:
             plot_fit(res, v, i, labels=data.labels, path=args.plot)
+    if args.out:
+        io.write_results(args.out, res, data.labels, e, files=args.files,
+                         provenance=_provenance(args, data), extra=extra)
+        print(f"results written to {args.out}")
+    if args.plot:
         print(f"figure written to {args.plot}")
     code = _report_skipped(data)
     if not np.any(fitting.usable(np.asarray(res.status))):
@@ -307,6 +308,8 @@ def cmd_iv(args):
 
 
 def cmd_example(args):
+    if not os.path.isdir(args.out_dir):
+        raise UsageError(f"{args.out_dir}: no such folder (--out-dir)")
     return example.run(args.out_dir)
 
 

@@ -25,6 +25,11 @@ def _as_array(name, x):
 
 
 def _check_inputs(model, v, i, sigma, mask):
+    from fitting.engine.params import ModelBase
+
+    if not isinstance(model, ModelBase):
+        raise TypeError(f"model must be a fitting model (e.g. fitting.Ohmic()); got "
+                        f"{type(model).__name__} {model!r}")
     v, i = _as_array("v", v), _as_array("i", i)
     if i.ndim == 0:
         raise ValueError(f"i must have at least one axis (points); got shape {i.shape}")
