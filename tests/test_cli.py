@@ -312,3 +312,15 @@ def test_noise_free_fit_does_not_warn_about_reversal(tmp_path):
         f"{a},{2 * (a + 20) / 1000:.6f}\n" for a in range(-80, 41, 20)))
     out = run("fit", path, "--model", "ohmic")
     assert out.returncode == 0 and "warning" not in out.stdout, out.stdout
+
+
+def test_options_that_would_be_ignored_are_refused(ohmic_csv):
+    """ABF-only options on a table, and a temperature nothing uses, were silently ignored."""
+    path, _, _ = ohmic_csv
+    for extra, message in ((("--window", "2.5ms,7.5ms"), "--window applies to ABF recordings"),
+                           (("--channel", "1"), "--channel applies to ABF"),
+                           (("--statistic", "peak", "--epoch", "3"),
+                            "--statistic, --epoch apply to ABF"),
+                           (("--temperature", "25C"), "--temperature is used by ghk models")):
+        out = run("fit", path, "--model", "ohmic", *extra)
+        assert out.returncode == 2 and message in out.stderr, out.stderr

@@ -65,11 +65,12 @@ def _add_fit_options(p):
 
 def _add_recording_options(p):
     g = p.add_argument_group("recordings (ABF) and corrections")
-    g.add_argument("--channel", type=int, default=0, help="ADC channel of the current (default 0)")
+    g.add_argument("--channel", type=int, help="ADC channel of the current (default 0)")
     g.add_argument("--window", help="measurement window 'start,stop': '60%%,95%%' of the step "
                                      "(default) or times after step onset '2.5ms,7.5ms' (each "
                                      "with its unit)")
-    g.add_argument("--statistic", default="mean", choices=("mean", "peak", "min", "max"))
+    g.add_argument("--statistic", choices=("mean", "peak", "min", "max"),
+                   help="statistic of the current over the window (default mean)")
     g.add_argument("--epoch", type=int, help="index of the test-step epoch (default: automatic)")
     g.add_argument("--command-channel", type=int,
                    help="ADC channel recording the command voltage: step voltages are read from it "

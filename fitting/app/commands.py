@@ -59,6 +59,9 @@ def build_model(args):
         if ion_options:
             raise UsageError(f"--model {args.model} takes no ion options; got "
                              f"{', '.join(ion_options)}")
+        if args.temperature is not None and not (args.pipette or args.bath):
+            raise UsageError(f"--temperature is used by ghk models and by an LJP from "
+                             f"--pipette/--bath; --model {args.model} has neither")
         return fitting.Ohmic() if args.model == "ohmic" else fitting.BoltzmannOhmic()
     if args.ion and args.ions:
         raise UsageError("give either --ion or --ions, not both")
@@ -124,14 +127,23 @@ def read_recordings(args):
         tables = [p for p in args.files if not str(p).lower().endswith(".abf")]
         if tables:
             raise UsageError(f"{tables[0]}: --leak ramp needs an ABF file; use --leak range:LO,HI")
+    abf_only = [f"--{name.replace('_', '-')}" for name in
+                ("window", "channel", "statistic", "epoch", "command_channel")
+                if getattr(args, name, None) is not None]
+    tables = [p for p in args.files if not str(p).lower().endswith(".abf")]
+    if abf_only and tables:
+        raise UsageError(f"{tables[0]}: {', '.join(abf_only)} appl"
+                         f"{'ies' if len(abf_only) == 1 else 'y'} to ABF recordings, not to "
+                         "I-V tables")
     window = tuple(parse_list(args.window)) if args.window else ("60%", "95%")
     if len(window) != 2:
         raise UsageError(f"--window takes two values 'start,stop'; got {args.window!r}")
     return io.read_files(args.files, progress=_progress_bar(not args.no_progress), skip_bad=True,
                          leak=_leak(args.leak), ljp=_ljp(args),
                          series_resistance=args.series_resistance,
-                         compensation=args.compensation, channel=args.channel, window=window,
-                         statistic=args.statistic, epoch=args.epoch,
+                         compensation=args.compensation,
+                         channel=0 if args.channel is None else args.channel, window=window,
+                         statistic=args.statistic or "mean", epoch=args.epoch,
                          command_channel=args.command_channel, voltage_unit=args.voltage_unit,
                          current_unit=args.current_unit)
 
