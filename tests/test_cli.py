@@ -324,3 +324,18 @@ def test_options_that_would_be_ignored_are_refused(ohmic_csv):
                            (("--temperature", "25C"), "--temperature is used by ghk models")):
         out = run("fit", path, "--model", "ohmic", *extra)
         assert out.returncode == 2 and message in out.stderr, out.stderr
+
+
+def test_an_interrupt_whose_exception_was_swallowed_still_stops_before_output(
+        ohmic_csv, tmp_path, monkeypatch):
+    """SIGINT raised inside a callback that ignores exceptions (JAX's gc hook) used to vanish:
+    the command ran on and wrote its output with exit 0. The recorded signal stops it."""
+    from fitting.app import cli, interrupt
+
+    path, _, _ = ohmic_csv
+    monkeypatch.setattr(interrupt, "install", lambda: None)
+    monkeypatch.setattr(interrupt, "interrupted", True)  # the signal came, its exception lost
+    out = tmp_path / "r.json"
+    assert cli.main(["--no-progress", "fit", str(path), "--model", "ohmic", "--out", str(out)]) \
+        == 130
+    assert not out.exists() and not list(tmp_path.glob(".ionjax-*"))

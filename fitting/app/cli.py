@@ -14,7 +14,7 @@ refused; outputs are written atomically.
 """
 
 import argparse
-import signal
+import os
 import sys
 
 EXIT_BAD_INPUT = 2
@@ -160,10 +160,6 @@ def _one_line(exc):
     return f"{kind}{exc}"
 
 
-def _terminated(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv=None):
     """Entry point of the ``ionjax`` console script; returns the exit status."""
     parser = build_parser()
@@ -174,17 +170,21 @@ def main(argv=None):
         from fitting.engine.cache import enable_persistent_cache
 
         enable_persistent_cache()
-    # SIGTERM ends the command like Ctrl-C: clean-up (temporary output files) runs first
-    try:
-        signal.signal(signal.SIGTERM, _terminated)
-    except ValueError:  # not the main thread (main() called from a thread): leave it as it is
-        pass
+    # SIGTERM ends the command like Ctrl-C: clean-up (temporary output files) runs first, and
+    # a signal whose exception something swallowed is raised again before any output
+    from fitting.app import interrupt
+
+    interrupt.install()
     try:
         from fitting.app.commands import COMMANDS
 
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("ionjax: interrupted; no partial output was left", file=sys.stderr)
+        if argv is None:  # the command itself: leave at once. Tearing the interpreter down
+            sys.stdout.flush()  # while XLA still compiles on its threads can crash it; the
+            sys.stderr.flush()  # temporary output files are already removed at this point
+            os._exit(130)
         return 130
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line unless --debug
         if args.debug:

@@ -13,6 +13,7 @@ import numpy as np
 import fitting
 import ionjax
 from fitting import io
+from fitting.app import interrupt
 from fitting.app import example
 from fitting.app.calculators import (
     UsageError,
@@ -98,8 +99,11 @@ def _progress_bar(enabled):
 
 def _leak(text):
     if text and text.startswith("range:"):
-        lo, hi = parse_list(text[len("range:"):], "voltage")
-        return ("range", lo, hi)
+        values = parse_list(text[len("range:"):], "voltage")
+        if len(values) != 2:
+            raise UsageError(f"--leak range:LO,HI takes two voltages (e.g. range:-110,-80); got "
+                             f"{text!r}")
+        return ("range", *values)
     if text not in (None, "ramp"):
         raise UsageError(f"--leak must be 'ramp' or 'range:LO,HI' (mV); got {text!r}")
     return text
@@ -233,6 +237,7 @@ def cmd_fit(args):
                    else fitting.Status(int(code)).message)
             print(f"E_rev {label}: not available ({why})")
     extra = _check_reversal(res, v, i, e, data.labels)
+    interrupt.check()
     if args.plot:  # first: drawing is the slow part, and an interrupt then leaves no output
         from fitting.app.plot import plot_batch_summary, plot_fit  # matplotlib: only when asked
 
@@ -240,6 +245,7 @@ def cmd_fit(args):
             plot_batch_summary(res, path=args.plot)
         else:
             plot_fit(res, v, i, labels=data.labels, path=args.plot)
+    interrupt.check()
     if args.out:
         io.write_results(args.out, res, data.labels, e, files=args.files,
                          provenance=_provenance(args, data), extra=extra)
@@ -313,6 +319,7 @@ def cmd_iv(args):
     if not str(args.out).lower().endswith(".csv"):
         raise UsageError(f"{args.out}: ionjax iv writes a .csv table")
     data = read_recordings(args)
+    interrupt.check()
     io.write_csv(args.out, io.IVData(v=data.v, i=data.i, labels=data.labels,
                                      metadata=dict(_provenance(args, data), files=args.files)))
     print(f"{len(data.labels)} I-V curve(s) written to {args.out}")
