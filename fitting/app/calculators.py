@@ -46,6 +46,11 @@ def valences(ions, text):
     return given
 
 
+def _mv(value):
+    """[V] -> "x.xx" mV, without a minus sign on a value that rounds to zero."""
+    return f"{round(float(value) * 1e3, 2) + 0.0:.2f}"
+
+
 def solution_ljp(pipette, bath, temperature):
     """Henderson LJP [V] of two solutions given as text; a warning of ionjax (e.g. a solution
     that is not electroneutral) is an error here, never a printed number."""
@@ -65,7 +70,7 @@ def cmd_nernst(args):
     z = args.z if args.z is not None else ion_valence(args.ion)
     ionjax.validate_inputs(c_in=args.c_in, c_out=args.c_out, z=z, temperature=args.temperature)
     e = ionjax.nernst_potential(args.c_in, args.c_out, z, temperature=args.temperature)
-    print(f"E_{args.ion or 'ion'} = {finite_or_refuse(e, 'the Nernst potential') * 1e3:.2f} mV")
+    print(f"E_{args.ion or 'ion'} = {_mv(finite_or_refuse(e, 'the Nernst potential'))} mV")
     return 0
 
 
@@ -83,11 +88,11 @@ def cmd_ghk_voltage(args):
         raise UsageError(f"--p must be >= 0 with at least one > 0; got {args.p}")
     ionjax.validate_inputs(p=p, c_in=c_in, c_out=c_out, z=z, temperature=args.temperature)
     v = ionjax.ghk_voltage(p, c_in, c_out, z, temperature=args.temperature)
-    print(f"V_rev = {finite_or_refuse(v, 'the GHK reversal potential') * 1e3:.2f} mV")
+    print(f"V_rev = {_mv(finite_or_refuse(v, 'the GHK reversal potential'))} mV")
     return 0
 
 
 def cmd_ljp(args):
     ljp = solution_ljp(args.pipette, args.bath, args.temperature)
-    print(f"LJP = {ljp * 1e3:.2f} mV (bath relative to pipette; V_membrane = V_command - LJP)")
+    print(f"LJP = {_mv(ljp)} mV (bath relative to pipette; V_membrane = V_command - LJP)")
     return 0
