@@ -226,9 +226,9 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
     writer removes its temporary file (checked at the moment of the signal, in a subprocess)."""
     code = textwrap.dedent(f"""
         import os, signal
-        from fitting.app import cli
+        from fitting.app import interrupt
         from fitting.io.atomic import atomic_path
-        signal.signal(signal.SIGTERM, cli._terminated)
+        interrupt.install()
         try:
             with atomic_path({str(tmp_path / "r.json")!r}) as tmp:
                 open(tmp, "w").write("partial")

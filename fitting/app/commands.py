@@ -14,6 +14,7 @@ import fitting
 import ionjax
 from fitting import io
 from fitting.app import interrupt
+from fitting.app.reversal import check_reversal
 from fitting.app import example
 from fitting.app.calculators import (
     UsageError,
@@ -236,7 +237,7 @@ def cmd_fit(args):
             why = ("the fitted current does not cross zero" if fitting.usable(int(code))
                    else fitting.Status(int(code)).message)
             print(f"E_rev {label}: not available ({why})")
-    extra = _check_reversal(res, v, i, e, data.labels)
+    extra = check_reversal(res, v, i, e, data.labels)
     interrupt.check()
     if args.plot:  # first: drawing is the slow part, and an interrupt then leaves no output
         from fitting.app.plot import plot_batch_summary, plot_fit  # matplotlib: only when asked
@@ -268,49 +269,6 @@ def _fast_compile(n_recordings):
     if os.environ.get("IONJAX_FAST_COMPILE") is not None:
         return driver.default_fast_compile()
     return n_recordings <= driver.block_size()
-
-
-def _check_reversal(res, v, i, e, labels):
-    """Warn where the model's E_rev and the data's own zero crossing disagree beyond their
-    uncertainty (the model does not describe the data near reversal); for a two-ion GHK model,
-    offer the permeability ratio that the measured reversal implies. Returns the columns for
-    the results file: the zero crossing (and that ratio), per recording."""
-    measured = fitting.measured_reversal(v, i)
-    shape = np.shape(e.value)
-    extra = {"e_rev_measured_V": np.reshape(measured.value, shape),
-             "e_rev_measured_stderr_V": np.reshape(measured.stderr, shape)}
-    model = res.model
-    two_ions = isinstance(model, fitting.MultiIonGHK) and len(model.z) == 2
-    if two_ions:
-        names = model.ions or ("ion0", "ion1")
-        other = 1 - model.reference
-        ratio = np.vectorize(lambda x: float(ionjax.permeability_from_reversal(
-            x, np.array([1.0, 1.0]), np.array(model.c_in), np.array(model.c_out),
-            np.array(model.z), index=other, temperature=model.temperature)) if np.isfinite(x)
-            else np.nan)(np.reshape(measured.value, shape))
-        extra[f"P_{names[other]}/P_{names[model.reference]}_from_measured"] = ratio
-    rows = zip(labels, *(np.atleast_1d(np.asarray(x, float)) for x in
-                         (e.value, e.stderr, measured.value, measured.stderr)))
-    for k, (label, fit_e, fit_se, data_e, data_se) in enumerate(rows):
-        if not np.all(np.isfinite([fit_e, fit_se, data_e, data_se])):
-            continue
-        # beyond 2 combined SE and beyond 1 mV (the interpolated crossing of a curved I-V is
-        # off by a fraction of a mV even without noise)
-        if abs(fit_e - data_e) <= max(2 * np.hypot(fit_se, data_se), 1e-3):
-            continue
-        print(f"warning: {label}: the fitted E_rev {fit_e * 1e3:.2f} ± {fit_se * 1e3:.2f} mV and "
-              f"the data's zero crossing {data_e * 1e3:.2f} ± {data_se * 1e3:.2f} mV disagree "
-              f"(beyond 2 combined SE): the model does not describe the data near reversal")
-        if two_ions:
-            p = np.ravel(ratio)[k]
-            fitted = np.asarray(res.params["ratios"]).reshape(-1, 2)[k, other]
-            if np.isfinite(p):
-                print(f"         P_{names[other]}/P_{names[model.reference]} from the measured "
-                      f"reversal alone: {p:.4g} (the whole-curve fit gives {fitted:.4g})")
-            else:
-                print("         no non-negative permeability ratio of these two ions reverses at "
-                      "the measured potential (it lies outside their Nernst potentials)")
-    return extra
 
 
 def cmd_iv(args):
