@@ -52,15 +52,6 @@ def block_size():
     return BLOCK_CHUNKS * chunk_size()
 
 
-def fit_one(config, v, i, sigma, mask):
-    """Fit one recording (arrays of shape (n,)); returns a dict of arrays (no batch dims).
-    The reference the batch program reproduces (used by tests and by nothing else)."""
-    problem = prepare(config, v, i, sigma, mask)
-    solved = solvers.SOLVERS[config.method](residual_fn(config.model, problem), problem["theta0"],
-                                            config.max_steps)
-    return finish(config, problem, solved)
-
-
 @functools.lru_cache(maxsize=None)
 def _mesh(n_devices):
     devices = jax.devices()
@@ -135,9 +126,10 @@ def _block(config, v, i, sigma, mask, n_rows):
 
 
 def _block_in_vmap(config, *args):
-    """``_block`` under a ``jax.vmap`` over an added axis of size 1. Same results; XLA compiles
-    the batched form of its loops about twice as fast to run on CPU (measured: 121 -> 59 ms for
-    a 4096-curve Boltzmann block; main before issue 12 had the same outer vmap, over devices)."""
+    """``_block`` under a ``jax.vmap`` over an added axis of size 1. Same results; XLA runs the
+    batched form of its loops about twice as fast on CPU (``python bench/bench_scaling.py``:
+    24.2 -> 10.9 us/curve at 1e4 curves; main before issue 12 had the same outer vmap, over
+    devices)."""
     out = jax.vmap(functools.partial(_block, config))(*[x[None] for x in args])
     return jax.tree_util.tree_map(lambda x: x[0], out)
 
