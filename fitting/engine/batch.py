@@ -170,16 +170,13 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_
         raise ValueError(f"max_steps must be an integer >= 1; got {max_steps!r}")
     v, i = _check_inputs(model, v, i, sigma, mask)
     enable_persistent_cache()
-    devices = jax.device_count()
     rows = _Rows(v, i, sigma, mask, _dtype(v, i), driver.block_size())
     size = rows.i.shape[0]
     if fast_compile is None:
         fast_compile = driver.default_fast_compile()
     config = FitConfig(model=model, method=method, max_steps=int(max_steps),
-                       has_sigma=sigma is not None, n_devices=devices,
-                       fast_compile=bool(fast_compile))
-    out = driver.fit_rows(config, rows, size, exported.block_program(
-        config, tuple(rows(0, 0)) + (np.zeros(devices, np.int32),)))
+                       has_sigma=sigma is not None, fast_compile=bool(fast_compile))
+    out = driver.fit_rows(config, rows, size, exported.programs(config))
     out["n_masked"] = rows.n_masked
     batch_shape = tuple(i.shape[:-1])
     out = jax.tree_util.tree_map(lambda x: x.reshape(batch_shape + x.shape[1:]), out)

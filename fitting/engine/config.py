@@ -13,7 +13,6 @@ class FitConfig:
       method: "lm" or "lbfgs".
       max_steps: solver iteration limit per recording.
       has_sigma: whether per-point noise SDs were given (absolute weights, chi^2 loss).
-      n_devices: devices the batch is sharded over.
       fast_compile: compile with XLA's backend optimisation off (about half the compile time,
         a large batch runs several times slower): for short jobs that fit few curves once.
     """
@@ -22,5 +21,4 @@ class FitConfig:
     method: str = "lm"
     max_steps: int = 200
     has_sigma: bool = False
-    n_devices: int = 1
     fast_compile: bool = False

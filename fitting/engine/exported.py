@@ -1,17 +1,18 @@
-"""The block program of the built-in models, kept across processes as a ``jax.export`` artifact.
+"""The programs of the built-in models, kept across processes as ``jax.export`` artifacts.
 
 JAX's persistent cache (``fitting.engine.cache``) skips XLA's compilation in a new process, but
-not the tracing and lowering of the Python program, about 0.6 s for a fit. For a built-in model
-on one device the block program is therefore exported once (StableHLO, serialized next to the
-compilation cache, in ``<cache folder>/exported``) and later processes deserialize it instead of
-tracing it; its compilation then comes from the persistent cache.
+not the tracing and lowering of the Python program (about 0.2 s for each of a fit's three
+programs, ``fitting.engine.driver``). For a built-in model each program is therefore exported
+once (StableHLO, serialized next to the compilation cache, in ``<cache folder>/exported``) and
+later processes deserialize it instead of tracing it; its compilation then comes from the
+persistent cache.
 
-The artifact's name is a digest of everything that fixes the program: the ``FitConfig`` (built-in
-models are dataclass-like values with a faithful ``repr``), the argument shapes and dtypes, the
-backend, the versions of jax and jaxlib, and the source of ``fitting.engine`` and ``ionjax``, so
-a change of any of them makes a new artifact. User ``Model``s (their function is Python code)
-and several devices use the traced program as before. A corrupt or unreadable artifact is
-ignored (and rewritten).
+An artifact's name is a digest of everything that fixes the program: the ``FitConfig`` (built-in
+models are dataclass-like values with a faithful ``repr``), the program's name, the argument
+structure, shapes and dtypes, the backend, the versions of jax and jaxlib, and the source of
+``fitting.engine`` and ``ionjax``, so a change of any of them makes a new artifact. User
+``Model``s (their function is Python code) use the traced programs. A corrupt or unreadable
+artifact is ignored (and rewritten).
 """
 
 import functools
@@ -20,6 +21,7 @@ import os
 import pathlib
 
 import jax
+import numpy as np
 
 from fitting.engine import driver
 from fitting.engine.cache import enable_persistent_cache
@@ -42,53 +44,108 @@ def _source_digest():
     return digest.hexdigest()
 
 
-def _key(config, args):
+def _key(config, name, args):
     import jaxlib
 
-    parts = [repr(config), jax.__version__, jaxlib.__version__, jax.default_backend(),
-             f"x64={jax.config.jax_enable_x64}",
-             _source_digest()] + [f"{a.shape}{a.dtype}" for a in args]
+    leaves, tree = jax.tree_util.tree_flatten(args)
+    parts = [repr(config), name, str(tree), jax.__version__, jaxlib.__version__,
+             jax.default_backend(), f"x64={jax.config.jax_enable_x64}",
+             _source_digest()] + [f"{a.shape}{a.dtype}" for a in leaves]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
-def _exportable(config):
-    return config.n_devices == 1 and not isinstance(config.model, Model)
-
-
-def block_program(config, args):
-    """A callable ``f(*args)`` that runs the block program of ``config``: the deserialized
-    export when one is available (or can be made); None for the driver's jitted one.
-
-    Args:
-      config: the ``FitConfig``; args: host arrays (v, i, sigma, mask, n_rows) of one block.
-    """
-    if not _exportable(config):
-        return None  # the driver's jitted program
+def programs(config):
+    """A callable ``(name, *args)`` running program ``name`` ("start", "run", "finish") of
+    ``config``: the deserialized export where one is available (or can be made), else the
+    driver's jitted program (user ``Model``s; L-BFGS, whose optax state jax.export cannot
+    serialize). Each program is resolved once per argument
+    shapes."""
+    if isinstance(config.model, Model) or config.method != "lm":
+        return None  # the driver's jitted programs (L-BFGS: optax's state is not serializable)
     folder = enable_persistent_cache()
-    key = _key(config, args)
+    resolved = {}
+
+    def call(name, *args):
+        shapes = (name,) + tuple((a.shape, a.dtype) for a in jax.tree_util.tree_leaves(args))
+        fn = resolved.get(shapes)
+        if fn is None:
+            fn = resolved[shapes] = _program(config, name, args, folder)
+        return fn(*args)
+    return call
+
+
+def _program(config, name, args, folder):
+    key = _key(config, name, args)
     if key in _loaded:
         return _loaded[key]
     fn = None
     path = None if folder is None else os.path.join(folder, "exported", key + ".bin")
     if path is not None and os.path.exists(path):
         try:
-            with open(path, "rb") as handle:
-                fn = jax.jit(jax.export.deserialize(bytearray(handle.read())).call,
-                             compiler_options=driver.compiler_options(config))
+            fn = _load(path, config, name)
         except Exception:  # noqa: BLE001 - a damaged artifact is rebuilt below
             fn = None
     if fn is None:
-        exported = jax.export.export(jax.jit(functools.partial(driver._per_device, config)))(
-            *[jax.ShapeDtypeStruct(a.shape, a.dtype) for a in args])
-        fn = jax.jit(exported.call, compiler_options=driver.compiler_options(config))
+        exported = jax.export.export(driver.JITTED[name, bool(config.fast_compile)])(
+            config, *jax.tree_util.tree_map(
+                lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), args))
+        fn = _jit(exported, config, name)
         if path is not None:
             try:
-                _write(path, exported.serialize())
-            except ImportError:  # serialization needs flatbuffers (a dependency): skip saving
-                pass
+                custom = b"1" if "custom_call" in exported.mlir_module() else b"0"
+                _write(path, _MAGIC + custom + b"\n" + exported.serialize())
+            except (ImportError, ValueError):  # flatbuffers missing (a dependency), or a
+                pass  # state pytree jax.export cannot serialize (optax's): not saved
     _loaded[key] = fn
     driver.PROGRAMS.append(fn)
     return fn
+
+
+_MAGIC = b"ionjax-export-1 custom_call="
+
+
+def _jit(exported, config, name):
+    """The exported program's call, jitted with the driver's options and donations."""
+    donate = tuple(k - 1 for k in driver.DONATED.get(name, ()))  # the driver's count config
+    return jax.jit(exported.call, donate_argnums=donate,
+                   compiler_options=driver.compiler_options(config))
+
+
+def _load(path, config, name):
+    """The jitted call of a saved artifact: ``_MAGIC``, 0 or 1 (whether the program has custom
+    calls), a newline, then ``Exported.serialize()``."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if not data.startswith(_MAGIC):
+        raise ValueError("not an ionjax export artifact")
+    custom, data = data[len(_MAGIC):len(_MAGIC) + 1], data[len(_MAGIC) + 2:]
+    call = _jit(jax.export.deserialize(bytearray(data)), config, name)
+    return call if custom != b"0" else _without_lapack_setup(call)
+
+
+def _without_lapack_setup(call):
+    """``call``, whose first call (where the exported module is lowered) skips jax.export's set-up
+    of the CPU LAPACK kernels: it imports scipy.linalg for their addresses, ~0.2 s of a new
+    process, and a program without custom calls (the built-in models' block programs) calls
+    none. It goes through a private hook of jax.export; where that is missing, nothing is
+    skipped. Any later lowering that needs LAPACK sets it up through jax's own linalg rules."""
+    from jax._src.export import _export
+
+    state = {"first": hasattr(_export, "_ensure_backends_initialized")}
+
+    def run(*args):
+        if not state["first"]:
+            return call(*args)
+        state["first"] = False
+        original = _export._ensure_backends_initialized
+        _export._ensure_backends_initialized = lambda platforms: None
+        try:
+            return call(*args)
+        finally:
+            _export._ensure_backends_initialized = original
+
+    run._cache_size = call._cache_size  # counted by driver.compiled_programs
+    return run
 
 
 def _write(path, data):

@@ -1,6 +1,7 @@
 """Quantities derived from fits: reversal potentials with delta-method errors, model ranking."""
 
 import dataclasses
+import functools
 from typing import NamedTuple
 
 import jax
@@ -74,17 +75,25 @@ def reversal_potential(res):
       ``ReversalPotential(value, stderr)`` [V], arrays of the batch shape (NaN where the fit
       failed or the current does not cross zero).
     """
-    model = res.model
+    value, stderr = _reversal_flat(res.model, res.free_params(), res.cov_scaled, res.param_scale,
+                                   res.v_range, res.status)
     batch = res.batch_shape
-    x = model.flatten(res.free_params())
+    return ReversalPotential(np.reshape(np.asarray(value), batch),
+                             np.reshape(np.asarray(stderr), batch))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _reversal_flat(model, params, cov_scaled, scale, v_range, status):
+    """One compiled program per model and shapes (eager, its ~20 small ops compiled one by one
+    cost ~0.5 s in every new process); flat (n,) results."""
+    x = model.flatten(params)
     k = x.shape[-1]
-    flat = (jnp.reshape(x, (-1, k)), jnp.reshape(res.cov_scaled, (-1, k, k)),
-            jnp.reshape(res.param_scale, (-1, k)), jnp.reshape(res.v_range, (-1, 2)))
+    flat = (jnp.reshape(x, (-1, k)), jnp.reshape(cov_scaled, (-1, k, k)),
+            jnp.reshape(scale, (-1, k)), jnp.reshape(v_range, (-1, 2)))
     value, stderr = jax.vmap(lambda *a: _one(model, *a))(*flat)
     # a refused fit has no reversal, even where the model's is fixed (GHK: the Nernst potential)
-    ok = jnp.reshape(usable(res.status), (-1,))
-    value, stderr = jnp.where(ok, value, jnp.nan), jnp.where(ok, stderr, jnp.nan)
-    return ReversalPotential(jnp.reshape(value, batch), jnp.reshape(stderr, batch))
+    ok = jnp.reshape(usable(status), (-1,))
+    return jnp.where(ok, value, jnp.nan), jnp.where(ok, stderr, jnp.nan)
 
 
 def measured_reversal(v, i, noise=None):

@@ -67,8 +67,10 @@ class FitResult:
         """AIC with the small-sample correction, AIC + 2k(k+1)/(n-k-1) (Hurvich & Tsai 1989,
         doi:10.1093/biomet/76.2.297); NaN where n - k - 1 <= 0. Prefer it when n/k < ~40."""
         k = self.model.n_params
-        n = jnp.asarray(self.n_points, jnp.result_type(self.aic))
-        extra = jnp.where(n - k - 1 > 0, 2 * k * (k + 1) / jnp.maximum(n - k - 1, 1), jnp.nan)
+        # NumPy on host results (an eager jnp op compiles a program in every new process)
+        xp = jnp if isinstance(self.aic, jax.Array) else np
+        n = xp.asarray(self.n_points, xp.result_type(self.aic))
+        extra = xp.where(n - k - 1 > 0, 2 * k * (k + 1) / xp.maximum(n - k - 1, 1), xp.nan)
         return self.aic + extra
 
     @property

@@ -19,7 +19,6 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from fitting.engine.linalg import spd_solve
 from fitting.engine.status import Status
@@ -149,6 +148,8 @@ levenberg_marquardt = Solver(_lm_init, _lm_run, _lm_finish)
 
 
 def _lbfgs_parts(residual, dtype):
+    import optax  # here, not at the top: ~0.1 s of every process, and only L-BFGS needs it
+
     def loss(theta):
         return _half_sq(residual(theta))
 
@@ -162,6 +163,8 @@ def _lbfgs_init(residual, theta0):
 
 
 def _lbfgs_run(residual, state, limit):
+    import optax
+
     loss, opt, gtol = _lbfgs_parts(residual, state["theta"].dtype)
     value_and_grad = optax.value_and_grad_from_state(loss)
 
