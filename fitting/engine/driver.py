@@ -90,7 +90,7 @@ def _over_chunks(fn, n_chunks, trees):
         return jax.tree_util.tree_map(
             lambda o, x: jax.lax.dynamic_update_slice_in_dim(o, x, k * width, 0), out, new)
 
-    return jax.lax.fori_loop(0, n_chunks, body, out)
+    return jax.lax.fori_loop(jnp.int32(0), jnp.asarray(n_chunks, jnp.int32), body, out)
 
 
 def start(config, v, i, sigma, mask, n_chunks):
