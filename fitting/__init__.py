@@ -30,6 +30,7 @@ _EXPORTS = {
         "compare", "fit", "measured_reversal", "profile_intervals", "reversal_potential",
         "usable"],
     "engine.status": ["STATUS_MESSAGES=MESSAGES"],
+    "engine.membrane": ["MembraneTest", "membrane_test"],
 }
 __getattr__, __dir__, _NAMES = lazy_exports(__name__, _EXPORTS)
 __all__ = [name for name in _NAMES if name != "plot"]

@@ -142,6 +142,15 @@ def build_parser():
     p.add_argument("--temperature", type=_temperature, help="for an LJP from solutions")
     _add_recording_options(p)
 
+    p = sub.add_parser("analyze", help="protocol analyses of ABF recordings (membrane-test)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--protocol", required=True, choices=("membrane-test",),
+                   help="membrane-test: access/membrane resistance and capacitance per sweep")
+    p.add_argument("--channel", type=int, default=0, help="current channel (default 0)")
+    p.add_argument("--epoch", type=int, help="index of the test step in the epoch table "
+                   "(default: the first voltage step)")
+    p.add_argument("--out", help="results file (.csv or .json)")
+
     _add_calculators(sub)
 
     p = sub.add_parser("example", help="fit the bundled synthetic example and write a figure")
@@ -166,7 +175,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "nernst" and args.ion is None and args.z is None:
         parser.error("nernst needs --ion NAME or --z VALENCE")
-    if args.command in ("fit", "example"):
+    if args.command in ("fit", "example", "analyze"):
         from fitting.engine.cache import enable_persistent_cache
 
         enable_persistent_cache()

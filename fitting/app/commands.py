@@ -290,5 +290,11 @@ def cmd_example(args):
     return example.run(args.out_dir)
 
 
-COMMANDS = {"fit": cmd_fit, "iv": cmd_iv, "nernst": cmd_nernst, "ghk-voltage": cmd_ghk_voltage,
+def cmd_analyze(args):
+    from fitting.app.analyze import cmd_analyze as run
+
+    return run(args)
+
+
+COMMANDS = {"analyze": cmd_analyze, "fit": cmd_fit, "iv": cmd_iv, "nernst": cmd_nernst, "ghk-voltage": cmd_ghk_voltage,
             "ljp": cmd_ljp, "example": cmd_example}

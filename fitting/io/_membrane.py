@@ -1,0 +1,69 @@
+"""Membrane test of an ABF recording: the test step from the protocol, then
+``fitting.engine.membrane.membrane_test`` on every sweep."""
+
+import numpy as np
+
+from fitting.io._abf import _channel, _read_sweeps, load_abf
+from fitting.io._errors import InputError
+
+
+def _test_step(path, epochs, epoch):
+    """Index of the test step in the epoch table (p1s, p2s, levels [V], types) of a sweep: the
+    given one, else the first step epoch whose level differs from the flat epoch before it."""
+    p1s, p2s, levels, types = epochs
+    flat = [k == 0 or str(types[k]).lower() == "step" for k in range(len(p1s))]
+    steps = [k for k in range(1, len(p1s)) if flat[k] and flat[k - 1]
+             and levels[k] != levels[k - 1] and p2s[k] > p1s[k]]
+    if epoch is not None:
+        if epoch not in steps:
+            raise InputError(f"epoch {epoch} is not a voltage step of the protocol; steps: "
+                             f"{steps or 'none'}", path=path)
+        return epoch
+    if not steps:
+        raise InputError("no voltage step in the protocol's epoch table: not a membrane test "
+                         "(pass epoch= to name the test step)", path=path)
+    return steps[0]
+
+
+def membrane_test_from_abf(path, *, channel=0, epoch=None, current_unit=None):
+    """Membrane test (access and membrane resistance, capacitance) of every sweep of an ABF.
+
+    The test step is the first step epoch of the protocol whose level differs from the one
+    before it (``epoch=`` names another: an index of pyabf's ``sweepEpochs``, 0 being the
+    holding before the first epoch); it must be the same in every sweep.
+
+    Args:
+      path: the ABF file.
+      channel: the current channel (its unit is read from the file, or ``current_unit``).
+      epoch: index of the test step in the epoch table, or None to find it.
+      current_unit: a unit label overriding the file's (e.g. "pA").
+
+    Returns:
+      (``fitting.engine.membrane.MembraneTest``, info dict: ``epoch``, ``sweeps``, ``rate``
+      [Hz]).
+
+    Raises:
+      InputError: not an ABF, no step, a step that varies between sweeps.
+    """
+    from fitting.engine.membrane import membrane_test  # here: ``import fitting.io`` stays light
+
+    abf = load_abf(path)
+    channel = _channel(path, abf, channel, "channel")
+    current, _, _, epochs, _ = _read_sweeps(path, abf, channel, None, current_unit)
+    k = _test_step(path, epochs[0], epoch)
+    picked = {(e[0][k], e[1][k], e[2][k - 1], e[2][k]) for e in epochs}
+    if len(picked) != 1:
+        raise InputError(f"the test step (epoch {k}) differs between sweeps: a membrane test "
+                         "repeats one step", path=path)
+    p1, p2, v_hold, v_step = picked.pop()
+    h1 = epochs[0][0][k - 1]  # the holding level's epoch before the step
+    if len({len(c) for c in current}) != 1:
+        raise InputError("sweeps differ in length", path=path)
+    rate = float(abf.dataRate)
+    t = np.arange(len(current[0])) / rate
+    try:
+        result = membrane_test(t, np.stack(current), v_hold=v_hold, v_step=v_step,
+                               edge=p1 / rate, end=p2 / rate, hold_start=h1 / rate)
+    except ValueError as exc:
+        raise InputError(str(exc), path=path) from None
+    return result, dict(epoch=k, sweeps=len(current), rate=rate)
