@@ -25,12 +25,13 @@ _EXPORTS = {
     "io": ["io"],
     "plot": ["plot"],  # on first use: it imports matplotlib, an optional extra
     "engine": [
-        "GHK", "BoltzmannGHK", "BoltzmannOhmic", "Comparison", "FitResult", "Model",
-        "MultiIonGHK", "Ohmic", "ProfileInterval", "ReversalPotential", "Status",
+        "GHK", "BoltzmannConductance", "BoltzmannCurrent", "BoltzmannGHK", "BoltzmannOhmic",
+        "Comparison", "FitResult", "Model", "MultiIonGHK", "Ohmic", "ProfileInterval", "ReversalPotential", "Status",
         "compare", "fit", "measured_reversal", "profile_intervals", "reversal_potential",
         "usable"],
     "engine.status": ["STATUS_MESSAGES=MESSAGES"],
     "engine.membrane": ["MembraneTest", "membrane_test"],
+    "engine.protocols": ["Activation", "Inactivation", "activation", "inactivation"],
 }
 __getattr__, __dir__, _NAMES = lazy_exports(__name__, _EXPORTS)
 __all__ = [name for name in _NAMES if name != "plot"]

@@ -152,10 +152,14 @@ def test_cli_analyze_membrane_test_writes_a_tidy_table(tmp_path):
     assert main(["--no-progress", "analyze", MEMTEST, "--protocol", "membrane-test",
                  "--out", str(out)]) == 0
     rows = list(csv.DictReader(open(out)))
-    assert len(rows) == 21 and rows[-1]["sweep"] == "mean"
+    # tidy: 20 sweeps x (6 quantities + charge C_m + misfit) + 6 mean rows
+    assert len(rows) == 20 * 8 + 6 and rows[-1]["item"] == "mean"
     res, _ = io.membrane_test_from_abf(MEMTEST)
-    assert float(rows[3]["access_resistance_Ohm"]) == res.values["access_resistance"][3]
-    assert float(rows[-1]["capacitance_F"]) == res.mean()["capacitance"][0]
+    row = next(r for r in rows if r["item"] == "3" and r["quantity"] == "access_resistance")
+    assert (row["unit"], float(row["value"])) == ("Ohm", res.values["access_resistance"][3])
+    assert float(row["stderr"]) == res.stderr["access_resistance"][3]
+    mean = next(r for r in rows if r["item"] == "mean" and r["quantity"] == "capacitance")
+    assert float(mean["value"]) == res.mean()["capacitance"][0]
     # a wrong output extension is refused before anything is read or written
     bad = tmp_path / "mt.txt"
     assert main(["analyze", MEMTEST, "--protocol", "membrane-test", "--out", str(bad)]) == 2

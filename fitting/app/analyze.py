@@ -1,96 +1,158 @@
 """``ionjax analyze FILE... --protocol NAME``: protocol analyses of voltage-clamp recordings.
 
-Implemented: ``membrane-test`` (``fitting.io.membrane_test_from_abf``). One table row per file
-and sweep, plus one ``mean`` row per file (mean over the usable sweeps, stderr = SD / sqrt(n)),
-every quantity in SI with its unit in the column name and its standard error beside it.
+Protocols: ``membrane-test`` (``fitting.io.membrane_test_from_abf``), ``activation`` (step I-V
+by ``fitting.io.read_files`` -> ``fitting.activation``: joint Boltzmann-ohmic fit and chord
+conductance G-V), ``inactivation`` (``fitting.io.two_pulse_from_abf`` ->
+``fitting.inactivation``).
+
+The table is tidy: one row per file x sweep (or route) x quantity, with columns ``file``,
+``item`` (sweep number, ``mean``, or the route), ``quantity``, ``unit`` (SI), ``value``,
+``stderr``, ``lower``/``upper`` (95% profile-likelihood interval where one is computed) and
+``status`` (a ``fitting.Status`` name); CSV or JSON by the extension of ``--out``.
 """
 
 import csv
 import json
 import math
 import os
+import sys
+
+import numpy as np
 
 from fitting import io
 from fitting.app import interrupt
 from fitting.app.calculators import UsageError
 from fitting.io.atomic import atomic_path
 
-PROTOCOLS = ("membrane-test",)
+PROTOCOLS = ("membrane-test", "activation", "inactivation")
+FIELDS = ("file", "item", "quantity", "unit", "value", "stderr", "lower", "upper", "status")
+_NOT_FOR = {"membrane-test": ("window", "statistic", "leak", "ljp", "pipette", "bath",
+                              "series_resistance", "command_channel", "e_rev", "test_epoch"),
+            "inactivation": ("leak", "pipette", "bath", "series_resistance", "command_channel",
+                             "e_rev"),
+            "activation": ("test_epoch",)}
 
 
-def _columns():
+def _row(path, item, quantity, unit, value, stderr=math.nan, interval=None, status=0):
+    from fitting.engine.status import Status
+
+    lower, upper = (math.nan, math.nan) if interval is None else interval
+    return dict(file=os.path.basename(str(path)), item=item, quantity=quantity, unit=unit,
+                value=float(value), stderr=float(stderr), lower=float(lower),
+                upper=float(upper), status=Status(int(status)).name if status != "" else "")
+
+
+def _fit_rows(path, item, res, index, intervals, extra=()):
+    """Rows of the free parameters of recording ``index`` of a FitResult."""
+    rows = []
+    for name in res.model.param_names:
+        spec = res.model.spec_of(name)
+        iv = intervals.get(name)
+        interval = None if iv is None else (iv.lower[index], iv.upper[index])
+        rows.append(_row(path, item, name, spec.si_unit, res.params[name][index],
+                         res.stderr[name][index], interval, res.status[index]))
+    return rows + [_row(path, item, q, u, x, status=res.status[index]) for q, u, x in extra]
+
+
+def _membrane(args, path):
     from fitting.engine.membrane import QUANTITIES, UNITS
 
-    names = []
-    for q in QUANTITIES:
-        names += [f"{q}_{UNITS[q]}", f"{q}_{UNITS[q]}_stderr"]
-    return names + ["capacitance_from_charge_F", "misfit"]
-
-
-def _rows(path, res):
-    from fitting.engine.membrane import QUANTITIES, UNITS
-    from fitting.engine.status import message
-
+    res, info = io.membrane_test_from_abf(path, channel=args.channel or 0, epoch=args.epoch)
+    print(f"{path}: test step epoch {info['epoch']}, {res.v_hold * 1e3:g} -> "
+          f"{res.v_step * 1e3:g} mV at {res.edge * 1e3:g} ms, {info['sweeps']} sweeps")
     rows = []
     for s in range(len(res.status)):
-        row = dict(file=os.path.basename(path), sweep=s, status=int(res.status[s]),
-                   message=str(message(int(res.status[s]))))
-        for q in QUANTITIES:
-            row[f"{q}_{UNITS[q]}"] = float(res.values[q][s])
-            row[f"{q}_{UNITS[q]}_stderr"] = float(res.stderr[q][s])
-        row["capacitance_from_charge_F"] = float(res.capacitance_from_charge[s])
-        row["misfit"] = float(res.misfit[s])
-        rows.append(row)
-    mean = dict(file=os.path.basename(path), sweep="mean", status="", message="")
+        rows += [_row(path, s, q, UNITS[q], res.values[q][s], res.stderr[q][s],
+                      status=res.status[s]) for q in QUANTITIES]
+        rows += [_row(path, s, "capacitance_from_charge", "F", res.capacitance_from_charge[s],
+                      status=res.status[s]),
+                 _row(path, s, "misfit", "1", res.misfit[s], status=res.status[s])]
     for q, (m, se, n) in res.mean().items():
-        mean[f"{q}_{UNITS[q]}"], mean[f"{q}_{UNITS[q]}_stderr"] = m, se
-    mean["capacitance_from_charge_F"] = mean["misfit"] = float("nan")
-    return rows + [mean]
+        rows.append(_row(path, "mean", q, UNITS[q], m, se, status=""))
+        scale, unit = {"Ohm": (1e-6, "MOhm"), "F": (1e12, "pF"), "s": (1e3, "ms"),
+                       "A": (1e12, "pA")}[UNITS[q]]
+        print(f"    {q:22s} {m * scale:10.4g} ± {se * scale:.2g} {unit} (n = {n})")
+    return rows
+
+
+def _report(path, label, res, index):
+    vh, k = res.params["v_half"][index] * 1e3, res.params["slope"][index] * 1e3
+    print(f"    {label}: v_half {vh:.2f} ± {res.stderr['v_half'][index] * 1e3:.2g} mV, slope "
+          f"{k:.2f} ± {res.stderr['slope'][index] * 1e3:.2g} mV "
+          f"({np.asarray(res.message)[index]})")
+
+
+def _activation(args, data):
+    import fitting
+
+    a = fitting.activation(data.v, data.i, e_rev=args.e_rev)
+    rows = []
+    for r, label in enumerate(data.labels):
+        print(f"{label}: activation, {np.sum(np.isfinite(data.i[r]))} steps")
+        _report(label, "joint I-V fit ", a.joint, r)
+        _report(label, "chord G-V     ", a.gv, r)
+        rows += _fit_rows(label, "joint", a.joint, r, a.joint_intervals)
+        rows += _fit_rows(label, "chord", a.gv, r, a.gv_intervals,
+                          extra=[("e_rev_used", "V", a.e_rev[r])])
+    return rows
+
+
+def _inactivation(args, path):
+    import fitting
+
+    from fitting.io._twopulse import two_pulse_from_abf
+    from fitting.io.units import parse_list
+
+    window = tuple(parse_list(args.window)) if args.window else ("0%", "30%")
+    iv = two_pulse_from_abf(path, channel=args.channel or 0, prepulse_epoch=args.epoch,
+                            test_epoch=args.test_epoch, window=window,
+                            statistic=args.statistic or "peak", current_unit=args.current_unit,
+                            ljp=args.ljp)
+    res = fitting.inactivation(iv.v, iv.i)
+    m = iv.metadata
+    print(f"{path}: prepulse epoch {m['prepulse_epoch']}, test epoch {m['test_epoch']} at "
+          f"{m['test_level_V'] * 1e3:g} mV, {len(iv.v)} sweeps")
+    _report(path, "h_inf", res.fit, ())
+    return _fit_rows(path, "h_inf", res.fit, (), res.intervals)
 
 
 def _write(out, rows):
-    fields = ["file", "sweep", "status", "message"] + _columns()
+    clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+             for r in rows]
     with atomic_path(out) as tmp:
-        if out.lower().endswith(".csv"):
-            with open(tmp, "w", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=fields)
+        with open(tmp, "w", newline="") as handle:
+            if out.lower().endswith(".csv"):
+                writer = csv.DictWriter(handle, fieldnames=FIELDS)
                 writer.writeheader()
-                writer.writerows([{k: ("" if isinstance(v, float) and math.isnan(v) else v)
-                                   for k, v in r.items()} for r in rows])
-        else:
-            with open(tmp, "w") as handle:
-                json.dump(dict(protocol="membrane-test", rows=[
-                    {k: (None if isinstance(v, float) and math.isnan(v) else v)
-                     for k, v in r.items()} for r in rows]), handle, indent=1)
+                writer.writerows([{k: ("" if v is None else v) for k, v in r.items()}
+                                  for r in clean])
+            else:
+                json.dump(dict(rows=clean), handle, indent=1)
 
 
 def cmd_analyze(args):
-    if args.protocol not in PROTOCOLS:
-        raise UsageError(f"--protocol {args.protocol!r} is not implemented; choose from "
-                         f"{', '.join(PROTOCOLS)}")
+    given = [f"--{n.replace('_', '-')}" for n in _NOT_FOR[args.protocol]
+             if getattr(args, n, None) not in (None, 0.0)]
+    if given:
+        raise UsageError(f"{', '.join(given)} do(es) not apply to --protocol {args.protocol}")
     if args.out is not None and not args.out.lower().endswith((".csv", ".json")):
         raise UsageError(f"{args.out}: results must be .json or .csv")
     for path in args.files:
         if args.out is not None and os.path.realpath(path) == os.path.realpath(args.out):
             raise UsageError(f"{args.out}: output path is also an input; refusing to overwrite")
     rows = []
-    for path in args.files:
-        res, info = io.membrane_test_from_abf(path, channel=args.channel, epoch=args.epoch)
-        interrupt.check()
-        print(f"{path}: test step epoch {info['epoch']}, {res.v_hold * 1e3:g} -> "
-              f"{res.v_step * 1e3:g} mV at {res.edge * 1e3:g} ms, {info['sweeps']} sweeps")
-        for q, (m, se, n) in res.mean().items():
-            scale, unit = {"Ohm": (1e-6, "MOhm"), "F": (1e12, "pF"), "s": (1e3, "ms"),
-                           "A": (1e12, "pA")}[_unit(q)]
-            print(f"    {q:22s} {m * scale:10.4g} ± {se * scale:.2g} {unit} (n = {n})")
-        rows += _rows(path, res)
+    if args.protocol == "activation":
+        from fitting.app.commands import read_recordings
+
+        rows = _activation(args, read_recordings(args))
+    else:
+        for path in args.files:
+            rows += (_membrane if args.protocol == "membrane-test" else _inactivation)(args, path)
+            interrupt.check()
     if args.out is not None:
         _write(args.out, rows)
         print(f"results written to {args.out}")
+    if not any(r["status"] in ("CONVERGED", "MAX_STEPS") for r in rows):
+        print("ionjax: error: no usable result (see the status column)", file=sys.stderr)
+        return 3
     return 0
-
-
-def _unit(q):
-    from fitting.engine.membrane import UNITS
-
-    return UNITS[q]

@@ -142,14 +142,21 @@ def build_parser():
     p.add_argument("--temperature", type=_temperature, help="for an LJP from solutions")
     _add_recording_options(p)
 
-    p = sub.add_parser("analyze", help="protocol analyses of ABF recordings (membrane-test)")
+    p = sub.add_parser("analyze", help="protocol analyses of recordings: membrane-test, "
+                                       "activation, inactivation")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--protocol", required=True, choices=("membrane-test",),
-                   help="membrane-test: access/membrane resistance and capacitance per sweep")
-    p.add_argument("--channel", type=int, default=0, help="current channel (default 0)")
-    p.add_argument("--epoch", type=int, help="index of the test step in the epoch table "
-                   "(default: the first voltage step)")
-    p.add_argument("--out", help="results file (.csv or .json)")
+    p.add_argument("--protocol", required=True,
+                   choices=("membrane-test", "activation", "inactivation"),
+                   help="membrane-test: access/membrane resistance and capacitance per sweep; "
+                        "activation: Boltzmann of the step I-V (joint fit and chord G-V); "
+                        "inactivation: Boltzmann of the test-pulse current vs the prepulse")
+    p.add_argument("--e-rev", type=_argument_type("parse_quantity", "voltage"),
+                   help="activation: reversal potential for G = I/(V - E_rev), e.g. 50mV "
+                        "(default: the joint fit's)")
+    p.add_argument("--test-epoch", type=int, help="inactivation: index of the test pulse "
+                   "(default: the first fixed step after the prepulse, --epoch)")
+    p.add_argument("--out", help="results file (.csv or .json): one row per quantity")
+    _add_recording_options(p)
 
     _add_calculators(sub)
 

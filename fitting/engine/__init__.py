@@ -21,7 +21,8 @@ _EXPORTS = {
     "batch": ["fit"],
     "inference": [
         "Comparison", "ReversalPotential", "compare", "measured_reversal", "reversal_potential"],
-    "models": ["GHK", "BoltzmannGHK", "BoltzmannOhmic", "MultiIonGHK", "Ohmic"],
+    "models": ["GHK", "BoltzmannConductance", "BoltzmannCurrent", "BoltzmannGHK",
+               "BoltzmannOhmic", "MultiIonGHK", "Ohmic"],
     "params": ["ParamSpec"],
     "profile": ["ProfileInterval", "profile_intervals"],
     "result": ["FitResult"],

@@ -274,3 +274,38 @@ class BoltzmannGHK(_SingleIon, _Boltzmann):
 
     def from_linear(self, a, theta):
         return {"p_max": a[..., 0], "v_half": theta[..., 0], "slope": theta[..., 1]}
+
+
+class _BoltzmannCurve(_Boltzmann):
+    """amplitude / (1 + exp((v_half - v)/slope)): a Boltzmann curve itself (one feature, 1)."""
+
+    def current(self, params, v):
+        return params[self.specs[0].name] * ionjax.boltzmann(v, params["v_half"],
+                                                             params["slope"])
+
+    def features(self, v):
+        return (jnp.ones_like(v),)
+
+    def from_linear(self, a, theta):
+        return {self.specs[0].name: a[..., 0], "v_half": theta[..., 0], "slope": theta[..., 1]}
+
+
+@dataclasses.dataclass(frozen=True)
+class BoltzmannConductance(_BoltzmannCurve):
+    """G(V) = g_max / (1 + exp((v_half - V)/slope)): a G-V (activation) curve of chord or
+    GHK-corrected conductances [S] against voltage [V]. Parameters ``g_max`` [S, > 0],
+    ``v_half``, ``slope`` [V] (slope > 0: activation by depolarization)."""
+
+    name = "BoltzmannConductance"
+    specs = (spec("g_max", "nS", positive=True),) + _BOLTZMANN_SPECS
+
+
+@dataclasses.dataclass(frozen=True)
+class BoltzmannCurrent(_BoltzmannCurve):
+    """I(V) = i_max / (1 + exp((v_half - V)/slope)): a current that a voltage V sets through a
+    Boltzmann, e.g. the test-pulse current against the prepulse voltage of an inactivation
+    protocol (slope < 0: h_inf) or isochronal tail amplitudes. Parameters ``i_max`` [A,
+    signed], ``v_half``, ``slope`` [V]."""
+
+    name = "BoltzmannCurrent"
+    specs = (spec("i_max", "pA"),) + _BOLTZMANN_SPECS

@@ -1,0 +1,94 @@
+"""Two-pulse (inactivation) protocols of an ABF: the prepulse voltage against the test-pulse
+current, one point per sweep."""
+
+import os
+
+import numpy as np
+
+from fitting.io._abf import _STATISTICS, _channel, _choose_epoch, _describe, _read_sweeps, \
+    load_abf
+from fitting.io._command import protocol_checks, verify, waveform
+from fitting.io._corrections import correct
+from fitting.io._data import IVData
+from fitting.io._errors import InputError
+from fitting.io._window import resolve_window
+from fitting.io.units import check_plausible, to_si, unit_info
+
+
+def _test_epoch(path, epochs, k, test_epoch):
+    """The test pulse: the given epoch, else the first step after the prepulse ``k`` whose level
+    is the same in every sweep; it must be a step of one level in every sweep."""
+    levels = np.array([e[2] for e in epochs])
+    types = epochs[0][3]
+    same = [m for m in range(k + 1, len(types)) if types[m] == "Step"
+            and np.ptp(levels[:, m]) == 0 and epochs[0][1][m] > epochs[0][0][m]]
+    if test_epoch is None:
+        if not same:
+            raise InputError("no step of a fixed level after the prepulse (epoch "
+                             f"{k}): not a two-pulse protocol; epochs: {_describe(epochs[0])}",
+                             path=path)
+        return same[0]
+    if test_epoch not in same:
+        raise InputError(f"test epoch {test_epoch} is not a step of one level after the "
+                         f"prepulse (epoch {k}); candidates: {same or 'none'}", path=path)
+    return test_epoch
+
+
+def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
+                       window=("0%", "30%"), statistic="peak", ljp=None, current_unit=None):
+    """Prepulse voltage [V] against test-pulse current [A] of every sweep (inactivation).
+
+    Args:
+      path: the ABF file.
+      channel: the current channel.
+      prepulse_epoch: index of the varied prepulse in pyabf's ``sweepEpochs`` (default: the
+        first step whose level changes across sweeps).
+      test_epoch: index of the test pulse (default: the first step after the prepulse whose
+        level is the same in every sweep).
+      window: (start, end) of the current's window within the test pulse (as ``iv_from_abf``:
+        "30%", "2ms" or seconds); default the first 30%, where the peak of a transient
+        current lies.
+      statistic: "peak" (default), "mean", "min" or "max" over the window.
+      ljp: liquid junction potential [V] (V = V_cmd - LJP) or a (pipette, bath) pair.
+      current_unit: a unit label overriding the file's.
+
+    Returns:
+      ``IVData`` of shape (sweeps,): v = prepulse voltages, i = test-pulse currents; metadata
+      names the epochs, the window and the test-pulse level.
+
+    Raises:
+      InputError: not an ABF, no varied prepulse or fixed test pulse, a bad window or
+        statistic, or a user list whose applied command the recording cannot confirm.
+    """
+    path = os.fspath(path)
+    if statistic not in _STATISTICS:
+        raise InputError(f"statistic must be one of {sorted(_STATISTICS)}; got {statistic!r}")
+    abf = load_abf(path)
+    channel = _channel(path, abf, channel, "channel")
+    lists, slots, probe = protocol_checks(path, abf, channel, None)
+    current, command, recorded, epochs, units = _read_sweeps(path, abf, channel, probe,
+                                                             current_unit)
+    scale = to_si(1.0, unit_info(units["command"])[2])
+    epochs, check = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
+                           given=False)
+    if check and "applied" in check:
+        command = [waveform(table, len(c)) for table, c in zip(epochs, command)]
+    k, _ = _choose_epoch(path, prepulse_epoch, epochs, None)
+    m = _test_epoch(path, epochs, k, test_epoch)
+    rate = float(abf.dataRate)
+    stat = _STATISTICS[statistic]
+    v, i = [], []
+    for s, (p1s, p2s, levels, _) in enumerate(epochs):
+        k0, k1 = resolve_window(path, window, p2s[m] - p1s[m], rate)
+        i.append(stat(current[s][p1s[m] + k0:p1s[m] + k1]))
+        v.append(levels[k])
+    v, i = np.array(v), np.array(i)
+    problem = check_plausible(i, "current", units["current"], override="current_unit=")
+    if problem:
+        raise InputError(f"the test-pulse currents: {problem}", path=path)
+    metadata = dict(source=path, format="abf", channel=channel, prepulse_epoch=k,
+                    test_epoch=m, test_level_V=float(epochs[0][2][m]),
+                    window=dict(spec=list(window), start_s=k0 / rate, end_s=k1 / rate),
+                    statistic=statistic, units=units, user_lists=lists, command_check=check)
+    iv = IVData(v, i, [os.path.splitext(os.path.basename(path))[0]], metadata)
+    return correct(iv, ljp=ljp) if ljp is not None else iv
