@@ -118,3 +118,47 @@ def test_cli_analyze_activation_and_refusals(tmp_path):
     assert main(["analyze", STEPS, "--protocol", "activation", "--out", str(tmp_path / "x.txt")
                  ]) == 2
     assert not (tmp_path / "x.txt").exists()
+
+
+RAMP = os.path.join(ABFS, "..", "protocols", "DM1_0002.abf")
+needs_ramp = pytest.mark.skipif(not os.path.exists(RAMP), reason="../shared/data absent")
+
+
+@needs_ramp
+def test_ramp_iv_equals_an_independent_pyabf_binning():
+    pyabf = pytest.importorskip("pyabf")
+    iv = fitting.io.ramp_iv_from_abf(RAMP, bin_width=2e-3)
+    abf = pyabf.ABF(RAMP)
+    assert iv.v.shape == (7, 80) and iv.metadata["epoch"] == 3
+    for s in abf.sweepList:
+        abf.setSweep(s)
+        p1, p2 = abf.sweepEpochs.p1s[3], abf.sweepEpochs.p2s[3]
+        cmd, cur = abf.sweepC[p1:p2] * 1e-3, abf.sweepY[p1:p2] * 1e-12
+        which = np.clip(np.floor((cmd + 0.1) / 2e-3).astype(int), 0, 79)
+        for b in (0, 17, 79):
+            assert iv.i[s, b] == pytest.approx(cur[which == b].mean(), rel=1e-9)
+            assert iv.v[s, b] == pytest.approx(cmd[which == b].mean(), rel=1e-9)
+    with pytest.raises(fitting.io.InputError, match="bin_width"):
+        fitting.io.ramp_iv_from_abf(RAMP, bin_width=1.0)
+    with pytest.raises(fitting.io.InputError, match="not a voltage ramp"):
+        fitting.io.ramp_iv_from_abf(RAMP, epoch=2)
+
+
+@needs_ramp
+def test_cli_ramp_reversal_and_slope_conductance(tmp_path):
+    out, curves = tmp_path / "ramp.csv", tmp_path / "iv.csv"
+    assert main(["--no-progress", "analyze", RAMP, "--protocol", "ramp", "--out", str(out),
+                 "--iv-out", str(curves)]) == 0
+    rows = list(csv.DictReader(open(out)))
+    iv = fitting.io.read_csv(curves)
+    e = fitting.measured_reversal(iv.v, iv.i)
+    for s in range(7):
+        row = next(r for r in rows if r["item"] == str(s) and r["quantity"] == "e_rev_measured")
+        assert float(row["value"]) == pytest.approx(e.value[s], rel=1e-6)
+        g_row = next(r for r in rows if r["item"] == str(s)
+                     and r["quantity"] == "slope_conductance_at_e_rev")
+        near = np.abs(iv.v[s] - e.value[s]) <= 0.01
+        slope = np.polyfit(iv.v[s][near], iv.i[s][near], 1)[0]
+        assert float(g_row["value"]) == pytest.approx(slope, rel=1e-6)
+    # options that belong to other protocols are refused
+    assert main(["analyze", RAMP, "--protocol", "ramp", "--e-rev", "0mV"]) == 2

@@ -3,7 +3,9 @@
 Protocols: ``membrane-test`` (``fitting.io.membrane_test_from_abf``), ``activation`` (step I-V
 by ``fitting.io.read_files`` -> ``fitting.activation``: joint Boltzmann-ohmic fit and chord
 conductance G-V), ``inactivation`` (``fitting.io.two_pulse_from_abf`` ->
-``fitting.inactivation``).
+``fitting.inactivation``), ``ramp`` (``fitting.io.ramp_iv_from_abf`` -> the measured reversal
+(``fitting.measured_reversal``) and the slope conductance within 10 mV of it, per sweep; the
+binned curves to ``--iv-out``).
 
 The table is tidy: one row per file x sweep (or route) x quantity, with columns ``file``,
 ``item`` (sweep number, ``mean``, or the route), ``quantity``, ``unit`` (SI), ``value``,
@@ -24,13 +26,17 @@ from fitting.app import interrupt
 from fitting.app.calculators import UsageError
 from fitting.io.atomic import atomic_path
 
-PROTOCOLS = ("membrane-test", "activation", "inactivation")
+PROTOCOLS = ("membrane-test", "activation", "inactivation", "ramp")
 FIELDS = ("file", "item", "quantity", "unit", "value", "stderr", "lower", "upper", "status")
 _NOT_FOR = {"membrane-test": ("window", "statistic", "leak", "ljp", "pipette", "bath",
-                              "series_resistance", "command_channel", "e_rev", "test_epoch"),
+                              "series_resistance", "command_channel", "e_rev", "test_epoch",
+                              "bin_width", "iv_out"),
+            "ramp": ("window", "statistic", "pipette", "bath", "series_resistance",
+                     "command_channel", "e_rev", "test_epoch"),
             "inactivation": ("leak", "pipette", "bath", "series_resistance", "command_channel",
-                             "e_rev"),
-            "activation": ("test_epoch",)}
+                             "e_rev", "bin_width", "iv_out"),
+            "activation": ("test_epoch", "bin_width", "iv_out")}
+SLOPE_SPAN = 0.01  # [V] each side of the reversal for the ramp's slope conductance
 
 
 def _row(path, item, quantity, unit, value, stderr=math.nan, interval=None, status=0):
@@ -116,6 +122,46 @@ def _inactivation(args, path):
     return _fit_rows(path, "h_inf", res.fit, (), res.intervals)
 
 
+def _slope_conductance(v, i, e):
+    """Least-squares slope [S] and its standard error of the points within SLOPE_SPAN of e."""
+    near = np.isfinite(v) & np.isfinite(i) & (np.abs(v - e) <= SLOPE_SPAN)
+    if not np.isfinite(e) or near.sum() < 3:
+        return math.nan, math.nan
+    x, y = v[near] - v[near].mean(), i[near]
+    g = np.sum(x * y) / np.sum(x * x)
+    resid = y - y.mean() - g * x
+    return g, math.sqrt(np.sum(resid ** 2) / (near.sum() - 2) / np.sum(x * x))
+
+
+def _ramp(args, path):
+    import fitting
+
+    from fitting.app.commands import _leak
+    from fitting.io._ramp import ramp_iv_from_abf
+
+    iv = ramp_iv_from_abf(path, channel=args.channel or 0, epoch=args.epoch,
+                          bin_width=args.bin_width or 1e-3, leak=_leak(args.leak),
+                          ljp=args.ljp, current_unit=args.current_unit)
+    e = fitting.measured_reversal(iv.v, iv.i)
+    m = iv.metadata
+    print(f"{path}: ramp epoch {m['epoch']}, {m['ramp_V'][0] * 1e3:g} -> "
+          f"{m['ramp_V'][1] * 1e3:g} mV, {len(iv.labels)} sweeps, "
+          f"{m['bin_width_V'] * 1e3:g} mV bins")
+    rows = []
+    for s in range(len(iv.labels)):
+        g, g_se = _slope_conductance(iv.v[s], iv.i[s], e.value[s])
+        ok = np.isfinite(e.value[s])
+        status = 0 if ok else 6  # NO_SIGNAL: the current does not cross zero beyond its noise
+        rows += [_row(path, s, "e_rev_measured", "V", e.value[s], e.stderr[s], status=status),
+                 _row(path, s, "slope_conductance_at_e_rev", "S", g, g_se, status=status)]
+        print(f"    sweep {s}: E_rev {e.value[s] * 1e3:.2f} ± {e.stderr[s] * 1e3:.2g} mV, "
+              f"slope conductance {g * 1e9:.3g} ± {g_se * 1e9:.2g} nS")
+    if args.iv_out is not None:
+        io.write_csv(args.iv_out, iv)
+        print(f"ramp I-V curves written to {args.iv_out}")
+    return rows
+
+
 def _write(out, rows):
     clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
              for r in rows]
@@ -132,11 +178,15 @@ def _write(out, rows):
 
 def cmd_analyze(args):
     given = [f"--{n.replace('_', '-')}" for n in _NOT_FOR[args.protocol]
-             if getattr(args, n, None) not in (None, 0.0)]
+             if getattr(args, n, None) is not None]
     if given:
         raise UsageError(f"{', '.join(given)} do(es) not apply to --protocol {args.protocol}")
     if args.out is not None and not args.out.lower().endswith((".csv", ".json")):
         raise UsageError(f"{args.out}: results must be .json or .csv")
+    if getattr(args, "iv_out", None) is not None and not args.iv_out.lower().endswith(".csv"):
+        raise UsageError(f"{args.iv_out}: --iv-out writes a .csv table")
+    if args.protocol == "ramp" and len(args.files) > 1 and args.iv_out is not None:
+        raise UsageError("--iv-out takes the curves of one file; analyze one ramp file at a time")
     for path in args.files:
         if args.out is not None and os.path.realpath(path) == os.path.realpath(args.out):
             raise UsageError(f"{args.out}: output path is also an input; refusing to overwrite")
@@ -147,7 +197,8 @@ def cmd_analyze(args):
         rows = _activation(args, read_recordings(args))
     else:
         for path in args.files:
-            rows += (_membrane if args.protocol == "membrane-test" else _inactivation)(args, path)
+            rows += {"membrane-test": _membrane, "inactivation": _inactivation,
+                     "ramp": _ramp}[args.protocol](args, path)
             interrupt.check()
     if args.out is not None:
         _write(args.out, rows)

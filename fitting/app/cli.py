@@ -143,18 +143,23 @@ def build_parser():
     _add_recording_options(p)
 
     p = sub.add_parser("analyze", help="protocol analyses of recordings: membrane-test, "
-                                       "activation, inactivation")
+                                       "activation, inactivation, ramp")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--protocol", required=True,
-                   choices=("membrane-test", "activation", "inactivation"),
+                   choices=("membrane-test", "activation", "inactivation", "ramp"),
                    help="membrane-test: access/membrane resistance and capacitance per sweep; "
                         "activation: Boltzmann of the step I-V (joint fit and chord G-V); "
-                        "inactivation: Boltzmann of the test-pulse current vs the prepulse")
+                        "inactivation: Boltzmann of the test-pulse current vs the prepulse; "
+                        "ramp: reversal and slope conductance of each sweep's ramp I-V")
     p.add_argument("--e-rev", type=_argument_type("parse_quantity", "voltage"),
                    help="activation: reversal potential for G = I/(V - E_rev), e.g. 50mV "
                         "(default: the joint fit's)")
     p.add_argument("--test-epoch", type=int, help="inactivation: index of the test pulse "
                    "(default: the first fixed step after the prepulse, --epoch)")
+    p.add_argument("--bin-width", type=_argument_type("parse_quantity", "voltage"),
+                   help="ramp: voltage bin of the I-V, e.g. 1mV (default)")
+    p.add_argument("--iv-out", help="ramp: CSV file for the binned I-V curves")
+    p.add_argument("--temperature", type=_temperature, help="for an LJP from solutions")
     p.add_argument("--out", help="results file (.csv or .json): one row per quantity")
     _add_recording_options(p)
 
