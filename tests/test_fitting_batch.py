@@ -1,6 +1,7 @@
 """fitting.fit on batches: masking, failures, status codes, buckets, devices, user models."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -417,7 +418,7 @@ def test_refusals_found_by_the_hostile_user():
     assert int(res.status) == fitting.Status.OUT_OF_RANGE and np.isnan(float(res.loss))
     with pytest.raises(ValueError, match="at least two ions"):
         fitting.MultiIonGHK(z=(1,), c_in=(130,), c_out=(30,), temperature=298.15)
-    with pytest.raises(ValueError, match="max_steps must be an integer >= 1"):
+    with pytest.raises(ValueError, match="max_steps must be an integer from 1"):
         fitting.fit(fitting.Ohmic(), V, V * 1e-9, max_steps=0)
     # AICc needs n > k + 1: three points for a two-parameter line have none; no model has the
     # criterion for that recording, so there is no best model
@@ -496,3 +497,72 @@ def test_fully_optimised_program_gives_the_fast_compile_answers():
     ok = fitting.usable(fast.status)
     np.testing.assert_allclose(full.params["v_half"][ok], fast.params["v_half"][ok],
                                rtol=8 * np.sqrt(np.finfo(float).eps))
+
+
+_CORRUPT = textwrap.dedent("""
+    import json, sys
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np, fitting
+    v = np.linspace(-0.09, 0.04, 15)
+    i = 4e-9 / (1 + np.exp((-0.03 - v) / 0.007)) * (v - 0.04)
+    i = i + np.random.default_rng(0).normal(0, 2e-11, (40, 15))
+    res = fitting.fit(fitting.BoltzmannOhmic(), v, i)
+    print(json.dumps(dict(v_half=res.params["v_half"].tolist(), status=res.status.tolist())))
+""")
+
+
+def test_damaged_export_artifacts_are_rebuilt_not_trusted(tmp_path):
+    """A flipped bit anywhere in an artifact (caught by its checksum) or a damaged module
+    (caught at its first call) must give the intact program's numbers, and the artifact is
+    rewritten."""
+    env = dict(os.environ, IONJAX_CACHE_DIR=str(tmp_path / "cache"))
+    run = lambda: json.loads(subprocess.run(  # noqa: E731
+        [sys.executable, "-c", _CORRUPT], env=env, capture_output=True, text=True, check=True,
+        timeout=600).stdout.strip().splitlines()[-1])
+    reference = run()
+    artifacts = sorted((tmp_path / "cache" / "exported").glob("*.bin"))
+    assert len(artifacts) == 3
+    for k, path in enumerate(artifacts):
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2 + k] ^= 0x10  # one bit of the payload
+        path.write_bytes(bytes(data))
+    assert run() == reference
+    for path in artifacts:  # rewritten intact: a third process reads them
+        head = path.read_bytes().split(b"\n", 1)[0]
+        assert head.startswith(b"ionjax-export-2 ")
+    assert run() == reference
+
+
+def test_subclass_of_a_built_in_model_runs_its_own_code():
+    import dataclasses
+
+    v = np.linspace(-0.1, 0.05, 16)
+    i = np.stack([2e-9 * (v + 0.02)] * 2)
+    fitting.fit(fitting.Ohmic(), v, i)
+
+    @dataclasses.dataclass(frozen=True)
+    class Ohmic(fitting.Ohmic):
+        def current(self, params, v):
+            return 4.0 * params["g"] * (v - params["e_rev"])
+
+        def from_linear(self, a, theta):
+            return {"g": a[..., 0] / 4.0, "e_rev": -a[..., 1] / a[..., 0]}
+
+    np.testing.assert_allclose(fitting.fit(Ohmic(), v, i).params["g"], 5e-10, rtol=1e-9)
+
+
+def test_lbfgs_batch_equals_one_by_one():
+    v, i = _boltzmann_curves(130, seed=5)
+    model = fitting.BoltzmannOhmic()
+    batch = fitting.fit(model, v, i, method="lbfgs", max_steps=300)
+    for k in (0, 64, 127, 129):
+        alone = fitting.fit(model, v, i[k], method="lbfgs", max_steps=300)
+        assert alone.n_steps == batch.n_steps[k]
+        np.testing.assert_array_equal(alone.params["v_half"], batch.params["v_half"][k])
+
+
+def test_max_steps_beyond_int32_is_refused():
+    v, i = _boltzmann_curves(2, seed=6)
+    with pytest.raises(ValueError, match="2\\*\\*31 - 1"):
+        fitting.fit(fitting.BoltzmannOhmic(), v, i, max_steps=2 ** 31)

@@ -22,11 +22,12 @@ WORKER = textwrap.dedent("""
     import numpy as np
     import fitting
     d = json.loads(open(data).read())
-    res = fitting.fit(fitting.BoltzmannOhmic(), np.array(d["v"]), np.array(d["i"]))
+    i = np.where(np.array(d["inf"]), np.inf, np.where(np.array(d["bad"]), np.nan, d["i"]))
+    res = fitting.fit(fitting.BoltzmannOhmic(), np.array(d["v"]), i)
     print(json.dumps(dict(devices=jax.device_count(), local=jax.local_device_count(),
                           processes=jax.process_count(), g=res.params["g_max"].tolist(),
                           v_half=res.params["v_half"].tolist(), status=res.status.tolist(),
-                          steps=res.n_steps.tolist())))
+                          steps=res.n_steps.tolist(), n_masked=res.n_masked.tolist())))
     jax.distributed.shutdown()
 """)
 
@@ -43,8 +44,11 @@ def test_two_processes_fit_one_sharded_batch_like_one_process(tmp_path):
     g, e = rng.uniform(2e-9, 8e-9, (b, 1)), rng.uniform(0.0, 0.05, (b, 1))
     vh, s = rng.uniform(-0.05, -0.01, (b, 1)), rng.uniform(0.004, 0.01, (b, 1))
     i = g / (1 + np.exp((vh - v) / s)) * (v - e) + rng.normal(0, 2e-12, (b, v.size))
+    i[::7, 3] = np.nan  # dropped points are counted for every recording on every process
+    i[5::11, :2] = np.inf
     data = tmp_path / "data.json"
-    data.write_text(json.dumps(dict(v=v.tolist(), i=i.tolist())))
+    data.write_text(json.dumps(dict(v=v.tolist(), i=np.where(np.isfinite(i), i, 0).tolist(),
+                                    bad=(~np.isfinite(i)).tolist(), inf=np.isinf(i).tolist())))
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     port = _free_port()
@@ -62,5 +66,7 @@ def test_two_processes_fit_one_sharded_batch_like_one_process(tmp_path):
     one = fitting.fit(fitting.BoltzmannOhmic(), v, i)
     np.testing.assert_array_equal(first["status"], one.status)
     np.testing.assert_array_equal(first["steps"], one.n_steps)
+    np.testing.assert_array_equal(first["n_masked"], one.n_masked)
+    assert one.n_masked.sum() == len(i[::7]) + 2 * len(i[5::11])
     np.testing.assert_allclose(first["g"], one.params["g_max"], rtol=1e-12)
     np.testing.assert_allclose(first["v_half"], one.params["v_half"], rtol=1e-12)

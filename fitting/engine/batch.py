@@ -83,8 +83,8 @@ class _Rows:
     """The recordings of a batch as (width, n_pad) host chunks, made one at a time.
 
     Rows beyond the batch and points beyond n are padding (masked); ``v`` may be a broadcast
-    view (a shared voltage axis is never copied per recording). Counts each chunk's points
-    dropped for non-finite v, i or sigma into ``n_masked``.
+    view (a shared voltage axis is never copied per recording). ``n_masked``: each
+    recording's points dropped for non-finite v, i or sigma.
     """
 
     def __init__(self, v, i, sigma, mask, dtype, width):
@@ -96,6 +96,16 @@ class _Rows:
         self.sigma = None if sigma is None else flat(sigma, dtype)
         self.mask = None if mask is None else flat(mask, bool)
         self.n_masked = np.zeros(self.i.shape[0], np.int64)
+        # counted here for every recording (not per chunk read: with several processes each
+        # reads only its own share)
+        step = 65536
+        for lo in range(0, len(self.n_masked), step):
+            usable = np.isfinite(self.v[lo:lo + step]) & np.isfinite(self.i[lo:lo + step])
+            if self.sigma is not None:
+                sig = self.sigma[lo:lo + step]
+                usable &= np.isfinite(sig) & (sig > 0)
+            wanted = True if self.mask is None else self.mask[lo:lo + step]
+            self.n_masked[lo:lo + step] = np.sum(~usable & wanted, axis=-1)
 
     def _padded(self, x, lo, hi, fill, dtype):
         out = np.full((self.width, self.n_pad), fill, dtype)
@@ -110,10 +120,6 @@ class _Rows:
         i = self._padded(self.i, lo, hi, 0.0, self.dtype)
         sigma = self._padded(self.sigma, lo, hi, 1.0, self.dtype)
         mask = self._padded(self.mask, lo, hi, False, bool)
-        usable = np.isfinite(v) & np.isfinite(i)
-        if self.sigma is not None:
-            usable &= np.isfinite(sigma) & (sigma > 0)
-        self.n_masked[lo:hi] = np.sum(~usable & mask, axis=-1)[:hi - lo]
         return v, i, sigma, mask
 
 
@@ -166,8 +172,8 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_
     if method not in solvers.SOLVERS:
         raise ValueError(f"method must be one of {sorted(solvers.SOLVERS)}; got {method!r}")
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
-            or max_steps < 1:
-        raise ValueError(f"max_steps must be an integer >= 1; got {max_steps!r}")
+            or not 1 <= max_steps < 2 ** 31:
+        raise ValueError(f"max_steps must be an integer from 1 to 2**31 - 1; got {max_steps!r}")
     v, i = _check_inputs(model, v, i, sigma, mask)
     enable_persistent_cache()
     rows = _Rows(v, i, sigma, mask, _dtype(v, i), driver.block_size())

@@ -106,15 +106,20 @@ def start(config, v, i, sigma, mask, n_chunks):
 
 def run(config, problems, states, rows, limit):
     """Iterate the solver states of the block rows ``rows`` (W,) until done or ``limit`` (int32
-    scalar) iterations; returns the block's states with those rows updated."""
+    scalar) iterations; returns the block's states with those rows updated. Indices beyond the
+    block are padding: their lanes start done and their results are dropped (no row is run
+    twice, so each recording's result is that of its own lane)."""
     solver, model = solvers.SOLVERS[config.method], config.model
 
     def chunk(problems, states, limit):
         return jax.vmap(lambda p, s: solver.run(residual_fn(model, p), s, limit))(
             problems, states)
-    picked = jax.tree_util.tree_map(lambda x: x[rows], (problems, states))
-    new = _in_batch_of_one(chunk)(*picked, limit)
-    return jax.tree_util.tree_map(lambda x, y: x.at[rows].set(y), states, new)
+    size = jax.tree_util.tree_leaves(states)[0].shape[0]
+    problems, picked = jax.tree_util.tree_map(
+        lambda x: jnp.take(x, rows, axis=0, mode="clip"), (problems, states))
+    picked = dict(picked, done=picked["done"] | (rows >= size))
+    new = _in_batch_of_one(chunk)(problems, picked, limit)
+    return jax.tree_util.tree_map(lambda x, y: x.at[rows].set(y, mode="drop"), states, new)
 
 
 def finish_block(config, problems, states, n_chunks):
@@ -181,9 +186,10 @@ def _fit_blocks(programs, config, blocks):
     problems, states = [t[0] for t in started], [t[1] for t in started]
     for limit in [min(x, config.max_steps) for x in STAGE_LIMITS] + [config.max_steps]:
         done = jax.device_get([s["done"] for s in states])
-        for d, (_, _, n_rows) in enumerate(blocks):  # unfinished rows, padded by repeats
-            waiting = np.flatnonzero(~done[d][:n_rows])
-            rows = np.resize(waiting.astype(np.int32), -(-waiting.size // width) * width)
+        for d, (_, _, n_rows) in enumerate(blocks):  # unfinished rows, then padding indices
+            waiting = np.flatnonzero(~done[d][:n_rows]).astype(np.int32)
+            rows = np.full(-(-waiting.size // width) * width, block_size(), np.int32)
+            rows[:waiting.size] = waiting
             for k in range(0, len(rows), width):
                 states[d] = programs("run", problems[d], states[d], rows[k:k + width],
                                      np.int32(limit))

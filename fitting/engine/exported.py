@@ -23,9 +23,8 @@ import pathlib
 import jax
 import numpy as np
 
-from fitting.engine import driver
+from fitting.engine import driver, models
 from fitting.engine.cache import enable_persistent_cache
-from fitting.engine.user_model import Model
 
 _loaded = {}
 
@@ -56,35 +55,49 @@ def _key(config, name, args):
 
 def programs(config):
     """A callable ``(name, *args)`` running program ``name`` ("start", "run", "finish") of
-    ``config``: the deserialized export where one is available (or can be made), else the
-    driver's jitted program (user ``Model``s; L-BFGS, whose optax state jax.export cannot
-    serialize). Each program is resolved once per argument
-    shapes."""
-    if isinstance(config.model, Model) or config.method != "lm":
-        return None  # the driver's jitted programs (L-BFGS: optax's state is not serializable)
+    ``config``: the deserialized export where one is available (or can be made), else None for
+    the driver's jitted programs (user ``Model``s and subclasses of the built-in models, whose
+    code the artifact's name does not cover; L-BFGS, whose optax state jax.export cannot
+    serialize). Each program is resolved once per argument shapes; an artifact that fails at
+    its first call (a damaged module) is deleted and rebuilt."""
+    if type(config.model).__module__ != models.__name__ or config.method != "lm":
+        return None
     folder = enable_persistent_cache()
     resolved = {}
 
     def call(name, *args):
         shapes = (name,) + tuple((a.shape, a.dtype) for a in jax.tree_util.tree_leaves(args))
         fn = resolved.get(shapes)
-        if fn is None:
-            fn = resolved[shapes] = _program(config, name, args, folder)
+        if fn is not None:
+            return fn(*args)
+        fn, path = _program(config, name, args, folder)
+        if path is not None:  # read from disk: its first call parses the module
+            try:
+                out = fn(*args)
+            except Exception:  # noqa: BLE001 - damaged beyond the checksum: rebuild
+                _discard(path)
+                fn, _ = _program(config, name, args, folder, rebuild=True)
+                out = fn(*args)
+            resolved[shapes] = fn
+            return out
+        resolved[shapes] = fn
         return fn(*args)
     return call
 
 
-def _program(config, name, args, folder):
+def _program(config, name, args, folder, rebuild=False):
+    """(the jitted call, the artifact's path if it was read from disk else None)."""
     key = _key(config, name, args)
-    if key in _loaded:
-        return _loaded[key]
+    if key in _loaded and not rebuild:
+        return _loaded[key], None
     fn = None
     path = None if folder is None else os.path.join(folder, "exported", key + ".bin")
-    if path is not None and os.path.exists(path):
+    if path is not None and os.path.exists(path) and not rebuild:
         try:
-            fn = _load(path, config, name)
+            fn = _load(path, config, name, key)
         except Exception:  # noqa: BLE001 - a damaged artifact is rebuilt below
             fn = None
+    read = fn is not None
     if fn is None:
         exported = jax.export.export(driver.JITTED[name, bool(config.fast_compile)])(
             config, *jax.tree_util.tree_map(
@@ -93,15 +106,29 @@ def _program(config, name, args, folder):
         if path is not None:
             try:
                 custom = b"1" if "custom_call" in exported.mlir_module() else b"0"
-                _write(path, _MAGIC + custom + b"\n" + exported.serialize())
+                _write(path, _header(custom, key, exported.serialize()))
             except (ImportError, ValueError):  # flatbuffers missing (a dependency), or a
                 pass  # state pytree jax.export cannot serialize (optax's): not saved
     _loaded[key] = fn
     driver.PROGRAMS.append(fn)
-    return fn
+    return fn, (path if read else None)
 
 
-_MAGIC = b"ionjax-export-1 custom_call="
+_MAGIC = b"ionjax-export-2 "
+
+
+def _header(custom, key, payload):
+    """``_MAGIC``, the custom-call flag (0/1), the artifact's key and the SHA-256 of the payload,
+    a newline, then the payload (``Exported.serialize()``)."""
+    digest = hashlib.sha256(payload).hexdigest()
+    return _MAGIC + b" ".join([custom, key.encode(), digest.encode()]) + b"\n" + payload
+
+
+def _discard(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _jit(exported, config, name):
@@ -111,16 +138,18 @@ def _jit(exported, config, name):
                    compiler_options=driver.compiler_options(config))
 
 
-def _load(path, config, name):
-    """The jitted call of a saved artifact: ``_MAGIC``, 0 or 1 (whether the program has custom
-    calls), a newline, then ``Exported.serialize()``."""
+def _load(path, config, name, key):
+    """The jitted call of a saved artifact (see ``_header``), checked: its key is ``key`` and
+    its payload has the recorded SHA-256 (else ValueError)."""
     with open(path, "rb") as handle:
         data = handle.read()
-    if not data.startswith(_MAGIC):
-        raise ValueError("not an ionjax export artifact")
-    custom, data = data[len(_MAGIC):len(_MAGIC) + 1], data[len(_MAGIC) + 2:]
-    call = _jit(jax.export.deserialize(bytearray(data)), config, name)
-    return call if custom != b"0" else _without_lapack_setup(call)
+    head, _, payload = data.partition(b"\n")
+    fields = head[len(_MAGIC):].split(b" ") if head.startswith(_MAGIC) else []
+    if len(fields) != 3 or fields[1] != key.encode() or \
+            fields[2] != hashlib.sha256(payload).hexdigest().encode():
+        raise ValueError("not an intact ionjax export artifact of this program")
+    call = _jit(jax.export.deserialize(bytearray(payload)), config, name)
+    return call if fields[0] != b"0" else _without_lapack_setup(call)
 
 
 def _without_lapack_setup(call):

@@ -75,17 +75,26 @@ def reversal_potential(res):
       ``ReversalPotential(value, stderr)`` [V], arrays of the batch shape (NaN where the fit
       failed or the current does not cross zero).
     """
-    value, stderr = _reversal_flat(res.model, res.free_params(), res.cov_scaled, res.param_scale,
-                                   res.v_range, res.status)
     batch = res.batch_shape
-    return ReversalPotential(np.reshape(np.asarray(value), batch),
-                             np.reshape(np.asarray(stderr), batch))
+    n = int(np.prod(batch))
+    size = max(8, 1 << (n - 1).bit_length())  # a few sizes compile, not one per batch size
+
+    def rows(x):
+        x = np.asarray(x)
+        x = np.reshape(x, (n,) + x.shape[len(batch):])
+        return np.concatenate([x, np.repeat(x[:1], size - n, axis=0)]) if n else x
+
+    value, stderr = _reversal_flat(res.model, jax.tree_util.tree_map(rows, res.free_params()),
+                                   *(rows(x) for x in (res.cov_scaled, res.param_scale,
+                                                       res.v_range, res.status)))
+    return ReversalPotential(np.reshape(np.asarray(value)[:n], batch),
+                             np.reshape(np.asarray(stderr)[:n], batch))
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def _reversal_flat(model, params, cov_scaled, scale, v_range, status):
-    """One compiled program per model and shapes (eager, its ~20 small ops compiled one by one
-    cost ~0.5 s in every new process); flat (n,) results."""
+    """One compiled program per model and padded size (eager, its ~20 small ops compiled one by
+    one cost ~0.5 s in every new process); flat (n,) results."""
     x = model.flatten(params)
     k = x.shape[-1]
     flat = (jnp.reshape(x, (-1, k)), jnp.reshape(cov_scaled, (-1, k, k)),

@@ -125,9 +125,10 @@ class FitResult:
         flat_index = np.asarray(picked)
 
         def take(x):
-            x = jnp.asarray(x)
-            flat = jnp.reshape(x, (-1,) + x.shape[len(self.batch_shape):])
-            return jnp.reshape(flat[flat_index.ravel()], flat_index.shape + flat.shape[1:])
+            xp = jnp if isinstance(x, jax.Array) else np  # host results stay NumPy (no compile)
+            x = xp.asarray(x)
+            flat = xp.reshape(x, (-1,) + x.shape[len(self.batch_shape):])
+            return xp.reshape(flat[flat_index.ravel()], flat_index.shape + flat.shape[1:])
         return jax.tree_util.tree_map(take, self)
 
     def summary(self, max_rows=10):
