@@ -38,6 +38,7 @@ import jax
 import jax.extend.core
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from fitting.engine import solvers
 from fitting.engine.problem import prepare, residual_fn
@@ -135,12 +136,39 @@ def finish_block(config, problems, states, n_chunks):
 
 PIECES = {"start": start, "run": run, "finish": finish_block}
 
+
+@functools.lru_cache(maxsize=None)
+def _mesh(n_devices):
+    devices = jax.devices()
+    assert len(devices) == n_devices, (len(devices), n_devices)
+    return Mesh(np.asarray(devices), ("d",))
+
+
+def _on_every_device(fn):
+    """``fn(config, *block args)`` as one SPMD program on arguments with a leading device axis
+    (D = ``jax.device_count()``): each device runs ``fn`` on its own block (``jax.shard_map``;
+    no communication), so one program serves every device."""
+    def program(config, *args):
+        def local(*a):
+            out = fn(config, *jax.tree_util.tree_map(lambda x: x[0], a))
+            return jax.tree_util.tree_map(lambda x: x[None], out)
+        n = jax.device_count()
+        if n == 1:
+            return local(*args)
+        spec = PartitionSpec("d")
+        return jax.shard_map(local, mesh=_mesh(n), in_specs=spec, out_specs=spec,
+                             check_vma=False)(*args)
+    program.__name__ = fn.__name__
+    return program
+
+
 # ``FitConfig.fast_compile``: XLA's backend optimisation off. About half the compile time; a
 # large batch runs several times slower. The default optimises fully (and the persistent cache
 # keeps the result).
 FAST_OPTIONS = {"xla_backend_optimization_level": 0}
 DONATED = {"run": (2,)}  # the states: updated in place
-JITTED = {(name, fast): jax.jit(fn, static_argnums=0, donate_argnums=DONATED.get(name, ()),
+JITTED = {(name, fast): jax.jit(_on_every_device(fn), static_argnums=0,
+                                donate_argnums=DONATED.get(name, ()),
                                 compiler_options=FAST_OPTIONS if fast else None)
           for name, fn in PIECES.items() for fast in (False, True)}
 PROGRAMS = list(JITTED.values())  # every jitted program (``exported`` adds its own)
@@ -168,44 +196,71 @@ def jitted(config, name):
     return functools.partial(JITTED[name, bool(config.fast_compile)], config)
 
 
-def _fit_blocks(programs, config, blocks):
-    """Fit blocks, one per device, together (dispatch is asynchronous).
+def _to_device(local):
+    """Host arrays (D_local, ...) of this process's devices -> one array (D, ...) sharded over
+    every device (one process: a plain transfer)."""
+    if jax.device_count() == 1:
+        return jax.device_put(local)
+    first = jax.process_index() * jax.local_device_count()
+    sharding = NamedSharding(_mesh(jax.device_count()), PartitionSpec("d"))
+    return jax.make_array_from_callback(
+        (jax.device_count(),) + local.shape[1:], sharding,
+        lambda index: local[index[0].start - first:index[0].stop - first])
 
-    Args:
-      programs: callable (name, *args) running program ``name`` of ``config``.
-      blocks: list of (device, (v, i, sigma, mask) host arrays (B, n), n_rows): fit the first
-        n_rows of each.
 
-    Returns:
-      list of dicts of host arrays (n_rows, ...), one per block.
-    """
-    width = chunk_size()
-    counts = [np.int32(-(-n // width)) for _, _, n in blocks]
-    started = [programs("start", *jax.device_put(arrays, device), c)
-               for (device, arrays, _), c in zip(blocks, counts)]
-    problems, states = [t[0] for t in started], [t[1] for t in started]
-    for limit in [min(x, config.max_steps) for x in STAGE_LIMITS] + [config.max_steps]:
-        done = jax.device_get([s["done"] for s in states])
-        for d, (_, _, n_rows) in enumerate(blocks):  # unfinished rows, then padding indices
-            waiting = np.flatnonzero(~done[d][:n_rows]).astype(np.int32)
-            rows = np.full(-(-waiting.size // width) * width, block_size(), np.int32)
-            rows[:waiting.size] = waiting
-            for k in range(0, len(rows), width):
-                states[d] = programs("run", problems[d], states[d], rows[k:k + width],
-                                     np.int32(limit))
-    finished = [programs("finish", p, s, c) for p, s, c in zip(problems, states, counts)]
-    return [jax.tree_util.tree_map(lambda x: x[:n], f)
-            for f, (_, _, n) in zip(jax.device_get(finished), blocks)]
+def _local(x):
+    """This process's rows (D_local, ...) of a device-axis array, as NumPy."""
+    if jax.device_count() == 1:
+        return np.asarray(x)
+    shards = sorted(x.addressable_shards, key=lambda s: s.index[0].start)
+    return np.concatenate([np.asarray(s.data) for s in shards])
+
+
+def _global_max(value):
+    """The largest of an int over all processes (every process must make the same calls)."""
+    if jax.process_count() == 1:
+        return value
+    from jax.experimental import multihost_utils
+
+    return int(np.max(multihost_utils.process_allgather(np.int32(value))))
 
 
 def _to_host(tree):
-    """Each process's (share, ...) results -> the (processes x share, ...) whole on every
-    process (``jax.distributed`` runs; one process: as is)."""
+    """A device-axis result (D, ...) -> NumPy on every process (gathered across hosts)."""
     if jax.process_count() == 1:
-        return tree
+        return jax.device_get(tree)
     from jax.experimental import multihost_utils
 
     return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def _fit_blocks(programs, config, arrays, n_rows):
+    """Fit the blocks of this process's devices, every device its own, in one SPMD program.
+
+    Args:
+      programs: callable (name, *args) running program ``name`` of ``config``.
+      arrays: (v, i, sigma, mask) host arrays (D_local, B, n).
+      n_rows: rows to fit in every block (the first n_rows; the same on every device).
+
+    Returns:
+      dict of host arrays (D, B, ...) of every device (the fields of ``FitResult`` but
+      n_masked).
+    """
+    width, size = chunk_size(), block_size()
+    n_local = arrays[0].shape[0]
+    counts = _to_device(np.full(n_local, -(-n_rows // width), np.int32))
+    problems, states = programs("start", *(_to_device(x) for x in arrays), counts)
+    for limit in [min(x, config.max_steps) for x in STAGE_LIMITS] + [config.max_steps]:
+        waiting = [np.flatnonzero(~d[:n_rows]).astype(np.int32) for d in _local(states["done"])]
+        calls = _global_max(max(-(-w.size // width) for w in waiting))
+        rows = np.full((n_local, calls * width), size, np.int32)  # padding: dropped
+        for d, w in enumerate(waiting):  # unfinished rows first
+            rows[d, :w.size] = w
+        limits = _to_device(np.full(n_local, limit, np.int32))
+        for k in range(calls):
+            states = programs("run", problems, states,
+                              _to_device(rows[:, k * width:(k + 1) * width]), limits)
+    return _to_host(programs("finish", problems, states, counts))
 
 
 def fit_rows(config, source, size, programs=None):
@@ -228,23 +283,21 @@ def fit_rows(config, source, size, programs=None):
     """
     if programs is None:
         programs = lambda name, *args: jitted(config, name)(*args)  # noqa: E731
-    devices = jax.local_devices()
-    n_all, first = jax.device_count(), jax.process_index() * len(devices)
+    n_local, n_all = jax.local_device_count(), jax.device_count()
+    first = jax.process_index() * n_local
     out = None
     for lo in range(0, size, block_size() * n_all):
         hi = min(lo + block_size() * n_all, size)
         share = -(-(hi - lo) // n_all)
-        spans = [(min(lo + j * share, hi), min(lo + (j + 1) * share, hi))
-                 for j in range(first, first + len(devices))]
-        # every device fits ``share`` rows (a tail of padding where the batch ends: equal
-        # shapes for the gather across processes)
-        mine = _fit_blocks(programs, config, [(device, source(a, b), share)
-                                              for device, (a, b) in zip(devices, spans)])
-        result = _to_host(jax.tree_util.tree_map(lambda *x: np.concatenate(
-            [y[:share] for y in x]), *mine))
+        # every device fits ``share`` rows (a tail of padding where the batch ends)
+        parts = [source(min(lo + j * share, hi), min(lo + (j + 1) * share, hi))
+                 for j in range(first, first + n_local)]
+        result = _fit_blocks(programs, config,
+                             tuple(np.stack(x) for x in zip(*parts)), share)
+        result = jax.tree_util.tree_map(
+            lambda x: x[:, :share].reshape((-1,) + x.shape[2:])[:hi - lo], result)
         if out is None:
             out = jax.tree_util.tree_map(
                 lambda x: np.empty((size,) + x.shape[1:], x.dtype), result)
-        jax.tree_util.tree_map(lambda dst, x: dst.__setitem__(slice(lo, hi), x[:hi - lo]),
-                               out, result)
+        jax.tree_util.tree_map(lambda dst, x: dst.__setitem__(slice(lo, hi), x), out, result)
     return out

@@ -58,9 +58,11 @@ def programs(config):
     ``config``: the deserialized export where one is available (or can be made), else None for
     the driver's jitted programs (user ``Model``s and subclasses of the built-in models, whose
     code the artifact's name does not cover; L-BFGS, whose optax state jax.export cannot
-    serialize). Each program is resolved once per argument shapes; an artifact that fails at
-    its first call (a damaged module) is deleted and rebuilt."""
-    if type(config.model).__module__ != models.__name__ or config.method != "lm":
+    serialize; several devices, whose programs are SPMD over a mesh). Each program is resolved
+    once per argument shapes; an artifact that fails at its first call (a damaged module) is
+    deleted and rebuilt."""
+    if type(config.model).__module__ != models.__name__ or config.method != "lm" \
+            or jax.device_count() != 1:
         return None
     folder = enable_persistent_cache()
     resolved = {}

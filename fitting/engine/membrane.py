@@ -46,7 +46,8 @@ class MembraneTest:
     its standard error in ``stderr``; ``capacitance_from_charge`` (model-free check, no
     stderr); ``misfit``: the decay fit's residual RMS / the SD of the holding current (near 1
     when one exponential describes the transient; a slow second component or active currents
-    make it larger, and R_a, R_m, C_m then describe the one-exponential approximation); ``status`` (``fitting.Status`` codes of the decay fits; NaN values where not
+    make it larger, and R_a, R_m, C_m then describe the one-exponential approximation);
+    ``status`` (``fitting.Status`` codes of the decay fits; NaN values where not
     usable); ``v_hold``, ``v_step`` [V], ``edge`` and ``end`` [s] (the step used)."""
 
     values: dict
