@@ -43,5 +43,6 @@ __all__ = [
     "ACCEPTED_UNITS", "DEFAULT_TEMPERATURE", "IVData", "InputError", "correct",
     "correct_liquid_junction", "correct_series_resistance", "enabled_user_lists", "fit_leak",
     "iv_from_abf", "junction_potential", "load_abf", "membrane_test_from_abf",
-    "ramp_iv_from_abf", "read", "read_csv", "read_files", "stack", "subtract_leak", "two_pulse_from_abf", "user_lists", "write_csv", "write_results",
+    "ramp_iv_from_abf", "read", "read_csv", "read_files", "stack", "subtract_leak",
+    "two_pulse_from_abf", "user_lists", "write_csv", "write_results",
 ]
