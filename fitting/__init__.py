@@ -32,6 +32,7 @@ _EXPORTS = {
     "engine.status": ["STATUS_MESSAGES=MESSAGES"],
     "engine.membrane": ["MembraneTest", "membrane_test"],
     "engine.protocols": ["Activation", "Inactivation", "activation", "inactivation"],
+    "engine.kinetics": ["Kinetics", "kinetics"],
 }
 __getattr__, __dir__, _NAMES = lazy_exports(__name__, _EXPORTS)
 __all__ = [name for name in _NAMES if name != "plot"]

@@ -162,3 +162,65 @@ def test_cli_ramp_reversal_and_slope_conductance(tmp_path):
         assert float(g_row["value"]) == pytest.approx(slope, rel=1e-6)
     # options that belong to other protocols are refused
     assert main(["analyze", RAMP, "--protocol", "ramp", "--e-rev", "0mV"]) == 2
+
+
+def test_kinetics_recovers_time_constants_within_their_errors():
+    rng = np.random.default_rng(7)
+    t = np.arange(0, 0.15, 1e-4)
+    taus = np.geomspace(2e-3, 3e-2, 60)
+    amps = np.where(np.arange(60) % 2, -1, 1) * np.geomspace(2e-10, 3e-9, 60)
+    i = 4e-11 + amps[:, None] * np.exp(-t / taus[:, None]) + rng.normal(0, 5e-12, (60, t.size))
+    i[7] = 4e-11 + rng.normal(0, 5e-12, t.size)  # no relaxation
+    k = fitting.kinetics(t, i)
+    assert k.status[7] == fitting.Status.NO_SIGNAL and np.isnan(k.values["tau1"][7])
+    ok = np.arange(60) != 7
+    assert np.all(k.status[ok] == 0)
+    for name, true in (("tau1", taus), ("a1", amps)):
+        z = (k.values[name][ok] - true[ok]) / k.stderr[name][ok]
+        assert 0.88 <= np.mean(np.abs(z) < 1.96) <= 1.0, name  # nominal 0.95 over 59
+    two = amps[:, None] * (np.exp(-t / taus[:, None]) + 0.5 * np.exp(-t / (6 * taus[:, None])))
+    k2 = fitting.kinetics(t[:600], two[:10, :600] + rng.normal(0, 2e-12, (10, 600)),
+                          components=2)
+    np.testing.assert_allclose(k2.values["tau1"], taus[:10], rtol=0.05)
+    np.testing.assert_allclose(k2.values["tau2"], 6 * taus[:10], rtol=0.1)
+    with pytest.raises(ValueError, match="components must be 1 or 2"):
+        fitting.kinetics(t, i, components=3)
+
+
+HCN2 = os.path.join(ABFS, "hcn2_20d10009.abf")
+
+
+@needs_data
+def test_kinetics_of_real_relaxations_is_scipys_optimum():
+    r = fitting.io.relaxations_from_abf(HCN2, window=("10ms", "100%"))
+    assert r["epoch"] == 8 and r["i"].shape == (9, 5980)
+    k = fitting.kinetics(r["t"], r["i"])
+    for s in (0, 3, 8):
+        x = r["t"] - r["t"][0]
+        p, _ = curve_fit(lambda x, c, a, tau: c + a * np.exp(-x / tau), x, r["i"][s],
+                         p0=(k.values["c"][s], k.values["a1"][s], k.values["tau1"][s] * 1.1),
+                         xtol=1e-15, ftol=1e-15, gtol=1e-15)
+        got = [k.values[n][s] for n in ("c", "a1", "tau1")]
+        np.testing.assert_allclose(got, p, rtol=1e-6)
+
+
+@needs_data
+def test_cli_kinetics_and_refusals_found_by_the_hostile_user(tmp_path):
+    out = tmp_path / "k.csv"
+    assert main(["--no-progress", "analyze", HCN2, "--protocol", "kinetics", "--window",
+                 "10ms,100%", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out)))
+    assert {r["quantity"] for r in rows} == {"v_step", "c", "a1", "tau1"}
+    assert rows[0]["file"] == HCN2  # the path as given, not its base name
+    # a large first step is not a membrane test unless named
+    assert main(["analyze", HCN2, "--protocol", "membrane-test"]) == 2
+    steps = os.path.join(ABFS, "14o16001_vc_pair_step.abf")
+    iv = fitting.io.two_pulse_from_abf(steps)  # the return to holding is not a test pulse
+    assert iv.metadata["test_epoch"] == 6 and iv.metadata["test_level_V"] == pytest.approx(-0.05)
+    same = str(tmp_path / "same.csv")
+    assert main(["analyze", RAMP, "--protocol", "ramp", "--out", same, "--iv-out", same]) == 2
+    assert main(["analyze", RAMP, "--protocol", "ramp", "--bin-width", "0mV"]) == 2
+    assert main(["analyze", RAMP, "--protocol", "ramp", "--compensation", "0.7"]) == 2
+    assert main(["analyze", RAMP, "--protocol", "ramp", "--out",
+                 str(tmp_path / "nodir" / "x.csv")]) == 2
+    assert not os.path.exists(same)

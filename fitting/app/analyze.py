@@ -3,7 +3,8 @@
 Protocols: ``membrane-test`` (``fitting.io.membrane_test_from_abf``), ``activation`` (step I-V
 by ``fitting.io.read_files`` -> ``fitting.activation``: joint Boltzmann-ohmic fit and chord
 conductance G-V), ``inactivation`` (``fitting.io.two_pulse_from_abf`` ->
-``fitting.inactivation``), ``ramp`` (``fitting.io.ramp_iv_from_abf`` -> the measured reversal
+``fitting.inactivation``), ``kinetics`` (``fitting.io.relaxations_from_abf`` ->
+``fitting.kinetics``: one or two time constants per sweep), ``ramp`` (``fitting.io.ramp_iv_from_abf`` -> the measured reversal
 (``fitting.measured_reversal``) and the slope conductance within 10 mV of it, per sweep; the
 binned curves to ``--iv-out``).
 
@@ -26,16 +27,23 @@ from fitting.app import interrupt
 from fitting.app.calculators import UsageError
 from fitting.io.atomic import atomic_path
 
-PROTOCOLS = ("membrane-test", "activation", "inactivation", "ramp")
+PROTOCOLS = ("membrane-test", "activation", "inactivation", "ramp", "kinetics")
 FIELDS = ("file", "item", "quantity", "unit", "value", "stderr", "lower", "upper", "status")
-_NOT_FOR = {"membrane-test": ("window", "statistic", "leak", "ljp", "pipette", "bath",
-                              "series_resistance", "command_channel", "e_rev", "test_epoch",
-                              "bin_width", "iv_out"),
-            "ramp": ("window", "statistic", "pipette", "bath", "series_resistance",
-                     "command_channel", "e_rev", "test_epoch"),
-            "inactivation": ("leak", "pipette", "bath", "series_resistance", "command_channel",
-                             "e_rev", "bin_width", "iv_out"),
-            "activation": ("test_epoch", "bin_width", "iv_out")}
+_RECORDING = ("window", "statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
+              "compensation", "command_channel", "voltage_unit", "temperature")
+_NOT_FOR = {  # options a protocol does not use: refused, never ignored
+    "membrane-test": _RECORDING + ("e_rev", "test_epoch", "bin_width", "iv_out", "components"),
+    "ramp": ("window", "statistic", "pipette", "bath", "series_resistance", "compensation",
+             "command_channel", "voltage_unit", "temperature", "e_rev", "test_epoch",
+             "components"),
+    "inactivation": ("leak", "pipette", "bath", "series_resistance", "compensation",
+                     "command_channel", "voltage_unit", "temperature", "e_rev", "bin_width",
+                     "iv_out", "components"),
+    "activation": ("test_epoch", "bin_width", "iv_out", "components"),
+    "kinetics": ("statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
+                 "compensation", "command_channel", "voltage_unit", "temperature", "e_rev",
+                 "test_epoch", "bin_width", "iv_out"),
+}
 SLOPE_SPAN = 0.01  # [V] each side of the reversal for the ramp's slope conductance
 
 
@@ -43,7 +51,7 @@ def _row(path, item, quantity, unit, value, stderr=math.nan, interval=None, stat
     from fitting.engine.status import Status
 
     lower, upper = (math.nan, math.nan) if interval is None else interval
-    return dict(file=os.path.basename(str(path)), item=item, quantity=quantity, unit=unit,
+    return dict(file=str(path), item=item, quantity=quantity, unit=unit,
                 value=float(value), stderr=float(stderr), lower=float(lower),
                 upper=float(upper), status=Status(int(status)).name if status != "" else "")
 
@@ -63,7 +71,8 @@ def _fit_rows(path, item, res, index, intervals, extra=()):
 def _membrane(args, path):
     from fitting.engine.membrane import QUANTITIES, UNITS
 
-    res, info = io.membrane_test_from_abf(path, channel=args.channel or 0, epoch=args.epoch)
+    res, info = io.membrane_test_from_abf(path, channel=args.channel or 0, epoch=args.epoch,
+                                          current_unit=args.current_unit)
     print(f"{path}: test step epoch {info['epoch']}, {res.v_hold * 1e3:g} -> "
           f"{res.v_step * 1e3:g} mV at {res.edge * 1e3:g} ms, {info['sweeps']} sweeps")
     rows = []
@@ -77,7 +86,8 @@ def _membrane(args, path):
         rows.append(_row(path, "mean", q, UNITS[q], m, se, status=""))
         scale, unit = {"Ohm": (1e-6, "MOhm"), "F": (1e12, "pF"), "s": (1e3, "ms"),
                        "A": (1e12, "pA")}[UNITS[q]]
-        print(f"    {q:22s} {m * scale:10.4g} ± {se * scale:.2g} {unit} (n = {n})")
+        print(f"    {q:22s} {m * scale:10.4g} ± {se * scale:.2g} {unit} (mean ± SEM of "
+              f"{n} sweeps)")
     return rows
 
 
@@ -140,7 +150,8 @@ def _ramp(args, path):
     from fitting.io._ramp import ramp_iv_from_abf
 
     iv = ramp_iv_from_abf(path, channel=args.channel or 0, epoch=args.epoch,
-                          bin_width=args.bin_width or 1e-3, leak=_leak(args.leak),
+                          bin_width=1e-3 if args.bin_width is None else args.bin_width,
+                          leak=_leak(args.leak),
                           ljp=args.ljp, current_unit=args.current_unit)
     e = fitting.measured_reversal(iv.v, iv.i)
     m = iv.metadata
@@ -156,9 +167,32 @@ def _ramp(args, path):
                  _row(path, s, "slope_conductance_at_e_rev", "S", g, g_se, status=status)]
         print(f"    sweep {s}: E_rev {e.value[s] * 1e3:.2f} ± {e.stderr[s] * 1e3:.2g} mV, "
               f"slope conductance {g * 1e9:.3g} ± {g_se * 1e9:.2g} nS")
-    if args.iv_out is not None:
-        io.write_csv(args.iv_out, iv)
-        print(f"ramp I-V curves written to {args.iv_out}")
+    args.curves = iv  # written with the table, once every file is analysed
+    return rows
+
+
+def _kinetics(args, path):
+    import fitting
+
+    from fitting.io._kinetics import relaxations_from_abf
+    from fitting.io.units import parse_list
+
+    window = tuple(parse_list(args.window)) if args.window else ("1ms", "100%")
+    r = relaxations_from_abf(path, channel=args.channel or 0, epoch=args.epoch, window=window,
+                             current_unit=args.current_unit)
+    k = fitting.kinetics(r["t"], r["i"], components=args.components or 1)
+    print(f"{path}: epoch {r['epoch']}, window {r['t'][0] * 1e3:g}-{r['t'][-1] * 1e3:g} ms, "
+          f"{len(r['v'])} sweeps, {args.components or 1} exponential(s)")
+    rows = []
+    for s, v in enumerate(r["v"]):
+        rows.append(_row(path, s, "v_step", "V", v, status=k.status[s]))
+        for name, unit in (("c", "A"), ("a1", "A"), ("tau1", "s"), ("a2", "A"), ("tau2", "s")):
+            if name in k.values:
+                rows.append(_row(path, s, name, unit, k.values[name][s], k.stderr[name][s],
+                                 status=k.status[s]))
+        taus = ", ".join(f"{k.values[n][s] * 1e3:.4g} ± {k.stderr[n][s] * 1e3:.2g} ms"
+                         for n in ("tau1", "tau2") if n in k.values)
+        print(f"    {v * 1e3:7.1f} mV: tau {taus}")
     return rows
 
 
@@ -178,13 +212,20 @@ def _write(out, rows):
 
 def cmd_analyze(args):
     given = [f"--{n.replace('_', '-')}" for n in _NOT_FOR[args.protocol]
-             if getattr(args, n, None) is not None]
+             if getattr(args, n, None) not in (None, 0.0 if n == "compensation" else None)]
     if given:
         raise UsageError(f"{', '.join(given)} do(es) not apply to --protocol {args.protocol}")
     if args.out is not None and not args.out.lower().endswith((".csv", ".json")):
         raise UsageError(f"{args.out}: results must be .json or .csv")
     if getattr(args, "iv_out", None) is not None and not args.iv_out.lower().endswith(".csv"):
         raise UsageError(f"{args.iv_out}: --iv-out writes a .csv table")
+    outputs = [x for x in (args.out, args.iv_out) if x is not None]
+    if len(outputs) == 2 and os.path.realpath(outputs[0]) == os.path.realpath(outputs[1]):
+        raise UsageError(f"{args.out}: --out and --iv-out are the same file")
+    for x in outputs:
+        folder = os.path.dirname(os.path.abspath(x))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise UsageError(f"{x}: cannot write there (no such folder, or not writable)")
     if args.protocol == "ramp" and len(args.files) > 1 and args.iv_out is not None:
         raise UsageError("--iv-out takes the curves of one file; analyze one ramp file at a time")
     for path in args.files:
@@ -198,11 +239,14 @@ def cmd_analyze(args):
     else:
         for path in args.files:
             rows += {"membrane-test": _membrane, "inactivation": _inactivation,
-                     "ramp": _ramp}[args.protocol](args, path)
+                     "ramp": _ramp, "kinetics": _kinetics}[args.protocol](args, path)
             interrupt.check()
     if args.out is not None:
         _write(args.out, rows)
         print(f"results written to {args.out}")
+    if args.iv_out is not None:
+        io.write_csv(args.iv_out, args.curves)
+        print(f"ramp I-V curves written to {args.iv_out}")
     if not any(r["status"] in ("CONVERGED", "MAX_STEPS") for r in rows):
         print("ionjax: error: no usable result (see the status column)", file=sys.stderr)
         return 3

@@ -143,14 +143,15 @@ def build_parser():
     _add_recording_options(p)
 
     p = sub.add_parser("analyze", help="protocol analyses of recordings: membrane-test, "
-                                       "activation, inactivation, ramp")
+                                       "activation, inactivation, ramp, kinetics")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--protocol", required=True,
-                   choices=("membrane-test", "activation", "inactivation", "ramp"),
+                   choices=("membrane-test", "activation", "inactivation", "ramp", "kinetics"),
                    help="membrane-test: access/membrane resistance and capacitance per sweep; "
                         "activation: Boltzmann of the step I-V (joint fit and chord G-V); "
                         "inactivation: Boltzmann of the test-pulse current vs the prepulse; "
-                        "ramp: reversal and slope conductance of each sweep's ramp I-V")
+                        "ramp: reversal and slope conductance of each sweep's ramp I-V; "
+                        "kinetics: time constants of each sweep's relaxation in --window")
     p.add_argument("--e-rev", type=_argument_type("parse_quantity", "voltage"),
                    help="activation: reversal potential for G = I/(V - E_rev), e.g. 50mV "
                         "(default: the joint fit's)")
@@ -159,6 +160,8 @@ def build_parser():
     p.add_argument("--bin-width", type=_argument_type("parse_quantity", "voltage"),
                    help="ramp: voltage bin of the I-V, e.g. 1mV (default)")
     p.add_argument("--iv-out", help="ramp: CSV file for the binned I-V curves")
+    p.add_argument("--components", type=int, choices=(1, 2),
+                   help="kinetics: exponentials per sweep (default 1)")
     p.add_argument("--temperature", type=_temperature, help="for an LJP from solutions")
     p.add_argument("--out", help="results file (.csv or .json): one row per quantity")
     _add_recording_options(p)

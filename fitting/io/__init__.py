@@ -31,6 +31,7 @@ from fitting.io._corrections import (
 from fitting.io._csv import read_csv, write_csv
 from fitting.io._data import IVData, stack
 from fitting.io._errors import InputError
+from fitting.io._kinetics import relaxations_from_abf
 from fitting.io._membrane import membrane_test_from_abf
 from fitting.io._ramp import ramp_iv_from_abf
 from fitting.io._read import read, read_files
@@ -43,6 +44,7 @@ __all__ = [
     "ACCEPTED_UNITS", "DEFAULT_TEMPERATURE", "IVData", "InputError", "correct",
     "correct_liquid_junction", "correct_series_resistance", "enabled_user_lists", "fit_leak",
     "iv_from_abf", "junction_potential", "load_abf", "membrane_test_from_abf",
-    "ramp_iv_from_abf", "read", "read_csv", "read_files", "stack", "subtract_leak",
+    "ramp_iv_from_abf", "read", "read_csv", "read_files", "relaxations_from_abf", "stack",
+    "subtract_leak",
     "two_pulse_from_abf", "user_lists", "write_csv", "write_results",
 ]

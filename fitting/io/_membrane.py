@@ -4,7 +4,11 @@
 import numpy as np
 
 from fitting.io._abf import _channel, _read_sweeps, load_abf
+from fitting.io._command import protocol_checks, verify
 from fitting.io._errors import InputError
+from fitting.io.units import to_si, unit_info
+
+MAX_TEST_STEP = 0.02  # [V] largest step taken as a membrane test without epoch=
 
 
 def _test_step(path, epochs, epoch):
@@ -28,9 +32,11 @@ def _test_step(path, epochs, epoch):
 def membrane_test_from_abf(path, *, channel=0, epoch=None, current_unit=None):
     """Membrane test (access and membrane resistance, capacitance) of every sweep of an ABF.
 
-    The test step is the first step epoch of the protocol whose level differs from the one
-    before it (``epoch=`` names another: an index of pyabf's ``sweepEpochs``, 0 being the
-    holding before the first epoch); it must be the same in every sweep.
+    The test step is the first step epoch of the protocol whose level differs from the flat
+    epoch before it, by at most ``MAX_TEST_STEP`` (20 mV; ``epoch=`` names another: an index of
+    pyabf's ``sweepEpochs``, 0 being the holding before the first epoch); it must be the same in
+    every sweep. A command from a stimulus file, or a user list the recording cannot confirm,
+    is refused (as for ``iv_from_abf``).
 
     Args:
       path: the ABF file.
@@ -43,19 +49,30 @@ def membrane_test_from_abf(path, *, channel=0, epoch=None, current_unit=None):
       [Hz]).
 
     Raises:
-      InputError: not an ABF, no step, a step that varies between sweeps.
+      InputError: not an ABF, no step, a step that varies between sweeps, a first step over
+        20 mV, a command the epoch table does not give.
     """
     from fitting.engine.membrane import membrane_test  # here: ``import fitting.io`` stays light
 
     abf = load_abf(path)
     channel = _channel(path, abf, channel, "channel")
-    current, _, _, epochs, _ = _read_sweeps(path, abf, channel, None, current_unit)
+    lists, slots, probe = protocol_checks(path, abf, channel, None)  # stimulus files, user lists
+    current, _, recorded, epochs, units = _read_sweeps(path, abf, channel, probe, current_unit)
+    scale = to_si(1.0, unit_info(units["command"])[2])
+    epochs, _ = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
+                       given=False)
     k = _test_step(path, epochs[0], epoch)
     picked = {(e[0][k], e[1][k], e[2][k - 1], e[2][k]) for e in epochs}
     if len(picked) != 1:
         raise InputError(f"the test step (epoch {k}) differs between sweeps: a membrane test "
                          "repeats one step", path=path)
     p1, p2, v_hold, v_step = picked.pop()
+    if epoch is None and abs(v_step - v_hold) > MAX_TEST_STEP:
+        raise InputError(f"the first voltage step (epoch {k}, {v_hold * 1e3:g} -> "
+                         f"{v_step * 1e3:g} mV) is larger than a membrane test's "
+                         f"({MAX_TEST_STEP * 1e3:g} mV at most, so that no voltage-gated "
+                         "current flows): not a membrane test; name the test step with epoch= "
+                         "(--epoch) to analyse it anyway", path=path)
     h1 = epochs[0][0][k - 1]  # the holding level's epoch before the step
     if len({len(c) for c in current}) != 1:
         raise InputError("sweeps differ in length", path=path)

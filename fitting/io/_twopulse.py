@@ -17,15 +17,19 @@ from fitting.io.units import check_plausible, to_si, unit_info
 
 def _test_epoch(path, epochs, k, test_epoch):
     """The test pulse: the given epoch, else the first step after the prepulse ``k`` whose level
-    is the same in every sweep; it must be a step of one level in every sweep."""
+    is the same in every sweep and is not the holding level (a return to holding measures
+    tails, not a test pulse); it must be a step of one level in every sweep."""
     levels = np.array([e[2] for e in epochs])
     types = epochs[0][3]
+    holding = levels[0, 0]  # pyabf's epoch 0: the holding level before epoch A
     same = [m for m in range(k + 1, len(types)) if types[m] == "Step"
-            and np.ptp(levels[:, m]) == 0 and epochs[0][1][m] > epochs[0][0][m]]
+            and np.ptp(levels[:, m]) == 0 and epochs[0][1][m] > epochs[0][0][m]
+            and (test_epoch is not None or levels[0, m] != holding)]
     if test_epoch is None:
         if not same:
-            raise InputError("no step of a fixed level after the prepulse (epoch "
-                             f"{k}): not a two-pulse protocol; epochs: {_describe(epochs[0])}",
+            raise InputError("no step of a fixed level other than the holding level after the "
+                             f"prepulse (epoch {k}): not a two-pulse protocol (name the test "
+                             f"pulse with test_epoch=); epochs: {_describe(epochs[0])}",
                              path=path)
         return same[0]
     if test_epoch not in same:
@@ -44,7 +48,7 @@ def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
       prepulse_epoch: index of the varied prepulse in pyabf's ``sweepEpochs`` (default: the
         first step whose level changes across sweeps).
       test_epoch: index of the test pulse (default: the first step after the prepulse whose
-        level is the same in every sweep).
+        level is the same in every sweep and differs from the holding level).
       window: (start, end) of the current's window within the test pulse (as ``iv_from_abf``:
         "30%", "2ms" or seconds); default the first 30%, where the peak of a transient
         current lies.

@@ -1,0 +1,55 @@
+"""Relaxations of an ABF for time-constant fits: each sweep's current in a window of one epoch."""
+
+import os
+
+import numpy as np
+
+from fitting.io._abf import _channel, _choose_epoch, _read_sweeps, load_abf
+from fitting.io._command import protocol_checks, verify
+from fitting.io._errors import InputError
+from fitting.io._window import resolve_window
+from fitting.io.units import to_si, unit_info
+
+
+def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
+                         current_unit=None):
+    """Each sweep's current over a window of one epoch, for ``fitting.kinetics``.
+
+    Args:
+      path: the ABF file.
+      channel: the current channel.
+      epoch: index in pyabf's ``sweepEpochs`` of the epoch holding the relaxation (default: the
+        first step whose level changes across sweeps, i.e. activation or inactivation during
+        the test step; name the following epoch for deactivation tails).
+      window: (start, end) within the epoch, as ``iv_from_abf`` ("1ms" after its onset to skip
+        the capacitive transient, "100%" its end).
+      current_unit: a unit label overriding the file's.
+
+    Returns:
+      dict: ``t`` (n,) [s] from the epoch's onset, ``i`` (sweeps, n) [A], ``v`` (sweeps,) the
+      epoch's level [V], ``v_before`` (sweeps,) the level of the epoch before it [V],
+      ``epoch``.
+
+    Raises:
+      InputError: not an ABF, no such step, windows that differ between sweeps.
+    """
+    path = os.fspath(path)
+    abf = load_abf(path)
+    channel = _channel(path, abf, channel, "channel")
+    lists, slots, probe = protocol_checks(path, abf, channel, None)
+    current, _, recorded, epochs, units = _read_sweeps(path, abf, channel, probe, current_unit)
+    scale = to_si(1.0, unit_info(units["command"])[2])
+    epochs, _ = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
+                       given=False)
+    k, _ = _choose_epoch(path, epoch, epochs, None)
+    rate = float(abf.dataRate)
+    windows = [(p1s[k],) + tuple(resolve_window(path, window, p2s[k] - p1s[k], rate))
+               for p1s, p2s, _, _ in epochs]
+    if len({(k0, k1) for _, k0, k1 in windows}) != 1:
+        raise InputError(f"the window in epoch {k} differs between sweeps (their epochs "
+                         "differ in length): give it as times after the onset, e.g. 1ms,50ms",
+                         path=path)
+    i = np.stack([c[p1 + k0:p1 + k1] for c, (p1, k0, k1) in zip(current, windows)])
+    t = (windows[0][1] + np.arange(i.shape[1])) / rate
+    return dict(t=t, i=i, v=np.array([e[2][k] for e in epochs]),
+                v_before=np.array([e[2][k - 1] for e in epochs]), epoch=k)
