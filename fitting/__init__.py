@@ -31,7 +31,8 @@ _EXPORTS = {
         "usable"],
     "engine.status": ["STATUS_MESSAGES=MESSAGES"],
     "engine.membrane": ["MembraneTest", "membrane_test"],
-    "engine.protocols": ["Activation", "Inactivation", "activation", "inactivation"],
+    "engine.protocols": ["Activation", "Inactivation", "TailIV", "activation", "inactivation",
+                         "tail_iv"],
     "engine.kinetics": ["Kinetics", "kinetics"],
 }
 __getattr__, __dir__, _NAMES = lazy_exports(__name__, _EXPORTS)

@@ -86,11 +86,14 @@ def test_voltages_in_millivolts_are_refused():
 @needs_data
 def test_two_pulse_extraction_equals_pyabf():
     """The step then the fixed return to holding of this file has the shape of a two-pulse
-    protocol: the test-pulse current must be pyabf's peak over the same window."""
+    protocol when that epoch is named: the test-pulse current must be pyabf's peak over the
+    same window."""
     pyabf = pytest.importorskip("pyabf")
     from fitting.io import two_pulse_from_abf
 
-    iv = two_pulse_from_abf(STEPS, window=("0%", "30%"))
+    # epoch 3 returns to the holding level: never the default test pulse, but it can be named
+    assert two_pulse_from_abf(STEPS).metadata["test_epoch"] != 3
+    iv = two_pulse_from_abf(STEPS, test_epoch=3, window=("0%", "30%"))
     abf = pyabf.ABF(STEPS)
     assert (iv.metadata["prepulse_epoch"], iv.metadata["test_epoch"]) == (2, 3)
     for s in abf.sweepList:
@@ -224,3 +227,39 @@ def test_cli_kinetics_and_refusals_found_by_the_hostile_user(tmp_path):
     assert main(["analyze", RAMP, "--protocol", "ramp", "--out",
                  str(tmp_path / "nodir" / "x.csv")]) == 2
     assert not os.path.exists(same)
+
+
+def test_tail_iv_extrapolates_to_the_onset_within_its_errors():
+    rng = np.random.default_rng(11)
+    v = np.linspace(-0.1, 0.04, 15)
+    inst = 6e-9 * (v + 0.02)  # open-channel I-V, E_rev -20 mV
+    inst[np.argmin(np.abs(v + 0.02))] = 0.0
+    t = np.arange(0.002, 0.08, 1e-4)  # the first 2 ms (transient) skipped
+    tau = 0.004 + 0.01 * (v + 0.1)
+    i = inst[:, None] * np.exp(-t / tau[:, None]) + rng.normal(0, 3e-12, (15, t.size))
+    tl = fitting.tail_iv(v, t, i, onset=0.0)
+    moving = np.abs(inst) > 0
+    z = (tl.i[moving] - inst[moving]) / tl.stderr[moving]
+    assert np.all(np.abs(z) < 4) and np.mean(np.abs(z) < 1.96) >= 0.8
+    e = tl.intervals["e_rev"]
+    assert e.lower < -0.02 < e.upper and abs(float(tl.measured.value) + 0.02) < 1e-3
+
+
+@needs_data
+def test_cli_tail_equals_independent_extrapolation(tmp_path):
+    out = tmp_path / "tail.csv"
+    assert main(["--no-progress", "analyze", HCN2, "--protocol", "tail", "--window", "5ms,30%",
+                 "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out)))
+    r = fitting.io.relaxations_from_abf(HCN2, window=("5ms", "30%"))
+    # at -85 mV the current still drifts over the window (no decay within it): refused
+    first = next(x for x in rows if x["item"] == "0" and x["quantity"] == "i_instantaneous")
+    assert first["status"] == "UNIDENTIFIABLE" and first["value"] == ""
+    for s in (2, 8):
+        p, _ = curve_fit(lambda x, c, a, tau: c + a * np.exp(-x / tau), r["t"], r["i"][s],
+                         p0=(r["i"][s][-1], r["i"][s][0] - r["i"][s][-1], 0.05), xtol=1e-15,
+                         ftol=1e-15, gtol=1e-15, maxfev=20000)
+        row = next(x for x in rows if x["item"] == str(s) and x["quantity"] == "i_instantaneous")
+        assert float(row["value"]) == pytest.approx(p[0] + p[1], rel=1e-6)
+    e = next(x for x in rows if x["item"] == "ohmic" and x["quantity"] == "e_rev")
+    assert float(e["lower"]) < float(e["value"]) < float(e["upper"])

@@ -4,7 +4,9 @@ Protocols: ``membrane-test`` (``fitting.io.membrane_test_from_abf``), ``activati
 by ``fitting.io.read_files`` -> ``fitting.activation``: joint Boltzmann-ohmic fit and chord
 conductance G-V), ``inactivation`` (``fitting.io.two_pulse_from_abf`` ->
 ``fitting.inactivation``), ``kinetics`` (``fitting.io.relaxations_from_abf`` ->
-``fitting.kinetics``: one or two time constants per sweep), ``ramp`` (``fitting.io.ramp_iv_from_abf`` -> the measured reversal
+``fitting.kinetics``: one or two time constants per sweep), ``tail``
+(``fitting.tail_iv``: the instantaneous I-V by extrapolating each tail's relaxation back to the
+step onset, its ohmic fit and zero crossing), ``ramp`` (``fitting.io.ramp_iv_from_abf`` -> the measured reversal
 (``fitting.measured_reversal``) and the slope conductance within 10 mV of it, per sweep; the
 binned curves to ``--iv-out``).
 
@@ -27,7 +29,7 @@ from fitting.app import interrupt
 from fitting.app.calculators import UsageError
 from fitting.io.atomic import atomic_path
 
-PROTOCOLS = ("membrane-test", "activation", "inactivation", "ramp", "kinetics")
+PROTOCOLS = ("membrane-test", "activation", "inactivation", "ramp", "kinetics", "tail")
 FIELDS = ("file", "item", "quantity", "unit", "value", "stderr", "lower", "upper", "status")
 _RECORDING = ("window", "statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
               "compensation", "command_channel", "voltage_unit", "temperature")
@@ -43,6 +45,9 @@ _NOT_FOR = {  # options a protocol does not use: refused, never ignored
     "kinetics": ("statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
                  "compensation", "command_channel", "voltage_unit", "temperature", "e_rev",
                  "test_epoch", "bin_width", "iv_out"),
+    "tail": ("statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
+             "compensation", "command_channel", "voltage_unit", "temperature", "e_rev",
+             "test_epoch", "bin_width", "iv_out"),
 }
 SLOPE_SPAN = 0.01  # [V] each side of the reversal for the ramp's slope conductance
 
@@ -192,8 +197,53 @@ def _kinetics(args, path):
                                  status=k.status[s]))
         taus = ", ".join(f"{k.values[n][s] * 1e3:.4g} ± {k.stderr[n][s] * 1e3:.2g} ms"
                          for n in ("tau1", "tau2") if n in k.values)
-        print(f"    {v * 1e3:7.1f} mV: tau {taus}")
+        print(f"    {v * 1e3:7.1f} mV: " + (f"tau {taus}" if np.isfinite(k.values["tau1"][s])
+                                            else f"refused ({_message(k.status[s])})"))
     return rows
+
+
+def _tail(args, path):
+    import fitting
+
+    from fitting.io._kinetics import relaxations_from_abf
+    from fitting.io.units import parse_list
+
+    window = tuple(parse_list(args.window)) if args.window else ("2ms", "30%")
+    r = relaxations_from_abf(path, channel=args.channel or 0, epoch=args.epoch, window=window,
+                             current_unit=args.current_unit)
+    tl = fitting.tail_iv(r["v"], r["t"], r["i"], onset=0.0, components=args.components or 1)
+    print(f"{path}: tails in epoch {r['epoch']}, fitted {r['t'][0] * 1e3:g}-"
+          f"{r['t'][-1] * 1e3:g} ms and extrapolated to the onset, {len(tl.v)} sweeps")
+    rows = []
+    for s, v in enumerate(tl.v):
+        status = tl.kinetics.status[s]
+        status = 0 if status == 6 and np.isfinite(tl.i[s]) else status  # mean current used
+        rows += [_row(path, s, "v_tail", "V", v, status=status),
+                 _row(path, s, "i_instantaneous", "A", tl.i[s], tl.stderr[s], status=status),
+                 _row(path, s, "tau1", "s", tl.kinetics.values["tau1"][s],
+                      tl.kinetics.stderr["tau1"][s], status=tl.kinetics.status[s])]
+        print(f"    {v * 1e3:7.1f} mV: " + (
+            f"{tl.i[s] * 1e12:9.2f} ± {tl.stderr[s] * 1e12:.2g} pA" if np.isfinite(tl.i[s])
+            else f"refused ({_message(status)})"))
+    rows += _fit_rows(path, "ohmic", tl.ohmic, (), tl.intervals)
+    rows.append(_row(path, "measured", "e_rev_measured", "V", tl.measured.value,
+                     tl.measured.stderr, status=0 if np.isfinite(tl.measured.value) else 6))
+    e = tl.intervals["e_rev"]
+    print(f"    ohmic fit: E_rev {float(tl.ohmic.params['e_rev']) * 1e3:.2f} mV (95% profile "
+          f"{float(e.lower) * 1e3:.2f} .. {float(e.upper) * 1e3:.2f}); zero crossing of the "
+          f"points {float(tl.measured.value) * 1e3:.2f} ± {float(tl.measured.stderr) * 1e3:.2g}"
+          " mV")
+    return rows
+
+
+def _message(status):
+    """A relaxation fit's status in words (UNIDENTIFIABLE: its time constant exceeds the
+    window, see ``fitting.kinetics``)."""
+    from fitting.engine.status import Status
+
+    if int(status) == Status.UNIDENTIFIABLE:
+        return "time constant not pinned down: longer than the window"
+    return Status(int(status)).message
 
 
 def _write(out, rows):
@@ -239,7 +289,8 @@ def cmd_analyze(args):
     else:
         for path in args.files:
             rows += {"membrane-test": _membrane, "inactivation": _inactivation,
-                     "ramp": _ramp, "kinetics": _kinetics}[args.protocol](args, path)
+                     "ramp": _ramp, "kinetics": _kinetics, "tail": _tail}[args.protocol](
+                         args, path)
             interrupt.check()
     if args.out is not None:
         _write(args.out, rows)

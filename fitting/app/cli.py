@@ -143,15 +143,17 @@ def build_parser():
     _add_recording_options(p)
 
     p = sub.add_parser("analyze", help="protocol analyses of recordings: membrane-test, "
-                                       "activation, inactivation, ramp, kinetics")
+                                       "activation, inactivation, ramp, kinetics, tail")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--protocol", required=True,
-                   choices=("membrane-test", "activation", "inactivation", "ramp", "kinetics"),
+                   choices=("membrane-test", "activation", "inactivation", "ramp", "kinetics",
+                            "tail"),
                    help="membrane-test: access/membrane resistance and capacitance per sweep; "
                         "activation: Boltzmann of the step I-V (joint fit and chord G-V); "
                         "inactivation: Boltzmann of the test-pulse current vs the prepulse; "
                         "ramp: reversal and slope conductance of each sweep's ramp I-V; "
-                        "kinetics: time constants of each sweep's relaxation in --window")
+                        "kinetics: time constants of each sweep's relaxation in --window; "
+                        "tail: instantaneous I-V extrapolated to the step onset")
     p.add_argument("--e-rev", type=_argument_type("parse_quantity", "voltage"),
                    help="activation: reversal potential for G = I/(V - E_rev), e.g. 50mV "
                         "(default: the joint fit's)")

@@ -49,20 +49,25 @@ _MODELS = {
 class Kinetics:
     """Fitted relaxations [SI], arrays of shape (S,): ``values`` and ``stderr`` dicts with
     ``c`` [A] and ``a1``, ``tau1`` (and ``a2``, ``tau2``) [A, s], ordered tau1 <= tau2, the
-    amplitudes at the first sample t[0];
+    amplitudes at the origin; ``at_origin`` [A], the fitted current at the origin;
     ``status`` (``fitting.Status``; NO_SIGNAL for a sweep whose first current is within 3 SD
-    of its steady level, no relaxation; NaN values where not usable)."""
+    of its steady level, no relaxation; UNIDENTIFIABLE where a time constant exceeds the window
+    from the origin to the last sample, so that it and the amplitudes are not pinned down; NaN
+    values where not usable)."""
 
     values: dict
     stderr: dict
     status: np.ndarray
 
 
-def kinetics(t, i, *, components=1):
+def kinetics(t, i, *, components=1, origin=None):
     """Fit c + sum_k a_k exp(-t / tau_k) to each sweep (see the module).
 
     Args:
-      t: (n,) sample times [s], increasing; the fit's time origin is t[0].
+      t: (n,) sample times [s], increasing.
+      origin: the time [s] at which the amplitudes a_k are reported and ``at_origin`` is
+        evaluated (<= t[0]; default t[0]): e.g. the onset of the step, to extrapolate a tail
+        current back over the capacitive transient that the window skips.
       i: (S, n) or (n,) currents [A].
       components: 1 or 2 exponentials.
 
@@ -92,7 +97,10 @@ def kinetics(t, i, *, components=1):
     below = excursion < excursion[:, :1] / np.e
     tau0 = np.where(below.any(axis=1), t[np.argmax(below, axis=1)] - t[0], t[-1] - t[0]) / 2
     tau0 = np.where(flat, t[-1] - t[0], np.maximum(tau0, t[1] - t[0]))
-    s = (t[None, :] - t[0]) / tau0[:, None] * _T_UNIT
+    origin = t[0] if origin is None else float(origin)
+    if not origin <= t[0]:
+        raise ValueError(f"origin ({origin} s) must not lie after the first sample ({t[0]} s)")
+    s = (t[None, :] - origin) / tau0[:, None] * _T_UNIT
     if np.any(s > 2):  # a window of more than 2000 tau0: beyond the engine's range
         raise ValueError("the window is over 1000 times the relaxation's time constant: "
                          "shorten it to the relaxation")
@@ -112,6 +120,16 @@ def kinetics(t, i, *, components=1):
             for d in (values, stderr):
                 one, two = d[f"{name}1"].copy(), d[f"{name}2"].copy()
                 d[f"{name}1"], d[f"{name}2"] = np.where(swap, two, one), np.where(swap, one, two)
+    # a time constant beyond the window is not pinned down (c and the a_k run off together)
+    longest = values["tau2"] if components == 2 else values["tau1"]
+    status = np.where(usable(status) & ~(longest <= t[-1] - origin), Status.UNIDENTIFIABLE,
+                      status)
+    good = usable(status)
+    # the current at the origin, c + sum a_k, with the covariance of c and the a_k
+    g = np.array([1.0 if n[0] in "ca" else 0.0 for n in model.param_names])
+    var = np.einsum("i,sij,j->s", g, np.asarray(res.covariance), g)
+    values["at_origin"] = sum(values[n] for n in model.param_names if n[0] in "ca")
+    stderr["at_origin"] = np.sqrt(var) * np.abs(first) / _I_UNIT
     values = {k: np.where(good, x, np.nan) for k, x in values.items()}
     stderr = {k: np.where(good, x, np.nan) for k, x in stderr.items()}
     return Kinetics(values=values, stderr=stderr, status=status)

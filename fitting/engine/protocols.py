@@ -22,8 +22,10 @@ import dataclasses
 import numpy as np
 
 from fitting.engine.batch import fit
+from fitting.engine.kinetics import kinetics
 from fitting.engine.models import BoltzmannConductance, BoltzmannCurrent, BoltzmannOhmic
 from fitting.engine.profile import profile_intervals
+from fitting.engine.status import Status
 from ionjax.units import mV
 
 
@@ -132,3 +134,66 @@ def inactivation(v_pre, i_test, *, sigma=None):
     intervals = profile_intervals(res, v_pre, i_test, ["v_half", "slope"], sigma=sigma)
     return Inactivation(fit=res, intervals=intervals,
                         h=i_test / np.asarray(res.params["i_max"], float)[..., None])
+
+
+@dataclasses.dataclass(frozen=True)
+class TailIV:
+    """The instantaneous I-V of a tail protocol [SI].
+
+    Attributes:
+      v: (S,) tail voltages [V].
+      i: (S,) currents at the tail onset [A], each sweep's relaxation extrapolated back to it.
+      stderr: (S,) their standard errors [A].
+      kinetics: the ``Kinetics`` of the relaxations.
+      ohmic: ``FitResult`` of ``Ohmic`` on (v, i) (g, e_rev).
+      intervals: its profile intervals of ``g`` and ``e_rev``.
+      measured: ``ReversalPotential`` where the points themselves cross zero.
+    """
+
+    v: np.ndarray
+    i: np.ndarray
+    stderr: np.ndarray
+    kinetics: object
+    ohmic: object
+    intervals: dict
+    measured: object
+
+
+def tail_iv(v, t, i, *, onset=0.0, components=1):
+    """Instantaneous I-V from tail currents: each sweep's relaxation after the step to its tail
+    voltage, fitted from a window that skips the capacitive transient, extrapolated back to the
+    step onset (``fitting.kinetics`` with ``origin=onset``); then the open-channel I-V's
+    reversal: an ohmic fit (unweighted, its noise from the residuals, so a rectifying I-V widens
+    the interval; compare models with ``fitting.compare``) and the points' own zero crossing.
+    A sweep without a relaxation (``NO_SIGNAL``, e.g. at the reversal) contributes its mean
+    current and that mean's standard error.
+
+    Args:
+      v: (S,) tail voltages [V].
+      t: (n,) sample times [s] of the window (after the onset).
+      i: (S, n) currents [A].
+      onset: time of the step to the tail voltage [s] (<= t[0]).
+      components: exponentials per relaxation (1 or 2).
+
+    Returns:
+      ``TailIV``.
+    """
+    from fitting.engine.inference import measured_reversal
+    from fitting.engine.models import Ohmic
+
+    v = _check_voltage("v", v)
+    k = kinetics(t, i, components=components, origin=onset)
+    inst, se = k.values["at_origin"], k.stderr["at_origin"]
+    # no relaxation (a tail voltage near the reversal): the current is its own mean
+    flat = k.status == Status.NO_SIGNAL
+    i = np.atleast_2d(np.asarray(i, float))
+    inst = np.where(flat, i.mean(axis=1), inst)
+    se = np.where(flat, i.std(axis=1, ddof=1) / np.sqrt(i.shape[1]), se)
+    ok = np.isfinite(inst) & np.isfinite(se)
+    # unweighted, noise from the residuals: a curved (rectifying) I-V widens the intervals
+    # instead of hiding behind the small extrapolation errors
+    res = fit(Ohmic(), v, np.where(ok, inst, 0.0), mask=ok)
+    intervals = profile_intervals(res, v, np.where(ok, inst, 0.0), mask=ok)
+    measured = measured_reversal(v[ok], inst[ok], noise=None)
+    return TailIV(v=v, i=inst, stderr=se, kinetics=k, ohmic=res, intervals=intervals,
+                  measured=measured)
