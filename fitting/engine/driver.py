@@ -35,7 +35,6 @@ import functools
 import os
 
 import jax
-import jax.extend.core
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -80,8 +79,10 @@ def _over_chunks(fn, n_chunks, trees):
         return fn(*jax.tree_util.tree_map(
             lambda x: jax.lax.dynamic_slice_in_dim(x, k * width, width), trees))
 
+    from jax.extend.core import jaxpr_as_fun  # here: jax.extend imports pallas (~40 ms)
+
     closed, shapes = jax.make_jaxpr(piece, return_shape=True)(jnp.int32(0), trees)
-    replay = jax.extend.core.jaxpr_as_fun(closed)
+    replay = jaxpr_as_fun(closed)
     size = jax.tree_util.tree_leaves(trees)[0].shape[0]
     out = jax.tree_util.tree_map(lambda s: jnp.zeros((size,) + s.shape[1:], s.dtype), shapes)
 
