@@ -263,3 +263,21 @@ def test_cli_tail_equals_independent_extrapolation(tmp_path):
         assert float(row["value"]) == pytest.approx(p[0] + p[1], rel=1e-6)
     e = next(x for x in rows if x["item"] == "ohmic" and x["quantity"] == "e_rev")
     assert float(e["lower"]) < float(e["value"]) < float(e["upper"])
+
+
+@needs_data
+@pytest.mark.parametrize("protocol, path, extra", [
+    ("membrane-test", os.path.join(ABFS, "..", "protocols", "171116sh_0011.abf"), []),
+    ("activation", STEPS, []),
+    ("ramp", RAMP, []),
+    ("tail", HCN2, ["--window", "5ms,30%"]),
+])
+def test_cli_analyze_writes_a_figure(tmp_path, protocol, path, extra):
+    pytest.importorskip("matplotlib")
+    fig = tmp_path / "fig.png"
+    assert main(["--no-progress", "analyze", path, "--protocol", protocol, "--plot", str(fig)]
+                + extra) in (0, 3)
+    assert fig.stat().st_size > 10000
+    assert main(["analyze", path, "--protocol", protocol, "--plot", str(tmp_path / "f.xyz")]
+                + extra) == 2
+    assert not (tmp_path / "f.xyz").exists()

@@ -16,8 +16,6 @@ The table is tidy: one row per file x sweep (or route) x quantity, with columns 
 ``status`` (a ``fitting.Status`` name); CSV or JSON by the extension of ``--out``.
 """
 
-import csv
-import json
 import math
 import os
 import sys
@@ -27,10 +25,9 @@ import numpy as np
 from fitting import io
 from fitting.app import interrupt
 from fitting.app.calculators import UsageError
-from fitting.io.atomic import atomic_path
+from fitting.app.tidy import fit_rows, make_row, write_table
 
 PROTOCOLS = ("membrane-test", "activation", "inactivation", "ramp", "kinetics", "tail")
-FIELDS = ("file", "item", "quantity", "unit", "value", "stderr", "lower", "upper", "status")
 _RECORDING = ("window", "statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
               "compensation", "command_channel", "voltage_unit", "temperature")
 _NOT_FOR = {  # options a protocol does not use: refused, never ignored
@@ -52,27 +49,6 @@ _NOT_FOR = {  # options a protocol does not use: refused, never ignored
 SLOPE_SPAN = 0.01  # [V] each side of the reversal for the ramp's slope conductance
 
 
-def _row(path, item, quantity, unit, value, stderr=math.nan, interval=None, status=0):
-    from fitting.engine.status import Status
-
-    lower, upper = (math.nan, math.nan) if interval is None else interval
-    return dict(file=str(path), item=item, quantity=quantity, unit=unit,
-                value=float(value), stderr=float(stderr), lower=float(lower),
-                upper=float(upper), status=Status(int(status)).name if status != "" else "")
-
-
-def _fit_rows(path, item, res, index, intervals, extra=()):
-    """Rows of the free parameters of recording ``index`` of a FitResult."""
-    rows = []
-    for name in res.model.param_names:
-        spec = res.model.spec_of(name)
-        iv = intervals.get(name)
-        interval = None if iv is None else (iv.lower[index], iv.upper[index])
-        rows.append(_row(path, item, name, spec.si_unit, res.params[name][index],
-                         res.stderr[name][index], interval, res.status[index]))
-    return rows + [_row(path, item, q, u, x, status=res.status[index]) for q, u, x in extra]
-
-
 def _membrane(args, path):
     from fitting.engine.membrane import QUANTITIES, UNITS
 
@@ -82,17 +58,18 @@ def _membrane(args, path):
           f"{res.v_step * 1e3:g} mV at {res.edge * 1e3:g} ms, {info['sweeps']} sweeps")
     rows = []
     for s in range(len(res.status)):
-        rows += [_row(path, s, q, UNITS[q], res.values[q][s], res.stderr[q][s],
+        rows += [make_row(path, s, q, UNITS[q], res.values[q][s], res.stderr[q][s],
                       status=res.status[s]) for q in QUANTITIES]
-        rows += [_row(path, s, "capacitance_from_charge", "F", res.capacitance_from_charge[s],
+        rows += [make_row(path, s, "capacitance_from_charge", "F", res.capacitance_from_charge[s],
                       status=res.status[s]),
-                 _row(path, s, "misfit", "1", res.misfit[s], status=res.status[s])]
+                 make_row(path, s, "misfit", "1", res.misfit[s], status=res.status[s])]
     for q, (m, se, n) in res.mean().items():
-        rows.append(_row(path, "mean", q, UNITS[q], m, se, status=""))
+        rows.append(make_row(path, "mean", q, UNITS[q], m, se, status=""))
         scale, unit = {"Ohm": (1e-6, "MOhm"), "F": (1e12, "pF"), "s": (1e3, "ms"),
                        "A": (1e12, "pA")}[UNITS[q]]
         print(f"    {q:22s} {m * scale:10.4g} ± {se * scale:.2g} {unit} (mean ± SEM of "
               f"{n} sweeps)")
+    args.panels.append((str(path), dict(result=res)))
     return rows
 
 
@@ -112,8 +89,9 @@ def _activation(args, data):
         print(f"{label}: activation, {np.sum(np.isfinite(data.i[r]))} steps")
         _report(label, "joint I-V fit ", a.joint, r)
         _report(label, "chord G-V     ", a.gv, r)
-        rows += _fit_rows(label, "joint", a.joint, r, a.joint_intervals)
-        rows += _fit_rows(label, "chord", a.gv, r, a.gv_intervals,
+        args.panels.append((label, dict(result=a, index=r, v=data.v)))
+        rows += fit_rows(label, "joint", a.joint, r, a.joint_intervals)
+        rows += fit_rows(label, "chord", a.gv, r, a.gv_intervals,
                           extra=[("e_rev_used", "V", a.e_rev[r])])
     return rows
 
@@ -134,7 +112,8 @@ def _inactivation(args, path):
     print(f"{path}: prepulse epoch {m['prepulse_epoch']}, test epoch {m['test_epoch']} at "
           f"{m['test_level_V'] * 1e3:g} mV, {len(iv.v)} sweeps")
     _report(path, "h_inf", res.fit, ())
-    return _fit_rows(path, "h_inf", res.fit, (), res.intervals)
+    args.panels.append((str(path), dict(result=res, v=iv.v)))
+    return fit_rows(path, "h_inf", res.fit, (), res.intervals)
 
 
 def _slope_conductance(v, i, e):
@@ -168,11 +147,12 @@ def _ramp(args, path):
         g, g_se = _slope_conductance(iv.v[s], iv.i[s], e.value[s])
         ok = np.isfinite(e.value[s])
         status = 0 if ok else 6  # NO_SIGNAL: the current does not cross zero beyond its noise
-        rows += [_row(path, s, "e_rev_measured", "V", e.value[s], e.stderr[s], status=status),
-                 _row(path, s, "slope_conductance_at_e_rev", "S", g, g_se, status=status)]
+        rows += [make_row(path, s, "e_rev_measured", "V", e.value[s], e.stderr[s], status=status),
+                 make_row(path, s, "slope_conductance_at_e_rev", "S", g, g_se, status=status)]
         print(f"    sweep {s}: E_rev {e.value[s] * 1e3:.2f} ± {e.stderr[s] * 1e3:.2g} mV, "
               f"slope conductance {g * 1e9:.3g} ± {g_se * 1e9:.2g} nS")
     args.curves = iv  # written with the table, once every file is analysed
+    args.panels.append((str(path), dict(iv=iv, reversal=e)))
     return rows
 
 
@@ -190,15 +170,16 @@ def _kinetics(args, path):
           f"{len(r['v'])} sweeps, {args.components or 1} exponential(s)")
     rows = []
     for s, v in enumerate(r["v"]):
-        rows.append(_row(path, s, "v_step", "V", v, status=k.status[s]))
+        rows.append(make_row(path, s, "v_step", "V", v, status=k.status[s]))
         for name, unit in (("c", "A"), ("a1", "A"), ("tau1", "s"), ("a2", "A"), ("tau2", "s")):
             if name in k.values:
-                rows.append(_row(path, s, name, unit, k.values[name][s], k.stderr[name][s],
+                rows.append(make_row(path, s, name, unit, k.values[name][s], k.stderr[name][s],
                                  status=k.status[s]))
         taus = ", ".join(f"{k.values[n][s] * 1e3:.4g} ± {k.stderr[n][s] * 1e3:.2g} ms"
                          for n in ("tau1", "tau2") if n in k.values)
         print(f"    {v * 1e3:7.1f} mV: " + (f"tau {taus}" if np.isfinite(k.values["tau1"][s])
                                             else f"refused ({_message(k.status[s])})"))
+    args.panels.append((str(path), dict(result=k, v=r["v"])))
     return rows
 
 
@@ -218,21 +199,22 @@ def _tail(args, path):
     for s, v in enumerate(tl.v):
         status = tl.kinetics.status[s]
         status = 0 if status == 6 and np.isfinite(tl.i[s]) else status  # mean current used
-        rows += [_row(path, s, "v_tail", "V", v, status=status),
-                 _row(path, s, "i_instantaneous", "A", tl.i[s], tl.stderr[s], status=status),
-                 _row(path, s, "tau1", "s", tl.kinetics.values["tau1"][s],
+        rows += [make_row(path, s, "v_tail", "V", v, status=status),
+                 make_row(path, s, "i_instantaneous", "A", tl.i[s], tl.stderr[s], status=status),
+                 make_row(path, s, "tau1", "s", tl.kinetics.values["tau1"][s],
                       tl.kinetics.stderr["tau1"][s], status=tl.kinetics.status[s])]
         print(f"    {v * 1e3:7.1f} mV: " + (
             f"{tl.i[s] * 1e12:9.2f} ± {tl.stderr[s] * 1e12:.2g} pA" if np.isfinite(tl.i[s])
             else f"refused ({_message(status)})"))
-    rows += _fit_rows(path, "ohmic", tl.ohmic, (), tl.intervals)
-    rows.append(_row(path, "measured", "e_rev_measured", "V", tl.measured.value,
+    rows += fit_rows(path, "ohmic", tl.ohmic, (), tl.intervals)
+    rows.append(make_row(path, "measured", "e_rev_measured", "V", tl.measured.value,
                      tl.measured.stderr, status=0 if np.isfinite(tl.measured.value) else 6))
     e = tl.intervals["e_rev"]
     print(f"    ohmic fit: E_rev {float(tl.ohmic.params['e_rev']) * 1e3:.2f} mV (95% profile "
           f"{float(e.lower) * 1e3:.2f} .. {float(e.upper) * 1e3:.2f}); zero crossing of the "
           f"points {float(tl.measured.value) * 1e3:.2f} ± {float(tl.measured.stderr) * 1e3:.2g}"
           " mV")
+    args.panels.append((str(path), dict(result=tl)))
     return rows
 
 
@@ -246,20 +228,6 @@ def _message(status):
     return Status(int(status)).message
 
 
-def _write(out, rows):
-    clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-             for r in rows]
-    with atomic_path(out) as tmp:
-        with open(tmp, "w", newline="") as handle:
-            if out.lower().endswith(".csv"):
-                writer = csv.DictWriter(handle, fieldnames=FIELDS)
-                writer.writeheader()
-                writer.writerows([{k: ("" if v is None else v) for k, v in r.items()}
-                                  for r in clean])
-            else:
-                json.dump(dict(rows=clean), handle, indent=1)
-
-
 def cmd_analyze(args):
     given = [f"--{n.replace('_', '-')}" for n in _NOT_FOR[args.protocol]
              if getattr(args, n, None) not in (None, 0.0 if n == "compensation" else None)]
@@ -269,19 +237,27 @@ def cmd_analyze(args):
         raise UsageError(f"{args.out}: results must be .json or .csv")
     if getattr(args, "iv_out", None) is not None and not args.iv_out.lower().endswith(".csv"):
         raise UsageError(f"{args.iv_out}: --iv-out writes a .csv table")
-    outputs = [x for x in (args.out, args.iv_out) if x is not None]
-    if len(outputs) == 2 and os.path.realpath(outputs[0]) == os.path.realpath(outputs[1]):
-        raise UsageError(f"{args.out}: --out and --iv-out are the same file")
+    if args.plot is not None:
+        from fitting.app.plot import supported_formats
+
+        ext = os.path.splitext(args.plot)[1].lower().lstrip(".")
+        if ext not in supported_formats():
+            raise UsageError(f"{args.plot}: figures are written as "
+                             f"{', '.join(sorted(supported_formats()))}")
+    outputs = [x for x in (args.out, args.iv_out, args.plot) if x is not None]
+    if len({os.path.realpath(x) for x in outputs}) < len(outputs):
+        raise UsageError("--out, --iv-out and --plot must be different files")
     for x in outputs:
         folder = os.path.dirname(os.path.abspath(x))
         if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
             raise UsageError(f"{x}: cannot write there (no such folder, or not writable)")
     if args.protocol == "ramp" and len(args.files) > 1 and args.iv_out is not None:
         raise UsageError("--iv-out takes the curves of one file; analyze one ramp file at a time")
-    for path in args.files:
-        if args.out is not None and os.path.realpath(path) == os.path.realpath(args.out):
-            raise UsageError(f"{args.out}: output path is also an input; refusing to overwrite")
-    rows = []
+    inputs = {os.path.realpath(p) for p in args.files}
+    for x in outputs:
+        if os.path.realpath(x) in inputs:
+            raise UsageError(f"{x}: output path is also an input; refusing to overwrite")
+    rows, args.panels = [], []
     if args.protocol == "activation":
         from fitting.app.commands import read_recordings
 
@@ -293,8 +269,13 @@ def cmd_analyze(args):
                          args, path)
             interrupt.check()
     if args.out is not None:
-        _write(args.out, rows)
+        write_table(args.out, rows)
         print(f"results written to {args.out}")
+    if args.plot is not None:
+        from fitting.app.analyze_plot import figure
+
+        figure(args.protocol, args.panels, args.plot)
+        print(f"figure written to {args.plot}")
     if args.iv_out is not None:
         io.write_csv(args.iv_out, args.curves)
         print(f"ramp I-V curves written to {args.iv_out}")

@@ -166,6 +166,7 @@ def build_parser():
                    help="kinetics: exponentials per sweep (default 1)")
     p.add_argument("--temperature", type=_temperature, help="for an LJP from solutions")
     p.add_argument("--out", help="results file (.csv or .json): one row per quantity")
+    p.add_argument("--plot", help="figure file (.png, .pdf, .svg): one panel per file")
     _add_recording_options(p)
 
     _add_calculators(sub)
