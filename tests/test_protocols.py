@@ -281,3 +281,25 @@ def test_cli_analyze_writes_a_figure(tmp_path, protocol, path, extra):
     assert main(["analyze", path, "--protocol", protocol, "--plot", str(tmp_path / "f.xyz")]
                 + extra) == 2
     assert not (tmp_path / "f.xyz").exists()
+
+
+@needs_data
+def test_a_recipe_gives_the_options_and_the_command_line_overrides_it(tmp_path):
+    recipe = tmp_path / "tail.toml"
+    recipe.write_text('protocol = "tail"\nwindow = "5ms,30%"\n')
+    by_recipe, by_flags = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["--no-progress", "analyze", HCN2, "--recipe", str(recipe), "--out",
+                 str(by_recipe)]) == 0
+    assert main(["--no-progress", "analyze", HCN2, "--protocol", "tail", "--window", "5ms,30%",
+                 "--out", str(by_flags)]) == 0
+    assert by_recipe.read_text() == by_flags.read_text()
+    override = tmp_path / "c.csv"
+    assert main(["--no-progress", "analyze", HCN2, "--recipe", str(recipe), "--window",
+                 "6ms,30%", "--out", str(override)]) == 0
+    assert override.read_text() != by_recipe.read_text()
+    for text in ('protocol = "tail"\nbogus = 1\n', "protocol = tail\n",
+                 'protocol = "tail"\nout = "x.csv"\n', 'protocol = "tail"\nepoch = [1, 2]\n'):
+        recipe.write_text(text)
+        with pytest.raises(SystemExit) as exc:
+            main(["analyze", HCN2, "--recipe", str(recipe)])
+        assert exc.value.code == 2

@@ -167,6 +167,10 @@ def build_parser():
     p.add_argument("--temperature", type=_temperature, help="for an LJP from solutions")
     p.add_argument("--out", help="results file (.csv or .json): one row per quantity")
     p.add_argument("--plot", help="figure file (.png, .pdf, .svg): one panel per file")
+    p.add_argument("--recipe", metavar="FILE.toml",
+                   help="the protocol and its options from a TOML file (keys as these options: "
+                        "protocol = \"tail\", window = \"5ms,30%%\", epoch = 8); options given "
+                        "here override it")
     _add_recording_options(p)
 
     _add_calculators(sub)
@@ -187,10 +191,58 @@ def _one_line(exc):
     return f"{kind}{exc}"
 
 
+def _recipe_tokens(parser, path):
+    """Command-line tokens of a TOML recipe for ``ionjax analyze``: each key an option of the
+    command (``protocol = "tail"``, ``window = "5ms,30%"``, ``epoch = 8``, ``e_rev = "50mV"``;
+    hyphens or underscores), each value as it would be typed (a string or a number)."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            parser.error("--recipe needs Python >= 3.11 or the tomli package")
+    try:
+        with open(path, "rb") as handle:
+            recipe = tomllib.load(handle)
+    except OSError as exc:
+        parser.error(f"--recipe {path}: {exc.strerror}")
+    except tomllib.TOMLDecodeError as exc:
+        parser.error(f"--recipe {path}: not valid TOML ({exc})")
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    options = {o for a in sub.choices["analyze"]._actions for o in a.option_strings}
+    tokens = []
+    for key, value in recipe.items():
+        flag = "--" + str(key).replace("_", "-")
+        if flag not in options or flag in ("--help", "--recipe", "--out", "--plot", "--iv-out"):
+            parser.error(f"--recipe {path}: {key!r} is not an option a recipe can set "
+                         "(see ionjax analyze --help; outputs are given on the command line)")
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            parser.error(f"--recipe {path}: {key} = {value!r}: give a string or a number")
+        tokens += [flag, str(value)]
+    return tokens
+
+
+def _with_recipe(parser, argv):
+    """argv with a recipe's options put first after ``analyze`` (the command line's own
+    options, which come later, override them)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "analyze" not in argv:
+        return argv
+    for k, token in enumerate(argv):
+        if token == "--recipe" or token.startswith("--recipe="):
+            path = token.split("=", 1)[1] if "=" in token else \
+                (argv[k + 1] if k + 1 < len(argv) else parser.error("--recipe needs a file"))
+            rest = argv[:k] + argv[k + (1 if "=" in token else 2):]
+            at = rest.index("analyze") + 1
+            return rest[:at] + _recipe_tokens(parser, path) + rest[at:]
+    return argv
+
+
 def main(argv=None):
     """Entry point of the ``ionjax`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_with_recipe(parser, argv))
     if args.command == "nernst" and args.ion is None and args.z is None:
         parser.error("nernst needs --ion NAME or --z VALENCE")
     if args.command in ("fit", "example", "analyze"):
