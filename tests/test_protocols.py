@@ -303,3 +303,21 @@ def test_a_recipe_gives_the_options_and_the_command_line_overrides_it(tmp_path):
         with pytest.raises(SystemExit) as exc:
             main(["analyze", HCN2, "--recipe", str(recipe)])
         assert exc.value.code == 2
+
+
+@needs_data
+def test_isochronal_tails_default_to_the_return_to_holding(tmp_path):
+    pyabf = pytest.importorskip("pyabf")
+    iv = fitting.io.two_pulse_from_abf(STEPS, tails=True, window=("2ms", "10%"),
+                                       statistic="mean")
+    assert (iv.metadata["prepulse_epoch"], iv.metadata["test_epoch"]) == (2, 3)
+    abf = pyabf.ABF(STEPS)
+    abf.setSweep(4)
+    p1, p2 = abf.sweepEpochs.p1s[3], abf.sweepEpochs.p2s[3]
+    k0, k1 = int(np.ceil(0.002 * abf.dataRate - 1e-9)), int(np.ceil(0.1 * (p2 - p1) - 1e-9))
+    assert iv.i[4] == pytest.approx(abf.sweepY[p1 + k0:p1 + k1].mean() * 1e-12, rel=1e-12)
+    out = tmp_path / "iso.csv"
+    assert main(["--no-progress", "analyze", STEPS, "--protocol", "isochronal", "--out",
+                 str(out)]) in (0, 3)
+    rows = list(csv.DictReader(open(out)))
+    assert {r["item"] for r in rows} == {"isochronal"}

@@ -27,7 +27,8 @@ from fitting.app import interrupt
 from fitting.app.calculators import UsageError
 from fitting.app.tidy import fit_rows, make_row, write_table
 
-PROTOCOLS = ("membrane-test", "activation", "inactivation", "ramp", "kinetics", "tail")
+PROTOCOLS = ("membrane-test", "activation", "inactivation", "isochronal", "ramp", "kinetics",
+             "tail")
 _RECORDING = ("window", "statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
               "compensation", "command_channel", "voltage_unit", "temperature")
 _NOT_FOR = {  # options a protocol does not use: refused, never ignored
@@ -38,6 +39,9 @@ _NOT_FOR = {  # options a protocol does not use: refused, never ignored
     "inactivation": ("leak", "pipette", "bath", "series_resistance", "compensation",
                      "command_channel", "voltage_unit", "temperature", "e_rev", "bin_width",
                      "iv_out", "components"),
+    "isochronal": ("leak", "pipette", "bath", "series_resistance", "compensation",
+                   "command_channel", "voltage_unit", "temperature", "e_rev", "bin_width",
+                   "iv_out", "components"),
     "activation": ("test_epoch", "bin_width", "iv_out", "components"),
     "kinetics": ("statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
                  "compensation", "command_channel", "voltage_unit", "temperature", "e_rev",
@@ -75,6 +79,9 @@ def _membrane(args, path):
 
 def _report(path, label, res, index):
     vh, k = res.params["v_half"][index] * 1e3, res.params["slope"][index] * 1e3
+    if not np.isfinite(vh):
+        print(f"    {label}: refused ({np.asarray(res.message)[index]})")
+        return
     print(f"    {label}: v_half {vh:.2f} ± {res.stderr['v_half'][index] * 1e3:.2g} mV, slope "
           f"{k:.2f} ± {res.stderr['slope'][index] * 1e3:.2g} mV "
           f"({np.asarray(res.message)[index]})")
@@ -102,18 +109,23 @@ def _inactivation(args, path):
     from fitting.io._twopulse import two_pulse_from_abf
     from fitting.io.units import parse_list
 
-    window = tuple(parse_list(args.window)) if args.window else ("0%", "30%")
+    tails = args.protocol == "isochronal"
+    window = tuple(parse_list(args.window)) if args.window else \
+        (("2ms", "10%") if tails else ("0%", "30%"))
     iv = two_pulse_from_abf(path, channel=args.channel or 0, prepulse_epoch=args.epoch,
                             test_epoch=args.test_epoch, window=window,
-                            statistic=args.statistic or "peak", current_unit=args.current_unit,
-                            ljp=args.ljp)
+                            statistic=args.statistic or ("mean" if tails else "peak"),
+                            current_unit=args.current_unit, ljp=args.ljp, tails=tails)
     res = fitting.inactivation(iv.v, iv.i)
     m = iv.metadata
-    print(f"{path}: prepulse epoch {m['prepulse_epoch']}, test epoch {m['test_epoch']} at "
-          f"{m['test_level_V'] * 1e3:g} mV, {len(iv.v)} sweeps")
-    _report(path, "h_inf", res.fit, ())
+    print(f"{path}: {'step' if tails else 'prepulse'} epoch {m['prepulse_epoch']}, "
+          f"{'tail' if tails else 'test'} epoch {m['test_epoch']} at "
+          f"{m['test_level_V'] * 1e3:g} mV, window {window[0]}-{window[1]} "
+          f"({args.statistic or ('mean' if tails else 'peak')}), {len(iv.v)} sweeps")
+    label = "isochronal" if tails else "h_inf"
+    _report(path, label, res.fit, ())
     args.panels.append((str(path), dict(result=res, v=iv.v)))
-    return fit_rows(path, "h_inf", res.fit, (), res.intervals)
+    return fit_rows(path, label, res.fit, (), res.intervals)
 
 
 def _slope_conductance(v, i, e):
@@ -265,6 +277,7 @@ def cmd_analyze(args):
     else:
         for path in args.files:
             rows += {"membrane-test": _membrane, "inactivation": _inactivation,
+                     "isochronal": _inactivation,
                      "ramp": _ramp, "kinetics": _kinetics, "tail": _tail}[args.protocol](
                          args, path)
             interrupt.check()

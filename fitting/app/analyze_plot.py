@@ -107,6 +107,7 @@ def _tail(ax, d):
 
 
 DRAW = {"membrane-test": _membrane, "activation": _activation, "inactivation": _inactivation,
+        "isochronal": _inactivation,
         "ramp": _ramp, "kinetics": _kinetics, "tail": _tail}
 
 

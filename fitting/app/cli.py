@@ -146,11 +146,13 @@ def build_parser():
                                        "activation, inactivation, ramp, kinetics, tail")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--protocol", required=True,
-                   choices=("membrane-test", "activation", "inactivation", "ramp", "kinetics",
-                            "tail"),
+                   choices=("membrane-test", "activation", "inactivation", "isochronal", "ramp",
+                            "kinetics", "tail"),
                    help="membrane-test: access/membrane resistance and capacitance per sweep; "
                         "activation: Boltzmann of the step I-V (joint fit and chord G-V); "
                         "inactivation: Boltzmann of the test-pulse current vs the prepulse; "
+                        "isochronal: Boltzmann of the tail current at a fixed voltage vs the "
+                        "preceding step; "
                         "ramp: reversal and slope conductance of each sweep's ramp I-V; "
                         "kinetics: time constants of each sweep's relaxation in --window; "
                         "tail: instantaneous I-V extrapolated to the step onset")

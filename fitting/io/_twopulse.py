@@ -15,7 +15,7 @@ from fitting.io._window import resolve_window
 from fitting.io.units import check_plausible, to_si, unit_info
 
 
-def _test_epoch(path, epochs, k, test_epoch):
+def _test_epoch(path, epochs, k, test_epoch, allow_holding=False):
     """The test pulse: the given epoch, else the first step after the prepulse ``k`` whose level
     is the same in every sweep and is not the holding level (a return to holding measures
     tails, not a test pulse); it must be a step of one level in every sweep."""
@@ -24,7 +24,7 @@ def _test_epoch(path, epochs, k, test_epoch):
     holding = levels[0, 0]  # pyabf's epoch 0: the holding level before epoch A
     same = [m for m in range(k + 1, len(types)) if types[m] == "Step"
             and np.ptp(levels[:, m]) == 0 and epochs[0][1][m] > epochs[0][0][m]
-            and (test_epoch is not None or levels[0, m] != holding)]
+            and (test_epoch is not None or allow_holding or levels[0, m] != holding)]
     if test_epoch is None:
         if not same:
             raise InputError("no step of a fixed level other than the holding level after the "
@@ -39,7 +39,8 @@ def _test_epoch(path, epochs, k, test_epoch):
 
 
 def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
-                       window=("0%", "30%"), statistic="peak", ljp=None, current_unit=None):
+                       window=("0%", "30%"), statistic="peak", ljp=None, current_unit=None,
+                       tails=False):
     """Prepulse voltage [V] against test-pulse current [A] of every sweep (inactivation).
 
     Args:
@@ -55,6 +56,8 @@ def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
       statistic: "peak" (default), "mean", "min" or "max" over the window.
       ljp: liquid junction potential [V] (V = V_cmd - LJP) or a (pipette, bath) pair.
       current_unit: a unit label overriding the file's.
+      tails: isochronal tails instead of a test pulse: the default "test" epoch may be the
+        return to the holding level (the fixed tail voltage after the varied step).
 
     Returns:
       ``IVData`` of shape (sweeps,): v = prepulse voltages, i = test-pulse currents; metadata
@@ -78,7 +81,7 @@ def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
     if check and "applied" in check:
         command = [waveform(table, len(c)) for table, c in zip(epochs, command)]
     k, _ = _choose_epoch(path, prepulse_epoch, epochs, None)
-    m = _test_epoch(path, epochs, k, test_epoch)
+    m = _test_epoch(path, epochs, k, test_epoch, allow_holding=tails)
     rate = float(abf.dataRate)
     stat = _STATISTICS[statistic]
     v, i = [], []
