@@ -321,3 +321,20 @@ def test_isochronal_tails_default_to_the_return_to_holding(tmp_path):
                  str(out)]) in (0, 3)
     rows = list(csv.DictReader(open(out)))
     assert {r["item"] for r in rows} == {"isochronal"}
+
+
+@needs_data
+def test_tail_leak_from_the_ramps_shifts_each_sweep_by_its_leak_current():
+    plain = fitting.io.relaxations_from_abf(HCN2, window=("5ms", "30%"))
+    leaky = fitting.io.relaxations_from_abf(HCN2, window=("5ms", "30%"), leak="ramp")
+    # the README's leak: about 0.39 nS (each sweep's own line, fitted to its ramps)
+    g = np.diff(leaky["leak"]) / np.diff(leaky["v"])
+    assert 0.3e-9 < np.median(g) < 0.5e-9
+    np.testing.assert_allclose(plain["i"] - leaky["i"], np.repeat(leaky["leak"][:, None],
+                                                                  plain["i"].shape[1], axis=1))
+    a = fitting.tail_iv(plain["v"], plain["t"], plain["i"])
+    b = fitting.tail_iv(leaky["v"], leaky["t"], leaky["i"])
+    ok = np.isfinite(a.i) & np.isfinite(b.i)
+    np.testing.assert_allclose((a.i - b.i)[ok], leaky["leak"][ok], rtol=1e-6, atol=1e-14)
+    with pytest.raises(fitting.io.InputError, match="leak must be"):
+        fitting.io.relaxations_from_abf(HCN2, leak="range")

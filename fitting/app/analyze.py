@@ -46,7 +46,7 @@ _NOT_FOR = {  # options a protocol does not use: refused, never ignored
     "kinetics": ("statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
                  "compensation", "command_channel", "voltage_unit", "temperature", "e_rev",
                  "test_epoch", "bin_width", "iv_out"),
-    "tail": ("statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
+    "tail": ("statistic", "ljp", "pipette", "bath", "series_resistance",
              "compensation", "command_channel", "voltage_unit", "temperature", "e_rev",
              "test_epoch", "bin_width", "iv_out"),
 }
@@ -202,8 +202,11 @@ def _tail(args, path):
     from fitting.io.units import parse_list
 
     window = tuple(parse_list(args.window)) if args.window else ("2ms", "30%")
+    if args.leak not in (None, "ramp"):
+        raise UsageError("--protocol tail takes --leak ramp (the leak line from the protocol's "
+                         f"ramps); got {args.leak!r}")
     r = relaxations_from_abf(path, channel=args.channel or 0, epoch=args.epoch, window=window,
-                             current_unit=args.current_unit)
+                             current_unit=args.current_unit, leak=args.leak)
     tl = fitting.tail_iv(r["v"], r["t"], r["i"], onset=0.0, components=args.components or 1)
     print(f"{path}: tails in epoch {r['epoch']}, fitted {r['t'][0] * 1e3:g}-"
           f"{r['t'][-1] * 1e3:g} ms and extrapolated to the onset, {len(tl.v)} sweeps")

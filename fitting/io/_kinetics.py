@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from fitting.io._abf import _channel, _choose_epoch, _read_sweeps, load_abf
+from fitting.io._abf import _channel, _choose_epoch, _ramp_leak, _read_sweeps, load_abf
 from fitting.io._command import protocol_checks, verify
 from fitting.io._errors import InputError
 from fitting.io._window import resolve_window
@@ -12,7 +12,7 @@ from fitting.io.units import to_si, unit_info
 
 
 def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
-                         current_unit=None):
+                         current_unit=None, leak=None):
     """Each sweep's current over a window of one epoch, for ``fitting.kinetics``.
 
     Args:
@@ -24,11 +24,15 @@ def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
       window: (start, end) within the epoch, as ``iv_from_abf`` ("1ms" after its onset to skip
         the capacitive transient, "100%" its end).
       current_unit: a unit label overriding the file's.
+      leak: None; "ramp" (a line I = g V + b fitted to each sweep's ramp epochs against the
+        command, as ``iv_from_abf``) or (g_leak [S], e_leak [V]): the leak current at the
+        epoch's level is subtracted from each sweep (a constant, so time constants are
+        unchanged and the steady and instantaneous currents lose the leak).
 
     Returns:
       dict: ``t`` (n,) [s] from the epoch's onset, ``i`` (sweeps, n) [A], ``v`` (sweeps,) the
       epoch's level [V], ``v_before`` (sweeps,) the level of the epoch before it [V],
-      ``epoch``.
+      ``epoch``, ``leak`` (sweeps,) the subtracted leak current [A] (zeros without one).
 
     Raises:
       InputError: not an ABF, no such step, windows that differ between sweeps.
@@ -37,7 +41,8 @@ def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
     abf = load_abf(path)
     channel = _channel(path, abf, channel, "channel")
     lists, slots, probe = protocol_checks(path, abf, channel, None)
-    current, _, recorded, epochs, units = _read_sweeps(path, abf, channel, probe, current_unit)
+    current, command, recorded, epochs, units = _read_sweeps(path, abf, channel, probe,
+                                                             current_unit)
     scale = to_si(1.0, unit_info(units["command"])[2])
     epochs, _ = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
                        given=False)
@@ -51,5 +56,16 @@ def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
                          path=path)
     i = np.stack([c[p1 + k0:p1 + k1] for c, (p1, k0, k1) in zip(current, windows)])
     t = (windows[0][1] + np.arange(i.shape[1])) / rate
-    return dict(t=t, i=i, v=np.array([e[2][k] for e in epochs]),
-                v_before=np.array([e[2][k - 1] for e in epochs]), epoch=k)
+    v = np.array([e[2][k] for e in epochs])
+    if leak is None:
+        leak_i = np.zeros(len(v))
+    elif isinstance(leak, str) and leak == "ramp":
+        _, slope, intercept = _ramp_leak(path, epochs, command, current)
+        leak_i = slope * v + intercept
+    elif not isinstance(leak, str) and len(leak) == 2:
+        leak_i = float(leak[0]) * (v - float(leak[1]))
+    else:
+        raise InputError(f"leak must be None, 'ramp' or (g_leak, e_leak); got {leak!r}",
+                         path=path)
+    return dict(t=t, i=i - leak_i[:, None], v=v,
+                v_before=np.array([e[2][k - 1] for e in epochs]), epoch=k, leak=leak_i)
