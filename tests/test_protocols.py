@@ -338,3 +338,25 @@ def test_tail_leak_from_the_ramps_shifts_each_sweep_by_its_leak_current():
     np.testing.assert_allclose((a.i - b.i)[ok], leaky["leak"][ok], rtol=1e-6, atol=1e-14)
     with pytest.raises(fitting.io.InputError, match="leak must be"):
         fitting.io.relaxations_from_abf(HCN2, leak="range")
+
+
+def test_ghk_corrected_activation_recovers_the_gate_the_chord_route_biases():
+    import ionjax
+
+    rng = np.random.default_rng(12)
+    v = np.linspace(-0.1, 0.05, 16)
+    ghk = dict(z=1, c_in=140.0, c_out=5.0, temperature=295.0)
+    unit = np.asarray(ionjax.ghk_current(v, 1.0, 140.0, 5.0, 1, temperature=295.0))
+    clean = 3e-17 * _boltzmann(v, 1.0, -0.02, 0.008) * unit
+    i = clean + rng.normal(0, 2e-11, (200, v.size))
+    a = fitting.activation(v, i, ghk=ghk, sigma=2e-11)
+    assert np.all(a.gv.status == 0)
+    for name, true in (("v_half", -0.02), ("slope", 0.008)):
+        iv = a.gv_intervals[name]
+        assert 0.92 <= np.mean((iv.lower < true) & (iv.upper > true)) <= 0.98, name
+    np.testing.assert_allclose(a.e_rev, float(ionjax.nernst_potential(
+        140.0, 5.0, 1, temperature=295.0)))
+    chord = fitting.activation(v, i[:20], e_rev=float(a.e_rev[0]), sigma=2e-11)
+    assert np.median(chord.gv.params["v_half"]) > -0.01  # rectification read as gating
+    with pytest.raises(ValueError, match="leave e_rev None"):
+        fitting.activation(v, i[:2], ghk=ghk, e_rev=-0.08)

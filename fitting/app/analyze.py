@@ -31,22 +31,24 @@ PROTOCOLS = ("membrane-test", "activation", "inactivation", "isochronal", "ramp"
              "tail")
 _RECORDING = ("window", "statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
               "compensation", "command_channel", "voltage_unit", "temperature")
+_ION = ("ion", "z", "c_in", "c_out")
 _NOT_FOR = {  # options a protocol does not use: refused, never ignored
-    "membrane-test": _RECORDING + ("e_rev", "test_epoch", "bin_width", "iv_out", "components"),
-    "ramp": ("window", "statistic", "pipette", "bath", "series_resistance", "compensation",
+    "membrane-test": _RECORDING + _ION + ("e_rev", "test_epoch", "bin_width", "iv_out",
+                                          "components"),
+    "ramp": _ION + ("window", "statistic", "pipette", "bath", "series_resistance", "compensation",
              "command_channel", "voltage_unit", "temperature", "e_rev", "test_epoch",
              "components"),
-    "inactivation": ("leak", "pipette", "bath", "series_resistance", "compensation",
+    "inactivation": _ION + ("leak", "pipette", "bath", "series_resistance", "compensation",
                      "command_channel", "voltage_unit", "temperature", "e_rev", "bin_width",
                      "iv_out", "components"),
-    "isochronal": ("leak", "pipette", "bath", "series_resistance", "compensation",
+    "isochronal": _ION + ("leak", "pipette", "bath", "series_resistance", "compensation",
                    "command_channel", "voltage_unit", "temperature", "e_rev", "bin_width",
                    "iv_out", "components"),
     "activation": ("test_epoch", "bin_width", "iv_out", "components"),
-    "kinetics": ("statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
+    "kinetics": _ION + ("statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
                  "compensation", "command_channel", "voltage_unit", "temperature", "e_rev",
                  "test_epoch", "bin_width", "iv_out"),
-    "tail": ("statistic", "ljp", "pipette", "bath", "series_resistance",
+    "tail": _ION + ("statistic", "ljp", "pipette", "bath", "series_resistance",
              "compensation", "command_channel", "voltage_unit", "temperature", "e_rev",
              "test_epoch", "bin_width", "iv_out"),
 }
@@ -90,15 +92,28 @@ def _report(path, label, res, index):
 def _activation(args, data):
     import fitting
 
-    a = fitting.activation(data.v, data.i, e_rev=args.e_rev)
+    ghk = None
+    if args.ion is not None:  # a GHK-rectifying channel of one ion: the GHK-corrected route
+        from fitting.app.commands import build_model
+
+        if args.e_rev is not None:
+            raise UsageError("--e-rev and --ion exclude each other: with --ion the reversal is "
+                             "the ion's Nernst potential")
+        args.model, args.ions, args.reference = "boltzmann-ghk", None, None
+        m = build_model(args)
+        ghk = dict(z=m.z, c_in=m.c_in, c_out=m.c_out, temperature=m.temperature)
+    elif any(getattr(args, k) is not None for k in ("z", "c_in", "c_out")):
+        raise UsageError("--z, --c-in and --c-out describe the ion of --ion: give --ion too")
+    a = fitting.activation(data.v, data.i, e_rev=args.e_rev, ghk=ghk)
+    route = "chord" if ghk is None else "ghk"
     rows = []
     for r, label in enumerate(data.labels):
         print(f"{label}: activation, {np.sum(np.isfinite(data.i[r]))} steps")
         _report(label, "joint I-V fit ", a.joint, r)
-        _report(label, "chord G-V     ", a.gv, r)
+        _report(label, f"{route} G-V".ljust(14), a.gv, r)
         args.panels.append((label, dict(result=a, index=r, v=data.v)))
         rows += fit_rows(label, "joint", a.joint, r, a.joint_intervals)
-        rows += fit_rows(label, "chord", a.gv, r, a.gv_intervals,
+        rows += fit_rows(label, route, a.gv, r, a.gv_intervals,
                           extra=[("e_rev_used", "V", a.e_rev[r])])
     return rows
 

@@ -159,6 +159,11 @@ def build_parser():
     p.add_argument("--e-rev", type=_argument_type("parse_quantity", "voltage"),
                    help="activation: reversal potential for G = I/(V - E_rev), e.g. 50mV "
                         "(default: the joint fit's)")
+    p.add_argument("--ion", help="activation of a GHK-rectifying channel: its ion (e.g. K); "
+                   "with --c-in, --c-out and --temperature, the GHK-corrected G-V")
+    p.add_argument("--z", help="the ion's valence (default from the ion table)")
+    p.add_argument("--c-in", help="intracellular concentration of --ion (mM)")
+    p.add_argument("--c-out", help="extracellular concentration of --ion (mM)")
     p.add_argument("--test-epoch", type=int, help="inactivation: index of the test pulse "
                    "(default: the first fixed step after the prepulse, --epoch)")
     p.add_argument("--bin-width", type=_argument_type("parse_quantity", "voltage"),

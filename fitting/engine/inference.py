@@ -105,6 +105,25 @@ def _reversal_flat(model, params, cov_scaled, scale, v_range, status):
     return jnp.where(ok, value, jnp.nan), jnp.where(ok, stderr, jnp.nan)
 
 
+def _difference_noise(c):
+    """Noise SD of a curve from its third differences (points in voltage order):
+    sigma^2 = mean((Delta^3 i)^2) / 20; NaN with fewer than 4 points."""
+    return np.sqrt(np.mean(np.diff(c, 3) ** 2) / 20) if c.size >= 4 else np.nan
+
+
+def difference_noise(v, i):
+    """Model-free noise SD [A] of each I-V curve: ``_difference_noise`` over its finite points
+    sorted by voltage (blind to a linear or quadratic I-V; stronger curvature can only enlarge
+    it). v, i: (..., n); returns (...,)."""
+    i = np.asarray(i, float)
+    v = np.broadcast_to(np.asarray(v, float), i.shape)
+    out = np.full(i.shape[:-1], np.nan)
+    for idx in np.ndindex(out.shape):
+        ok = np.isfinite(v[idx]) & np.isfinite(i[idx])
+        out[idx] = _difference_noise(i[idx][ok][np.argsort(v[idx][ok])])
+    return out
+
+
 def measured_reversal(v, i, noise=None):
     """The data's own zero crossing: linear interpolation between the two points that bracket it.
 
@@ -140,7 +159,7 @@ def measured_reversal(v, i, noise=None):
         order = np.argsort(vr[ok])
         vs, cs = vr[ok][order], ir[ok][order]
         if not given:
-            s = np.sqrt(np.mean(np.diff(cs, 3) ** 2) / 20) if cs.size >= 4 else np.nan
+            s = _difference_noise(cs)
         crossings = np.flatnonzero((np.sign(cs[:-1]) * np.sign(cs[1:]) <= 0) & (cs[:-1] != cs[1:]))
         # a real crossing: the points beyond the noise (|i| > 2 SD) change sign exactly once,
         # and the crossing lies between the last of one sign and the first of the other

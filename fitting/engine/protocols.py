@@ -8,7 +8,14 @@ Activation, two routes on the same I-V points (peak or steady current per step):
   G = g_max / (1 + exp((v_half - V)/slope)) (``BoltzmannConductance``) and G / g_max. Points
   within ``min_driving_force`` of E_rev are masked (G is 0/0 there). Each G is weighted by
   its standard error s / |V - E_rev|, s the current noise (``sigma``, or the joint fit's RMS
-  residual sqrt(RSS / (n - k))); the uncertainty of E_rev itself is not propagated.
+  residual sqrt(RSS / (n - k)), or where that fit is refused the model-free
+  ``inference.difference_noise``); the uncertainty of E_rev itself is not propagated.
+
+For a GHK-rectifying channel of one ion (``ghk=``), the joint fit is ``BoltzmannGHK`` and the
+G-V is GHK-corrected: G = I u'(E) / u(V), u the GHK current per unit permeability and E the
+Nernst potential, i.e. the permeability P = I / u in units of the open channel's conductance at
+its reversal. The chord conductance of such a channel would mix rectification into the gating
+(on a simulated K+ channel, 140/5 mM, V_1/2 -20 mV: the chord route gives -5 mV, this one -20).
 
 Inactivation (two-pulse protocol): the test-pulse current against the prepulse voltage,
 I = i_max / (1 + exp((v_half - V)/slope)) (``BoltzmannCurrent``; slope < 0 for inactivation),
@@ -22,8 +29,10 @@ import dataclasses
 import numpy as np
 
 from fitting.engine.batch import fit
+from fitting.engine.inference import difference_noise
 from fitting.engine.kinetics import kinetics
-from fitting.engine.models import BoltzmannConductance, BoltzmannCurrent, BoltzmannOhmic
+from fitting.engine.models import (BoltzmannConductance, BoltzmannCurrent, BoltzmannGHK,
+                                   BoltzmannOhmic)
 from fitting.engine.profile import profile_intervals
 from fitting.engine.status import Status
 from ionjax.units import mV
@@ -72,7 +81,22 @@ def _check_voltage(name, x):
     return x
 
 
-def activation(v, i, *, e_rev=None, sigma=None, min_driving_force=5 * mV):
+def _ghk_conductance(ghk, v):
+    """(u(V) [A per m^3/s], u'(E) [S per m^3/s], E [V]) of the GHK unit current of one ion."""
+    import ionjax
+
+    model = BoltzmannGHK(**ghk)  # validates z, c_in, c_out, temperature
+    args = (model.c_in, model.c_out, model.z)
+    e = float(ionjax.nernst_potential(*args, temperature=model.temperature))
+    unit = np.asarray(ionjax.ghk_current(np.asarray(v, float), 1.0, *args,
+                                         temperature=model.temperature), float)
+    h = 1e-4  # central difference over +-0.1 mV: u is smooth, exact to ~1e-8 relative
+    up, down = (float(ionjax.ghk_current(e + d, 1.0, *args, temperature=model.temperature))
+                for d in (h, -h))
+    return unit, (up - down) / (2 * h), e, model
+
+
+def activation(v, i, *, e_rev=None, sigma=None, min_driving_force=5 * mV, ghk=None):
     """Activation curve of a step I-V by the joint fit and by chord conductance (see module).
 
     Args:
@@ -81,26 +105,45 @@ def activation(v, i, *, e_rev=None, sigma=None, min_driving_force=5 * mV):
       e_rev: reversal potential [V] (scalar or (...,)), or None for the joint fit's.
       sigma: current noise SD [A] (broadcastable), or None to estimate it from the joint fit.
       min_driving_force: points with |V - E_rev| below this [V] are left out of the G-V.
+      ghk: for a GHK-rectifying channel of one ion, dict(z=, c_in= [mM], c_out= [mM],
+        temperature= [K]): the joint fit is ``BoltzmannGHK`` and the G-V is GHK-corrected,
+        G = I u'(E) / u(V) with u the GHK current per unit permeability and E the Nernst
+        potential (the conductance the open channel has at its reversal; points within
+        ``min_driving_force`` of E left out). ``e_rev`` must then be None.
 
     Returns:
-      ``Activation``.
+      ``Activation`` (with ``ghk``, ``e_rev`` is the Nernst potential and the joint fit's
+      intervals cover ``v_half`` and ``slope``).
     """
     v = _check_voltage("v", v)
     i = np.asarray(i, float)
     if not min_driving_force > 0:
         raise ValueError(f"min_driving_force must be > 0 V; got {min_driving_force}")
-    joint = fit(BoltzmannOhmic(), v, i, sigma=sigma)
-    joint_intervals = profile_intervals(joint, v, i, ["e_rev", "v_half", "slope"], sigma=sigma)
     batch = i.shape[:-1]
-    e = np.asarray(joint.params["e_rev"], float) if e_rev is None else \
-        np.broadcast_to(_check_voltage("e_rev", e_rev), batch).astype(float)
     v_full = np.broadcast_to(v, i.shape)
-    drive = v_full - e[..., None]
-    use = np.isfinite(drive) & (np.abs(drive) >= min_driving_force) & np.isfinite(i)
-    if sigma is None:
+    if ghk is not None:
+        if e_rev is not None:
+            raise ValueError("with ghk the reversal is the Nernst potential: leave e_rev None")
+        unit, slope_at_e, nernst, model = _ghk_conductance(ghk, v_full)
+        joint = fit(model, v, i, sigma=sigma)
+        joint_intervals = profile_intervals(joint, v, i, ["v_half", "slope"], sigma=sigma)
+        e = np.full(batch, nernst)
+        # the GHK-corrected "driving force": I = G_ghk * unit / u'(E)
+        drive = np.where(np.abs(v_full - nernst) >= min_driving_force, unit / slope_at_e,
+                         0.0)
+    else:
+        joint = fit(BoltzmannOhmic(), v, i, sigma=sigma)
+        joint_intervals = profile_intervals(joint, v, i, ["e_rev", "v_half", "slope"],
+                                            sigma=sigma)
+        e = np.asarray(joint.params["e_rev"], float) if e_rev is None else \
+            np.broadcast_to(_check_voltage("e_rev", e_rev), batch).astype(float)
+        drive = v_full - e[..., None]
+    near = np.abs(v_full - e[..., None]) < min_driving_force
+    use = np.isfinite(drive) & (drive != 0) & ~near & np.isfinite(i)
+    if sigma is None:  # the joint fit's residual SD, else (a refused fit) a model-free one
         dof = np.maximum(np.asarray(joint.n_points) - joint.model.n_params, 1)
         noise = np.sqrt(np.asarray(joint.rmse, float) ** 2 * np.asarray(joint.n_points) / dof)
-        noise = noise[..., None]
+        noise = np.where(np.isfinite(noise), noise, difference_noise(v_full, i))[..., None]
     else:
         noise = np.broadcast_to(np.asarray(sigma, float), i.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
