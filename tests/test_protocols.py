@@ -360,3 +360,40 @@ def test_ghk_corrected_activation_recovers_the_gate_the_chord_route_biases():
     assert np.median(chord.gv.params["v_half"]) > -0.01  # rectification read as gating
     with pytest.raises(ValueError, match="leave e_rev None"):
         fitting.activation(v, i[:2], ghk=ghk, e_rev=-0.08)
+
+
+def test_tail_iv_tells_a_ghk_channel_from_an_ohmic_one():
+    import ionjax
+
+    rng = np.random.default_rng(13)
+    v = np.linspace(-0.1, 0.04, 15)
+    t = np.arange(0.002, 0.08, 1e-4)
+    ions = dict(z=(1, 1), c_in=(10.0, 130.0), c_out=(110.0, 30.0), temperature=298.0,
+                ions=("Na", "K"), reference=1)
+    p_na, p_k = 0.3e-17, 1e-17
+    inst = sum(p * np.asarray(ionjax.ghk_current(v, 1.0, ci, co, 1, temperature=298.0))
+               for p, ci, co in ((p_na, 10.0, 110.0), (p_k, 130.0, 30.0)))
+    i = inst[:, None] * np.exp(-t / 0.01) + rng.normal(0, 2e-12, (15, t.size))
+    tl = fitting.tail_iv(v, t, i, ghk=ions)
+    assert tl.comparison.names == ("ohmic", "ghk") and tl.comparison.best == 1
+    assert tl.comparison.weights[1] > 0.99
+    ratio, se = tl.ghk.params["ratios"][0], tl.ghk.stderr["ratios"][0]
+    assert abs(ratio - 0.3) < 3 * se and se < 0.05
+    ohmic_like = 5e-9 * (v + 0.02)
+    j = ohmic_like[:, None] * np.exp(-t / 0.01) + rng.normal(0, 2e-12, (15, t.size))
+    assert fitting.tail_iv(v, t, j, ghk=ions).comparison.best == 0
+
+
+@needs_data
+def test_cli_tail_with_ions_writes_the_comparison_and_the_ratio(tmp_path):
+    out = tmp_path / "t.csv"
+    assert main(["--no-progress", "analyze", HCN2, "--protocol", "tail", "--window", "5ms,30%",
+                 "--leak", "ramp", "--ion", "Na,K", "--c-in", "10,130", "--c-out", "110,30",
+                 "--temperature", "25C", "--out", str(out)]) == 0
+    rows = {(r["item"], r["quantity"]): r for r in csv.DictReader(open(out))}
+    weights = [float(rows[m, "akaike_weight"]["value"]) for m in ("ohmic", "ghk")]
+    assert abs(sum(weights) - 1) < 1e-9
+    assert ("ghk", "P_K/P_Na") in rows and float(rows["ghk", "P_K/P_Na"]["value"]) > 1
+    assert main(["analyze", HCN2, "--protocol", "tail", "--ion", "K", "--c-in", "130",
+                 "--c-out", "30"]) == 2  # no temperature
+    assert main(["analyze", HCN2, "--protocol", "tail", "--c-in", "130"]) == 2  # no --ion

@@ -17,7 +17,6 @@ The table is tidy: one row per file x sweep (or route) x quantity, with columns 
 """
 
 import math
-import os
 import sys
 
 import numpy as np
@@ -25,33 +24,11 @@ import numpy as np
 from fitting import io
 from fitting.app import interrupt
 from fitting.app.calculators import UsageError
+from fitting.app.analyze_options import check_options
 from fitting.app.tidy import fit_rows, make_row, write_table
 
 PROTOCOLS = ("membrane-test", "activation", "inactivation", "isochronal", "ramp", "kinetics",
              "tail")
-_RECORDING = ("window", "statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
-              "compensation", "command_channel", "voltage_unit", "temperature")
-_ION = ("ion", "z", "c_in", "c_out")
-_NOT_FOR = {  # options a protocol does not use: refused, never ignored
-    "membrane-test": _RECORDING + _ION + ("e_rev", "test_epoch", "bin_width", "iv_out",
-                                          "components"),
-    "ramp": _ION + ("window", "statistic", "pipette", "bath", "series_resistance", "compensation",
-             "command_channel", "voltage_unit", "temperature", "e_rev", "test_epoch",
-             "components"),
-    "inactivation": _ION + ("leak", "pipette", "bath", "series_resistance", "compensation",
-                     "command_channel", "voltage_unit", "temperature", "e_rev", "bin_width",
-                     "iv_out", "components"),
-    "isochronal": _ION + ("leak", "pipette", "bath", "series_resistance", "compensation",
-                   "command_channel", "voltage_unit", "temperature", "e_rev", "bin_width",
-                   "iv_out", "components"),
-    "activation": ("test_epoch", "bin_width", "iv_out", "components"),
-    "kinetics": _ION + ("statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
-                 "compensation", "command_channel", "voltage_unit", "temperature", "e_rev",
-                 "test_epoch", "bin_width", "iv_out"),
-    "tail": _ION + ("statistic", "ljp", "pipette", "bath", "series_resistance",
-             "compensation", "command_channel", "voltage_unit", "temperature", "e_rev",
-             "test_epoch", "bin_width", "iv_out"),
-}
 SLOPE_SPAN = 0.01  # [V] each side of the reversal for the ramp's slope conductance
 
 
@@ -222,7 +199,8 @@ def _tail(args, path):
                          f"ramps); got {args.leak!r}")
     r = relaxations_from_abf(path, channel=args.channel or 0, epoch=args.epoch, window=window,
                              current_unit=args.current_unit, leak=args.leak)
-    tl = fitting.tail_iv(r["v"], r["t"], r["i"], onset=0.0, components=args.components or 1)
+    tl = fitting.tail_iv(r["v"], r["t"], r["i"], onset=0.0, components=args.components or 1,
+                         ghk=_tail_ions(args))
     print(f"{path}: tails in epoch {r['epoch']}, fitted {r['t'][0] * 1e3:g}-"
           f"{r['t'][-1] * 1e3:g} ms and extrapolated to the onset, {len(tl.v)} sweeps")
     rows = []
@@ -239,6 +217,13 @@ def _tail(args, path):
     rows += fit_rows(path, "ohmic", tl.ohmic, (), tl.intervals)
     rows.append(make_row(path, "measured", "e_rev_measured", "V", tl.measured.value,
                      tl.measured.stderr, status=0 if np.isfinite(tl.measured.value) else 6))
+    if tl.comparison is not None:
+        rows += fit_rows(path, "ghk", tl.ghk, (), {})
+        for m, name in enumerate(tl.comparison.names):
+            rows += [make_row(path, name, "aicc", "1", tl.comparison.aicc[m], status=""),
+                     make_row(path, name, "akaike_weight", "1", tl.comparison.weights[m],
+                              status="")]
+        print("    " + str(tl.comparison).replace("\n", "\n    "))
     e = tl.intervals["e_rev"]
     print(f"    ohmic fit: E_rev {float(tl.ohmic.params['e_rev']) * 1e3:.2f} mV (95% profile "
           f"{float(e.lower) * 1e3:.2f} .. {float(e.upper) * 1e3:.2f}); zero crossing of the "
@@ -246,6 +231,25 @@ def _tail(args, path):
           " mV")
     args.panels.append((str(path), dict(result=tl)))
     return rows
+
+
+def _tail_ions(args):
+    """The ghk= of ``fitting.tail_iv`` from --ion (one ion or several: Na,K), --z, --c-in,
+    --c-out and --temperature; None without --ion."""
+    if args.ion is None:
+        if any(getattr(args, k) is not None for k in ("z", "c_in", "c_out")):
+            raise UsageError("--z, --c-in and --c-out describe the ions of --ion: give --ion")
+        if args.temperature is not None:
+            raise UsageError("--temperature is used with --ion (the GHK comparison)")
+        return None
+    from fitting.app.commands import _ions_and_valences
+
+    args.ions, args.model = None, "ghk"
+    ions, z, c_in, c_out = _ions_and_valences(args)
+    if args.temperature is None:
+        raise UsageError("--ion needs --temperature (e.g. 22C) for the GHK comparison")
+    out = dict(z=tuple(z), c_in=tuple(c_in), c_out=tuple(c_out), temperature=args.temperature)
+    return dict(out, ions=tuple(ions)) if len(ions) > 1 else out
 
 
 def _message(status):
@@ -259,34 +263,7 @@ def _message(status):
 
 
 def cmd_analyze(args):
-    given = [f"--{n.replace('_', '-')}" for n in _NOT_FOR[args.protocol]
-             if getattr(args, n, None) not in (None, 0.0 if n == "compensation" else None)]
-    if given:
-        raise UsageError(f"{', '.join(given)} do(es) not apply to --protocol {args.protocol}")
-    if args.out is not None and not args.out.lower().endswith((".csv", ".json")):
-        raise UsageError(f"{args.out}: results must be .json or .csv")
-    if getattr(args, "iv_out", None) is not None and not args.iv_out.lower().endswith(".csv"):
-        raise UsageError(f"{args.iv_out}: --iv-out writes a .csv table")
-    if args.plot is not None:
-        from fitting.app.plot import supported_formats
-
-        ext = os.path.splitext(args.plot)[1].lower().lstrip(".")
-        if ext not in supported_formats():
-            raise UsageError(f"{args.plot}: figures are written as "
-                             f"{', '.join(sorted(supported_formats()))}")
-    outputs = [x for x in (args.out, args.iv_out, args.plot) if x is not None]
-    if len({os.path.realpath(x) for x in outputs}) < len(outputs):
-        raise UsageError("--out, --iv-out and --plot must be different files")
-    for x in outputs:
-        folder = os.path.dirname(os.path.abspath(x))
-        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-            raise UsageError(f"{x}: cannot write there (no such folder, or not writable)")
-    if args.protocol == "ramp" and len(args.files) > 1 and args.iv_out is not None:
-        raise UsageError("--iv-out takes the curves of one file; analyze one ramp file at a time")
-    inputs = {os.path.realpath(p) for p in args.files}
-    for x in outputs:
-        if os.path.realpath(x) in inputs:
-            raise UsageError(f"{x}: output path is also an input; refusing to overwrite")
+    check_options(args)
     rows, args.panels = [], []
     if args.protocol == "activation":
         from fitting.app.commands import read_recordings

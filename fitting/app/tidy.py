@@ -19,15 +19,27 @@ def make_row(path, item, quantity, unit, value, stderr=math.nan, interval=None, 
 
 
 def fit_rows(path, item, res, index, intervals, extra=()):
-    """Rows of the free parameters of recording ``index`` of a FitResult."""
-    rows = []
-    for name in res.model.param_names:
-        spec = res.model.spec_of(name)
+    """Rows of recording ``index`` of a FitResult: its free parameters, then derived quantities
+    (e.g. permeability ratios); a vector parameter gives one row per reported element, named by
+    the model (``p_Na``, ``P_Na/P_K``)."""
+    import numpy as np
+
+    rows, status = [], res.status[index]
+    for name in res.params:
+        unit = res.model.spec_of(name).si_unit or "1"
+        value, err = np.asarray(res.params[name])[index], np.asarray(res.stderr[name])[index]
         iv = intervals.get(name)
-        interval = None if iv is None else (iv.lower[index], iv.upper[index])
-        rows.append(make_row(path, item, name, spec.si_unit, res.params[name][index],
-                         res.stderr[name][index], interval, res.status[index]))
-    return rows + [make_row(path, item, q, u, x, status=res.status[index]) for q, u, x in extra]
+        if np.ndim(value) == 0:
+            interval = None if iv is None else (iv.lower[index], iv.upper[index])
+            rows.append(make_row(path, item, name, unit, value, err, interval, status))
+            continue
+        labels = res.model.element_labels(name, value.shape[-1])
+        for j in res.model.reported_elements(name, value.shape[-1]):
+            interval = None if iv is None else (np.asarray(iv.lower)[index][j],
+                                                np.asarray(iv.upper)[index][j])
+            rows.append(make_row(path, item, labels[j], unit, value[j], err[j], interval,
+                                 status))
+    return rows + [make_row(path, item, q, u, x, status=status) for q, u, x in extra]
 
 
 def write_table(out, rows):

@@ -191,6 +191,9 @@ class TailIV:
       ohmic: ``FitResult`` of ``Ohmic`` on (v, i) (g, e_rev).
       intervals: its profile intervals of ``g`` and ``e_rev``.
       measured: ``ReversalPotential`` where the points themselves cross zero.
+      ghk: ``FitResult`` of the GHK model on the same points (``GHK`` for one ion,
+        ``MultiIonGHK`` with permeability ratios for several), or None.
+      comparison: ``fitting.compare`` of the ohmic and GHK fits (AICc, Akaike weights), or None.
     """
 
     v: np.ndarray
@@ -200,9 +203,11 @@ class TailIV:
     ohmic: object
     intervals: dict
     measured: object
+    ghk: object = None
+    comparison: object = None
 
 
-def tail_iv(v, t, i, *, onset=0.0, components=1):
+def tail_iv(v, t, i, *, onset=0.0, components=1, ghk=None):
     """Instantaneous I-V from tail currents: each sweep's relaxation after the step to its tail
     voltage, fitted from a window that skips the capacitive transient, extrapolated back to the
     step onset (``fitting.kinetics`` with ``origin=onset``); then the open-channel I-V's
@@ -217,6 +222,11 @@ def tail_iv(v, t, i, *, onset=0.0, components=1):
       i: (S, n) currents [A].
       onset: time of the step to the tail voltage [s] (<= t[0]).
       components: exponentials per relaxation (1 or 2).
+      ghk: dict(z=, c_in= [mM], c_out= [mM], temperature= [K]), scalars for one ion or
+        sequences for several (with optional ``reference=`` index and ``ions=`` names): the
+        GHK model is fitted to the same points and compared with the ohmic one by AICc
+        (is the open channel ohmic or GHK-rectifying?), with permeability ratios for several
+        ions.
 
     Returns:
       ``TailIV``.
@@ -238,5 +248,16 @@ def tail_iv(v, t, i, *, onset=0.0, components=1):
     res = fit(Ohmic(), v, np.where(ok, inst, 0.0), mask=ok)
     intervals = profile_intervals(res, v, np.where(ok, inst, 0.0), mask=ok)
     measured = measured_reversal(v[ok], inst[ok], noise=None)
+    ghk_res = comparison = None
+    if ghk is not None:
+        from fitting.engine.inference import compare
+        from fitting.engine.models import GHK, MultiIonGHK
+
+        several = np.ndim(ghk["z"]) > 0 and len(ghk["z"]) > 1
+        model = MultiIonGHK(**ghk) if several else GHK(
+            **{k: (np.ravel(x)[0] if k in ("z", "c_in", "c_out") else x)
+               for k, x in ghk.items() if k not in ("reference", "ions")})
+        ghk_res = fit(model, v, np.where(ok, inst, 0.0), mask=ok)
+        comparison = compare({"ohmic": res, "ghk": ghk_res})
     return TailIV(v=v, i=inst, stderr=se, kinetics=k, ohmic=res, intervals=intervals,
-                  measured=measured)
+                  measured=measured, ghk=ghk_res, comparison=comparison)
