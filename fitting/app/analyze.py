@@ -24,7 +24,7 @@ import numpy as np
 from fitting import io
 from fitting.app import interrupt
 from fitting.app.calculators import UsageError
-from fitting.app.analyze_options import check_options
+from fitting.app.analyze_options import check_options, tail_ions
 from fitting.app.tidy import fit_rows, make_row, write_table
 
 PROTOCOLS = ("membrane-test", "activation", "inactivation", "isochronal", "ramp", "kinetics",
@@ -52,18 +52,34 @@ def _membrane(args, path):
                        "A": (1e12, "pA")}[UNITS[q]]
         print(f"    {q:22s} {m * scale:10.4g} ± {se * scale:.2g} {unit} (mean ± SEM of "
               f"{n} sweeps)")
+    misfit = float(np.nanmedian(res.misfit))
+    print(f"    misfit (median over sweeps) {misfit:.2f}: about 1 when one exponential describes "
+          "the transient" + ("" if misfit <= 2 else "; it does not here, so each sweep's "
+                             "standard errors understate the uncertainty: use the spread over "
+                             "sweeps (mean ± SEM above)"))
     args.panels.append((str(path), dict(result=res)))
     return rows
 
 
-def _report(path, label, res, index):
+def _report(path, label, res, index, intervals=None):
+    """One line per Boltzmann fit: V_1/2 and slope with their standard errors, the V_1/2
+    profile interval, and a flag where that interval reaches beyond the recorded voltages (the
+    midpoint is then an extrapolation the data hardly constrain)."""
     vh, k = res.params["v_half"][index] * 1e3, res.params["slope"][index] * 1e3
     if not np.isfinite(vh):
         print(f"    {label}: refused ({np.asarray(res.message)[index]})")
         return
-    print(f"    {label}: v_half {vh:.2f} ± {res.stderr['v_half'][index] * 1e3:.2g} mV, slope "
-          f"{k:.2f} ± {res.stderr['slope'][index] * 1e3:.2g} mV "
-          f"({np.asarray(res.message)[index]})")
+    line = (f"    {label}: v_half {vh:.2f} ± {res.stderr['v_half'][index] * 1e3:.2g} mV, slope "
+            f"{k:.2f} ± {res.stderr['slope'][index] * 1e3:.2g} mV")
+    if intervals and "v_half" in intervals:
+        lo = float(np.asarray(intervals["v_half"].lower)[index]) * 1e3
+        hi = float(np.asarray(intervals["v_half"].upper)[index]) * 1e3
+        v_lo, v_hi = (float(x) * 1e3 for x in np.asarray(res.v_range)[index])
+        line += f"; V_1/2 95% profile [{lo:.1f}, {hi:.1f}] mV"
+        if not (lo >= v_lo - 0.5 * (v_hi - v_lo) and hi <= v_hi + 0.5 * (v_hi - v_lo)):
+            line += (f" -- reaches beyond the recorded {v_lo:.0f}..{v_hi:.0f} mV: the curve "
+                     "does not saturate there, V_1/2 is poorly determined")
+    print(line + f" ({np.asarray(res.message)[index]})")
 
 
 def _activation(args, data):
@@ -84,13 +100,19 @@ def _activation(args, data):
     a = fitting.activation(data.v, data.i, e_rev=args.e_rev, ghk=ghk)
     route = "chord" if ghk is None else "ghk"
     rows = []
+    sources = data.metadata.get("sources") or [data.metadata]
     for r, label in enumerate(data.labels):
-        print(f"{label}: activation, {np.sum(np.isfinite(data.i[r]))} steps")
-        _report(label, "joint I-V fit ", a.joint, r)
-        _report(label, f"{route} G-V".ljust(14), a.gv, r)
-        args.panels.append((label, dict(result=a, index=r, v=data.v)))
-        rows += fit_rows(label, "joint", a.joint, r, a.joint_intervals)
-        rows += fit_rows(label, route, a.gv, r, a.gv_intervals,
+        source = sources[r] if len(sources) == len(data.labels) else {}
+        name = source.get("source", label)
+        epoch = source.get("epoch")
+        print(f"{name}: activation, {np.sum(np.isfinite(data.i[r]))} steps"
+              + (f" (test step: epoch {epoch}; --epoch names another)" if epoch is not None
+                 else ""))
+        _report(label, "joint I-V fit ", a.joint, r, a.joint_intervals)
+        _report(label, f"{route} G-V".ljust(14), a.gv, r, a.gv_intervals)
+        args.panels.append((name, dict(result=a, index=r, v=data.v)))
+        rows += fit_rows(name, "joint", a.joint, r, a.joint_intervals)
+        rows += fit_rows(name, route, a.gv, r, a.gv_intervals,
                           extra=[("e_rev_used", "V", a.e_rev[r])])
     return rows
 
@@ -115,7 +137,7 @@ def _inactivation(args, path):
           f"{m['test_level_V'] * 1e3:g} mV, window {window[0]}-{window[1]} "
           f"({args.statistic or ('mean' if tails else 'peak')}), {len(iv.v)} sweeps")
     label = "isochronal" if tails else "h_inf"
-    _report(path, label, res.fit, ())
+    _report(path, label, res.fit, (), res.intervals)
     args.panels.append((str(path), dict(result=res, v=iv.v)))
     return fit_rows(path, label, res.fit, (), res.intervals)
 
@@ -200,7 +222,7 @@ def _tail(args, path):
     r = relaxations_from_abf(path, channel=args.channel or 0, epoch=args.epoch, window=window,
                              current_unit=args.current_unit, leak=args.leak)
     tl = fitting.tail_iv(r["v"], r["t"], r["i"], onset=0.0, components=args.components or 1,
-                         ghk=_tail_ions(args))
+                         ghk=tail_ions(args))
     print(f"{path}: tails in epoch {r['epoch']}, fitted {r['t'][0] * 1e3:g}-"
           f"{r['t'][-1] * 1e3:g} ms and extrapolated to the onset, {len(tl.v)} sweeps")
     rows = []
@@ -224,6 +246,16 @@ def _tail(args, path):
                      make_row(path, name, "akaike_weight", "1", tl.comparison.weights[m],
                               status="")]
         print("    " + str(tl.comparison).replace("\n", "\n    "))
+    from fitting.app.reversal import check_reversal
+
+    ok = np.isfinite(tl.i)
+    for name, res in (("ohmic", tl.ohmic), ("ghk", tl.ghk)):
+        if res is not None:  # warns where a fit's E_rev misses the points' crossing
+            extra = check_reversal(res, tl.v[ok], tl.i[ok], fitting.reversal_potential(res),
+                                   [f"{path} ({name} fit)"])
+            rows += [make_row(path, name, key.replace("_from_measured", "_from_crossing"),
+                              "1", np.ravel(x)[0], status="")
+                     for key, x in extra.items() if key.startswith("P_")]
     e = tl.intervals["e_rev"]
     print(f"    ohmic fit: E_rev {float(tl.ohmic.params['e_rev']) * 1e3:.2f} mV (95% profile "
           f"{float(e.lower) * 1e3:.2f} .. {float(e.upper) * 1e3:.2f}); zero crossing of the "
@@ -231,25 +263,6 @@ def _tail(args, path):
           " mV")
     args.panels.append((str(path), dict(result=tl)))
     return rows
-
-
-def _tail_ions(args):
-    """The ghk= of ``fitting.tail_iv`` from --ion (one ion or several: Na,K), --z, --c-in,
-    --c-out and --temperature; None without --ion."""
-    if args.ion is None:
-        if any(getattr(args, k) is not None for k in ("z", "c_in", "c_out")):
-            raise UsageError("--z, --c-in and --c-out describe the ions of --ion: give --ion")
-        if args.temperature is not None:
-            raise UsageError("--temperature is used with --ion (the GHK comparison)")
-        return None
-    from fitting.app.commands import _ions_and_valences
-
-    args.ions, args.model = None, "ghk"
-    ions, z, c_in, c_out = _ions_and_valences(args)
-    if args.temperature is None:
-        raise UsageError("--ion needs --temperature (e.g. 22C) for the GHK comparison")
-    out = dict(z=tuple(z), c_in=tuple(c_in), c_out=tuple(c_out), temperature=args.temperature)
-    return dict(out, ions=tuple(ions)) if len(ions) > 1 else out
 
 
 def _message(status):

@@ -61,3 +61,22 @@ def check_options(args):
     for x in outputs:
         if os.path.realpath(x) in inputs:
             raise UsageError(f"{x}: output path is also an input; refusing to overwrite")
+
+
+def tail_ions(args):
+    """The ghk= of ``fitting.tail_iv`` from --ion (one ion or several: Na,K), --z, --c-in,
+    --c-out and --temperature; None without --ion."""
+    if args.ion is None:
+        if any(getattr(args, k) is not None for k in ("z", "c_in", "c_out")):
+            raise UsageError("--z, --c-in and --c-out describe the ions of --ion: give --ion")
+        if args.temperature is not None:
+            raise UsageError("--temperature is used with --ion (the GHK comparison)")
+        return None
+    from fitting.app.commands import _ions_and_valences
+
+    args.ions, args.model = None, "ghk"
+    ions, z, c_in, c_out = _ions_and_valences(args)
+    if args.temperature is None:
+        raise UsageError("--ion needs --temperature (e.g. 22C) for the GHK comparison")
+    out = dict(z=tuple(z), c_in=tuple(c_in), c_out=tuple(c_out), temperature=args.temperature)
+    return dict(out, ions=tuple(ions)) if len(ions) > 1 else out

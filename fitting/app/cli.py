@@ -71,7 +71,9 @@ def _add_recording_options(p):
                                      "with its unit)")
     g.add_argument("--statistic", choices=("mean", "peak", "min", "max"),
                    help="statistic of the current over the window (default mean)")
-    g.add_argument("--epoch", type=int, help="index of the test-step epoch (default: automatic)")
+    g.add_argument("--epoch", type=int, help="index of the test-step epoch in pyabf's "
+                   "sweepEpochs, where 0 is the holding before Clampex epoch A (A is 1, B is 2, "
+                   "...); default: automatic")
     g.add_argument("--command-channel", type=int,
                    help="ADC channel recording the command voltage: step voltages are read from it "
                         "(needed when a Clampex user list varies a level)")
@@ -159,11 +161,13 @@ def build_parser():
     p.add_argument("--e-rev", type=_argument_type("parse_quantity", "voltage"),
                    help="activation: reversal potential for G = I/(V - E_rev), e.g. 50mV "
                         "(default: the joint fit's)")
-    p.add_argument("--ion", help="activation of a GHK-rectifying channel: its ion (e.g. K); "
-                   "with --c-in, --c-out and --temperature, the GHK-corrected G-V")
-    p.add_argument("--z", help="the ion's valence (default from the ion table)")
-    p.add_argument("--c-in", help="intracellular concentration of --ion (mM)")
-    p.add_argument("--c-out", help="extracellular concentration of --ion (mM)")
+    p.add_argument("--ion", help="activation: the ion of a GHK-rectifying channel (e.g. K), "
+                   "for the GHK-corrected G-V; tail: one ion or several (Na,K), for the GHK fit "
+                   "ranked against the ohmic one and the permeability ratios. With --c-in, "
+                   "--c-out and --temperature")
+    p.add_argument("--z", help="valence(s) of --ion (default from the ion table)")
+    p.add_argument("--c-in", help="intracellular concentration(s) of --ion, e.g. 10,130 (mM)")
+    p.add_argument("--c-out", help="extracellular concentration(s) of --ion (mM)")
     p.add_argument("--test-epoch", type=int, help="inactivation: index of the test pulse "
                    "(default: the first fixed step after the prepulse, --epoch)")
     p.add_argument("--bin-width", type=_argument_type("parse_quantity", "voltage"),
@@ -171,7 +175,8 @@ def build_parser():
     p.add_argument("--iv-out", help="ramp: CSV file for the binned I-V curves")
     p.add_argument("--components", type=int, choices=(1, 2),
                    help="kinetics: exponentials per sweep (default 1)")
-    p.add_argument("--temperature", type=_temperature, help="for an LJP from solutions")
+    p.add_argument("--temperature", type=_temperature,
+                   help="e.g. 25C: for --ion (GHK) and for an LJP from --pipette/--bath")
     p.add_argument("--out", help="results file (.csv or .json): one row per quantity")
     p.add_argument("--plot", help="figure file (.png, .pdf, .svg): one panel per file")
     p.add_argument("--recipe", metavar="FILE.toml",
