@@ -397,3 +397,17 @@ def test_cli_tail_with_ions_writes_the_comparison_and_the_ratio(tmp_path):
     assert main(["analyze", HCN2, "--protocol", "tail", "--ion", "K", "--c-in", "130",
                  "--c-out", "30"]) == 2  # no temperature
     assert main(["analyze", HCN2, "--protocol", "tail", "--c-in", "130"]) == 2  # no --ion
+
+
+def test_tail_iv_corrects_the_voltages_for_series_resistance():
+    rng = np.random.default_rng(14)
+    v = np.linspace(-0.1, 0.04, 15)
+    t = np.arange(0.002, 0.08, 1e-4)
+    inst = 5e-9 * (v + 0.02)
+    i = inst[:, None] * np.exp(-t / 0.01) + rng.normal(0, 1e-12, (15, t.size))
+    leak = np.full(15, 2e-11)
+    plain = fitting.tail_iv(v, t, i)
+    tl = fitting.tail_iv(v, t, i, series_resistance=1e7, compensation=0.6, leak_current=leak)
+    np.testing.assert_allclose(tl.v, v - (plain.i + leak) * 1e7 * 0.4, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="compensation"):
+        fitting.tail_iv(v, t, i, series_resistance=1e7, compensation=1.0)

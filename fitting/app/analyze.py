@@ -221,8 +221,12 @@ def _tail(args, path):
                          f"ramps); got {args.leak!r}")
     r = relaxations_from_abf(path, channel=args.channel or 0, epoch=args.epoch, window=window,
                              current_unit=args.current_unit, leak=args.leak)
-    tl = fitting.tail_iv(r["v"], r["t"], r["i"], onset=0.0, components=args.components or 1,
-                         ghk=tail_ions(args))
+    if args.compensation and args.series_resistance is None:
+        raise UsageError("--compensation needs --series-resistance")
+    v = r["v"] - (args.ljp or 0.0)  # V_m = V_cmd - LJP
+    tl = fitting.tail_iv(v, r["t"], r["i"], onset=0.0, components=args.components or 1,
+                         ghk=tail_ions(args), series_resistance=args.series_resistance,
+                         compensation=args.compensation, leak_current=r["leak"])
     print(f"{path}: tails in epoch {r['epoch']}, fitted {r['t'][0] * 1e3:g}-"
           f"{r['t'][-1] * 1e3:g} ms and extrapolated to the onset, {len(tl.v)} sweeps")
     rows = []

@@ -24,8 +24,7 @@ _NOT_FOR = {  # options a protocol does not use: refused, never ignored
     "kinetics": _ION + ("statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
                  "compensation", "command_channel", "voltage_unit", "temperature", "e_rev",
                  "test_epoch", "bin_width", "iv_out"),
-    "tail": ("statistic", "ljp", "pipette", "bath", "series_resistance",
-             "compensation", "command_channel", "voltage_unit", "e_rev",
+    "tail": ("statistic", "pipette", "bath", "command_channel", "voltage_unit", "e_rev",
              "test_epoch", "bin_width", "iv_out"),
 }
 

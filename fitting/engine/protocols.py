@@ -207,7 +207,8 @@ class TailIV:
     comparison: object = None
 
 
-def tail_iv(v, t, i, *, onset=0.0, components=1, ghk=None):
+def tail_iv(v, t, i, *, onset=0.0, components=1, ghk=None, series_resistance=None,
+            compensation=0.0, leak_current=None):
     """Instantaneous I-V from tail currents: each sweep's relaxation after the step to its tail
     voltage, fitted from a window that skips the capacitive transient, extrapolated back to the
     step onset (``fitting.kinetics`` with ``origin=onset``); then the open-channel I-V's
@@ -227,9 +228,13 @@ def tail_iv(v, t, i, *, onset=0.0, components=1, ghk=None):
         GHK model is fitted to the same points and compared with the ohmic one by AICc
         (is the open channel ohmic or GHK-rectifying?), with permeability ratios for several
         ions.
+      series_resistance: R_s [Ohm], or None: each tail voltage becomes the membrane's,
+        V_m = V - I_total R_s (1 - compensation), with I_total the instantaneous current plus
+        ``leak_current`` (the current that flows through R_s; (S,) [A], default 0).
+      compensation: compensated fraction of R_s, in [0, 1).
 
     Returns:
-      ``TailIV``.
+      ``TailIV`` (``v`` the corrected voltages when ``series_resistance`` is given).
     """
     from fitting.engine.inference import measured_reversal
     from fitting.engine.models import Ohmic
@@ -242,7 +247,13 @@ def tail_iv(v, t, i, *, onset=0.0, components=1, ghk=None):
     i = np.atleast_2d(np.asarray(i, float))
     inst = np.where(flat, i.mean(axis=1), inst)
     se = np.where(flat, i.std(axis=1, ddof=1) / np.sqrt(i.shape[1]), se)
-    ok = np.isfinite(inst) & np.isfinite(se)
+    if series_resistance is not None:
+        if not (series_resistance >= 0 and 0 <= compensation < 1):
+            raise ValueError(f"series_resistance must be >= 0 Ohm and compensation in [0, 1); "
+                             f"got {series_resistance}, {compensation}")
+        total = inst + (0.0 if leak_current is None else np.asarray(leak_current, float))
+        v = v - total * series_resistance * (1 - compensation)
+    ok = np.isfinite(inst) & np.isfinite(se) & np.isfinite(v)
     # unweighted, noise from the residuals: a curved (rectifying) I-V widens the intervals
     # instead of hiding behind the small extrapolation errors
     res = fit(Ohmic(), v, np.where(ok, inst, 0.0), mask=ok)
