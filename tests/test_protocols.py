@@ -411,3 +411,18 @@ def test_tail_iv_corrects_the_voltages_for_series_resistance():
     np.testing.assert_allclose(tl.v, v - (plain.i + leak) * 1e7 * 0.4, rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="compensation"):
         fitting.tail_iv(v, t, i, series_resistance=1e7, compensation=1.0)
+
+
+@needs_data
+def test_relaxations_extraction_equals_pyabf():
+    pyabf = pytest.importorskip("pyabf")
+    r = fitting.io.relaxations_from_abf(HCN2, window=("5ms", "30%"))
+    abf = pyabf.ABF(HCN2)
+    for s in (0, 4, 8):
+        abf.setSweep(s)
+        p1, p2 = abf.sweepEpochs.p1s[8], abf.sweepEpochs.p2s[8]
+        k0 = int(np.ceil(0.005 * abf.dataRate - 1e-9))
+        k1 = int(np.ceil(0.3 * (p2 - p1) - 1e-9))
+        np.testing.assert_allclose(r["i"][s], abf.sweepY[p1 + k0:p1 + k1] * 1e-12, rtol=1e-12)
+        assert r["v"][s] == pytest.approx(abf.sweepEpochs.levels[8] * 1e-3)
+    np.testing.assert_allclose(r["t"], (k0 + np.arange(k1 - k0)) / abf.dataRate)
