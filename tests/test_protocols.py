@@ -423,6 +423,7 @@ def test_relaxations_extraction_equals_pyabf():
         p1, p2 = abf.sweepEpochs.p1s[8], abf.sweepEpochs.p2s[8]
         k0 = int(np.ceil(0.005 * abf.dataRate - 1e-9))
         k1 = int(np.ceil(0.3 * (p2 - p1) - 1e-9))
-        np.testing.assert_allclose(r["i"][s], abf.sweepY[p1 + k0:p1 + k1] * 1e-12, rtol=1e-12)
+        np.testing.assert_allclose(r["i"][s], abf.sweepY[p1 + k0:p1 + k1].astype(float) * 1e-12,
+                                   rtol=1e-12)
         assert r["v"][s] == pytest.approx(abf.sweepEpochs.levels[8] * 1e-3)
     np.testing.assert_allclose(r["t"], (k0 + np.arange(k1 - k0)) / abf.dataRate)
