@@ -476,3 +476,21 @@ def test_simulated_recordings_end_to_end_recover_the_truth_at_nominal_coverage()
         moving = np.abs(inst) > 20 * noise
         z_tail.append(((tl.i - inst) / tl.stderr)[moving])
     assert 0.88 <= np.mean(np.abs(np.concatenate(z_tail)) < 1.96) <= 1.0
+
+
+@needs_data
+def test_two_pulse_corrections_series_resistance_and_leak():
+    pyabf = pytest.importorskip("pyabf")
+    plain = fitting.io.two_pulse_from_abf(STEPS, tails=True)
+    fixed = fitting.io.two_pulse_from_abf(STEPS, tails=True, series_resistance=1e7,
+                                          compensation=0.5, leak=(1e-9, -0.07))
+    abf = pyabf.ABF(STEPS)
+    for s in (0, 6):
+        abf.setSweep(s)
+        p1, p2 = abf.sweepEpochs.p1s[2], abf.sweepEpochs.p2s[2]
+        i_pre = abf.sweepY[p2 - (p2 - p1) // 5:p2].astype(float).mean() * 1e-12
+        assert fixed.v[s] == pytest.approx(plain.v[s] - i_pre * 1e7 * 0.5, abs=1e-12)
+        test_level = abf.sweepEpochs.levels[3] * 1e-3
+        assert fixed.i[s] == pytest.approx(plain.i[s] - 1e-9 * (test_level + 0.07), abs=1e-18)
+    with pytest.raises(fitting.io.InputError, match="compensation"):
+        fitting.io.two_pulse_from_abf(STEPS, tails=True, series_resistance=1e7, compensation=1)

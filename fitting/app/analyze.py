@@ -126,10 +126,17 @@ def _inactivation(args, path):
     tails = args.protocol == "isochronal"
     window = tuple(parse_list(args.window)) if args.window else \
         (("2ms", "10%") if tails else ("0%", "30%"))
+    if args.leak not in (None, "ramp"):
+        raise UsageError(f"--protocol {args.protocol} takes --leak ramp (the leak line from the "
+                         f"protocol's ramps); got {args.leak!r}")
+    if args.compensation and args.series_resistance is None:
+        raise UsageError("--compensation needs --series-resistance")
     iv = two_pulse_from_abf(path, channel=args.channel or 0, prepulse_epoch=args.epoch,
                             test_epoch=args.test_epoch, window=window,
                             statistic=args.statistic or ("mean" if tails else "peak"),
-                            current_unit=args.current_unit, ljp=args.ljp, tails=tails)
+                            current_unit=args.current_unit, ljp=args.ljp, tails=tails,
+                            leak=args.leak, series_resistance=args.series_resistance,
+                            compensation=args.compensation)
     res = fitting.inactivation(iv.v, iv.i)
     m = iv.metadata
     print(f"{path}: {'step' if tails else 'prepulse'} epoch {m['prepulse_epoch']}, "

@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 
-from fitting.io._abf import _STATISTICS, _channel, _choose_epoch, _describe, _read_sweeps, \
-    load_abf
+from fitting.io._abf import _STATISTICS, _channel, _choose_epoch, _describe, _ramp_leak, \
+    _read_sweeps, load_abf
 from fitting.io._command import protocol_checks, verify, waveform
 from fitting.io._corrections import correct
 from fitting.io._data import IVData
@@ -40,7 +40,7 @@ def _test_epoch(path, epochs, k, test_epoch, allow_holding=False):
 
 def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
                        window=("0%", "30%"), statistic="peak", ljp=None, current_unit=None,
-                       tails=False):
+                       tails=False, leak=None, series_resistance=None, compensation=0.0):
     """Prepulse voltage [V] against test-pulse current [A] of every sweep (inactivation).
 
     Args:
@@ -58,6 +58,12 @@ def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
       current_unit: a unit label overriding the file's.
       tails: isochronal tails instead of a test pulse: the default "test" epoch may be the
         return to the holding level (the fixed tail voltage after the varied step).
+      leak: None, "ramp" (a line fitted to each sweep's ramp epochs against the command) or
+        (g_leak [S], e_leak [V]): the leak current at the test level is subtracted.
+      series_resistance: R_s [Ohm] or None: each prepulse voltage becomes the membrane's,
+        V - I_pre R_s (1 - compensation), I_pre the mean current over the prepulse's last 20%
+        (before leak subtraction: the leak flows through R_s too).
+      compensation: compensated fraction of R_s, in [0, 1).
 
     Returns:
       ``IVData`` of shape (sweeps,): v = prepulse voltages, i = test-pulse currents; metadata
@@ -90,6 +96,22 @@ def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
         i.append(stat(current[s][p1s[m] + k0:p1s[m] + k1]))
         v.append(levels[k])
     v, i = np.array(v), np.array(i)
+    if series_resistance is not None:
+        if not (series_resistance >= 0 and 0 <= compensation < 1):
+            raise InputError(f"series_resistance must be >= 0 Ohm and compensation in [0, 1); "
+                             f"got {series_resistance}, {compensation}", path=path)
+        i_pre = np.array([c[p2s[k] - (p2s[k] - p1s[k]) // 5:p2s[k]].mean()
+                          for c, (p1s, p2s, _, _) in zip(current, epochs)])
+        v = v - i_pre * series_resistance * (1 - compensation)
+    level = np.array([e[2][m] for e in epochs])
+    if isinstance(leak, str) and leak == "ramp":
+        _, slope, intercept = _ramp_leak(path, epochs, command, current)
+        i = i - (slope * level + intercept)
+    elif leak is not None:
+        if isinstance(leak, str) or len(leak) != 2:
+            raise InputError(f"leak must be None, 'ramp' or (g_leak, e_leak); got {leak!r}",
+                             path=path)
+        i = i - float(leak[0]) * (level - float(leak[1]))
     problem = check_plausible(i, "current", units["current"], override="current_unit=")
     if problem:
         raise InputError(f"the test-pulse currents: {problem}", path=path)
