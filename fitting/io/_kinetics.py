@@ -4,11 +4,10 @@ import os
 
 import numpy as np
 
-from fitting.io._abf import _channel, _choose_epoch, _ramp_leak, _read_sweeps, load_abf
-from fitting.io._command import protocol_checks, verify
+from fitting.io._abf import _choose_epoch, _ramp_leak
 from fitting.io._errors import InputError
 from fitting.io._window import resolve_window
-from fitting.io.units import to_si, unit_info
+from fitting.io._sweeps import checked_sweeps
 
 
 def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
@@ -38,14 +37,8 @@ def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
       InputError: not an ABF, no such step, windows that differ between sweeps.
     """
     path = os.fspath(path)
-    abf = load_abf(path)
-    channel = _channel(path, abf, channel, "channel")
-    lists, slots, probe = protocol_checks(path, abf, channel, None)
-    current, command, recorded, epochs, units = _read_sweeps(path, abf, channel, probe,
-                                                             current_unit)
-    scale = to_si(1.0, unit_info(units["command"])[2])
-    epochs, _ = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
-                       given=False)
+    r = checked_sweeps(path, channel, current_unit)
+    abf, current, command, epochs = (r[k] for k in ("abf", "current", "command", "epochs"))
     k, _ = _choose_epoch(path, epoch, epochs, None)
     rate = float(abf.dataRate)
     windows = [(p1s[k],) + tuple(resolve_window(path, window, p2s[k] - p1s[k], rate))

@@ -3,10 +3,8 @@
 
 import numpy as np
 
-from fitting.io._abf import _channel, _read_sweeps, load_abf
-from fitting.io._command import protocol_checks, verify
 from fitting.io._errors import InputError
-from fitting.io.units import to_si, unit_info
+from fitting.io._sweeps import checked_sweeps
 
 MAX_TEST_STEP = 0.02  # [V] largest step taken as a membrane test without epoch=
 
@@ -54,13 +52,8 @@ def membrane_test_from_abf(path, *, channel=0, epoch=None, current_unit=None):
     """
     from fitting.engine.membrane import membrane_test  # here: ``import fitting.io`` stays light
 
-    abf = load_abf(path)
-    channel = _channel(path, abf, channel, "channel")
-    lists, slots, probe = protocol_checks(path, abf, channel, None)  # stimulus files, user lists
-    current, _, recorded, epochs, units = _read_sweeps(path, abf, channel, probe, current_unit)
-    scale = to_si(1.0, unit_info(units["command"])[2])
-    epochs, _ = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
-                       given=False)
+    r = checked_sweeps(path, channel, current_unit)  # stimulus files, user lists refused
+    abf, current, epochs = r["abf"], r["current"], r["epochs"]
     k = _test_step(path, epochs[0], epoch)
     picked = {(e[0][k], e[1][k], e[2][k - 1], e[2][k]) for e in epochs}
     if len(picked) != 1:

@@ -5,12 +5,12 @@ import os
 
 import numpy as np
 
-from fitting.io._abf import _channel, _describe, _read_sweeps, load_abf
-from fitting.io._command import protocol_checks, verify, waveform
+from fitting.io._abf import _describe
 from fitting.io._corrections import correct
 from fitting.io._data import IVData
 from fitting.io._errors import InputError
-from fitting.io.units import check_plausible, to_si, unit_info
+from fitting.io._sweeps import checked_sweeps
+from fitting.io.units import check_plausible
 
 
 def _ramp_epoch(path, epochs, epoch):
@@ -57,16 +57,10 @@ def ramp_iv_from_abf(path, *, channel=0, epoch=None, bin_width=1e-3, leak=None, 
     path = os.fspath(path)
     if not (isinstance(bin_width, (int, float)) and 1e-5 <= bin_width <= 0.05):
         raise InputError(f"bin_width is in V, between 10 uV and 50 mV; got {bin_width!r}")
-    abf = load_abf(path)
-    channel = _channel(path, abf, channel, "channel")
-    lists, slots, probe = protocol_checks(path, abf, channel, None)
-    current, command, recorded, epochs, units = _read_sweeps(path, abf, channel, probe,
-                                                             current_unit)
-    scale = to_si(1.0, unit_info(units["command"])[2])
-    epochs, check = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
-                           given=False)
-    if check and "applied" in check:
-        command = [waveform(table, len(c)) for table, c in zip(epochs, command)]
+    r = checked_sweeps(path, channel, current_unit)
+    channel, current, command, epochs, units = (
+        r[k] for k in ("channel", "current", "command", "epochs", "units"))
+    lists, check = r["user_lists"], r["command_check"]
     k = _ramp_epoch(path, epochs, epoch)
     spans = {(e[0][k], e[1][k], e[2][k - 1], e[2][k]) for e in epochs}
     if len(spans) != 1:

@@ -5,14 +5,13 @@ import os
 
 import numpy as np
 
-from fitting.io._abf import _STATISTICS, _channel, _choose_epoch, _describe, _ramp_leak, \
-    _read_sweeps, load_abf
-from fitting.io._command import protocol_checks, verify, waveform
+from fitting.io._abf import _STATISTICS, _choose_epoch, _describe, _ramp_leak
 from fitting.io._corrections import correct
 from fitting.io._data import IVData
 from fitting.io._errors import InputError
 from fitting.io._window import resolve_window
-from fitting.io.units import check_plausible, to_si, unit_info
+from fitting.io._sweeps import checked_sweeps
+from fitting.io.units import check_plausible
 
 
 def _test_epoch(path, epochs, k, test_epoch, allow_holding=False):
@@ -76,16 +75,10 @@ def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
     path = os.fspath(path)
     if statistic not in _STATISTICS:
         raise InputError(f"statistic must be one of {sorted(_STATISTICS)}; got {statistic!r}")
-    abf = load_abf(path)
-    channel = _channel(path, abf, channel, "channel")
-    lists, slots, probe = protocol_checks(path, abf, channel, None)
-    current, command, recorded, epochs, units = _read_sweeps(path, abf, channel, probe,
-                                                             current_unit)
-    scale = to_si(1.0, unit_info(units["command"])[2])
-    epochs, check = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
-                           given=False)
-    if check and "applied" in check:
-        command = [waveform(table, len(c)) for table, c in zip(epochs, command)]
+    r = checked_sweeps(path, channel, current_unit)
+    abf, channel, current, command, epochs, units = (
+        r[k] for k in ("abf", "channel", "current", "command", "epochs", "units"))
+    lists, check = r["user_lists"], r["command_check"]
     k, _ = _choose_epoch(path, prepulse_epoch, epochs, None)
     m = _test_epoch(path, epochs, k, test_epoch, allow_holding=tails)
     rate = float(abf.dataRate)
