@@ -26,32 +26,21 @@ current during the ramp is neglected.
 """
 
 import os
-import warnings
 
 import numpy as np
 
-from fitting.io._corrections import DEFAULT_TEMPERATURE, correct, fit_line, subtract_line
-from fitting.io._data import IVData, pad_rows
-from fitting.io._errors import InputError
-from fitting.io.units import ACCEPTED, check_plausible, to_si, unit_info
+from fitting.io._corrections import DEFAULT_TEMPERATURE
+from fitting.io._errors import InputError, reading, require_file
+from fitting.io.units import ACCEPTED, to_si, unit_info
 from fitting.io._command import check_transients, protocol_checks, verify, waveform
-from fitting.io._window import resolve_window
+from fitting.io._stepiv import check_statistic, step_iv
 
-_STATISTICS = {
-    "mean": np.mean,
-    "min": np.min,
-    "max": np.max,
-    "peak": lambda a: a[np.argmax(np.abs(a))],
-}
 
 
 def load_abf(path):
     """Open an ABF file with pyabf, turning every failure into an InputError."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise InputError("no such file", path=path)
-    if not os.path.isfile(path):
-        raise InputError("is not a regular file", path=path)
+    require_file(path)
     with open(path, "rb") as handle:
         magic = handle.read(4)
     if magic not in (b"ABF ", b"ABF2"):
@@ -64,14 +53,8 @@ def load_abf(path):
         raise ImportError("reading ABF files needs pyabf: pip install 'ionjax[abf]'") from exc
     finally:
         np.set_printoptions(**printing)
-    try:
-        with warnings.catch_warnings():  # pyabf warns on odd headers; the error says it all
-            warnings.simplefilter("ignore")
-            return pyabf.ABF(path)
-    except Exception as exc:  # noqa: BLE001 - pyabf raises anything on a corrupt file
-        detail = " ".join(str(exc).split())  # one line
-        raise InputError(f"cannot read as ABF ({type(exc).__name__}: {detail})",
-                         path=path) from None
+    with reading(path, "ABF"):  # pyabf warns on odd headers, raises anything on a bad file
+        return pyabf.ABF(path)
 
 
 def _unit(path, label, quantity, what):
@@ -92,11 +75,6 @@ def _channel(path, abf, index, what):
                          f"0..{abf.channelCount - 1} ({', '.join(map(str, abf.adcNames))})",
                          path=path)
     return int(index)
-
-
-def _per_sweep(values):
-    """One value if every sweep has it, else the list (a user list can vary an epoch)."""
-    return values[0] if len(set(values)) == 1 else values
 
 
 def _read_sweeps(path, abf, channel, command_channel, current_unit, voltage_unit=None):
@@ -129,73 +107,6 @@ def _read_sweeps(path, abf, channel, command_channel, current_unit, voltage_unit
     if command_channel is not None:
         units["recorded_command"] = r_unit
     return current, command, (recorded if command_channel is not None else None), epochs, units
-
-
-def _choose_epoch(path, epoch, epochs, recorded):
-    """Index of the test step in the epoch tables, and the other candidates."""
-    types = epochs[0][3]
-    if epoch is not None:
-        text = str(epoch).strip()
-        if isinstance(epoch, bool) or not (isinstance(epoch, (int, np.integer)) or
-                                           (isinstance(epoch, str) and text.isdigit())):
-            raise InputError(f"epoch must be an integer index into abf.sweepEpochs; got "
-                             f"{epoch!r}", path=path)
-        k = int(text)
-        if not 0 <= k < len(types) or types[k] != "Step":
-            raise InputError(f"epoch {epoch!r} is not a step epoch; epochs: "
-                             f"{_describe(epochs[0])}", path=path)
-        return k, []
-    if recorded is None:
-        levels, tol = np.array([e[2] for e in epochs]), 1e-9
-    else:  # mean of the recorded command over the second half of each epoch
-        levels = np.array([[r[(p1 + p2) // 2:p2].mean() if p2 > p1 else np.nan
-                            for p1, p2 in zip(e[0], e[1])] for e, r in zip(epochs, recorded)])
-        tol = 1e-3
-    varying = [k for k in range(1, len(types) - 1)
-               if types[k] == "Step" and np.ptp(levels[:, k]) > tol]
-    if not varying:
-        raise InputError("no step epoch changes its level across sweeps; pass epoch= (--epoch; "
-                         "an index "
-                         f"into abf.sweepEpochs): {_describe(epochs[0])}", path=path)
-    return varying[0], varying[1:]
-
-
-def _describe(table):
-    p1s, p2s, levels, types = table
-    return "; ".join(f"{k}: {t} {lvl * 1e3:g} mV [{a}:{b}]"
-                     for k, (a, b, lvl, t) in enumerate(zip(p1s, p2s, levels, types)))
-
-
-def _ramp_leak(path, epochs, x_source, current):
-    """(ramp epoch indices, slope [S], intercept [A]) of a line fitted to each sweep's ramps.
-
-    ``x_source``: per-sweep command potential [V] (sweepC or the recorded command).
-    """
-    ramps = [k for k, t in enumerate(epochs[0][3]) if t == "Ramp"]
-    if not ramps:
-        raise InputError("leak='ramp' but the protocol has no ramp epoch: "
-                         f"{_describe(epochs[0])}", path=path)
-    spans = [np.concatenate([np.arange(e[0][k], e[1][k]) for k in ramps]) for e in epochs]
-    x = pad_rows([x_s[idx] for x_s, idx in zip(x_source, spans)])
-    y = pad_rows([i_s[idx] for i_s, idx in zip(current, spans)])
-    slope, intercept, _ = fit_line(x, y)
-    if not np.all(np.isfinite(slope)):
-        raise InputError("the ramp epochs do not span two voltages: cannot fit the leak",
-                         path=path)
-    return ramps, slope, intercept
-
-
-def _extract(path, current, recorded, epochs, k, window, statistic, rate):
-    """Per sweep: step voltage [V], current statistic [A] and the window's (first, stop)."""
-    stat = _STATISTICS[statistic]
-    v, i, windows = [], [], []
-    for s, (p1s, p2s, levels, _) in enumerate(epochs):
-        k0, k1 = resolve_window(path, window, p2s[k] - p1s[k], rate)
-        lo, hi = p1s[k] + k0, p1s[k] + k1
-        windows.append((k0, k1))
-        i.append(stat(current[s][lo:hi]))
-        v.append(levels[k] if recorded is None else recorded[s][lo:hi].mean())
-    return np.array(v), np.array(i), windows
 
 
 def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epoch=None,
@@ -250,8 +161,7 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
       ImportError: if pyabf is not installed.
     """
     path = os.fspath(path)
-    if statistic not in _STATISTICS:
-        raise InputError(f"statistic must be one of {sorted(_STATISTICS)}; got {statistic!r}")
+    check_statistic(statistic)
     abf = load_abf(path)
     channel = _channel(path, abf, channel, "channel")
     if command_channel is not None:
@@ -267,46 +177,18 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
         units.pop("recorded_command", None)
         command = [waveform(table, len(c)) for table, c in zip(epochs, command)] \
             if check and "applied" in check else command
-    k, others = _choose_epoch(path, epoch, epochs, recorded)
-    if check == "transients":
-        check = check_transients(path, abf, channel, current, epochs, k, lists, slots)
-    rate = float(abf.dataRate)
-    v, i, windows = _extract(path, current, recorded, epochs, k, window, statistic, rate)
-    for quantity, values, unit in (("voltage", v, units.get("recorded_command", units["command"])),
-                                   ("current", i, units["current"])):
-        problem = check_plausible(values, quantity, unit,
-                                  override=f"{quantity}_unit= (--{quantity}-unit)")
-        if problem:
-            raise InputError(f"the step I-V: {problem}", path=path)
-    p1 = _per_sweep([e[0][k] / rate for e in epochs])
-    duration = _per_sweep([(e[1][k] - e[0][k]) / rate for e in epochs])
     metadata = {
         "source": path, "format": "abf", "abf_version": getattr(abf, "abfVersionString", None),
         "channel": channel, "channel_name": str(abf.adcNames[channel]),
         "command_channel": command_channel,
         "voltage_source": "epoch table" if recorded is None else
         f"recorded command (channel {command_channel}), mean over the window",
-        "sweeps": list(range(len(epochs))), "sampling_rate_Hz": rate,
-        "epoch": k, "other_varying_epochs": others,
-        "epoch_start_s": p1, "epoch_duration_s": duration,
-        "window": {"spec": list(window), "start_s": _per_sweep([w[0] / rate for w in windows]),
-                   "end_s": _per_sweep([w[1] / rate for w in windows]),
-                   "samples": list(windows[0]) if
-                   len(set(windows)) == 1 else [list(w) for w in windows]},
-        "statistic": statistic, "units": units, "user_lists": lists,
-        "command_check": check,
+        "user_lists": lists, "command_check": check,
     }
-    label = os.path.splitext(os.path.basename(path))[0]
-    iv = IVData(v, i, [label], metadata)
-    ramp = None
-    if isinstance(leak, str) and leak == "ramp":
-        ramp = _ramp_leak(path, epochs, recorded if recorded is not None else command, current)
-        leak = None
-    iv = correct(iv, leak=leak, ljp=ljp, series_resistance=series_resistance,
-                 compensation=compensation, temperature=temperature)
-    if ramp is not None:  # the ramp line lives in command coordinates: evaluate it at v_cmd
-        ramps, slope, intercept = ramp
-        iv = subtract_line(iv, slope, intercept, {"name": "leak", "method": "ramp",
-                                                  "epochs": ramps, "coordinates": "command"},
-                           at=v)
-    return iv
+    transients = (lambda k: check_transients(path, abf, channel, current, epochs, k, lists,
+                                             slots)) if check == "transients" else None
+    r = dict(current=current, command=command, epochs=epochs, rate=abf.dataRate, units=units)
+    return step_iv(path, r, window=window, statistic=statistic, epoch=epoch, leak=leak, ljp=ljp,
+                   series_resistance=series_resistance, compensation=compensation,
+                   temperature=temperature, recorded=recorded, transients=transients,
+                   label=os.path.splitext(os.path.basename(path))[0], metadata=metadata)

@@ -8,7 +8,9 @@ and its text reads like a compiler message that editors and terminals can jump t
     data.csv:3:2: non-numeric value 'abc' in column 'current_pA'
 """
 
+import contextlib
 import os
+import warnings
 
 
 class InputError(ValueError):
@@ -42,3 +44,26 @@ class InputError(ValueError):
 
 def _rebuild(message, path, line, column):
     return InputError(message, path=path, line=line, column=column)
+
+
+def require_file(path):
+    """Raise an InputError unless ``path`` is an existing regular file."""
+    if not os.path.isfile(path):
+        raise InputError("no such file" if not os.path.exists(path) else "is not a regular file",
+                         path=path)
+
+
+@contextlib.contextmanager
+def reading(path, what):
+    """Run a third-party reader quietly, its every failure one InputError: "cannot read as
+    ``what`` (TypeError: ...)" (readers raise anything on a damaged file, and warn)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        detail = " ".join(str(exc).split())[:300]  # one line
+        raise InputError(f"cannot read as {what} ({type(exc).__name__}: {detail})",
+                         path=path) from None

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from fitting.io._abf import _choose_epoch, _ramp_leak
+from fitting.io._stepiv import _choose_epoch, _ramp_leak
 from fitting.io._errors import InputError
 from fitting.io._window import resolve_window
 from fitting.io._sweeps import checked_sweeps
@@ -38,9 +38,8 @@ def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
     """
     path = os.fspath(path)
     r = checked_sweeps(path, channel, current_unit)
-    abf, current, command, epochs = (r[k] for k in ("abf", "current", "command", "epochs"))
+    rate, current, command, epochs = (r[k] for k in ("rate", "current", "command", "epochs"))
     k, _ = _choose_epoch(path, epoch, epochs, None)
-    rate = float(abf.dataRate)
     windows = [(p1s[k],) + tuple(resolve_window(path, window, p2s[k] - p1s[k], rate))
                for p1s, p2s, _, _ in epochs]
     if len({(k0, k1) for _, k0, k1 in windows}) != 1:

@@ -53,7 +53,7 @@ def membrane_test_from_abf(path, *, channel=0, epoch=None, current_unit=None):
     from fitting.engine.membrane import membrane_test  # here: ``import fitting.io`` stays light
 
     r = checked_sweeps(path, channel, current_unit)  # stimulus files, user lists refused
-    abf, current, epochs = r["abf"], r["current"], r["epochs"]
+    current, epochs = r["current"], r["epochs"]
     k = _test_step(path, epochs[0], epoch)
     picked = {(e[0][k], e[1][k], e[2][k - 1], e[2][k]) for e in epochs}
     if len(picked) != 1:
@@ -69,7 +69,7 @@ def membrane_test_from_abf(path, *, channel=0, epoch=None, current_unit=None):
     h1 = epochs[0][0][k - 1]  # the holding level's epoch before the step
     if len({len(c) for c in current}) != 1:
         raise InputError("sweeps differ in length", path=path)
-    rate = float(abf.dataRate)
+    rate = r["rate"]
     t = np.arange(len(current[0])) / rate
     try:
         result = membrane_test(t, np.stack(current), v_hold=v_hold, v_step=v_step,

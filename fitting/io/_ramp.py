@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from fitting.io._abf import _describe
+from fitting.io._stepiv import _describe
 from fitting.io._corrections import correct
 from fitting.io._data import IVData
 from fitting.io._errors import InputError
@@ -84,7 +84,7 @@ def ramp_iv_from_abf(path, *, channel=0, epoch=None, bin_width=1e-3, leak=None, 
     if problem:
         raise InputError(f"the ramp currents: {problem}", path=path)
     name = os.path.splitext(os.path.basename(path))[0]
-    metadata = dict(source=path, format="abf", channel=channel, epoch=k,
+    metadata = dict(source=path, format=r["format"], channel=channel, epoch=k,
                     ramp_V=[float(start), float(stop)], bin_width_V=float(bin_width),
                     samples_per_bin=int(np.median(counts)), units=units, user_lists=lists,
                     command_check=check)

@@ -1,7 +1,8 @@
 """Reading recordings by file type: one entry point for a file, one for several.
 
-``read`` picks the reader by the extension (``.abf``: a step I-V extracted by ``iv_from_abf``;
-anything else: an I-V table read by ``read_csv``) and applies the corrections in the physical
+``read`` picks the reader by the file's type (``format_of``: an ABF, NWB or neo-readable
+recording gives a step I-V, one point per sweep, through ``iv_from_abf``, ``iv_from_nwb`` or
+``iv_from_neo``; anything else is an I-V table read by ``read_csv``) and applies the corrections in the physical
 order (series resistance, liquid junction potential, leak). ``read_files`` reads several files
 into one IVData of shape (R, n_max), padded with NaN, whose labels name file and recording.
 """
@@ -13,6 +14,7 @@ from fitting.io._corrections import DEFAULT_TEMPERATURE, correct
 from fitting.io._csv import read_csv
 from fitting.io._data import stack
 from fitting.io._errors import InputError
+from fitting.io._formats import format_of
 
 ABF_OPTIONS = ("channel", "window", "statistic", "epoch", "command_channel")
 
@@ -22,13 +24,16 @@ def read(path, *, leak=None, ljp=None, series_resistance=None, compensation=0.0,
     """One recording file as IVData [V, A], corrected.
 
     Args:
-      path: an ``.abf`` file (one I-V point per sweep, see ``iv_from_abf``) or a CSV table.
+      path: a recording (ABF, NWB, or a format of ``fitting.io.FORMATS`` read through neo;
+        one I-V point per sweep, see ``iv_from_abf``) or a CSV table.
       leak, ljp, series_resistance, compensation, temperature: the corrections, as in
-        ``fitting.io.correct`` (``leak="ramp"`` only for ABF files).
+        ``fitting.io.correct`` (``leak="ramp"`` only for recordings of sweeps).
       voltage_unit, current_unit: override the units the file states (see ``read_csv`` and
         ``iv_from_abf``), e.g. "mV" for a column headed ``voltage_V`` that holds mV numbers.
       **abf_options: ``channel``, ``window``, ``statistic``, ``epoch``, ``command_channel`` of
-        ``iv_from_abf``; they name nothing in a table and are ignored there.
+        ``iv_from_abf`` (None: the reader's default); they name nothing in a table and are
+        ignored there. For NWB and neo files ``channel`` is the recording (``recording=`` of
+        ``iv_from_nwb``: default all), and ``command_channel`` is refused.
 
     Returns:
       IVData.
@@ -39,15 +44,37 @@ def read(path, *, leak=None, ljp=None, series_resistance=None, compensation=0.0,
     unknown = set(abf_options) - set(ABF_OPTIONS)
     if unknown:
         raise TypeError(f"read() got unknown options {sorted(unknown)}")
+    abf_options = {k: v for k, v in abf_options.items() if v is not None}  # None: the default
     corrections = dict(leak=leak, ljp=ljp, series_resistance=series_resistance,
                        compensation=compensation, temperature=temperature)
     units = dict(voltage_unit=voltage_unit, current_unit=current_unit)
-    if os.fspath(path).lower().endswith(".abf"):
+    kind = format_of(path)
+    if kind == "abf":
         return iv_from_abf(path, **abf_options, **units, **corrections)
+    if kind in ("nwb", "neo"):
+        return _read_other(kind, path, abf_options, units, corrections)
     if isinstance(leak, str) and leak == "ramp":
-        raise InputError("leak 'ramp' needs an ABF file (the ramp is in the raw sweeps); for a "
+        raise InputError("leak 'ramp' needs a recording with its sweeps (ABF, NWB); for a "
                          "table use a voltage range", path=path)
     return correct(read_csv(path, **units), **corrections)
+
+
+def _read_other(kind, path, options, units, corrections):
+    """NWB or neo: the step I-V with the options that name something there."""
+    if options.get("command_channel") is not None:
+        raise InputError(f"command_channel names an ABF channel; a {kind.upper()} file's "
+                         "command is its stimulus series", path=path)
+    if units["voltage_unit"] is not None:
+        raise InputError(f"voltage_unit overrides an ABF's or a table's label; a "
+                         f"{kind.upper()} file's command carries its unit", path=path)
+    options = {k: v for k, v in options.items() if k != "command_channel"}
+    if "channel" in options:
+        options["recording"] = options.pop("channel")
+    if kind == "nwb":
+        from fitting.io._nwb import iv_from_nwb as reader
+    else:
+        from fitting.io._neo import iv_from_neo as reader
+    return reader(path, **options, current_unit=units["current_unit"], **corrections)
 
 
 def _file_labels(path, iv):

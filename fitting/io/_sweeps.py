@@ -1,20 +1,52 @@
-"""The sweeps of a voltage-clamp ABF for the protocol analyses, with their commands checked."""
+"""The sweeps of a voltage-clamp recording for the protocol analyses, with their commands
+checked: an ABF's (epoch tables from the header) or an NWB file's (epoch tables read off the
+stimulus series), in one form."""
 
-from fitting.io._abf import _channel, _read_sweeps, load_abf
-from fitting.io._command import protocol_checks, verify, waveform
-from fitting.io.units import to_si, unit_info
+import os
+
+from fitting.io._errors import InputError
+from fitting.io._formats import format_of
 
 
 def checked_sweeps(path, channel, current_unit):
-    """Open an ABF and read every sweep, as ``iv_from_abf`` does: a command from a stimulus file
-    or a user list the recording cannot confirm is refused; an applied user list rebuilds the
-    command waveform from the epoch table.
+    """Read every sweep of a recording, as ``iv_from_abf`` / ``iv_from_nwb`` do. For an ABF, a
+    command from a stimulus file or a user list the recording cannot confirm is refused; an
+    applied user list rebuilds the command waveform from the epoch table.
+
+    Args:
+      path: an ABF or NWB file.
+      channel: the current's ADC channel (ABF) or the recording's index (NWB: electrodes and
+        protocols in the file's order).
+      current_unit: a unit label overriding the file's.
 
     Returns:
-      dict: ``abf``, ``channel`` (checked index), ``current`` and ``command`` (per-sweep arrays
-      [A], [V]), ``epochs`` (per-sweep (p1s, p2s, levels [V], types)), ``units``,
+      dict: ``current`` and ``command`` (per-sweep arrays [A], [V]), ``epochs`` (per-sweep
+      (p1s, p2s, levels [V], types)), ``rate`` [Hz], ``format``, ``channel``, ``units``,
       ``user_lists`` and ``command_check``.
     """
+    kind = format_of(path)
+    if kind == "nwb":
+        from fitting.io._nwb import nwb_sweeps
+
+        return nwb_sweeps(path, channel, current_unit)
+    if kind == "neo":
+        from fitting.io._formats import NEO_FORMATS
+        from fitting.io._neo import neo_sweeps
+
+        return neo_sweeps(path, NEO_FORMATS[os.path.splitext(os.fspath(path))[1].lower()],
+                          channel, current_unit)
+    if kind != "abf":
+        raise InputError(
+            f"a protocol analysis reads recordings of sweeps (ABF, NWB, WinWCP), not {kind} files",
+            path=os.fspath(path))
+    return _abf_sweeps(path, channel, current_unit)
+
+
+def _abf_sweeps(path, channel, current_unit):
+    from fitting.io._abf import _channel, _read_sweeps, load_abf
+    from fitting.io._command import protocol_checks, verify, waveform
+    from fitting.io.units import to_si, unit_info
+
     abf = load_abf(path)
     channel = _channel(path, abf, channel, "channel")
     lists, slots, probe = protocol_checks(path, abf, channel, None)
@@ -25,5 +57,6 @@ def checked_sweeps(path, channel, current_unit):
                            given=False)
     if check and "applied" in check:
         command = [waveform(table, len(c)) for table, c in zip(epochs, command)]
-    return dict(abf=abf, channel=channel, current=current, command=command, epochs=epochs,
-                units=units, user_lists=lists, command_check=check)
+    return dict(current=current, command=command, epochs=epochs, rate=float(abf.dataRate),
+                format="abf", channel=channel, units=units, user_lists=lists,
+                command_check=check)

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from fitting.io._abf import _STATISTICS, _choose_epoch, _describe, _ramp_leak
+from fitting.io._stepiv import _STATISTICS, _choose_epoch, _describe, _ramp_leak
 from fitting.io._corrections import correct
 from fitting.io._data import IVData
 from fitting.io._errors import InputError
@@ -76,12 +76,11 @@ def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
     if statistic not in _STATISTICS:
         raise InputError(f"statistic must be one of {sorted(_STATISTICS)}; got {statistic!r}")
     r = checked_sweeps(path, channel, current_unit)
-    abf, channel, current, command, epochs, units = (
-        r[k] for k in ("abf", "channel", "current", "command", "epochs", "units"))
+    rate, channel, current, command, epochs, units = (
+        r[k] for k in ("rate", "channel", "current", "command", "epochs", "units"))
     lists, check = r["user_lists"], r["command_check"]
     k, _ = _choose_epoch(path, prepulse_epoch, epochs, None)
     m = _test_epoch(path, epochs, k, test_epoch, allow_holding=tails)
-    rate = float(abf.dataRate)
     stat = _STATISTICS[statistic]
     v, i = [], []
     for s, (p1s, p2s, levels, _) in enumerate(epochs):
@@ -108,7 +107,7 @@ def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
     problem = check_plausible(i, "current", units["current"], override="current_unit=")
     if problem:
         raise InputError(f"the test-pulse currents: {problem}", path=path)
-    metadata = dict(source=path, format="abf", channel=channel, prepulse_epoch=k,
+    metadata = dict(source=path, format=r["format"], channel=channel, prepulse_epoch=k,
                     test_epoch=m, test_level_V=float(epochs[0][2][m]),
                     window=dict(spec=list(window), start_s=k0 / rate, end_s=k1 / rate),
                     statistic=statistic, units=units, user_lists=lists, command_check=check)

@@ -22,7 +22,9 @@ DEFAULT_UNIT = {"voltage": "mV", "concentration": "mM", "resistance": "MOhm", "t
 # quantities told apart by the unit of a recording's column or channel
 RECORDING_QUANTITIES = ("voltage", "current")
 # extra spellings (after case folding and micro/Ohm normalisation) -> table symbol
-_ALIASES = {"resistance": {"megohm": "MOhm", "m": "MOhm", "g": "GOhm"}}
+_ALIASES = {"resistance": {"megohm": "MOhm", "m": "MOhm", "g": "GOhm"},
+            # NWB spells the SI units of its series out
+            "voltage": {"volts": "V", "volt": "V"}, "current": {"amperes": "A", "ampere": "A"}}
 
 
 def exponent(symbol):

@@ -1,0 +1,60 @@
+"""Which reader a recording file needs: the one place that looks at a file's type.
+
+ABF and NWB (HDF5) files are told by their first bytes, whatever their name; WinWCP by its
+extension (read through neo, see ``fitting.io._neo``); anything else is an I-V table (CSV).
+Binary HEKA PatchMaster (``.dat``), AxoGraph, Igor and CED files are refused with a conversion
+route (a text table named ``.dat`` is read as a table): neo opens some of them, but no public
+voltage-clamp sample could be tried here, and a reader never tried would print numbers no one
+has checked.
+"""
+
+import os
+
+from fitting.io._errors import InputError
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+# extension -> the neo IO class that reads it (each tried on a real file in tests/test_formats)
+NEO_FORMATS = {".wcp": "WinWcpIO"}
+_ROUTE = "convert the recording to NWB (neuroconv, or the acquisition software's export) or ABF"
+REFUSED = {  # binary files of these extensions: formats no real voltage-clamp sample was tried on
+    ".dat": "HEKA PatchMaster .dat files are not read (no public sample could be tested): "
+            "export the series to NWB (PatchMaster's File > Export, or the x-to-nwb / "
+            "ipfx converters) or to ABF, and read that",
+    ".axgd": f"AxoGraph files are not read (no voltage-clamp sample could be tested): {_ROUTE}",
+    ".axgx": f"AxoGraph files are not read (no voltage-clamp sample could be tested): {_ROUTE}",
+    ".ibw": f"Igor waves are not read (no voltage-clamp sample could be tested): {_ROUTE}",
+    ".pxp": f"Igor experiments are not read (no voltage-clamp sample could be tested): {_ROUTE}",
+    ".smr": f"CED Spike2 files are not read (no voltage-clamp sample could be tested): {_ROUTE}",
+    ".smrx": f"CED Spike2 files are not read (no voltage-clamp sample could be tested): {_ROUTE}",
+    ".cfs": f"CED Signal files are not read (no voltage-clamp sample could be tested): {_ROUTE}",
+}
+FORMATS = {"abf": "Axon ABF 1 and 2 (pyabf)", "nwb": "NWB icephys (pynwb)",
+           ".wcp": "WinWCP (neo's WinWcpIO)", "table": "CSV / TSV I-V tables"}
+
+
+def _magic(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(8)
+    except OSError:
+        return b""
+
+
+def format_of(path):
+    """"abf", "nwb", "neo" or "table" for a recording file.
+
+    Raises:
+      InputError: a format that is refused (``REFUSED``), with its conversion route.
+    """
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    magic = _magic(path)
+    if ext in REFUSED and (magic[:3] == b"DAT" or b"\x00" in magic):  # not a text table
+        raise InputError(REFUSED[ext], path=path)
+    if magic[:4] in (b"ABF ", b"ABF2") or ext == ".abf":
+        return "abf"
+    if magic == HDF5_MAGIC or ext == ".nwb":
+        return "nwb"
+    if ext in NEO_FORMATS:
+        return "neo"
+    return "table"

@@ -1,0 +1,97 @@
+"""Epoch tables read off command waveforms, for recordings that store the command but not the
+protocol (NWB stimulus series, neo signals).
+
+A command is piecewise constant ("Step") and linear ("Ramp"). In each sweep the command moves
+at a sample that differs from the one before by more than ``tolerance``; two or more
+consecutive moves by the same amount are a ramp, a lone move a jump to a new step. The
+sweeps share one table: its boundaries are the union of every sweep's, so an epoch whose level
+equals its neighbour's in some sweep (a test step to the holding level) keeps its own index.
+Table ``k`` of sweep ``s`` is (p1s, p2s, levels [V], types) as ``fitting.io._abf`` reads from
+an ABF header: index 0 is the segment before the first change, the level of a step is its value
+and the level of a ramp its target, its last sample. A ramp runs from its starting level (the
+last sample of what precedes it) to its target, both included, as Clampex draws it.
+"""
+
+import numpy as np
+
+from fitting.io._errors import InputError
+
+TOLERANCE = 1e-6  # [V] a smaller change of the command is not a protocol epoch
+MAX_EPOCHS = 256  # more segments than this: not a protocol's command (a recorded monitor?)
+
+
+def _runs(command, tolerance):
+    """Start indices of the segments of one sweep's command, and whether each is a ramp.
+
+    The command moves at sample j + 1 when |c[j+1] - c[j]| > tolerance. Two or more consecutive
+    moves by the same amount are a ramp, which starts on its starting level (the sample before
+    its first move, as Clampex draws it) and ends on its last move; a lone move is a jump that
+    starts a step.
+    """
+    d = np.diff(command)
+    moves = np.abs(d) > tolerance
+    j = np.flatnonzero(moves)
+    if j.size == 0:
+        return np.array([0]), np.array([False])
+    # runs of consecutive moves by the same amount
+    new = np.ones(j.size, bool)
+    new[1:] = (np.diff(j) != 1) | (np.abs(np.diff(d[j])) > tolerance)
+    first = j[new]
+    last = j[np.concatenate([np.flatnonzero(new)[1:] - 1, [j.size - 1]])]
+    starts, ramps, ramp_end = [0], [False], -1
+    for f, l in zip(first.tolist(), last.tolist()):
+        if l > f:  # a ramp: samples f .. l + 1; what follows (l + 2 on) is a step
+            f += f == ramp_end  # a peak shared with the ramp before stays that ramp's target
+            while starts[-1] >= f:  # the ramp takes its starting sample from what precedes
+                starts.pop(), ramps.pop()
+            starts.append(f), ramps.append(True)
+            ramp_end = l + 1
+            if l + 2 < len(command):
+                starts.append(l + 2), ramps.append(False)
+        elif f + 1 > starts[-1]:  # a jump at sample f + 1
+            starts.append(f + 1), ramps.append(False)
+        if len(starts) > MAX_EPOCHS:
+            break
+    if starts[0] != 0:  # a ramp from the first sample took segment 0's place
+        starts.insert(0, 0), ramps.insert(0, False)
+    return np.array(starts), np.array(ramps)
+
+
+def epoch_tables(path, commands, tolerance=TOLERANCE):
+    """The common epoch table of a recording's sweeps, from their commands.
+
+    Args:
+      path: the file, for messages.
+      commands: per-sweep command arrays [V], all of one length.
+      tolerance: [V] the smallest change of the command taken as an epoch boundary.
+
+    Returns:
+      list of per-sweep tables (p1s, p2s, levels [V], types), types "Step" or "Ramp".
+
+    Raises:
+      InputError: sweeps of different lengths, or a command that is not piecewise constant or
+        linear (more than ``MAX_EPOCHS`` segments: noise on a recorded command).
+    """
+    if len({len(c) for c in commands}) != 1:
+        raise InputError("the sweeps differ in length: their commands share no epoch table",
+                         path=path)
+    n = len(commands[0])
+    starts, ramp_at = set(), set()
+    for command in commands:
+        s, moving = _runs(np.asarray(command, float), tolerance)
+        starts.update(s.tolist())
+        ramp_at.update(s[moving].tolist())
+        if len(starts) > MAX_EPOCHS:
+            raise InputError(f"the command is not a protocol of steps and ramps (over "
+                             f"{MAX_EPOCHS} segments at a {tolerance * 1e3:g} mV tolerance): "
+                             "a recorded, noisy command cannot give the epochs", path=path)
+    p1s = sorted(starts)
+    p2s = p1s[1:] + [n]
+    types = ["Ramp" if p1 in ramp_at else "Step" for p1 in p1s]
+    return [(list(p1s), list(p2s), [_level(c, p2, t) for p2, t in zip(p2s, types)], list(types))
+            for c in commands]
+
+
+def _level(command, p2, kind):
+    """A step's value, a ramp's target: the segment's last sample."""
+    return float(command[p2 - 1])

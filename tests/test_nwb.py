@@ -1,0 +1,179 @@
+"""NWB in: the real ABF recordings converted by other tools (neuroconv, pynwb's own writer) give
+the same I-V, membrane test, ramp I-V and fits as the ABF path; the epoch table read off a
+command; every refusal."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pynwb")
+
+import fitting  # noqa: E402
+from fitting import io  # noqa: E402
+from fitting.io._segments import epoch_tables  # noqa: E402
+from nwb_files import neuroconv_nwb, pynwb_nwb  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def nwb_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("nwb")
+
+
+def _same_iv(a, b, row=None):
+    """Identical voltages; currents equal to the rounding of pyabf's float32 samples."""
+    v, i = (b.v, b.i) if row is None else (b.v[row], b.i[row])
+    np.testing.assert_array_equal(v, a.v)
+    np.testing.assert_allclose(i, a.i, rtol=3e-7, atol=0)
+
+
+def test_step_iv_and_fit_of_neuroconv_nwb_equal_the_abf(shared_data, nwb_dir):
+    pytest.importorskip("neuroconv")
+    abf = shared_data / "abf" / "14o16001_vc_pair_step.abf"
+    path = neuroconv_nwb(abf, nwb_dir / "pair.nwb", channels=(0, 1))  # two cells, one file
+    listing = io.nwb_recordings(path)
+    assert [(r["protocol"], r["sweeps"]) for r in listing] == [("pair-MTIV", 13)] * 2
+    for options in ({}, dict(window=("2.5ms", "7.5ms"), statistic="peak")):
+        both = io.read(path, **options)
+        assert both.shape == (2, 13) and both.labels[0].endswith("IN0 (pair-MTIV)")
+        for cell in (0, 1):
+            a = io.iv_from_abf(abf, channel=cell, **options)
+            _same_iv(a, both, row=cell)
+    a, b = io.iv_from_abf(abf), io.read(path, channel=0)
+    _same_iv(a, b)
+    for model in (fitting.Ohmic(), fitting.BoltzmannOhmic()):
+        ra, rb = fitting.fit(model, a.v, a.i), fitting.fit(model, b.v, b.i)
+        assert int(ra.status) == int(rb.status)
+        for name in ra.params:
+            np.testing.assert_allclose(rb.params[name], ra.params[name], rtol=1e-5)
+
+
+def test_second_recording_of_a_neuroconv_file(shared_data, nwb_dir):
+    pytest.importorskip("neuroconv")
+    abf = shared_data / "abf" / "171116sh_0012.abf"
+    path = neuroconv_nwb(abf, nwb_dir / "steps.nwb")
+    _same_iv(io.iv_from_abf(abf, window=("10ms", "60ms")), io.read(path, window=("10ms", "60ms")))
+
+
+def test_membrane_test_of_neuroconv_nwb_equals_the_abf(shared_data, nwb_dir):
+    pytest.importorskip("neuroconv")
+    abf = shared_data / "protocols" / "171116sh_0011.abf"
+    path = neuroconv_nwb(abf, nwb_dir / "memtest.nwb")
+    (a, info_a), (b, info_b) = io.membrane_test_from_abf(abf), io.membrane_test_from_abf(path)
+    assert info_a["sweeps"] == info_b["sweeps"] == 20 and info_a["rate"] == info_b["rate"]
+    assert set(a.values) == set(b.values) and len(a.values) >= 3
+    for name in a.values:  # access and membrane resistance, capacitance, ...
+        np.testing.assert_allclose(b.values[name], a.values[name], rtol=1e-5)
+    np.testing.assert_array_equal(b.status, a.status)
+
+
+@pytest.mark.parametrize("table", [True, False])
+def test_tail_iv_with_ramp_leak_of_pynwb_abf1(shared_data, nwb_dir, table):
+    """ABF 1 (neuroconv cannot rebuild its command): pynwb's writer, per-sweep gains, with and
+    without the icephys table; the leak ramps are found in the stored command."""
+    abf = shared_data / "abf" / "hcn2_20d10009.abf"
+    path = pynwb_nwb(abf, nwb_dir / f"hcn2_{table}.nwb", table=table)
+    options = dict(window=("2.5ms", "7.5ms"), leak="ramp", ljp=3.18e-3)
+    a, b = io.iv_from_abf(abf, **options), io.read(path, **options)
+    np.testing.assert_array_equal(a.v, b.v)
+    np.testing.assert_allclose(b.i, a.i, rtol=1e-12)  # float64 samples: to rounding
+    assert b.metadata["corrections"][-1]["method"] == "ramp"
+
+
+def test_ramp_iv_of_pynwb_nwb_equals_the_abf(shared_data, nwb_dir):
+    abf = shared_data / "protocols" / "DM1_0002.abf"
+    path = pynwb_nwb(abf, nwb_dir / "ramp.nwb")
+    a, b = io.ramp_iv_from_abf(abf), io.ramp_iv_from_abf(path)
+    assert a.shape == b.shape == (7, 160)
+    np.testing.assert_allclose(b.v, a.v, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(b.i, a.i, rtol=1e-12)
+
+
+def test_epoch_table_read_off_commands_matches_clampex():
+    """Steps, a jump back to the holding level in one sweep, up and down ramps sharing their
+    peak sample: the boundaries Clampex gives (a ramp holds both of its end levels)."""
+    n, mV = 400, 1e-3
+    commands = []
+    for level in (-80.0, -70.0, -60.0):  # the second sweep steps to the holding level
+        c = np.full(n, -70.0)
+        c[50:150] = level
+        c[200:251] = np.linspace(-70.0, 30.0, 51)  # 200 .. 250, ending on 30 mV
+        c[250:301] = np.linspace(30.0, -70.0, 51)  # 250 .. 300: the peak sample is shared
+        commands.append(c * mV)
+    tables = epoch_tables("x", commands)
+    p1s, p2s, levels, types = tables[0]
+    assert p1s == [0, 50, 150, 200, 251, 301] and p2s[-1] == n
+    assert types == ["Step", "Step", "Step", "Ramp", "Ramp", "Step"]
+    np.testing.assert_allclose(levels, np.array([-70, -80, -70, 30, -70, -70]) * mV)
+    assert [t[2][1] for t in tables] == pytest.approx([-0.08, -0.07, -0.06])
+
+
+def test_noisy_or_unequal_commands_are_refused():
+    rng = np.random.default_rng(0)
+    with pytest.raises(io.InputError, match="not a protocol of steps and ramps"):
+        epoch_tables("x", [rng.normal(-0.07, 1e-3, 5000)])
+    with pytest.raises(io.InputError, match="differ in length"):
+        epoch_tables("x", [np.zeros(10), np.zeros(11)])
+
+
+def _write(path, build):
+    from pynwb import NWBHDF5IO, NWBFile
+
+    from nwb_files import START
+
+    nwb = NWBFile(session_description="t", identifier="t", session_start_time=START)
+    build(nwb)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with NWBHDF5IO(str(path), "w") as out:
+            out.write(nwb)
+    return path
+
+
+def _electrode(nwb):
+    device = nwb.create_device(name="amp")
+    return nwb.create_icephys_electrode(name="e0", description="d", device=device)
+
+
+def test_refusals(tmp_path):
+    from pynwb.icephys import CurrentClampSeries, VoltageClampSeries
+
+    def no_stimulus(nwb):
+        nwb.add_acquisition(VoltageClampSeries(name="i", data=np.zeros(100), conversion=1e-12,
+                                               electrode=_electrode(nwb), gain=1.0, rate=1e3))
+
+    def current_clamp(nwb):
+        nwb.add_acquisition(CurrentClampSeries(name="v", data=np.zeros(100), electrode=
+                                               _electrode(nwb), gain=1.0, rate=1e3))
+
+    with pytest.raises(io.InputError, match="no stimulus"):
+        io.read(_write(tmp_path / "a.nwb", no_stimulus))
+    with pytest.raises(io.InputError, match="no voltage-clamp recording"):
+        io.read(_write(tmp_path / "b.nwb", current_clamp))
+    with pytest.raises(io.InputError, match="recording 3 does not exist; the file has 0: e0"):
+        io.read(tmp_path / "a.nwb", channel=3)
+    broken = tmp_path / "broken.nwb"
+    broken.write_bytes((tmp_path / "a.nwb").read_bytes()[:2000])
+    with pytest.raises(io.InputError, match="cannot read as NWB"):
+        io.read(broken)
+    with pytest.raises(io.InputError, match="command_channel names an ABF channel"):
+        io.read(tmp_path / "a.nwb", command_channel=1)
+    with pytest.raises(io.InputError, match="not an NWB"):
+        io.iv_from_nwb(__file__)
+
+
+def test_heka_and_untested_formats_are_refused_with_a_route(tmp_path):
+    heka = tmp_path / "cell.dat"
+    heka.write_bytes(b"DAT2\x00\x00" + bytes(100))
+    with pytest.raises(io.InputError, match="HEKA PatchMaster .* export the series to NWB"):
+        io.read(heka)
+    for ext in (".axgd", ".ibw", ".smr"):
+        other = tmp_path / f"cell{ext}"
+        other.write_bytes(b"\x00" * 64)
+        with pytest.raises(io.InputError, match="no voltage-clamp sample could be tested"):
+            io.read(other)
+    table = tmp_path / "iv.dat"  # a text table that happens to be called .dat
+    table.write_text("voltage_mV,current_pA\n-80,-100\n-60,-50\n-40,0\n")
+    assert io.read(table).shape == (3,)
