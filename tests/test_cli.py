@@ -217,7 +217,7 @@ def test_output_formats_are_checked_before_anything_is_written(ohmic_csv, tmp_pa
     assert out.returncode == 2 and "figure format 'xyz'" in out.stderr
     assert not (tmp_path / "r.json").exists()
     out = run("fit", good, "--model", "ohmic", "--out", tmp_path / "r.txt")
-    assert out.returncode == 2 and "must be .json or .csv" in out.stderr
+    assert out.returncode == 2 and "must be .json, .csv, .parquet, .nwb" in out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cell.csv"]
 
 
@@ -317,10 +317,11 @@ def test_noise_free_fit_does_not_warn_about_reversal(tmp_path):
 def test_options_that_would_be_ignored_are_refused(ohmic_csv):
     """ABF-only options on a table, and a temperature nothing uses, were silently ignored."""
     path, _, _ = ohmic_csv
-    for extra, message in ((("--window", "2.5ms,7.5ms"), "--window applies to ABF recordings"),
-                           (("--channel", "1"), "--channel applies to ABF"),
+    for extra, message in ((("--window", "2.5ms,7.5ms"),
+                            "--window applies to recordings of sweeps"),
+                           (("--channel", "1"), "--channel applies to recordings of sweeps"),
                            (("--statistic", "peak", "--epoch", "3"),
-                            "--statistic, --epoch apply to ABF"),
+                            "--statistic, --epoch apply to recordings of sweeps"),
                            (("--temperature", "25C"), "--temperature is used by ghk models")):
         out = run("fit", path, "--model", "ohmic", *extra)
         assert out.returncode == 2 and message in out.stderr, out.stderr

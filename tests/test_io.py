@@ -824,7 +824,7 @@ def test_abf_unit_labels_padded_with_nul_bytes_are_read():
 
 
 def test_float32_results_keep_their_float32_value_in_nine_digits():
-    from fitting.io.export import _column
+    from fitting.engine.table import _column
 
     rng = np.random.default_rng(1)
     x = (rng.normal(size=50_000) * 10.0 ** rng.integers(-20, 5, 50_000)).astype(np.float32)

@@ -301,7 +301,7 @@ def cmd_analyze(args):
                          args, path)
             interrupt.check()
     if args.out is not None:
-        write_table(args.out, rows)
+        write_table(args.out, rows, files=args.files)
         print(f"results written to {args.out}")
     if args.plot is not None:
         from fitting.app.analyze_plot import figure

@@ -4,6 +4,7 @@ ignored), and the output paths, all checked before any work."""
 import os
 
 from fitting.app.calculators import UsageError
+from fitting import io
 
 _RECORDING = ("window", "statistic", "leak", "ljp", "pipette", "bath", "series_resistance",
               "compensation", "command_channel", "voltage_unit", "temperature")
@@ -34,8 +35,8 @@ def check_options(args):
              if getattr(args, n, None) not in (None, 0.0 if n == "compensation" else None)]
     if given:
         raise UsageError(f"{', '.join(given)} do(es) not apply to --protocol {args.protocol}")
-    if args.out is not None and not args.out.lower().endswith((".csv", ".json")):
-        raise UsageError(f"{args.out}: results must be .json or .csv")
+    if args.out is not None and not args.out.lower().endswith(io.RESULT_FORMATS):
+        raise UsageError(f"{args.out}: results must be {', '.join(io.RESULT_FORMATS)}")
     if getattr(args, "iv_out", None) is not None and not args.iv_out.lower().endswith(".csv"):
         raise UsageError(f"{args.iv_out}: --iv-out writes a .csv table")
     if args.plot is not None:

@@ -1,8 +1,9 @@
 """The ``ionjax`` command line: fit recordings, extract I-V curves, and small physics calculators.
 
     ionjax example                       fit the bundled synthetic recording, write a figure
-    ionjax fit FILE... --model ...       fit CSV tables or ABF files, print the summary
-    ionjax iv FILE.abf ... --out iv.csv  extract step I-V curves from ABF files
+    ionjax fit FILE... --model ...       fit CSV tables or recordings (ABF, NWB, WinWCP; a
+                                         folder: its files), print the summary
+    ionjax iv FILE.abf ... --out iv.csv  extract step I-V curves from recordings
     ionjax nernst --ion K --c-in 140 --c-out 5 --temperature 37C
     ionjax ghk-voltage --ions K,Na,Cl --p 1,0.04,0.45 --c-in 400,50,40 --c-out 20,440,560 ...
     ionjax ljp --pipette K=140,gluconate=140 --bath Na=140,Cl=140 --temperature 22C
@@ -121,10 +122,12 @@ def build_parser():
         prog="ionjax", description="Fit patch-clamp I-V recordings; ion-transport calculators. "
                                    "Units: mV, pA, mM unless written (e.g. 3.18mV, 22C).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bars (they are drawn only on a terminal anyway)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("fit", help="fit I-V data from CSV or ABF files")
+    p = sub.add_parser("fit", help="fit I-V data from CSV tables or recordings (ABF, NWB, "
+                                   "WinWCP; a folder: its files)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--model", required=True, choices=MODELS)
     p.add_argument("--temperature", type=_temperature, help="e.g. 22C or 295.15K")
@@ -133,12 +136,12 @@ def build_parser():
     p.add_argument("--method", default="lm", choices=("lm", "lbfgs"))
     p.add_argument("--max-steps", type=_positive_int, default=200,
                    help="solver iterations per recording (default 200)")
-    p.add_argument("--out", help="results file (.json or .csv)")
+    p.add_argument("--out", help="results file (.json, .csv, .parquet or .nwb; the same columns)")
     p.add_argument("--plot", help="figure file (.png, .pdf, .svg)")
     p.add_argument("--max-rows", type=int, default=10,
                    help="recordings shown one by one in the report and figure (default 10)")
 
-    p = sub.add_parser("iv", help="extract I-V curves from ABF files into a CSV table")
+    p = sub.add_parser("iv", help="extract I-V curves from recordings (ABF, NWB, WinWCP) into a CSV table")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--out", help="output CSV")
     p.add_argument("--temperature", type=_temperature, help="for an LJP from solutions")
@@ -177,7 +180,7 @@ def build_parser():
                    help="kinetics: exponentials per sweep (default 1)")
     p.add_argument("--temperature", type=_temperature,
                    help="e.g. 25C: for --ion (GHK) and for an LJP from --pipette/--bath")
-    p.add_argument("--out", help="results file (.csv or .json): one row per quantity")
+    p.add_argument("--out", help="results file (.csv, .json, .parquet or .nwb): one row per quantity")
     p.add_argument("--plot", help="figure file (.png, .pdf, .svg): one panel per file")
     p.add_argument("--recipe", metavar="FILE.toml",
                    help="the protocol and its options from a TOML file (keys as these options: "
@@ -267,8 +270,10 @@ def main(argv=None):
 
     interrupt.install()
     try:
-        from fitting.app.commands import COMMANDS
+        from fitting.app.commands import COMMANDS, expand_folders
 
+        if getattr(args, "files", None):
+            args.files = expand_folders(args.files)
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("ionjax: interrupted; no partial output was left", file=sys.stderr)

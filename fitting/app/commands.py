@@ -14,6 +14,7 @@ import fitting
 import ionjax
 from fitting import io
 from fitting.app import interrupt
+from fitting.app.progress import progress_bar
 from fitting.app.reversal import check_reversal
 from fitting.app import example
 from fitting.app.calculators import (
@@ -81,23 +82,6 @@ def build_model(args):
     return cls(z=z[0], c_in=c_in[0], c_out=c_out[0], temperature=args.temperature)
 
 
-def _progress_bar(enabled):
-    """A ``progress(done, total)`` callable drawing a bar on stderr, or None."""
-    if not enabled:
-        return None
-
-    def progress(done, total, width=30):
-        if total < 2:
-            return
-        filled = int(width * done / total)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files read")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return progress
-
-
 def _leak(text):
     if text and text.startswith("range:"):
         values = parse_list(text[len("range:"):], "voltage")
@@ -128,36 +112,44 @@ def read_recordings(args):
     """The files of ``args.files`` as one IVData (R, n_max), with the requested corrections
     (series resistance acts on the total measured current, so it is corrected before the leak)."""
     _check_paths(args.files, (args.out, getattr(args, "plot", None)))
-    if args.leak == "ramp":
-        tables = [p for p in args.files if not str(p).lower().endswith(".abf")]
-        if tables:
-            raise UsageError(f"{tables[0]}: --leak ramp needs an ABF file; use --leak range:LO,HI")
+    tables = [p for p in args.files if _is_table(p)]
+    if args.leak == "ramp" and tables:
+        raise UsageError(f"{tables[0]}: --leak ramp needs a recording of sweeps (ABF, NWB, ...); "
+                         "use --leak range:LO,HI")
     abf_only = [f"--{name.replace('_', '-')}" for name in
                 ("window", "channel", "statistic", "epoch", "command_channel")
                 if getattr(args, name, None) is not None]
-    tables = [p for p in args.files if not str(p).lower().endswith(".abf")]
     if abf_only and tables:
         raise UsageError(f"{tables[0]}: {', '.join(abf_only)} appl"
-                         f"{'ies' if len(abf_only) == 1 else 'y'} to ABF recordings, not to "
-                         "I-V tables")
+                         f"{'ies' if len(abf_only) == 1 else 'y'} to recordings of sweeps (ABF, "
+                         "NWB, ...), not to I-V tables")
     window = tuple(parse_list(args.window)) if args.window else ("60%", "95%")
     if len(window) != 2:
         raise UsageError(f"--window takes two values 'start,stop'; got {args.window!r}")
-    return io.read_files(args.files, progress=_progress_bar(not args.no_progress), skip_bad=True,
+    reading = progress_bar(not args.no_progress, "reading", "file")
+    return io.read_files(args.files, progress=reading, skip_bad=True,
                          leak=_leak(args.leak), ljp=_ljp(args),
                          series_resistance=args.series_resistance,
                          compensation=args.compensation,
-                         channel=0 if args.channel is None else args.channel, window=window,
+                         channel=args.channel, window=window,
                          statistic=args.statistic or "mean", epoch=args.epoch,
                          command_channel=args.command_channel, voltage_unit=args.voltage_unit,
                          current_unit=args.current_unit)
 
 
+def _is_table(path):
+    """Whether ``path`` is read as an I-V table (a refused format is left to the reader)."""
+    try:
+        return io.format_of(path) == "table"
+    except io.InputError:
+        return False
+
+
 def _check_output_formats(args):
     """Refuse output names whose format is not written, before any work or any file."""
     out, plot = args.out, getattr(args, "plot", None)
-    if out is not None and os.path.splitext(str(out))[1].lower() not in (".json", ".csv"):
-        raise UsageError(f"{out}: results must be .json or .csv")
+    if out is not None and os.path.splitext(str(out))[1].lower() not in io.RESULT_FORMATS:
+        raise UsageError(f"{out}: results must be {', '.join(io.RESULT_FORMATS)}")
     for path in (out, plot):
         if path is None:
             continue
@@ -187,6 +179,22 @@ def _report_skipped(data):
         print(f"ionjax: error: {len(skipped)} file(s) not read; results above are for the "
               f"others", file=sys.stderr)
     return 2 if skipped else 0
+
+
+def expand_folders(paths):
+    """The input paths with each folder replaced by its files (sorted, not hidden, not
+    recursive), so ``ionjax fit recordings/`` reads a folder of mixed formats."""
+    out = []
+    for path in paths:
+        if os.path.isdir(path):
+            files = sorted(os.path.join(path, f) for f in os.listdir(path)
+                           if not f.startswith(".") and os.path.isfile(os.path.join(path, f)))
+            if not files:
+                raise UsageError(f"{path}: the folder holds no files")
+            out += files
+        else:
+            out.append(path)
+    return out
 
 
 def _check_paths(inputs, outputs):
@@ -223,7 +231,8 @@ def cmd_fit(args):
     v, i = (data.v[0], data.i[0]) if single else (data.v, data.i)
     # a point without a voltage is padding (recordings of unequal length), not a masked point
     res = fitting.fit(model, v, i, mask=np.isfinite(v), method=args.method,
-                      max_steps=args.max_steps, fast_compile=_fast_compile(data.shape[0]))
+                      max_steps=args.max_steps, fast_compile=_fast_compile(data.shape[0]),
+                      progress=progress_bar(not args.no_progress, "fitting", "fit"))
     print(res.summary() if single else res.summary(max_rows=args.max_rows))
     e = fitting.reversal_potential(res)
     status = np.atleast_1d(np.asarray(res.status))
@@ -296,5 +305,5 @@ def cmd_analyze(args):
     return run(args)
 
 
-COMMANDS = {"analyze": cmd_analyze, "fit": cmd_fit, "iv": cmd_iv, "nernst": cmd_nernst, "ghk-voltage": cmd_ghk_voltage,
-            "ljp": cmd_ljp, "example": cmd_example}
+COMMANDS = {"analyze": cmd_analyze, "fit": cmd_fit, "iv": cmd_iv, "nernst": cmd_nernst,
+            "ghk-voltage": cmd_ghk_voltage, "ljp": cmd_ljp, "example": cmd_example}

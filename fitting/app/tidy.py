@@ -1,4 +1,5 @@
-"""The tidy table of ``ionjax analyze``: one row per file x item x quantity, CSV or JSON."""
+"""The tidy table of ``ionjax analyze``: one row per file x item x quantity, as CSV, JSON,
+Parquet or NWB."""
 
 import csv
 import json
@@ -42,9 +43,20 @@ def fit_rows(path, item, res, index, intervals, extra=()):
     return rows + [make_row(path, item, q, u, x, status=status) for q, u, x in extra]
 
 
-def write_table(out, rows):
+def write_table(out, rows, files=(), provenance=None):
+    """The rows as CSV, JSON, Parquet or NWB by the extension of ``out`` (the same columns)."""
     clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
              for r in rows]
+    ext = out.lower().rsplit(".", 1)[-1]
+    if ext == "parquet":
+        from fitting.io.export import write_parquet
+
+        return write_parquet(out, clean, provenance)
+    if ext == "nwb":
+        from fitting.io.nwb_out import write_nwb
+
+        return write_nwb(out, clean, files=files, provenance=provenance,
+                         description="ionjax analyze results")
     with atomic_path(out) as tmp:
         with open(tmp, "w", newline="") as handle:
             if out.lower().endswith(".csv"):

@@ -137,7 +137,8 @@ def prepare_arrays(model, v, i, sigma, mask):
     return list(rows(0, size)), batch_shape, size
 
 
-def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_compile=None):
+def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_compile=None,
+        progress=None):
     """Fit ``model`` to current-voltage data, one recording or a whole batch in one compiled call.
 
     Args:
@@ -156,6 +157,8 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_
         of a new model (seconds), a large batch runs several times slower. For short jobs that
         fit a few curves once. Default: $IONJAX_FAST_COMPILE (1: on), else off. Compiled
         programs are cached on disk either way (``fitting.engine.cache``).
+      progress: optional callable ``progress(done, total)``, called on the host as recordings
+        finish (after each stage of the solver on each block), e.g. to draw a progress bar.
 
     Returns:
       ``FitResult`` whose leaves are NumPy arrays with the batch shape of ``i``
@@ -182,7 +185,7 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_
         fast_compile = driver.default_fast_compile()
     config = FitConfig(model=model, method=method, max_steps=int(max_steps),
                        has_sigma=sigma is not None, fast_compile=bool(fast_compile))
-    out = driver.fit_rows(config, rows, size, exported.programs(config))
+    out = driver.fit_rows(config, rows, size, exported.programs(config), progress)
     out["n_masked"] = rows.n_masked
     batch_shape = tuple(i.shape[:-1])
     out = jax.tree_util.tree_map(lambda x: x.reshape(batch_shape + x.shape[1:]), out)

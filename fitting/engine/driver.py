@@ -235,13 +235,14 @@ def _to_host(tree):
     return multihost_utils.process_allgather(tree, tiled=True)
 
 
-def _fit_blocks(programs, config, arrays, n_rows):
+def _fit_blocks(programs, config, arrays, n_rows, report=None):
     """Fit the blocks of this process's devices, every device its own, in one SPMD program.
 
     Args:
       programs: callable (name, *args) running program ``name`` of ``config``.
       arrays: (v, i, sigma, mask) host arrays (D_local, B, n).
       n_rows: rows to fit in every block (the first n_rows; the same on every device).
+      report: optional callable (rows finished on this process's devices), once per stage.
 
     Returns:
       dict of host arrays (D, B, ...) of every device (the fields of ``FitResult`` but
@@ -253,6 +254,8 @@ def _fit_blocks(programs, config, arrays, n_rows):
     problems, states = programs("start", *(_to_device(x) for x in arrays), counts)
     for limit in [min(x, config.max_steps) for x in STAGE_LIMITS] + [config.max_steps]:
         waiting = [np.flatnonzero(~d[:n_rows]).astype(np.int32) for d in _local(states["done"])]
+        if report is not None:
+            report(sum(n_rows - w.size for w in waiting))
         calls = _global_max(max(-(-w.size // width) for w in waiting))
         rows = np.full((n_local, calls * width), size, np.int32)  # padding: dropped
         for d, w in enumerate(waiting):  # unfinished rows first
@@ -264,7 +267,7 @@ def _fit_blocks(programs, config, arrays, n_rows):
     return _to_host(programs("finish", problems, states, counts))
 
 
-def fit_rows(config, source, size, programs=None):
+def fit_rows(config, source, size, programs=None, progress=None):
     """Fit ``size`` recordings block by block.
 
     Args:
@@ -274,6 +277,8 @@ def fit_rows(config, source, size, programs=None):
       size: number of recordings.
       programs: callable (name, *args) running program ``name`` of ``config`` (default: the
         jitted ones; ``fitting.engine.exported`` gives deserialized ones).
+      progress: optional callable ``progress(done, size)``: recordings finished (this
+        process's), after each stage of each block.
 
     Each round gives up to ``block_size()`` recordings to every device of every process,
     split evenly (each device's share contiguous).
@@ -293,8 +298,10 @@ def fit_rows(config, source, size, programs=None):
         # every device fits ``share`` rows (a tail of padding where the batch ends)
         parts = [source(min(lo + j * share, hi), min(lo + (j + 1) * share, hi))
                  for j in range(first, first + n_local)]
+        report = None if progress is None else \
+            (lambda done, lo=lo: progress(min(lo + done, size), size))
         result = _fit_blocks(programs, config,
-                             tuple(np.stack(x) for x in zip(*parts)), share)
+                             tuple(np.stack(x) for x in zip(*parts)), share, report)
         result = jax.tree_util.tree_map(
             lambda x: x[:, :share].reshape((-1,) + x.shape[2:])[:hi - lo], result)
         if out is None:

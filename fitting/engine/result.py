@@ -131,6 +131,27 @@ class FitResult:
             return xp.reshape(flat[flat_index.ravel()], flat_index.shape + flat.shape[1:])
         return jax.tree_util.tree_map(take, self)
 
+    def to_dataframe(self, labels=None, extra=None):
+        """The results as a pandas DataFrame (extra ``tables``): one row per recording (the
+        batch flattened), SI values with the unit in each column name, the columns of
+        ``fitting.io.write_results`` (``fitting.engine.table.records``); a failed fit's
+        numbers are NaN.
+
+        Args:
+          labels: optional names of the recordings (default: their flat index).
+          extra: optional dict column -> array of the batch shape.
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("to_dataframe needs pandas: pip install 'ionjax[tables]'") from exc
+        from fitting.engine.inference import reversal_potential
+        from fitting.engine.table import records
+
+        rows = records(self, list(labels or []), reversal_potential(self), extra)
+        frame = pd.DataFrame.from_records(rows)
+        return frame.fillna(np.nan) if len(frame) else frame
+
     def summary(self, max_rows=10):
         """A readable report in conventional units (nS, mV, pA), like lmfit's fit report."""
         from fitting.engine.summary import summary

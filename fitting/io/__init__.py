@@ -1,8 +1,10 @@
-"""Recordings I/O: I-V tables (CSV) and voltage-clamp recordings (ABF) into SI I-V data.
+"""Recordings I/O: I-V tables (CSV) and voltage-clamp recordings (ABF, NWB, and the formats neo
+reads: ``FORMATS``) into SI I-V data; results out as JSON, CSV, Parquet or NWB.
 
 Reading turns a file into an :class:`IVData` (``v`` [V], ``i`` [A] of shape (..., n), labels,
 metadata), whose ``v`` and ``i`` ``fitting.fit`` takes directly. ``read`` picks the reader by
-the extension and applies corrections; ``read_files`` stacks several files::
+the file's type (``format_of``, the one place that looks) and applies corrections;
+``read_files`` stacks several files::
 
     from fitting import io
     iv = io.read_csv("cells.csv")                                 # unit-labelled columns
@@ -13,9 +15,10 @@ the extension and applies corrections; ``read_files`` stacks several files::
 Corrections (series resistance, liquid junction potential, leak) exist as functions on any
 IVData and as options of ``iv_from_abf``; each returns a new IVData and records itself in
 ``metadata["corrections"]``. Every bad input raises :class:`InputError` (a ``ValueError``)
-located as file:line:column. pyabf is imported only when an ABF file is read (extra ``abf``).
-``write_results`` writes fit results (JSON/CSV, SI, units in the keys); ``units`` parses unit
-labels and human-entered quantities against ``ionjax.units.UNITS``.
+located as file:line:column. pyabf is imported only when an ABF file is read (extra ``abf``),
+pynwb for NWB (extra ``nwb``), neo for the other formats (extra ``neo``).
+``write_results`` writes fit results (JSON/CSV/Parquet/NWB, SI, units in the keys); ``units``
+parses unit labels and human-entered quantities against ``ionjax.units.UNITS``.
 """
 
 from fitting.io._abf import iv_from_abf, load_abf
@@ -31,19 +34,22 @@ from fitting.io._corrections import (
 from fitting.io._csv import read_csv, write_csv
 from fitting.io._data import IVData, stack
 from fitting.io._errors import InputError
+from fitting.io._formats import FORMATS, format_of
 from fitting.io._kinetics import relaxations_from_abf
 from fitting.io._membrane import membrane_test_from_abf
+from fitting.io._neo import iv_from_neo
+from fitting.io._nwb import iv_from_nwb, recordings as nwb_recordings
 from fitting.io._ramp import ramp_iv_from_abf
 from fitting.io._read import read, read_files
 from fitting.io._twopulse import two_pulse_from_abf
 from fitting.io._userlist import enabled_user_lists, user_lists
-from fitting.io.export import write_results
+from fitting.io.export import RESULT_FORMATS, write_results
 from fitting.io.units import ACCEPTED as ACCEPTED_UNITS
 
 __all__ = [
-    "ACCEPTED_UNITS", "DEFAULT_TEMPERATURE", "IVData", "InputError", "correct",
-    "correct_liquid_junction", "correct_series_resistance", "enabled_user_lists", "fit_leak",
-    "iv_from_abf", "junction_potential", "load_abf", "membrane_test_from_abf",
+    "ACCEPTED_UNITS", "FORMATS", "RESULT_FORMATS", "DEFAULT_TEMPERATURE", "IVData", "InputError", "correct",
+    "correct_liquid_junction", "correct_series_resistance", "enabled_user_lists", "fit_leak", "format_of",
+    "iv_from_abf", "iv_from_neo", "iv_from_nwb", "junction_potential", "load_abf", "membrane_test_from_abf", "nwb_recordings",
     "ramp_iv_from_abf", "read", "read_csv", "read_files", "relaxations_from_abf", "stack",
     "subtract_leak",
     "two_pulse_from_abf", "user_lists", "write_csv", "write_results",

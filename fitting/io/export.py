@@ -1,4 +1,5 @@
-"""Fit results to JSON or CSV files (SI values, units named in every key)."""
+"""Fit results to JSON, CSV, Parquet or NWB files (SI values, units named in every key): one
+row per recording, the columns of ``fitting.engine.table.records`` in every format."""
 
 import csv
 import io
@@ -7,62 +8,8 @@ import os
 
 import numpy as np
 
-from fitting.engine.status import Status
+from fitting.engine.table import records as _records
 from fitting.io.atomic import write_text
-
-
-def _column(x, n):
-    """A result leaf as an (n, m) float64 host array, converted once for all rows. Float32
-    results are rounded to 9 significant digits (enough to give back the same float32, and no
-    more: not the 17 of a double), so the written digits are the ones the computation has."""
-    a = np.asarray(x)
-    if a.dtype == np.float32:  # the double nearest to the 9-digit decimal, exactly
-        a = np.array([float(f"{v:.9g}") for v in a.astype(np.float64).ravel().tolist()])
-    return np.asarray(a, float).reshape(n, -1)
-
-
-def _columns(res, reversal, n, extra=None):
-    """key -> (n,) float column, keys carrying the SI unit; built once (export in linear time)."""
-    columns = {}
-    for name in res.params:
-        unit = res.model.spec_of(name).si_unit
-        suffix = f"_{unit}" if unit else ""
-        values, errors = _column(res.params[name], n), _column(res.stderr[name], n)
-        labels = res.model.element_labels(name, values.shape[1])
-        for j in res.model.reported_elements(name, values.shape[1]):
-            key = labels[j].replace("[", "_").replace("]", "")
-            columns[f"{key}{suffix}"] = values[:, j]
-            columns[f"{key}_stderr{suffix}"] = errors[:, j]
-    e_rev = _column(reversal.value, n)[:, 0]
-    if not np.array_equal(columns.get("e_rev_V"), e_rev, equal_nan=True):  # not a parameter
-        columns["e_rev_fit_V"] = e_rev
-        columns["e_rev_fit_stderr_V"] = _column(reversal.stderr, n)[:, 0]
-    for key, unit in (("rmse", "_A"), ("loss", ""), ("aicc", ""), ("aic", ""), ("bic", "")):
-        columns[key + unit] = _column(getattr(res, key), n)[:, 0]
-    for key, values in (extra or {}).items():
-        columns[key] = _column(values, n)[:, 0]
-    return columns
-
-
-def _records(res, labels, reversal, extra=None):
-    """One dict per recording; numbers that do not exist (a failed fit) are None."""
-    status = np.asarray(res.status).ravel()
-    n = status.size
-    if n == 0:
-        return []
-    columns = _columns(res, reversal, n, extra)
-    finite = {key: np.isfinite(col) for key, col in columns.items()}
-    values = {key: col.tolist() for key, col in columns.items()}
-    n_points = np.asarray(res.n_points).ravel().tolist()
-    n_masked = np.asarray(res.n_masked).ravel().tolist()
-    rows = []
-    for k, code in enumerate(status.tolist()):
-        row = {"label": labels[k] if k < len(labels) else str(k), "status": code,
-               "message": Status(code).message}
-        row.update({key: values[key][k] if finite[key][k] else None for key in columns})
-        row["n_points"], row["n_masked"] = n_points[k], n_masked[k]
-        rows.append(row)
-    return rows
 
 
 def json_safe(obj):
@@ -91,14 +38,17 @@ def provenance_lines(provenance):
 
 
 def write_results(path, res, labels, reversal, files=(), provenance=None, extra=None):
-    """Write one record per recording to ``path`` (.json or .csv), atomically, in SI units.
+    """Write one record per recording to ``path`` (.json, .csv, .parquet or .nwb), atomically,
+    in SI units, the same columns in every format (``fitting.engine.table.records``).
 
     Keys carry the SI unit of each parameter's ``ParamSpec`` (``g_S``, ``e_rev_V``,
     ``p_m^3/s``, ``rmse_A``; a user ``Model``'s units too); ``e_rev_fit_V`` is
     ``fitting.reversal_potential`` with its delta-method standard error.
 
     Args:
-      path: output file, ``.json`` or ``.csv``.
+      path: output file, ``.json``, ``.csv``, ``.parquet`` (extra ``tables``) or ``.nwb``
+        (extra ``nwb``; a copy of the source when it is one NWB file, see
+        ``fitting.io.nwb_out``).
       res: a FitResult.
       labels: one name per recording.
       reversal: ``fitting.reversal_potential(res)``.
@@ -138,5 +88,34 @@ def write_results(path, res, labels, reversal, files=(), provenance=None, extra=
         writer.writeheader()
         writer.writerows(rows)
         write_text(path, provenance_lines(provenance) + buffer.getvalue())
+    elif ext == ".parquet":
+        write_parquet(path, rows, provenance)
+    elif ext == ".nwb":
+        from fitting.io.nwb_out import write_nwb
+
+        write_nwb(path, rows, files=files, provenance=provenance,
+                  description=f"ionjax fit results ({res.model.name})")
     else:
-        raise ValueError(f"{path}: results must be .json or .csv")
+        raise ValueError(f"{path}: results must be {', '.join(RESULT_FORMATS)}")
+
+
+RESULT_FORMATS = (".json", ".csv", ".parquet", ".nwb")
+
+
+def write_parquet(path, rows, provenance=None):
+    """``rows`` (dicts, one per recording) as a Parquet file (pandas and pyarrow: extra
+    ``tables``), the provenance as JSON in the file's key-value metadata (``ionjax``)."""
+    try:
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise ImportError("Parquet output needs pandas and pyarrow: pip install "
+                          "'ionjax[tables]'") from exc
+    from fitting.io.atomic import atomic_path
+
+    table = pa.Table.from_pandas(pd.DataFrame.from_records(rows), preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[b"ionjax"] = json.dumps(json_safe(provenance or {}), allow_nan=False).encode()
+    with atomic_path(path) as tmp:
+        pq.write_table(table.replace_schema_metadata(meta), tmp)
