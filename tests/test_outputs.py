@@ -153,6 +153,31 @@ def test_a_folder_of_mixed_formats_in_one_command(shared_data, tmp_path):
     assert [r["label"] for r in _csv_rows(tmp_path / "r2.csv")] == labels
     assert "d.wcp: no step epoch changes" in out.stderr
     assert "e.dat: HEKA PatchMaster" in out.stderr and "2 file(s) not read" in out.stderr
+    (folder / "d.wcp").unlink(), (folder / "e.dat").unlink()
+    for _ in range(2):  # results written into the folder are not read back as a recording
+        out = _run("--no-progress", "fit", folder, "--model", "ohmic", "--out",
+                   folder / "own.json")
+        assert out.returncode == 0, out.stderr
+
+
+def test_cli_results_carry_intervals_source_and_corrections(shared_data, tmp_path):
+    """``ionjax fit --intervals --out r.nwb``: per recording its profile interval (around the
+    estimate), its source file and the corrections applied to it; the same in Parquet."""
+    pytest.importorskip("pynwb")
+    pd = pytest.importorskip("pandas")
+    abf = shared_data / "abf" / "hcn2_20d10009.abf"
+    common = ["--no-progress", "fit", abf, "--model", "ohmic", "--window", "2.5ms,7.5ms",
+              "--leak", "ramp", "--ljp", "3.18mV", "--intervals", "--out"]
+    for name in ("r.nwb", "r.parquet"):
+        out = _run(*common, tmp_path / name)
+        assert out.returncode == 0, out.stderr
+    row = read_nwb_results(tmp_path / "r.nwb")[0]
+    assert row == pytest.approx(pd.read_parquet(tmp_path / "r.parquet").iloc[0].to_dict())
+    assert row["g_lower_S"] < row["g_S"] < row["g_upper_S"]
+    assert row["e_rev_lower_V"] < row["e_rev_V"] < row["e_rev_upper_V"]
+    assert row["source"] == str(abf)
+    corrections = json.loads(row["corrections"])
+    assert [c["name"] for c in corrections] == ["liquid_junction_potential", "leak"]
 
 
 def test_winwcp_sweeps_and_epochs_from_a_real_file():

@@ -134,9 +134,12 @@ def build_parser():
     _add_fit_options(p)
     _add_recording_options(p)
     p.add_argument("--method", default="lm", choices=("lm", "lbfgs"))
+    p.add_argument("--intervals", action="store_true",
+                   help="95%% profile-likelihood intervals of every parameter in --out")
     p.add_argument("--max-steps", type=_positive_int, default=200,
                    help="solver iterations per recording (default 200)")
-    p.add_argument("--out", help="results file (.json, .csv, .parquet or .nwb; the same columns)")
+    p.add_argument("--out", help="results file (.json, .csv, .parquet or .nwb; the same "
+                                 "columns)")
     p.add_argument("--plot", help="figure file (.png, .pdf, .svg)")
     p.add_argument("--max-rows", type=int, default=10,
                    help="recordings shown one by one in the report and figure (default 10)")
@@ -273,7 +276,8 @@ def main(argv=None):
         from fitting.app.commands import COMMANDS, expand_folders
 
         if getattr(args, "files", None):
-            args.files = expand_folders(args.files)
+            args.files = expand_folders(args.files, [getattr(args, k, None) for k in
+                                                     ("out", "plot", "iv_out")])
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("ionjax: interrupted; no partial output was left", file=sys.stderr)

@@ -181,14 +181,17 @@ def _report_skipped(data):
     return 2 if skipped else 0
 
 
-def expand_folders(paths):
+def expand_folders(paths, outputs=()):
     """The input paths with each folder replaced by its files (sorted, not hidden, not
-    recursive), so ``ionjax fit recordings/`` reads a folder of mixed formats."""
+    recursive, not one of this command's ``outputs``), so ``ionjax fit recordings/`` reads a
+    folder of mixed formats, and again after writing its results there."""
+    skip = {os.path.realpath(str(p)) for p in outputs if p is not None}
     out = []
     for path in paths:
         if os.path.isdir(path):
             files = sorted(os.path.join(path, f) for f in os.listdir(path)
-                           if not f.startswith(".") and os.path.isfile(os.path.join(path, f)))
+                           if not f.startswith(".") and os.path.isfile(os.path.join(path, f))
+                           and os.path.realpath(os.path.join(path, f)) not in skip)
             if not files:
                 raise UsageError(f"{path}: the folder holds no files")
             out += files
@@ -257,8 +260,9 @@ def cmd_fit(args):
             plot_fit(res, v, i, labels=data.labels, path=args.plot)
     interrupt.check()
     if args.out:
-        io.write_results(args.out, res, data.labels, e, files=args.files,
-                         provenance=_provenance(args, data), extra=extra)
+        from fitting.app.results import write_fit_results
+
+        write_fit_results(args, data, res, v, i, e, extra, _provenance(args, data))
         print(f"results written to {args.out}")
     if args.plot:
         print(f"figure written to {args.plot}")

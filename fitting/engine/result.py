@@ -131,7 +131,7 @@ class FitResult:
             return xp.reshape(flat[flat_index.ravel()], flat_index.shape + flat.shape[1:])
         return jax.tree_util.tree_map(take, self)
 
-    def to_dataframe(self, labels=None, extra=None):
+    def to_dataframe(self, labels=None, extra=None, intervals=None):
         """The results as a pandas DataFrame (extra ``tables``): one row per recording (the
         batch flattened), SI values with the unit in each column name, the columns of
         ``fitting.io.write_results`` (``fitting.engine.table.records``); a failed fit's
@@ -140,6 +140,8 @@ class FitResult:
         Args:
           labels: optional names of the recordings (default: their flat index).
           extra: optional dict column -> array of the batch shape.
+          intervals: optional ``fitting.profile_intervals(self, ...)``: lower and upper
+            columns.
         """
         try:
             import pandas as pd
@@ -148,7 +150,7 @@ class FitResult:
         from fitting.engine.inference import reversal_potential
         from fitting.engine.table import records
 
-        rows = records(self, list(labels or []), reversal_potential(self), extra)
+        rows = records(self, list(labels or []), reversal_potential(self), extra, intervals)
         frame = pd.DataFrame.from_records(rows)
         return frame.fillna(np.nan) if len(frame) else frame
 

@@ -137,4 +137,5 @@ def stack(items, labels=None):
         origins += [str(item.metadata.get("source", ""))] * len(item.labels)
     names = _unique(names, origins)
     return IVData(pad_rows(v_rows), pad_rows(i_rows), labels if labels is not None else names,
-                  {"format": "stack", "sources": [item.metadata for item in items]})
+                  {"format": "stack", "sources": [item.metadata for item in items],
+                   "rows_per_source": [len(item.labels) for item in items]})

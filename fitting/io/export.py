@@ -37,7 +37,8 @@ def provenance_lines(provenance):
         PROVENANCE + json.dumps(json_safe(provenance), allow_nan=False) + "\n"
 
 
-def write_results(path, res, labels, reversal, files=(), provenance=None, extra=None):
+def write_results(path, res, labels, reversal, files=(), provenance=None, extra=None,
+                  intervals=None, text=None):
     """Write one record per recording to ``path`` (.json, .csv, .parquet or .nwb), atomically,
     in SI units, the same columns in every format (``fitting.engine.table.records``).
 
@@ -58,6 +59,9 @@ def write_results(path, res, labels, reversal, files=(), provenance=None, extra=
         as its first line, a ``# provenance: {json}`` comment (``read_csv`` skips comments).
       extra: optional dict key -> array of the batch shape: more columns (keys carrying their
         unit), e.g. the data's own zero crossing ``e_rev_measured_V``.
+      intervals: optional ``fitting.profile_intervals(res, ...)``: lower and upper columns.
+      text: optional dict key -> one string per recording, e.g. ``source`` and
+        ``corrections`` (JSON).
     """
     from fitting.engine.inference import reversal_potential  # jax: only when writing results
 
@@ -72,7 +76,7 @@ def write_results(path, res, labels, reversal, files=(), provenance=None, extra=
         if np.shape(values) != tuple(res.batch_shape):
             raise ValueError(f"extra column {key!r} has shape {np.shape(values)}, the results "
                              f"{tuple(res.batch_shape)}")
-    rows = _records(res, labels, reversal, extra)
+    rows = _records(res, labels, reversal, extra, intervals, text)
     ext = os.path.splitext(str(path))[1].lower()
     if ext == ".json":
         doc = {"model": res.model.name,
