@@ -180,6 +180,25 @@ def test_cli_results_carry_intervals_source_and_corrections(shared_data, tmp_pat
     assert [c["name"] for c in corrections] == ["liquid_junction_potential", "leak"]
 
 
+def test_analyze_tables_are_the_same_in_every_format(shared_data, tmp_path):
+    """The tidy table of ``ionjax analyze`` (an ``item`` column of sweep numbers and "mean")
+    in CSV, Parquet and NWB: the same columns and values."""
+    pytest.importorskip("pynwb")
+    pd = pytest.importorskip("pandas")
+    memtest = shared_data / "protocols" / "171116sh_0011.abf"
+    for ext in (".csv", ".parquet", ".nwb"):
+        out = _run("--no-progress", "analyze", memtest, "--protocol", "membrane-test", "--out",
+                   tmp_path / f"mt{ext}")
+        assert out.returncode == 0, out.stderr
+    text = pd.read_csv(tmp_path / "mt.csv", dtype={"item": str})
+    parquet = pd.read_parquet(tmp_path / "mt.parquet")
+    nwb = pd.DataFrame(read_nwb_results(tmp_path / "mt.nwb"))
+    assert list(text.columns) == list(parquet.columns) == list(nwb.columns)
+    assert set(text["item"]) >= {"0", "19", "mean"}
+    for frame in (parquet, nwb):  # a missing status (a derived row) is "" there, empty in CSV
+        pd.testing.assert_frame_equal(frame.replace("", np.nan), text, check_dtype=False)
+
+
 def test_winwcp_sweeps_and_epochs_from_a_real_file():
     """The real WinWCP file: 11 records of Im (pA) and Vm (mV) at 1 kHz; the epochs are read off
     the recorded Vm (the step -80 -> -20 mV at samples 11..109, where Vm crosses -50 mV)."""

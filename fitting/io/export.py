@@ -106,6 +106,25 @@ def write_results(path, res, labels, reversal, files=(), provenance=None, extra=
 RESULT_FORMATS = (".json", ".csv", ".parquet", ".nwb")
 
 
+def typed_columns(rows):
+    """Column name -> values of one type, for typed formats (Parquet, NWB): floats (a missing
+    number NaN), integers, or strings (a column of mixed types, e.g. the tidy ``item``: sweep
+    numbers and "mean", is strings; None is "")."""
+    keys = list(rows[0]) if rows else ["label", "status"]
+    columns = {}
+    for key in keys:
+        values = [r.get(key) for r in rows]
+        numeric = all(v is None or isinstance(v, (int, float, np.number)) and
+                      not isinstance(v, bool) for v in values)
+        if numeric and any(isinstance(v, float) or v is None for v in values):
+            columns[key] = np.array([np.nan if v is None else float(v) for v in values])
+        elif numeric:
+            columns[key] = np.array(values, dtype=np.int64)
+        else:
+            columns[key] = ["" if v is None else str(v) for v in values]
+    return columns
+
+
 def write_parquet(path, rows, provenance=None):
     """``rows`` (dicts, one per recording) as a Parquet file (pandas and pyarrow: extra
     ``tables``), the provenance as JSON in the file's key-value metadata (``ionjax``)."""
@@ -118,7 +137,7 @@ def write_parquet(path, rows, provenance=None):
                           "'ionjax[tables]'") from exc
     from fitting.io.atomic import atomic_path
 
-    table = pa.Table.from_pandas(pd.DataFrame.from_records(rows), preserve_index=False)
+    table = pa.Table.from_pandas(pd.DataFrame(typed_columns(rows)), preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[b"ionjax"] = json.dumps(json_safe(provenance or {}), allow_nan=False).encode()
     with atomic_path(path) as tmp:

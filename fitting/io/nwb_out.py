@@ -18,10 +18,8 @@ import os
 import uuid
 import warnings
 
-import numpy as np
-
 from fitting.io.atomic import atomic_path
-from fitting.io.export import json_safe
+from fitting.io.export import json_safe, typed_columns
 
 MODULE, TABLE = "icephys", "ionjax_results"  # the schema's module name for icephys
 _DESCRIBED = {"label": "recording: file and recording name", "status": "fitting.Status code "
@@ -35,27 +33,11 @@ def _describe(key):
     return f"{key} (SI; the unit is the suffix of the name after the last '_', if any)"
 
 
-def _columns(rows):
-    keys = list(rows[0]) if rows else ["label", "status"]
-    columns = {}
-    for key in keys:
-        values = [r.get(key) for r in rows]
-        numeric = all(v is None or isinstance(v, (int, float, np.number)) and
-                      not isinstance(v, bool) for v in values)
-        if numeric and any(isinstance(v, float) or v is None for v in values):
-            columns[key] = np.array([np.nan if v is None else float(v) for v in values])
-        elif numeric:
-            columns[key] = np.array(values, dtype=np.int64)
-        else:
-            columns[key] = ["" if v is None else str(v) for v in values]
-    return columns
-
-
 def _table(rows, provenance):
     from hdmf.common import DynamicTable, VectorData
 
     columns = [VectorData(name=key.replace("/", "_per_"), description=_describe(key), data=data)
-               for key, data in _columns(rows).items()]
+               for key, data in typed_columns(rows).items()]
     return DynamicTable(name=TABLE, description="ionjax fit results, one row per recording; "
                         "provenance: " + json.dumps(json_safe(provenance or {}),
                                                     allow_nan=False), columns=columns)
