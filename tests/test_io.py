@@ -379,15 +379,15 @@ def _independent_steps(path, channel=0, lo=0.60, hi=0.95, stat=np.mean):
     return np.array(v), np.array(i)
 
 
-@pytest.mark.parametrize("name, n, v_first, v_last", [
-    ("14o16001_vc_pair_step.abf", 13, -0.110, -0.050),
-    ("171116sh_0012.abf", 7, -0.110, -0.050),
+@pytest.mark.parametrize("name, n, v_first, v_last, label", [
+    ("14o16001_vc_pair_step.abf", 13, -0.110, -0.050, "IN 0"),  # two cells: the channel
+    ("171116sh_0012.abf", 7, -0.110, -0.050, "171116sh_0012"),
 ])
-def test_step_iv_matches_independent_extraction(shared_data, name, n, v_first, v_last):
+def test_step_iv_matches_independent_extraction(shared_data, name, n, v_first, v_last, label):
     path = shared_data / "abf" / name
     iv = io.iv_from_abf(path)
     v_ref, i_ref = _independent_steps(path)
-    assert iv.shape == (n,) and iv.labels == [path.stem]
+    assert iv.shape == (n,) and iv.labels == [label]
     np.testing.assert_allclose(iv.v, v_ref, rtol=0, atol=1e-12)
     np.testing.assert_allclose([iv.v[0], iv.v[-1]], [v_first, v_last], atol=1e-12)
     assert np.max(np.abs(iv.i - i_ref)) < 1 * PA
@@ -698,7 +698,10 @@ def test_fake_abf_without_a_varying_epoch_needs_epoch(fake_abf):
     path = fake_abf(levels=[-0.05] * 3)
     with pytest.raises(io.InputError, match="pass epoch="):
         io.iv_from_abf(path)
-    assert io.iv_from_abf(path, epoch=3).shape == (3,)
+    with pytest.raises(io.InputError, match="epoch 3 holds the same voltage .-50 mV. in every "
+                       "sweep: no I-V .no step epoch varies"):
+        io.iv_from_abf(path, epoch=3)  # a named epoch that does not vary: no I-V either
+    assert io.iv_from_abf(fake_abf(levels=LEVELS), epoch=3).shape == (len(LEVELS),)
 
 
 def test_user_list_refused_without_command_channel(fake_abf):

@@ -143,7 +143,7 @@ def test_a_folder_of_mixed_formats_in_one_command(shared_data, tmp_path):
                tmp_path / "r.csv")
     assert out.returncode == 0, out.stderr
     labels = [r["label"] for r in _csv_rows(tmp_path / "r.csv")]
-    assert labels[0] == "a.abf" and labels[1].startswith("b.nwb:") and labels[2] == "c.csv"
+    assert labels[0] == "a.abf:IN 0" and labels[1].startswith("b.nwb:") and labels[2] == "c.csv"
     assert len(labels) == 3
     (folder / "d.wcp").write_bytes(WCP.read_bytes())
     (folder / "e.dat").write_bytes(b"DAT2\x00" + bytes(64))

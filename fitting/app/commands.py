@@ -127,7 +127,7 @@ def read_recordings(args):
     if len(window) != 2:
         raise UsageError(f"--window takes two values 'start,stop'; got {args.window!r}")
     reading = progress_bar(not args.no_progress, "reading", "file")
-    return io.read_files(args.files, progress=reading, skip_bad=True,
+    data = io.read_files(args.files, progress=reading, skip_bad=True,
                          leak=_leak(args.leak), ljp=_ljp(args),
                          series_resistance=args.series_resistance,
                          compensation=args.compensation,
@@ -135,6 +135,12 @@ def read_recordings(args):
                          statistic=args.statistic or "mean", epoch=args.epoch,
                          command_channel=args.command_channel, voltage_unit=args.voltage_unit,
                          current_unit=args.current_unit)
+    for source in data.metadata.get("sources", [data.metadata]):
+        others = source.get("other_current_channels")
+        if others and args.channel is None:
+            print(f"ionjax: note: {source['source']}: channel(s) {', '.join(others)} also hold "
+                  "a current, not read (--channel N reads one)", file=sys.stderr)
+    return data
 
 
 def _is_table(path):

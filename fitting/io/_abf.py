@@ -31,7 +31,7 @@ import numpy as np
 
 from fitting.io._corrections import DEFAULT_TEMPERATURE
 from fitting.io._errors import InputError, reading, require_file
-from fitting.io.units import ACCEPTED, to_si, unit_info
+from fitting.io.units import ACCEPTED, quantity_of, to_si, unit_info
 from fitting.io._command import check_transients, protocol_checks, verify, waveform
 from fitting.io._stepiv import check_statistic, step_iv
 
@@ -184,6 +184,9 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
         "voltage_source": "epoch table" if recorded is None else
         f"recorded command (channel {command_channel}), mean over the window",
         "user_lists": lists, "command_check": check,
+        "other_current_channels": [f"{c} ({str(abf.adcNames[c]).strip()})"
+                                   for c in range(abf.channelCount) if c != channel and
+                                   quantity_of(abf.adcUnits[c]) == "current"],
     }
     transients = (lambda k: check_transients(path, abf, channel, current, epochs, k, lists,
                                              slots)) if check == "transients" else None
@@ -191,4 +194,12 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
     return step_iv(path, r, window=window, statistic=statistic, epoch=epoch, leak=leak, ljp=ljp,
                    series_resistance=series_resistance, compensation=compensation,
                    temperature=temperature, recorded=recorded, transients=transients,
-                   label=os.path.splitext(os.path.basename(path))[0], metadata=metadata)
+                   label=_label(path, abf, channel), metadata=metadata)
+
+
+def _label(path, abf, channel):
+    """The file's name; the channel's when the file records more than one current (two cells
+    of a paired recording must not share a label; ``read_files`` puts the file name first)."""
+    currents = [c for c in range(abf.channelCount) if quantity_of(abf.adcUnits[c]) == "current"]
+    return os.path.splitext(os.path.basename(path))[0] if len(currents) < 2 else \
+        str(abf.adcNames[channel]).strip()

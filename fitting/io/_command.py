@@ -29,7 +29,7 @@ import numpy as np
 
 from fitting.io._errors import InputError
 from fitting.io._userlist import describe_parameter, named_user_lists, waveform_sources
-from fitting.io.units import unit_info
+from fitting.io.units import quantity_of
 
 TOLERANCE = 3e-3      # [V] flatness and level agreement of the recorded command
 EDGE_STEP = 10e-3     # [V] command change at a step edge whose transient is checked
@@ -52,8 +52,7 @@ def protocol_checks(path, abf, channel, command_channel):
     if command_channel is not None or not lists:
         return lists, slots, command_channel
     voltages = [c for c in range(abf.channelCount) if c != channel and
-                (unit_info(str(abf.adcUnits[c]).replace("\x00", "").strip()) or ("",))[0]
-                == "voltage"]
+                quantity_of(abf.adcUnits[c]) == "voltage"]
     return lists, slots, (voltages[0] if voltages else None)
 
 

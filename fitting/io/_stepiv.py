@@ -115,6 +115,14 @@ def step_iv(path, r, *, window, statistic, epoch, leak, ljp, series_resistance, 
     if transients is not None:
         metadata["command_check"] = transients(k)
     v, i, windows = _extract(path, r["current"], recorded, epochs, k, window, statistic, rate)
+    if len(v) > 1 and np.ptp(v) <= (1e-3 if recorded is not None else 1e-9):
+        try:
+            hint = f"the step epochs that vary: {[_choose_epoch(path, None, epochs, recorded)[0]]}"
+        except InputError:
+            hint = "no step epoch varies"
+        raise InputError(f"epoch {k} holds the same voltage ({float(np.mean(v)) * 1e3:g} mV) in "
+                         f"every sweep: no I-V ({hint}; epochs: {_describe(epochs[0])})",
+                         path=path)
     units = r["units"]
     for quantity, values, unit in (("voltage", v, units.get("recorded_command", units["command"])),
                                    ("current", i, units["current"])):

@@ -22,15 +22,43 @@ from fitting.io.atomic import atomic_path
 from fitting.io.export import json_safe, typed_columns
 
 MODULE, TABLE = "icephys", "ionjax_results"  # the schema's module name for icephys
-_DESCRIBED = {"label": "recording: file and recording name", "status": "fitting.Status code "
-              "(0 converged, 1 max steps: usable; others failed, numbers NaN)",
-              "message": "the status in words"}
+_DESCRIBED = {
+    "label": "recording: file and recording name", "message": "the status in words",
+    "status": "fitting.Status code (0 converged, 1 max steps: usable; others failed, numbers "
+              "NaN), or its name (ionjax analyze)",
+    "n_points": "number of I-V points fitted", "n_masked": "points left out (NaN, padding)",
+    "loss": "weighted sum of squared residuals: RSS in A^2, or chi^2 (dimensionless) with "
+            "sigma", "rmse_A": "root mean square residual [A]",
+    "aicc": "corrected Akaike information criterion (compare between models only)",
+    "aic": "Akaike information criterion", "bic": "Bayesian information criterion",
+    "source": "the recording's file", "corrections": "corrections applied to the recording "
+    "(JSON: series resistance, liquid junction potential, leak)",
+    "file": "the recording's file", "item": "sweep number, or the summary row (mean)",
+    "quantity": "what the row measures", "unit": "SI unit of value, stderr, lower, upper",
+    "value": "the measured value [SI, see unit]", "stderr": "its standard error",
+    "lower": "lower end of its 95% profile-likelihood interval", "upper": "upper end of it",
+    "e_rev_fit_V": "where the fitted current crosses zero [V]",
+    "e_rev_fit_stderr_V": "standard error of e_rev_fit (delta method) [V]",
+    "e_rev_measured_V": "where the data themselves cross zero (interpolated) [V]",
+    "e_rev_measured_stderr_V": "standard error of e_rev_measured [V]",
+}
+_UNITS = ("V", "A", "S", "m^3/s", "m/s", "Ohm", "F", "s", "1")
+_KINDS = {"stderr": "standard error of ", "lower": "lower end of the 95% profile-likelihood "
+          "interval of ", "upper": "upper end of the 95% profile-likelihood interval of "}
 
 
 def _describe(key):
+    """A column's description: its meaning and unit (parameter columns ``<name>[_stderr|_lower
+    |_upper]_<SI unit>``)."""
     if key in _DESCRIBED:
         return _DESCRIBED[key]
-    return f"{key} (SI; the unit is the suffix of the name after the last '_', if any)"
+    name, _, unit = key.rpartition("_")
+    if unit not in _UNITS or not name:
+        return f"{key} (dimensionless)"
+    base, _, kind = name.rpartition("_")
+    if kind in _KINDS and base:
+        return f"{_KINDS[kind]}{base} [{unit}]"
+    return f"fitted {name} [{unit}]"
 
 
 def _table(rows, provenance):

@@ -79,6 +79,12 @@ def unit_info(label):
     return quantity, symbol, exponent(symbol)
 
 
+def quantity_of(label):
+    """"voltage", "current" or None for a channel's unit label (NUL/space padding ignored)."""
+    info = unit_info(str(label).replace("\x00", "").strip())
+    return info[0] if info else None
+
+
 def override_unit(label, quantity, option):
     """(canonical unit, exponent) of a unit given to override a file's label, checked."""
     symbol = canonical_unit(label, (quantity,)) if label is not None else None
