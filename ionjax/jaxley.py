@@ -57,6 +57,32 @@ def ghk_current_density(v_mV, p_cm_per_s, c_in_mM, c_out_mM, z, *, temperature):
     return i_si * _A_PER_M2
 
 
+def _check(z, c_in, c_out, temperature, pbar, gate):
+    """Refuse, on the host, what would make every sample of a simulation NaN or wrong."""
+    import math
+    import numbers
+
+    def number(x):
+        return not isinstance(x, bool) and isinstance(x, numbers.Real) and math.isfinite(x)
+
+    if not (number(z) and z != 0 and float(z).is_integer()):
+        raise ValueError(f"z must be a non-zero integer valence; got {z!r}")
+    for label, c in (("c_in", c_in), ("c_out", c_out)):
+        if not (number(c) and c > 0):
+            raise ValueError(f"{label} must be a concentration > 0 [mM]; got {c!r}")
+    if not (number(temperature) and 200.0 <= temperature <= 400.0):
+        raise ValueError(f"temperature is in kelvin (ionjax.units.celsius(22) = 295.15 K); got "
+                         f"{temperature!r}")
+    if not (number(pbar) and pbar >= 0):
+        raise ValueError(f"pbar must be a permeability >= 0 [cm/s]; got {pbar!r}")
+    if gate is not None:
+        if len(gate) not in (2, 3) or not all(number(g) for g in gate):
+            raise ValueError(f"gate must be None, (v_half, slope) or (v_half, slope, tau) in mV "
+                             f"and ms; got {gate!r}")
+        if gate[1] == 0 or (len(gate) == 3 and gate[2] <= 0):
+            raise ValueError(f"the gate's slope must be non-zero and its tau > 0; got {gate!r}")
+
+
 class GHKChannel(jaxley.channels.Channel):
     """Jaxley channel carrying the GHK current of one ion, optionally Boltzmann-gated.
 
@@ -75,9 +101,13 @@ class GHKChannel(jaxley.channels.Channel):
     ``{name}_c_out`` [mM] and, with a gate, ``{name}_v_half``, ``{name}_slope`` [mV],
     ``{name}_tau`` [ms]; all per-compartment floats that ``set`` / ``make_trainable`` accept.
     The current is recorded with ``module.record(f"i_{name}")`` [mA/cm^2, outward positive].
+    Arguments are checked on the host (``ValueError``): a valence that is not a non-zero
+    integer, a concentration <= 0, a temperature outside 200-400 K (kelvin, not degC), a
+    negative permeability, a gate with slope 0 or tau <= 0.
 
     Args:
-      name: channel name, default ``f"GHK_{ion}"``.
+      name: channel name, default ``f"GHK_{ion}"``. Jaxley merges channels of one name in a
+        compartment: give two channels of one ion (a gated and an ungated one) their own names.
       ion: ion label used in the default name (e.g. "K", "Na", "Ca").
       z: valence, non-zero integer, fixed (not a Jaxley parameter).
       c_in, c_out: default intracellular / extracellular concentration [mM], > 0.
@@ -88,10 +118,9 @@ class GHKChannel(jaxley.channels.Channel):
 
     def __init__(self, name=None, *, ion="K", z=1, c_in, c_out, temperature, pbar=1e-4,
                  gate=None):
+        _check(z, c_in, c_out, temperature, pbar, gate)
         self.current_is_in_mA_per_cm2 = True  # required by jaxley >= 0.5 before __init__
         super().__init__(name or f"GHK_{ion}")
-        if gate is not None and len(gate) not in (2, 3):
-            raise ValueError("gate must be None, (v_half, slope) or (v_half, slope, tau)")
         self.ion, self.z, self.temperature = ion, z, float(temperature)
         self.gate = None if gate is None else tuple(float(g) for g in gate)
         prefix = self._name

@@ -218,3 +218,20 @@ def test_current_clamp_rest_and_gradient_match_truth():
     ad = grads[0]["GHK_K_pbar"][0]
     assert np.isfinite(ad) and abs(ad) > 0
     assert float(ad) == pytest.approx(float(fd), rel=1e-6)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(temperature=22.0), "temperature is in kelvin"),  # degC by mistake: E_K far off
+    (dict(z=0), "non-zero integer"), (dict(z=1.5), "non-zero integer"),
+    (dict(c_in=-140.0), "c_in must be a concentration > 0"),
+    (dict(c_out=0.0), "c_out must be a concentration > 0"),
+    (dict(pbar=-1e-4), "pbar must be a permeability >= 0"),
+    (dict(gate=(-30.0, 0.0)), "slope must be non-zero"),
+    (dict(gate=(-30.0, 5.0, -1.0)), "tau > 0"), (dict(gate=(-30.0,)), "gate must be None"),
+])
+def test_channel_refuses_what_would_make_a_simulation_nan_or_wrong(options, message):
+    arguments = dict(c_in=140.0, c_out=5.0, temperature=T)
+    arguments.update(options)
+    with pytest.raises(ValueError, match=message):
+        GHKChannel(**arguments)
+    GHKChannel(c_in=140.0, c_out=5.0, temperature=np.float64(T), z=np.int64(-1))  # NumPy ok

@@ -62,6 +62,9 @@ def test_every_format_has_the_same_columns_and_numbers(fitted, tmp_path):
     parquet = pd.read_parquet(paths[".parquet"])
     assert list(parquet.columns) == columns
     pd.testing.assert_frame_equal(parquet, frame, check_dtype=False)
+    for wrong in (["only one"], "ab", list(iv.labels) + ["extra"]):
+        with pytest.raises(ValueError, match="one per recording"):
+            res.to_dataframe(labels=wrong)
     rows = read_nwb_results(paths[".nwb"])
     assert list(rows[0]) == columns and len(rows) == len(frame)
     for k, row in enumerate(rows):
@@ -154,10 +157,13 @@ def test_a_folder_of_mixed_formats_in_one_command(shared_data, tmp_path):
     assert "d.wcp: no step epoch changes" in out.stderr
     assert "e.dat: HEKA PatchMaster" in out.stderr and "2 file(s) not read" in out.stderr
     (folder / "d.wcp").unlink(), (folder / "e.dat").unlink()
-    for _ in range(2):  # results written into the folder are not read back as a recording
-        out = _run("--no-progress", "fit", folder, "--model", "ohmic", "--out",
-                   folder / "own.json")
-        assert out.returncode == 0, out.stderr
+    for name in ("own.json", "own.csv", "own.nwb", "own.parquet", "own.csv"):
+        # results written into the folder (a copy of b.nwb among them) are not read back
+        out = _run("fit", folder, "--model", "ohmic", "--out", folder / name, "--no-progress")
+        assert out.returncode == 0 and "3 recordings" in out.stdout, out.stderr
+    out = _run("--no-progress", "fit", folder, folder / "c.csv", "--model", "ohmic")
+    assert out.returncode == 0 and "c.csv is given twice; read once" in out.stderr
+    assert "3 recordings" in out.stdout
 
 
 def test_cli_results_carry_intervals_source_and_corrections(shared_data, tmp_path):
@@ -199,6 +205,25 @@ def test_analyze_tables_are_the_same_in_every_format(shared_data, tmp_path):
         pd.testing.assert_frame_equal(frame.replace("", np.nan), text, check_dtype=False)
 
 
+def test_noise_free_data_get_intervals_and_unwritable_outputs_name_the_file(tmp_path):
+    """An exact line fits to a loss of rounding size; its profile interval still comes (it
+    was refused as 'not the data of this FitResult'); a folder that cannot be written is named
+    as the user gave it, not as the temporary file."""
+    table = tmp_path / "exact.csv"
+    table.write_text("voltage_mV,current_pA\n" + "".join(
+        f"{v},{5 * (v + 30) / 1000 * 1000}\n" for v in range(-100, 41, 20)))
+    out = _run("--no-progress", "fit", table, "--model", "ohmic", "--intervals", "--out",
+               tmp_path / "r.json")
+    assert out.returncode == 0, out.stderr
+    row = json.loads((tmp_path / "r.json").read_text())["recordings"][0]
+    assert row["g_lower_S"] == pytest.approx(5e-9, rel=1e-9)
+    assert row["g_upper_S"] == pytest.approx(5e-9, rel=1e-9)
+    out = _run("--no-progress", "fit", table, "--model", "ohmic", "--out",
+               "/proc/no/r.json")
+    assert out.returncode == 2 and "/proc/no/r.json" in out.stderr and ".ionjax-" not in \
+        out.stderr
+
+
 def test_winwcp_sweeps_and_epochs_from_a_real_file():
     """The real WinWCP file: 11 records of Im (pA) and Vm (mV) at 1 kHz; the epochs are read off
     the recorded Vm (the step -80 -> -20 mV at samples 11..109, where Vm crosses -50 mV)."""
@@ -223,7 +248,8 @@ def test_fit_reports_progress_and_the_command_draws_it_on_a_terminal_only(tmp_pa
     iv = io.read_csv(example_path())
     fitting.fit(fitting.Ohmic(), iv.v, iv.i, progress=lambda d, t: seen.append((d, t)))
     assert seen and seen[-1] == (4, 4) and all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
-    files = [example_path(), example_path()]
+    (tmp_path / "copy.csv").write_text(open(example_path()).read())
+    files = [example_path(), tmp_path / "copy.csv"]  # two files: a bar to draw
     piped = _run("fit", *files, "--model", "ohmic")
     assert piped.returncode == 0 and "fitting" not in piped.stderr and "\r" not in piped.stderr
     leader, follower = pty.openpty()  # stderr a terminal: tqdm draws the bars

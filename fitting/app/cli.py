@@ -66,15 +66,18 @@ def _add_fit_options(p):
 
 def _add_recording_options(p):
     g = p.add_argument_group("recordings (ABF) and corrections")
-    g.add_argument("--channel", type=int, help="ADC channel of the current (default 0)")
+    g.add_argument("--channel", type=int, help="ABF: ADC channel of the current (default 0); "
+                   "NWB: the recording's index (default all electrodes and protocols); "
+                   "WinWCP: the current channel's index")
     g.add_argument("--window", help="measurement window 'start,stop': '60%%,95%%' of the step "
                                      "(default) or times after step onset '2.5ms,7.5ms' (each "
                                      "with its unit)")
     g.add_argument("--statistic", choices=("mean", "peak", "min", "max"),
                    help="statistic of the current over the window (default mean)")
-    g.add_argument("--epoch", type=int, help="index of the test-step epoch in pyabf's "
+    g.add_argument("--epoch", type=int, help="index of the test-step epoch: ABF, in pyabf's "
                    "sweepEpochs, where 0 is the holding before Clampex epoch A (A is 1, B is 2, "
-                   "...); default: automatic")
+                   "...); NWB, WinWCP: in the table read off the command (0 is the holding "
+                   "before its first change); default: automatic")
     g.add_argument("--command-channel", type=int,
                    help="ADC channel recording the command voltage: step voltages are read from it "
                         "(needed when a Clampex user list varies a level)")
@@ -260,7 +263,10 @@ def _with_recipe(parser, argv):
 def main(argv=None):
     """Entry point of the ``ionjax`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(_with_recipe(parser, argv))
+    argv = _with_recipe(parser, argv)
+    if "--no-progress" in argv:  # a global option, accepted after the command's name too
+        argv = ["--no-progress"] + [t for t in argv if t != "--no-progress"]
+    args = parser.parse_args(argv)
     if args.command == "nernst" and args.ion is None and args.z is None:
         parser.error("nernst needs --ion NAME or --z VALENCE")
     if args.command in ("fit", "example", "analyze"):
@@ -273,7 +279,8 @@ def main(argv=None):
 
     interrupt.install()
     try:
-        from fitting.app.commands import COMMANDS, expand_folders
+        from fitting.app.commands import COMMANDS
+        from fitting.app.inputs import expand_folders
 
         if getattr(args, "files", None):
             args.files = expand_folders(args.files, [getattr(args, k, None) for k in

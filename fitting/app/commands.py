@@ -187,25 +187,6 @@ def _report_skipped(data):
     return 2 if skipped else 0
 
 
-def expand_folders(paths, outputs=()):
-    """The input paths with each folder replaced by its files (sorted, not hidden, not
-    recursive, not one of this command's ``outputs``), so ``ionjax fit recordings/`` reads a
-    folder of mixed formats, and again after writing its results there."""
-    skip = {os.path.realpath(str(p)) for p in outputs if p is not None}
-    out = []
-    for path in paths:
-        if os.path.isdir(path):
-            files = sorted(os.path.join(path, f) for f in os.listdir(path)
-                           if not f.startswith(".") and os.path.isfile(os.path.join(path, f))
-                           and os.path.realpath(os.path.join(path, f)) not in skip)
-            if not files:
-                raise UsageError(f"{path}: the folder holds no files")
-            out += files
-        else:
-            out.append(path)
-    return out
-
-
 def _check_paths(inputs, outputs):
     real_inputs = {os.path.realpath(str(p)) for p in inputs}
     for out in outputs:

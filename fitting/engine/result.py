@@ -150,6 +150,10 @@ class FitResult:
         from fitting.engine.inference import reversal_potential
         from fitting.engine.table import records
 
+        n = int(np.prod(self.batch_shape, dtype=int))
+        if isinstance(labels, (str, bytes)) or (labels is not None and len(labels) != n):
+            raise ValueError(f"labels must be a sequence of {n} names, one per recording; got "
+                             f"{labels!r}")
         rows = records(self, list(labels or []), reversal_potential(self), extra, intervals)
         frame = pd.DataFrame.from_records(rows)
         return frame.fillna(np.nan) if len(frame) else frame

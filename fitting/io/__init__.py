@@ -34,7 +34,7 @@ from fitting.io._corrections import (
 from fitting.io._csv import read_csv, write_csv
 from fitting.io._data import IVData, stack
 from fitting.io._errors import InputError
-from fitting.io._formats import FORMATS, format_of
+from fitting.io._formats import FORMATS, format_of, written_by_ionjax
 from fitting.io._kinetics import relaxations_from_abf
 from fitting.io._membrane import membrane_test_from_abf
 from fitting.io._neo import iv_from_neo
@@ -52,5 +52,5 @@ __all__ = [
     "iv_from_abf", "iv_from_neo", "iv_from_nwb", "junction_potential", "load_abf", "membrane_test_from_abf", "nwb_recordings",
     "ramp_iv_from_abf", "read", "read_csv", "read_files", "relaxations_from_abf", "stack",
     "subtract_leak",
-    "two_pulse_from_abf", "user_lists", "write_csv", "write_results",
+    "two_pulse_from_abf", "user_lists", "write_csv", "write_results", "written_by_ionjax",
 ]

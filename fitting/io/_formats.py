@@ -49,12 +49,41 @@ def format_of(path):
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
     magic = _magic(path)
+    if magic[:4] in (b"ABF ", b"ABF2"):  # the content decides, whatever the name
+        return "abf"
+    if magic == HDF5_MAGIC:
+        return "nwb"
     if ext in REFUSED and (magic[:3] == b"DAT" or b"\x00" in magic):  # not a text table
         raise InputError(REFUSED[ext], path=path)
-    if magic[:4] in (b"ABF ", b"ABF2") or ext == ".abf":
-        return "abf"
-    if magic == HDF5_MAGIC or ext == ".nwb":
-        return "nwb"
+    if ext in (".abf", ".nwb"):  # the reader names what the file is instead
+        return ext[1:]
     if ext in NEO_FORMATS:
         return "neo"
     return "table"
+
+
+NOT_INPUT = (".json", ".parquet", ".png", ".pdf", ".svg", ".md", ".toml")
+
+
+def written_by_ionjax(path):
+    """Whether ``path`` is an output of ionjax, or a file no reader takes, which a folder's
+    listing leaves out: results and figures (JSON, Parquet, images), a CSV whose first line is
+    ionjax's provenance comment, an NWB file holding ionjax results (a copy of its source)."""
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext in NOT_INPUT:
+        return True
+    if ext == ".csv":
+        with open(path, "rb") as handle:
+            return handle.read(14) == b"# provenance: "
+    if _magic(path) == HDF5_MAGIC:
+        try:
+            import h5py
+        except ImportError:
+            return False
+        try:
+            with h5py.File(path, "r") as f:
+                return "processing/icephys/ionjax_results" in f
+        except OSError:
+            return False
+    return False

@@ -43,7 +43,17 @@ def _channels(segment):
     return out
 
 
-def neo_sweeps(path, io_name, channel=0, current_unit=None):
+def _override(path, label, quantity, exp):
+    """The decimal exponent of a unit override of ``quantity`` (or ``exp`` without one)."""
+    if label is None:
+        return exp
+    info = unit_info(label)
+    if info is None or info[0] != quantity:
+        raise InputError(f"{quantity}_unit {label!r} is not a {quantity} unit", path=path)
+    return info[2]
+
+
+def neo_sweeps(path, io_name, channel=0, current_unit=None, voltage_unit=None):
     """The sweeps of a neo-read file, as ``fitting.io._nwb.nwb_sweeps`` gives them (with the
     recorded command also as ``recorded``)."""
     block = _block(path, io_name)
@@ -58,19 +68,15 @@ def neo_sweeps(path, io_name, channel=0, current_unit=None):
             found = ", ".join(f"{c[0]}" for c in chans) or "none"
             raise InputError("a voltage-clamp sweep needs a current and a recorded command "
                              f"voltage; the channels are {found}", path=path)
-        if isinstance(channel, bool) or not 0 <= channel < len(amps):
+        if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or \
+                not 0 <= channel < len(amps):
             raise InputError(f"current channel {channel!r} does not exist; the current "
                              f"channels are {', '.join(f'{k}: {c[0]}' for k, c in enumerate(amps))}",
                              path=path)
         name, _, exp, values, rate = amps[channel]
-        if current_unit is not None:
-            info = unit_info(current_unit)
-            if info is None or info[0] != "current":
-                raise InputError(f"current_unit {current_unit!r} is not a current unit",
-                                 path=path)
-            exp = info[2]
-        current.append(to_si(values, exp))
-        command.append(to_si(volts[0][3], volts[0][2]))
+        current.append(to_si(values, _override(path, current_unit, "current", exp)))
+        command.append(to_si(volts[0][3], _override(path, voltage_unit, "voltage",
+                                                    volts[0][2])))
         rates.update((rate, volts[0][4]))
     if len(rates) != 1:
         raise InputError(f"the sweeps are sampled at different rates {sorted(rates)} Hz",
@@ -85,7 +91,7 @@ def neo_sweeps(path, io_name, channel=0, current_unit=None):
 
 def iv_from_neo(path, *, recording=0, window=("60%", "95%"), statistic="mean", epoch=None,
                 leak=None, ljp=None, series_resistance=None, compensation=0.0,
-                temperature=None, current_unit=None):
+                temperature=None, current_unit=None, voltage_unit=None):
     """The step I-V of a recording in a format read through neo (``FORMATS``), one point per
     sweep, in SI: the step voltage is the recorded command's mean over the window.
 
@@ -93,7 +99,7 @@ def iv_from_neo(path, *, recording=0, window=("60%", "95%"), statistic="mean", e
       path: the file.
       recording: index of the current channel among the channels with a current unit.
       window, statistic, epoch, leak, ljp, series_resistance, compensation, temperature,
-        current_unit: as ``iv_from_abf`` (``epoch`` indexes the table read off the recorded
+        current_unit, voltage_unit: as ``iv_from_abf`` (``epoch`` indexes the table read off the recorded
         command: 0 is the holding before its first step).
 
     Returns:
@@ -111,7 +117,7 @@ def iv_from_neo(path, *, recording=0, window=("60%", "95%"), statistic="mean", e
     path = os.fspath(path)
     check_statistic(statistic)
     io_name = NEO_FORMATS[os.path.splitext(path)[1].lower()]
-    r = neo_sweeps(path, io_name, recording, current_unit)
+    r = neo_sweeps(path, io_name, recording, current_unit, voltage_unit)
     metadata = {"source": path, "format": io_name, "channel": r["channel"],
                 "voltage_source": f"{r['command_check']}, mean over the window",
                 "user_lists": [], "command_check": r["command_check"]}

@@ -94,25 +94,43 @@ def _acquisition_rows(path, nwb):
 
 
 def _slice(path, ref, what):
-    """Values of a (start, count, series) reference in the series' unit, and the series."""
+    """Values of a (start, count, series) reference in the series' unit, and the series:
+    data * conversion + offset (a conversion that is a power of ten divides exactly, so
+    -70 stored in mV is -0.07 V to the last bit, as from an ABF)."""
     start, count, series = ref
     data = series.data
     stop = len(data) if count < 0 else start + count
-    values = np.asarray(data[start:stop], float) * float(series.conversion) + \
-        float(getattr(series, "offset", 0.0) or 0.0)
-    if values.ndim != 1:
-        raise InputError(f"the {what} series {series.name!r} is not one-dimensional", path=path)
-    return values, series
+    conversion = float(series.conversion)
+    if not (np.isfinite(conversion) and conversion > 0):
+        raise InputError(f"the {what} series {series.name!r} has conversion {conversion!r}: "
+                         "not a positive factor to its unit", path=path)
+    values = np.asarray(data[start:stop], float)
+    if values.ndim != 1 or values.size < 2:
+        raise InputError(f"the {what} series {series.name!r} is not one-dimensional with two "
+                         f"samples or more (shape {values.shape})", path=path)
+    power = round(np.log10(conversion))
+    values = values / 10.0 ** -power if power < 0 and conversion == 10.0 ** power else \
+        values * conversion
+    return values + float(getattr(series, "offset", 0.0) or 0.0), series
+
+
+RATES = (100.0, 1e7)  # [Hz] the sampling rates of patch-clamp recordings
 
 
 def _rate(path, series, start, count):
     if series.rate is not None:
-        return float(series.rate)
-    t = np.asarray(series.timestamps[start:start + count], float)
-    steps = np.diff(t)
-    if steps.size == 0 or np.ptp(steps) > 1e-6 * np.median(steps):
-        raise InputError(f"series {series.name!r} is not sampled at a uniform rate", path=path)
-    return 1.0 / float(np.median(steps))
+        rate = float(series.rate)
+    else:
+        t = np.asarray(series.timestamps[start:start + count], float)
+        steps = np.diff(t)
+        if steps.size == 0 or not np.all(steps > 0) or np.ptp(steps) > 1e-6 * np.median(steps):
+            raise InputError(f"series {series.name!r} is not sampled at a uniform rate",
+                             path=path)
+        rate = 1.0 / float(np.median(steps))
+    if not RATES[0] <= rate <= RATES[1]:  # NaN included
+        raise InputError(f"series {series.name!r} is sampled at {rate:g} Hz: not a patch-clamp "
+                         f"rate ({RATES[0]:g} Hz to {RATES[1]:g} Hz)", path=path)
+    return rate
 
 
 def _unit(path, series, override, quantity):
@@ -152,7 +170,7 @@ def describe(group):
     return group["electrode"] + (f" ({group['protocol']})" if group["protocol"] else "")
 
 
-def nwb_sweeps(path, channel=0, current_unit=None):
+def nwb_sweeps(path, channel=0, current_unit=None, voltage_unit=None):
     """The sweeps of recording ``channel`` (an index into ``recordings(path)``: electrodes and
     protocols in the file's order) as the protocol readers take them.
 
@@ -171,12 +189,12 @@ def nwb_sweeps(path, channel=0, current_unit=None):
             listing = "; ".join(f"{k}: {describe(g)}" for k, g in enumerate(groups))
             raise InputError(f"recording {channel!r} does not exist; the file has {listing}",
                              path=path)
-        return _read_group(path, groups[int(channel)], current_unit)
+        return _read_group(path, groups[int(channel)], current_unit, voltage_unit)
     finally:
         io.close()
 
 
-def _read_group(path, group, current_unit):
+def _read_group(path, group, current_unit, voltage_unit):
     current, command, rates, i_units = [], [], set(), set()
     for stim, resp in group["rows"]:
         if stim is None or stim[2] is None or stim[0] < 0:
@@ -185,7 +203,7 @@ def _read_group(path, group, current_unit):
         i, r_series = _slice(path, resp, "response")
         v, s_series = _slice(path, stim, "stimulus")
         _, i_sym, i_exp = _unit(path, r_series, current_unit, "current")
-        _, _, v_exp = _unit(path, s_series, None, "voltage")
+        _, _, v_exp = _unit(path, s_series, voltage_unit, "voltage")
         if len(i) != len(v):
             raise InputError(f"{describe(group)}: a response and its stimulus differ in length "
                              f"({len(i)}, {len(v)} samples)", path=path)
@@ -206,7 +224,7 @@ def _read_group(path, group, current_unit):
 
 def iv_from_nwb(path, *, recording=None, window=("60%", "95%"), statistic="mean", epoch=None,
                 leak=None, ljp=None, series_resistance=None, compensation=0.0,
-                temperature=None, current_unit=None):
+                temperature=None, current_unit=None, voltage_unit=None):
     """The step I-V of every voltage-clamp recording of an NWB file (one point per sweep), in SI.
 
     Each electrode (one cell) and protocol is a recording; their I-Vs are stacked, padded with
@@ -220,7 +238,9 @@ def iv_from_nwb(path, *, recording=None, window=("60%", "95%"), statistic="mean"
       recording: None (all), or the index, electrode name or protocol (stimulus type) of the
         recordings to read (see ``recordings``).
       window, statistic, epoch, leak, ljp, series_resistance, compensation, temperature,
-        current_unit: as ``iv_from_abf`` (temperature [K], default 295.15 K).
+        current_unit, voltage_unit: as ``iv_from_abf`` (temperature [K], default 295.15 K;
+        a unit override reads the series' data * conversion in that unit instead of the
+        series' own, for a file written with a wrong conversion).
 
     Returns:
       IVData of shape (n_recordings, n_sweeps_max) (a single recording: (n_sweeps,), with
@@ -239,6 +259,9 @@ def iv_from_nwb(path, *, recording=None, window=("60%", "95%"), statistic="mean"
     path = os.fspath(path)
     check_statistic(statistic)
     groups = recordings(path)
+    if isinstance(recording, (bool, float)):
+        raise InputError(f"recording must be an index, an electrode or a protocol name; got "
+                         f"{recording!r}", path=path)
     chosen = [k for k, g in enumerate(groups)
               if recording is None or recording in (k, g["electrode"], g["protocol"])]
     if not chosen:
@@ -247,7 +270,7 @@ def iv_from_nwb(path, *, recording=None, window=("60%", "95%"), statistic="mean"
                          path=path)
     items = []
     for k in chosen:
-        r = nwb_sweeps(path, k, current_unit)
+        r = nwb_sweeps(path, k, current_unit, voltage_unit)
         metadata = {"source": path, "format": "nwb", "recording": r["recording"],
                     "voltage_source": "stimulus series (epoch table read off the command)",
                     "user_lists": [], "command_check": r["command_check"]}

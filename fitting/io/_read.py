@@ -64,9 +64,6 @@ def _read_other(kind, path, options, units, corrections):
     if options.get("command_channel") is not None:
         raise InputError(f"command_channel names an ABF channel; a {kind.upper()} file's "
                          "command is its stimulus series", path=path)
-    if units["voltage_unit"] is not None:
-        raise InputError(f"voltage_unit overrides an ABF's or a table's label; a "
-                         f"{kind.upper()} file's command carries its unit", path=path)
     options = {k: v for k, v in options.items() if k != "command_channel"}
     if "channel" in options:
         options["recording"] = options.pop("channel")
@@ -74,7 +71,7 @@ def _read_other(kind, path, options, units, corrections):
         from fitting.io._nwb import iv_from_nwb as reader
     else:
         from fitting.io._neo import iv_from_neo as reader
-    return reader(path, **options, current_unit=units["current_unit"], **corrections)
+    return reader(path, **options, **units, **corrections)
 
 
 def _file_labels(path, iv):

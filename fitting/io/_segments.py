@@ -42,56 +42,77 @@ def _runs(command, tolerance):
     for f, l in zip(first.tolist(), last.tolist()):
         if l > f:  # a ramp: samples f .. l + 1; what follows (l + 2 on) is a step
             f += f == ramp_end  # a peak shared with the ramp before stays that ramp's target
-            while starts[-1] >= f:  # the ramp takes its starting sample from what precedes
+            while starts and starts[-1] >= f:  # the ramp starts on what precedes it
                 starts.pop(), ramps.pop()
             starts.append(f), ramps.append(True)
             ramp_end = l + 1
             if l + 2 < len(command):
                 starts.append(l + 2), ramps.append(False)
-        elif f + 1 > starts[-1]:  # a jump at sample f + 1
+        elif not starts or f + 1 > starts[-1]:  # a jump at sample f + 1
             starts.append(f + 1), ramps.append(False)
         if len(starts) > MAX_EPOCHS:
             break
-    if starts[0] != 0:  # a ramp from the first sample took segment 0's place
+    if not starts or starts[0] != 0:  # a ramp from the first sample took segment 0's place
         starts.insert(0, 0), ramps.insert(0, False)
     return np.array(starts), np.array(ramps)
 
 
 def epoch_tables(path, commands, tolerance=TOLERANCE):
-    """The common epoch table of a recording's sweeps, from their commands.
+    """The epoch tables of a recording's sweeps, from their commands.
+
+    The sweeps share one table when their segments start at the same samples, or when one
+    sweep shows every boundary and the others lack some only where neighbouring epochs hold
+    one level (a test step to the holding level). When instead the timing changes from sweep
+    to sweep (a duration or onset series), each sweep keeps its own table, if all have the same
+    sequence of segments; otherwise the recording is refused.
 
     Args:
       path: the file, for messages.
-      commands: per-sweep command arrays [V], all of one length.
+      commands: per-sweep command arrays [V].
       tolerance: [V] the smallest change of the command taken as an epoch boundary.
 
     Returns:
-      list of per-sweep tables (p1s, p2s, levels [V], types), types "Step" or "Ramp".
+      list of per-sweep tables (p1s, p2s, levels [V], types), types "Step" or "Ramp", all of one
+      length.
 
     Raises:
-      InputError: sweeps of different lengths, or a command that is not piecewise constant or
-        linear (more than ``MAX_EPOCHS`` segments: noise on a recorded command).
+      InputError: an empty or non-finite command, a command that is not piecewise constant or
+        linear (more than ``MAX_EPOCHS`` segments: noise on a recorded command), or sweeps
+        whose epochs no table describes.
     """
-    if len({len(c) for c in commands}) != 1:
-        raise InputError("the sweeps differ in length: their commands share no epoch table",
-                         path=path)
-    n = len(commands[0])
-    starts, ramp_at = set(), set()
-    for command in commands:
-        s, moving = _runs(np.asarray(command, float), tolerance)
-        starts.update(s.tolist())
-        ramp_at.update(s[moving].tolist())
+    segments = []
+    for k, command in enumerate(commands):
+        command = np.asarray(command, float)
+        if command.size < 2 or not np.all(np.isfinite(command)):
+            problem = "is empty" if command.size < 2 else \
+                f"has {np.count_nonzero(~np.isfinite(command))} NaN or infinite samples"
+            raise InputError(f"the command of sweep {k} {problem}: no epochs", path=path)
+        starts, ramps = _runs(command, tolerance)
         if len(starts) > MAX_EPOCHS:
             raise InputError(f"the command is not a protocol of steps and ramps (over "
                              f"{MAX_EPOCHS} segments at a {tolerance * 1e3:g} mV tolerance): "
                              "a recorded, noisy command cannot give the epochs", path=path)
-    p1s = sorted(starts)
-    p2s = p1s[1:] + [n]
-    types = ["Ramp" if p1 in ramp_at else "Step" for p1 in p1s]
-    return [(list(p1s), list(p2s), [_level(c, p2, t) for p2, t in zip(p2s, types)], list(types))
-            for c in commands]
+        segments.append((starts.tolist(), ramps.tolist(), command))
+    lengths = {len(c) for _, _, c in segments}
+    union = sorted(set().union(*(set(st) for st, _, _ in segments)))
+    if len(lengths) == 1 and any(st == union for st, _, _ in segments):
+        ramp_at = set().union(*({p for p, r in zip(st, rm) if r} for st, rm, _ in segments))
+        return [_table(union, [p in ramp_at for p in union], c) for _, _, c in segments]
+    if len({tuple(rm) for _, rm, _ in segments}) == 1:  # the same epochs, moved in time
+        return [_table(st, rm, c) for st, rm, c in segments]
+    counts = sorted({len(st) for st, _, _ in segments})
+    raise InputError(f"the sweeps' epochs differ in number ({counts}) and in timing: no epoch "
+                     "table describes every sweep (analyse the sweeps of one protocol "
+                     "together)", path=path)
 
 
-def _level(command, p2, kind):
-    """A step's value, a ramp's target: the segment's last sample."""
-    return float(command[p2 - 1])
+def _table(starts, ramps, command):
+    p2s = list(starts[1:]) + [len(command)]
+    return (list(starts), p2s, [_level(command, p1, p2, r) for p1, p2, r in
+                                zip(starts, p2s, ramps)], ["Ramp" if r else "Step" for r in ramps])
+
+
+def _level(command, p1, p2, ramp):
+    """A step's value (the median of a recorded, noisy one), a ramp's target: its last
+    sample."""
+    return float(command[p2 - 1]) if ramp else float(np.median(command[p1:p2]))

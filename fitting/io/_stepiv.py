@@ -115,6 +115,12 @@ def step_iv(path, r, *, window, statistic, epoch, leak, ljp, series_resistance, 
     if transients is not None:
         metadata["command_check"] = transients(k)
     v, i, windows = _extract(path, r["current"], recorded, epochs, k, window, statistic, rate)
+    bad = ~np.isfinite(i)
+    if bad.all():
+        raise InputError("the current has NaN or infinite samples in the window of every sweep: "
+                         "no I-V", path=path)
+    if bad.any():  # the fit masks these points; say which
+        metadata["nonfinite_sweeps"] = np.flatnonzero(bad).tolist()
     if len(v) > 1 and np.ptp(v) <= (1e-3 if recorded is not None else 1e-9):
         try:
             hint = f"the step epochs that vary: {[_choose_epoch(path, None, epochs, recorded)[0]]}"

@@ -15,8 +15,11 @@ def atomic_path(path, suffix=None):
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ionjax-",
-                               suffix=suffix if suffix is not None else os.path.splitext(path)[1])
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ionjax-", suffix=suffix if suffix
+                                   is not None else os.path.splitext(path)[1])
+    except OSError as exc:  # name the user's file, not the temporary one
+        raise OSError(exc.errno, exc.strerror, path) from None
     os.close(fd)
     try:
         try:

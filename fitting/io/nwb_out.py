@@ -91,7 +91,8 @@ def write_nwb(path, rows, *, files=(), provenance=None, description="ionjax resu
     from fitting.io._formats import format_of
 
     files = [os.fspath(f) for f in files]
-    source = files[0] if len(files) == 1 and format_of(files[0]) == "nwb" else None
+    source = files[0] if len(files) == 1 and os.path.isfile(files[0]) and \
+        format_of(files[0]) == "nwb" else None
     table = _table(rows, provenance)
     with warnings.catch_warnings(), atomic_path(path) as tmp:
         warnings.simplefilter("ignore")
