@@ -40,8 +40,9 @@ def neuroconv_nwb(abf, out, channels=(0,)):
     return out
 
 
-def pynwb_nwb(abf, out, *, table=True, channel=0):
-    """``abf`` written with pynwb from pyabf's sweeps (see the module docstring)."""
+def pynwb_nwb(abf, out, *, table=True, channel=0, codes_per_mV=None):
+    """``abf`` written with pynwb from pyabf's sweeps (see the module docstring); with
+    ``codes_per_mV`` the command is stored as int16 codes (a DAC's steps) with its conversion."""
     import pyabf
     from pynwb import NWBHDF5IO, NWBFile
     from pynwb.icephys import VoltageClampSeries, VoltageClampStimulusSeries
@@ -63,8 +64,12 @@ def pynwb_nwb(abf, out, *, table=True, channel=0):
             name=f"current_{sweep}", data=np.asarray(data.sweepY, float) / gain,
             conversion=gain * 1e-12, electrode=electrode, gain=1.0, rate=rate,
             starting_time=sweep * len(data.sweepY) / rate, sweep_number=sweep)
+        command, conversion = np.asarray(data.sweepC, float), 1e-3
+        if codes_per_mV is not None:
+            command = np.round(command * codes_per_mV).astype(np.int16)
+            conversion = 1e-3 / codes_per_mV
         stimulus = VoltageClampStimulusSeries(
-            name=f"command_{sweep}", data=np.asarray(data.sweepC, float), conversion=1e-3,
+            name=f"command_{sweep}", data=command, conversion=conversion,
             electrode=electrode, gain=1.0, rate=rate,
             starting_time=sweep * len(data.sweepC) / rate, sweep_number=sweep)
         if table:

@@ -169,9 +169,10 @@ def test_heka_and_untested_formats_are_refused_with_a_route(tmp_path):
     heka.write_bytes(b"DAT2\x00\x00" + bytes(100))
     with pytest.raises(io.InputError, match="HEKA PatchMaster .* export the series to NWB"):
         io.read(heka)
-    for ext in (".axgd", ".ibw", ".smr"):
+    for ext, content in ((".axgd", b"\x00" * 64), (".ibw", b"\x00" * 64),
+                         (".smr", bytes(range(1, 200)))):  # binary without a NUL byte too
         other = tmp_path / f"cell{ext}"
-        other.write_bytes(b"\x00" * 64)
+        other.write_bytes(content)
         with pytest.raises(io.InputError, match="no voltage-clamp sample could be tested"):
             io.read(other)
     table = tmp_path / "iv.dat"  # a text table that happens to be called .dat
@@ -258,3 +259,55 @@ def test_the_content_decides_the_format_not_the_name(shared_data, tmp_path):
     nwb = _write(tmp_path / "x.nwb", _steps)
     (tmp_path / "x.abf").write_bytes(nwb.read_bytes())
     assert io.format_of(tmp_path / "x.abf") == "nwb" and io.read(tmp_path / "x.abf").shape == (7,)
+
+
+def test_a_protocol_run_twice_on_a_cell_is_two_recordings(tmp_path):
+    """The sequential-recordings table: each run of a protocol on an electrode is a recording
+    of its own ("steps #1", "steps #2"), not one I-V of twice the sweeps."""
+    from pynwb.icephys import VoltageClampSeries, VoltageClampStimulusSeries
+
+    def build(nwb):
+        electrode = _electrode(nwb)
+        for run, g in enumerate((5e-9, 7e-9)):
+            rows = []
+            for k, level in enumerate(np.linspace(-100.0, 20.0, 5)):
+                command = np.full(400, -70.0)
+                command[100:300] = level
+                name = f"{run}_{k}"
+                rows.append(nwb.add_intracellular_recording(
+                    electrode=electrode,
+                    stimulus=VoltageClampStimulusSeries(
+                        name=f"s{name}", data=command, conversion=1e-3, electrode=electrode,
+                        gain=1.0, rate=1e4),
+                    response=VoltageClampSeries(
+                        name=f"r{name}", data=g * (command * 1e-3 + 0.03) / 1e-12,
+                        conversion=1e-12, electrode=electrode, gain=1.0, rate=1e4)))
+            simultaneous = [nwb.add_icephys_simultaneous_recording(recordings=[r])
+                            for r in rows]
+            nwb.add_icephys_sequential_recording(simultaneous_recordings=simultaneous,
+                                                 stimulus_type="steps")
+
+    path = _write(tmp_path / "runs.nwb", build)
+    assert [r["protocol"] for r in io.nwb_recordings(path)] == ["steps #1", "steps #2"]
+    iv = io.read(path)
+    assert iv.shape == (2, 5)
+    res = fitting.fit(fitting.Ohmic(), iv.v, iv.i)
+    np.testing.assert_allclose(res.params["g"], [5e-9, 7e-9], rtol=1e-9)
+
+
+def test_a_ramp_stored_as_integer_codes_is_a_ramp(shared_data, tmp_path):
+    """The DM1 ramp command stored as int16 codes of 1/32.768 mV (a DAC's steps, as data *
+    conversion): the ramp (0.44 codes per sample) is a staircase of one-code moves, read as
+    one ramp, and the ramp I-V is the ABF's to within the codes' rounding of the voltage."""
+    from pynwb import NWBHDF5IO
+
+    abf = shared_data / "protocols" / "DM1_0002.abf"
+    coded = pynwb_nwb(abf, tmp_path / "int16.nwb", codes_per_mV=32.768)
+    with NWBHDF5IO(str(coded), "r") as f:
+        assert f.read().stimulus["command_0"].data.dtype == np.int16
+    a, b = io.ramp_iv_from_abf(abf), io.ramp_iv_from_abf(coded)
+    assert b.metadata["epoch"] == a.metadata["epoch"]
+    # the coded ends (-100.006 and 59.998 mV) span one more 1 mV bin; the bins shift by 6 uV
+    assert b.shape == (7, 161) and a.shape == (7, 160)
+    np.testing.assert_allclose(b.v[:, :160], a.v, atol=5e-5)
+    np.testing.assert_allclose(b.i[:, :160], a.i, atol=5e-3 * np.nanmax(np.abs(a.i)))

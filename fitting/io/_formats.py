@@ -40,6 +40,21 @@ def _magic(path):
         return b""
 
 
+def _text(path):
+    """Whether the file's first kilobyte is UTF-8 text without NUL bytes."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1024)
+    except OSError:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not a character cut at the kilobyte's end
+            return False
+    return b"\x00" not in head
+
+
 def format_of(path):
     """"abf", "nwb", "neo" or "table" for a recording file.
 
@@ -53,7 +68,8 @@ def format_of(path):
         return "abf"
     if magic == HDF5_MAGIC:
         return "nwb"
-    if ext in REFUSED and (magic[:3] == b"DAT" or b"\x00" in magic):  # not a text table
+    # these formats are binary by definition; a ".dat" may be a text table
+    if ext in REFUSED and (ext != ".dat" or magic[:3] == b"DAT" or not _text(path)):
         raise InputError(REFUSED[ext], path=path)
     if ext in (".abf", ".nwb"):  # the reader names what the file is instead
         return ext[1:]

@@ -44,7 +44,7 @@ def _kind(series):
 
 
 def _table_rows(nwb):
-    """(electrode, stimulus ref, response ref, protocol) per intracellular recording."""
+    """(electrode, stimulus ref, response ref, run, protocol) per intracellular recording."""
     table = nwb.intracellular_recordings
     if table is None or len(table) == 0:
         return None
@@ -55,26 +55,29 @@ def _table_rows(nwb):
         stim = cats["stimuli"]["stimulus"][k] if "stimuli" in cats else None
         resp = cats["responses"]["response"][k]
         electrode = cats["electrodes"]["electrode"][k]
-        rows.append((electrode, stim, resp, labels[k]))
+        rows.append((electrode, stim, resp) + labels[k])
     return rows
 
 
 def _protocols(nwb, n):
-    """Per intracellular-recordings row, the stimulus type of its sequential recording (or the
-    table's own ``stimulus_type`` column), else None."""
-    labels = [None] * n
+    """Per intracellular-recordings row, (run, protocol): the row's sequential recording (one
+    run of a protocol) and its stimulus type, or, without that table, a converter's own
+    ``sequence`` and ``stimulus_type`` columns; None where the file says nothing."""
     table = nwb.intracellular_recordings
-    if "stimulus_type" in table.colnames:
-        labels = [str(x) for x in table["stimulus_type"][:]]
+    labels = [str(x) for x in table["stimulus_type"][:]] if "stimulus_type" in table.colnames \
+        else [None] * n
+    runs = [str(x) for x in table["sequence"][:]] if "sequence" in table.colnames \
+        else list(labels)
     seq, sim = nwb.icephys_sequential_recordings, nwb.icephys_simultaneous_recordings
     if seq is not None and sim is not None and len(seq):
         groups = sim.to_dataframe(index=True)["recordings"].tolist()
         frame = seq.to_dataframe(index=True)
-        for kind, members in zip(frame["stimulus_type"], frame["simultaneous_recordings"]):
+        for s, (kind, members) in enumerate(zip(frame["stimulus_type"],
+                                                frame["simultaneous_recordings"])):
             for simultaneous in np.ravel(members):
                 for row in np.ravel(groups[int(simultaneous)]):
-                    labels[int(row)] = str(kind)
-    return labels
+                    labels[int(row)], runs[int(row)] = str(kind), ("sequential", s)
+    return list(zip(runs, labels))
 
 
 def _acquisition_rows(path, nwb):
@@ -89,7 +92,7 @@ def _acquisition_rows(path, nwb):
         order = [x for x in responses if x.electrode is r.electrode].index(r)
         stim = numbered[0] if numbered else (same[order] if order < len(same) else None)
         rows.append((r.electrode, (0, -1, stim) if stim is not None else None, (0, -1, r),
-                     None))
+                     None, None))
     return rows
 
 
@@ -155,15 +158,25 @@ def recordings(path):
 
 
 def _group(path, nwb):
+    """The recordings: the voltage-clamp sweeps of one electrode in one run of a protocol (a
+    protocol run twice on a cell gives "protocol #1" and "protocol #2")."""
     rows = _table_rows(nwb) or _acquisition_rows(path, nwb)
     groups = {}
-    for electrode, stim, resp, protocol in rows:
+    for electrode, stim, resp, run, protocol in rows:
         if resp is None or _kind(resp[2]) != "VoltageClampSeries":
             continue  # current clamp, I=0: no I-V
-        groups.setdefault((electrode.name, protocol), []).append((stim, resp))
+        groups.setdefault((electrode.name, run, protocol), []).append((stim, resp))
     if not groups:
         raise InputError("no voltage-clamp recording (VoltageClampSeries) in the file", path=path)
-    return [dict(electrode=e, protocol=p, rows=r) for (e, p), r in groups.items()]
+    runs = {}
+    for e, _, p in groups:
+        runs[(e, p)] = runs.get((e, p), 0) + 1
+    out, seen = [], {}
+    for (e, _, p), r in groups.items():
+        seen[(e, p)] = seen.get((e, p), 0) + 1
+        label = p if runs[(e, p)] == 1 else f"{p} #{seen[(e, p)]}"
+        out.append(dict(electrode=e, protocol=label, rows=r))
+    return out
 
 
 def describe(group):
@@ -195,7 +208,7 @@ def nwb_sweeps(path, channel=0, current_unit=None, voltage_unit=None):
 
 
 def _read_group(path, group, current_unit, voltage_unit):
-    current, command, rates, i_units = [], [], set(), set()
+    current, command, rates, i_units, quantum = [], [], set(), set(), 0.0
     for stim, resp in group["rows"]:
         if stim is None or stim[2] is None or stim[0] < 0:
             raise InputError(f"{describe(group)}: a sweep has no stimulus (command) series; the "
@@ -211,14 +224,16 @@ def _read_group(path, group, current_unit, voltage_unit):
         rates.add(_rate(path, s_series, stim[0], len(v)))
         current.append(to_si(i, i_exp))
         command.append(to_si(v, v_exp))
+        if np.issubdtype(s_series.data.dtype, np.integer):  # whole codes of the conversion
+            quantum = max(quantum, float(to_si(float(s_series.conversion), v_exp)))
         i_units.add(i_sym)
     if len(rates) != 1:
         raise InputError(f"{describe(group)}: the sweeps are sampled at different rates "
                          f"{sorted(rates)} Hz", path=path)
     units = {"current": i_units.pop() if len(i_units) == 1 else sorted(i_units),
              "command": "V"}
-    return dict(current=current, command=command, epochs=epoch_tables(path, command),
-                rate=rates.pop(), units=units, channel=group["electrode"], format="nwb",
+    return dict(current=current, command=command,
+                epochs=epoch_tables(path, command, quantum=quantum), rate=rates.pop(), units=units, channel=group["electrode"], format="nwb",
                 recording=describe(group), user_lists=[], command_check="stimulus series")
 
 

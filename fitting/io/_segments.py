@@ -20,7 +20,7 @@ TOLERANCE = 1e-6  # [V] a smaller change of the command is not a protocol epoch
 MAX_EPOCHS = 256  # more segments than this: not a protocol's command (a recorded monitor?)
 
 
-def _runs(command, tolerance):
+def _runs(command, tolerance, quantum=0.0):
     """Start indices of the segments of one sweep's command, and whether each is a ramp.
 
     The command moves at sample j + 1 when |c[j+1] - c[j]| > tolerance. Two or more consecutive
@@ -29,17 +29,18 @@ def _runs(command, tolerance):
     starts a step.
     """
     d = np.diff(command)
-    moves = np.abs(d) > tolerance
-    j = np.flatnonzero(moves)
+    j = np.flatnonzero(np.abs(d) > tolerance)
     if j.size == 0:
         return np.array([0]), np.array([False])
-    # runs of consecutive moves by the same amount
+    # runs of consecutive moves by the same amount (a command stored as integer codes moves
+    # by whole codes: a ramp's moves differ by one code)
     new = np.ones(j.size, bool)
-    new[1:] = (np.diff(j) != 1) | (np.abs(np.diff(d[j])) > tolerance)
-    first = j[new]
-    last = j[np.concatenate([np.flatnonzero(new)[1:] - 1, [j.size - 1]])]
+    new[1:] = (np.diff(j) != 1) | (np.abs(np.diff(d[j])) > max(tolerance, 1.01 * quantum))
+    groups = np.split(np.arange(j.size), np.flatnonzero(new)[1:])
+    runs = _staircases(j, d, groups, quantum) if quantum else \
+        [(int(j[g[0]]), int(j[g[-1]])) for g in groups]
     starts, ramps, ramp_end = [0], [False], -1
-    for f, l in zip(first.tolist(), last.tolist()):
+    for f, l in runs:
         if l > f:  # a ramp: samples f .. l + 1; what follows (l + 2 on) is a step
             f += f == ramp_end  # a peak shared with the ramp before stays that ramp's target
             while starts and starts[-1] >= f:  # the ramp starts on what precedes it
@@ -57,7 +58,35 @@ def _runs(command, tolerance):
     return np.array(starts), np.array(ramps)
 
 
-def epoch_tables(path, commands, tolerance=TOLERANCE):
+def _staircases(j, d, groups, quantum):
+    """(first, last) move of each run, where runs of single one-code moves in one direction at
+    regular intervals (a ramp slower than one code per sample, stored as integer codes) form
+    one ramp: its first move ends its starting level, its last reaches its target."""
+    runs, k = [], 0
+    while k < len(groups):
+        g = groups[k]
+        m = k
+        if len(g) == 1 and abs(d[j[g[0]]]) <= 1.01 * quantum:
+            while (m + 1 < len(groups) and len(groups[m + 1]) == 1
+                   and abs(d[j[groups[m + 1][0]]]) <= 1.01 * quantum
+                   and np.sign(d[j[groups[m + 1][0]]]) == np.sign(d[j[g[0]]])
+                   and (m == k or abs((j[groups[m + 1][0]] - j[groups[m][0]])
+                                      - (j[groups[m][0]] - j[groups[m - 1][0]])) <= 1)):
+                m += 1
+        if m - k >= 2:  # three one-code moves or more, evenly spaced: a ramp, which holds
+            # its target until the next move if that comes within one of its stair's lengths
+            moves = j[[groups[x][0] for x in range(k, m + 1)]]
+            following = j[groups[m + 1][0]] if m + 1 < len(groups) else len(d)
+            last = following - 1 if following - moves[-1] <= np.diff(moves).max() else moves[-1]
+            runs.append((int(moves[0]) - 1, int(last)))
+        else:
+            m = k
+            runs.append((int(j[g[0]]), int(j[g[-1]])))
+        k = m + 1
+    return runs
+
+
+def epoch_tables(path, commands, tolerance=TOLERANCE, quantum=0.0):
     """The epoch tables of a recording's sweeps, from their commands.
 
     The sweeps share one table when their segments start at the same samples, or when one
@@ -70,6 +99,7 @@ def epoch_tables(path, commands, tolerance=TOLERANCE):
       path: the file, for messages.
       commands: per-sweep command arrays [V].
       tolerance: [V] the smallest change of the command taken as an epoch boundary.
+      quantum: [V] the step of a command stored as integer codes (its conversion), else 0.
 
     Returns:
       list of per-sweep tables (p1s, p2s, levels [V], types), types "Step" or "Ramp", all of one
@@ -87,11 +117,14 @@ def epoch_tables(path, commands, tolerance=TOLERANCE):
             problem = "is empty" if command.size < 2 else \
                 f"has {np.count_nonzero(~np.isfinite(command))} NaN or infinite samples"
             raise InputError(f"the command of sweep {k} {problem}: no epochs", path=path)
-        starts, ramps = _runs(command, tolerance)
+        starts, ramps = _runs(command, tolerance, quantum)
         if len(starts) > MAX_EPOCHS:
+            why = ("a ramp stored as integer codes that moves by less than one code per "
+                   "sample, or a recorded, noisy command," if quantum else
+                   "a recorded, noisy command")
             raise InputError(f"the command is not a protocol of steps and ramps (over "
                              f"{MAX_EPOCHS} segments at a {tolerance * 1e3:g} mV tolerance): "
-                             "a recorded, noisy command cannot give the epochs", path=path)
+                             f"{why} cannot give the epochs", path=path)
         segments.append((starts.tolist(), ramps.tolist(), command))
     lengths = {len(c) for _, _, c in segments}
     union = sorted(set().union(*(set(st) for st, _, _ in segments)))
