@@ -170,10 +170,12 @@ def test_heka_and_untested_formats_are_refused_with_a_route(tmp_path):
     with pytest.raises(io.InputError, match="HEKA PatchMaster .* export the series to NWB"):
         io.read(heka)
     for ext, content in ((".axgd", b"\x00" * 64), (".ibw", b"\x00" * 64),
-                         (".smr", bytes(range(1, 200)))):  # binary without a NUL byte too
+                         (".smr", bytes(range(1, 200))),  # binary without a NUL byte too
+                         (".atf", b'ATF\t1.0\n8\t3\n')):
         other = tmp_path / f"cell{ext}"
         other.write_bytes(content)
-        with pytest.raises(io.InputError, match="no voltage-clamp sample could be tested"):
+        with pytest.raises(io.InputError, match="no voltage-clamp sample could be tested|"
+                           "Axon Text Files are not read"):
             io.read(other)
     table = tmp_path / "iv.dat"  # a text table that happens to be called .dat
     table.write_text("voltage_mV,current_pA\n-80,-100\n-60,-50\n-40,0\n")

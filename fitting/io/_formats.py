@@ -2,10 +2,10 @@
 
 ABF and NWB (HDF5) files are told by their first bytes, whatever their name; WinWCP by its
 extension (read through neo, see ``fitting.io._neo``); anything else is an I-V table (CSV).
-Binary HEKA PatchMaster (``.dat``), AxoGraph, Igor and CED files are refused with a conversion
-route (a text table named ``.dat`` is read as a table): neo opens some of them, but no public
-voltage-clamp sample could be tried here, and a reader never tried would print numbers no one
-has checked.
+Binary HEKA PatchMaster (``.dat``), AxoGraph, Igor, CED and Axon text (ATF) files are refused
+with a conversion route (a text table named ``.dat`` is read as a table): neo opens some of
+them, but no public voltage-clamp sample could be tried here, and a reader never tried would
+print numbers no one has checked.
 """
 
 import os
@@ -27,6 +27,8 @@ REFUSED = {  # binary files of these extensions: formats no real voltage-clamp s
     ".smr": f"CED Spike2 files are not read (no voltage-clamp sample could be tested): {_ROUTE}",
     ".smrx": f"CED Spike2 files are not read (no voltage-clamp sample could be tested): {_ROUTE}",
     ".cfs": f"CED Signal files are not read (no voltage-clamp sample could be tested): {_ROUTE}",
+    ".atf": "Axon Text Files are not read (they hold traces without their protocol): read the "
+            "ABF recording itself, or export the I-V as a CSV table",
 }
 FORMATS = {"abf": "Axon ABF 1 and 2 (pyabf)", "nwb": "NWB icephys (pynwb)",
            ".wcp": "WinWCP (neo's WinWcpIO)", "table": "CSV / TSV I-V tables"}
