@@ -62,6 +62,10 @@ def test_every_format_has_the_same_columns_and_numbers(fitted, tmp_path):
     parquet = pd.read_parquet(paths[".parquet"])
     assert list(parquet.columns) == columns
     pd.testing.assert_frame_equal(parquet, frame, check_dtype=False)
+    report = res.summary(labels=iv.labels)  # the batch report names each recording
+    assert f"--- recording 1: {iv.labels[1]} ---" in report
+    nothing = fitting.fit(fitting.Ohmic(), iv.v, np.full(iv.i.shape, np.nan)).summary()
+    assert "[[Parameters]] none: no recording converged" in nothing
     for wrong in (["only one"], "ab", list(iv.labels) + ["extra"]):
         with pytest.raises(ValueError, match="one per recording"):
             res.to_dataframe(labels=wrong)

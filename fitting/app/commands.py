@@ -223,7 +223,7 @@ def cmd_fit(args):
     res = fitting.fit(model, v, i, mask=np.isfinite(v), method=args.method,
                       max_steps=args.max_steps, fast_compile=_fast_compile(data.shape[0]),
                       progress=progress_bar(not args.no_progress, "fitting", "fit"))
-    print(res.summary() if single else res.summary(max_rows=args.max_rows))
+    print(res.summary() if single else res.summary(max_rows=args.max_rows, labels=data.labels))
     e = fitting.reversal_potential(res)
     status = np.atleast_1d(np.asarray(res.status))
     for label, value, err, code in zip(data.labels, np.atleast_1d(np.asarray(e.value)),

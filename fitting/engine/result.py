@@ -158,11 +158,12 @@ class FitResult:
         frame = pd.DataFrame.from_records(rows)
         return frame.fillna(np.nan) if len(frame) else frame
 
-    def summary(self, max_rows=10):
-        """A readable report in conventional units (nS, mV, pA), like lmfit's fit report."""
+    def summary(self, max_rows=10, labels=None):
+        """A readable report in conventional units (nS, mV, pA), like lmfit's fit report;
+        ``labels`` name the recordings of a batch."""
         from fitting.engine.summary import summary
 
-        return summary(self, max_rows=max_rows)
+        return summary(self, max_rows=max_rows, labels=labels)
 
     def __repr__(self):
         return (f"FitResult(model={self.model.name}, batch_shape={self.batch_shape}, "

@@ -59,7 +59,7 @@ def _single(res):
     return "\n".join(lines)
 
 
-def _batch(res, max_rows):
+def _batch(res, max_rows, names=None):
     model = res.model
     status = np.asarray(res.status).ravel()
     converged = status == Status.CONVERGED
@@ -70,7 +70,8 @@ def _batch(res, max_rows):
     for code in np.unique(status[~converged]):
         lines.append(f"    status {code}: {int(np.sum(status == code))} x "
                      f"{Status(int(code)).message}")
-    lines.append("[[Parameters]] median [25%, 75%] over converged recordings")
+    lines.append("[[Parameters]] median [25%, 75%] over converged recordings" if
+                 np.any(converged) else "[[Parameters]] none: no recording converged")
     for name in ordered_names(res):
         factor, unit = display_unit(model, name)
         values = np.asarray(res.params[name], float).reshape(n, -1)[converged]
@@ -82,16 +83,18 @@ def _batch(res, max_rows):
                 lines.append(f"    {label:<12} {q[0]:.6g} [{q[1]:.6g}, {q[2]:.6g}] {unit}")
     if n <= max_rows:
         for k in range(n):
-            lines.append(f"--- recording {k} ---")
+            name = f": {names[k]}" if names is not None and k < len(names) else ""
+            lines.append(f"--- recording {k}{name} ---")
             lines.append(_single(res[np.unravel_index(k, res.batch_shape)]))
     return "\n".join(lines)
 
 
-def summary(res, max_rows=10):
+def summary(res, max_rows=10, labels=None):
     """The report of one recording, or of a batch (counts by status, medians and quartiles of
-    the converged recordings, and each recording when there are at most ``max_rows``)."""
+    the converged recordings, and each recording, named by ``labels`` if given, when there are
+    at most ``max_rows``)."""
     if res.batch_shape == ():
         return _single(res)
     if int(np.prod(res.batch_shape)) == 0:
         return f"[[Model]] {res.model.name}\n[[Batch]] 0 recordings"
-    return _batch(res, max_rows)
+    return _batch(res, max_rows, labels)
