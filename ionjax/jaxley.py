@@ -76,7 +76,8 @@ def _check(z, c_in, c_out, temperature, pbar, gate):
     if not (number(pbar) and pbar >= 0):
         raise ValueError(f"pbar must be a permeability >= 0 [cm/s]; got {pbar!r}")
     if gate is not None:
-        if len(gate) not in (2, 3) or not all(number(g) for g in gate):
+        if not isinstance(gate, (tuple, list)) or len(gate) not in (2, 3) or \
+                not all(number(g) for g in gate):
             raise ValueError(f"gate must be None, (v_half, slope) or (v_half, slope, tau) in mV "
                              f"and ms; got {gate!r}")
         if gate[1] == 0 or (len(gate) == 3 and gate[2] <= 0):

@@ -228,6 +228,7 @@ def test_current_clamp_rest_and_gradient_match_truth():
     (dict(pbar=-1e-4), "pbar must be a permeability >= 0"),
     (dict(gate=(-30.0, 0.0)), "slope must be non-zero"),
     (dict(gate=(-30.0, 5.0, -1.0)), "tau > 0"), (dict(gate=(-30.0,)), "gate must be None"),
+    (dict(gate=5.0), "gate must be None"),
 ])
 def test_channel_refuses_what_would_make_a_simulation_nan_or_wrong(options, message):
     arguments = dict(c_in=140.0, c_out=5.0, temperature=T)

@@ -289,12 +289,25 @@ def test_a_protocol_run_twice_on_a_cell_is_two_recordings(tmp_path):
             nwb.add_icephys_sequential_recording(simultaneous_recordings=simultaneous,
                                                  stimulus_type="steps")
 
+        # a stray seal test outside the runs: no step I-V, left out and named
+        seal = np.where((np.arange(400) >= 100) & (np.arange(400) < 300), -75.0, -70.0)
+        nwb.add_intracellular_recording(
+            electrode=electrode,
+            stimulus=VoltageClampStimulusSeries(name="seal_s", data=seal, conversion=1e-3,
+                                                electrode=electrode, gain=1.0, rate=1e4),
+            response=VoltageClampSeries(name="seal_r", data=seal * 0.01, conversion=1e-12,
+                                        electrode=electrode, gain=1.0, rate=1e4))
+
     path = _write(tmp_path / "runs.nwb", build)
-    assert [r["protocol"] for r in io.nwb_recordings(path)] == ["steps #1", "steps #2"]
+    assert [r["protocol"] for r in io.nwb_recordings(path)] == ["steps #1", "steps #2", None]
     iv = io.read(path)
-    assert iv.shape == (2, 5)
+    assert iv.shape == (2, 5) and "no step epoch changes" in \
+        iv.metadata["skipped_recordings"][0]
     res = fitting.fit(fitting.Ohmic(), iv.v, iv.i)
     np.testing.assert_allclose(res.params["g"], [5e-9, 7e-9], rtol=1e-9)
+    assert io.read(path, channel="steps").shape == (2, 5)  # "steps" names both runs
+    with pytest.raises(io.InputError, match="no step epoch changes"):
+        io.read(path, channel=2)  # the seal test alone: refused
 
 
 def test_a_ramp_stored_as_integer_codes_is_a_ramp(shared_data, tmp_path):
@@ -313,3 +326,26 @@ def test_a_ramp_stored_as_integer_codes_is_a_ramp(shared_data, tmp_path):
     assert b.shape == (7, 161) and a.shape == (7, 160)
     np.testing.assert_allclose(b.v[:, :160], a.v, atol=5e-5)
     np.testing.assert_allclose(b.i[:, :160], a.i, atol=5e-3 * np.nanmax(np.abs(a.i)))
+
+
+def test_a_ramp_that_starts_with_a_jump_starts_at_the_jump(tmp_path):
+    """A command that jumps from -70 to -100 mV and ramps from the next sample (no flat step
+    between): the ramp I-V runs from -100 mV, not from the holding level before the jump."""
+    from pynwb.icephys import VoltageClampSeries, VoltageClampStimulusSeries
+
+    command = np.full(3000, -70.0)
+    command[1000:2601] = np.linspace(-100.0, 60.0, 1601)  # -100 at 1000, 0.1 mV per sample
+
+    def build(nwb):
+        electrode = _electrode(nwb)
+        nwb.add_intracellular_recording(
+            electrode=electrode,
+            stimulus=VoltageClampStimulusSeries(name="s", data=command, conversion=1e-3,
+                                                electrode=electrode, gain=1.0, rate=1e4),
+            response=VoltageClampSeries(name="r", data=5e-9 * (command * 1e-3 + 0.085) / 1e-12,
+                                        conversion=1e-12, electrode=electrode, gain=1.0,
+                                        rate=1e4))
+
+    iv = io.ramp_iv_from_abf(_write(tmp_path / "jump.nwb", build))
+    assert iv.metadata["ramp_V"] == pytest.approx([-0.1, 0.06])
+    np.testing.assert_allclose(iv.i, 5e-9 * (iv.v + 0.085), rtol=1e-9, atol=1e-22)

@@ -222,6 +222,12 @@ def test_noise_free_data_get_intervals_and_unwritable_outputs_name_the_file(tmp_
     row = json.loads((tmp_path / "r.json").read_text())["recordings"][0]
     assert row["g_lower_S"] == pytest.approx(5e-9, rel=1e-9)
     assert row["g_upper_S"] == pytest.approx(5e-9, rel=1e-9)
+    out = _run("--no-progress", "fit", table, "--model", "ghk", "--ion", "K", "--c-in", "140",
+               "--c-out", "5", "--temperature", "22C", "--intervals", "--out",
+               tmp_path / "one.json")  # a one-parameter model: its profile leaves none free
+    assert out.returncode == 0, out.stderr
+    row = json.loads((tmp_path / "one.json").read_text())["recordings"][0]
+    assert row["p_lower_m^3/s"] < row["p_m^3/s"] < row["p_upper_m^3/s"]
     out = _run("--no-progress", "fit", table, "--model", "ohmic", "--out",
                "/proc/no/r.json")
     assert out.returncode == 2 and "/proc/no/r.json" in out.stderr and ".ionjax-" not in \

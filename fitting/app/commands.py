@@ -140,6 +140,8 @@ def read_recordings(args):
         if others and args.channel is None:
             print(f"ionjax: note: {source['source']}: channel(s) {', '.join(others)} also hold "
                   "a current, not read (--channel N reads one)", file=sys.stderr)
+        for why in source.get("skipped_recordings", []):
+            print(f"ionjax: note: {source['source']}: {why}; left out", file=sys.stderr)
     return data
 
 

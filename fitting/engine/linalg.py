@@ -49,6 +49,8 @@ def spd_solve_entries(a, b):
 def spd_solve(a, b):
     """Solve a x = b for symmetric positive definite a (..., k, k), b (..., k)."""
     k = a.shape[-1]
+    if k == 0:  # nothing left free (a profile of a one-parameter model)
+        return b
     if k > _UNROLL_MAX:
         return jnp.linalg.solve(a, b[..., None])[..., 0]
     entries = [[a[..., i, j] for j in range(k)] for i in range(k)]

@@ -100,7 +100,9 @@ def _lm_run(residual, state, limit):
         delta = -spd_solve(a, g / d)
         # trust bound: at most MAX_STEP in the scaled parameters (a factor e^MAX_STEP for
         # log-scaled ones) per iteration, so one wild Gauss-Newton step cannot run away
-        delta = delta * jnp.minimum(1.0, MAX_STEP / jnp.maximum(jnp.max(jnp.abs(delta)), tiny))
+        # (initial=0: a profile of a one-parameter model leaves no parameter free)
+        biggest = jnp.max(jnp.abs(delta), initial=0.0)
+        delta = delta * jnp.minimum(1.0, MAX_STEP / jnp.maximum(biggest, tiny))
         delta = delta / d
         theta_new = s["theta"] + delta
         r_new, j_new = _linearise(residual, theta_new)  # one fused pass; kept if accepted
@@ -112,7 +114,8 @@ def _lm_run(residual, state, limit):
         small_change = (s["cost"] - cost_new) <= ftol * s["cost"]
         # first-order optimality: r is orthogonal to every column of J (to rounding)
         col_norm = jnp.sqrt(jnp.diag(h))
-        cosine = jnp.max(jnp.abs(g) / jnp.maximum(col_norm * jnp.sqrt(2 * s["cost"]), tiny))
+        cosine = jnp.max(jnp.abs(g) / jnp.maximum(col_norm * jnp.sqrt(2 * s["cost"]), tiny),
+                         initial=0.0)
         # a step below xtol ends the fit even when rejected (MINPACK's xtol test): at the optimum
         # in float32 the cost is only known to rounding, so tiny steps may all be "uphill"
         converged = small_step | (accept & small_change) | (cosine <= gtol) | (s["cost"] <= tiny)

@@ -250,8 +250,10 @@ def iv_from_nwb(path, *, recording=None, window=("60%", "95%"), statistic="mean"
 
     Args:
       path: the .nwb file (HDF5).
-      recording: None (all), or the index, electrode name or protocol (stimulus type) of the
-        recordings to read (see ``recordings``).
+      recording: None (all that hold a step I-V: a recording of another protocol, e.g. a seal
+        test, is left out and named in ``metadata["skipped_recordings"]``; an error when none
+        does), or the index, electrode name or protocol (stimulus type; "iv" matches "iv #1"
+        and "iv #2") of the recordings to read (see ``recordings``).
       window, statistic, epoch, leak, ljp, series_resistance, compensation, temperature,
         current_unit, voltage_unit: as ``iv_from_abf`` (temperature [K], default 295.15 K;
         a unit override reads the series' data * conversion in that unit instead of the
@@ -278,12 +280,13 @@ def iv_from_nwb(path, *, recording=None, window=("60%", "95%"), statistic="mean"
         raise InputError(f"recording must be an index, an electrode or a protocol name; got "
                          f"{recording!r}", path=path)
     chosen = [k for k, g in enumerate(groups)
-              if recording is None or recording in (k, g["electrode"], g["protocol"])]
+              if recording is None or recording in (k, g["electrode"], g["protocol"],
+                                                    str(g["protocol"]).split(" #")[0])]
     if not chosen:
         listing = "; ".join(f"{k}: {describe(g)}" for k, g in enumerate(groups))
         raise InputError(f"recording {recording!r} does not exist; the file has {listing}",
                          path=path)
-    items = []
+    items, failed = [], []
     for k in chosen:
         r = nwb_sweeps(path, k, current_unit, voltage_unit)
         metadata = {"source": path, "format": "nwb", "recording": r["recording"],
@@ -295,9 +298,11 @@ def iv_from_nwb(path, *, recording=None, window=("60%", "95%"), statistic="mean"
                 series_resistance=series_resistance, compensation=compensation,
                 temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
                 label=r["recording"], metadata=metadata))
-        except InputError as exc:
-            raise InputError(f"recording {r['recording']}: {exc.message}", path=path) from None
-    if len(items) == 1:
-        return items[0]
-    data = stack(items)
-    return data.replace(metadata=dict(data.metadata, format="nwb", source=path))
+        except InputError as exc:  # one recording's protocol is no step I-V: the others stay
+            failed.append(f"recording {r['recording']}: {exc.message}")
+    if not items:
+        raise InputError("; ".join(failed), path=path)
+    data = items[0] if len(items) == 1 else stack(items)
+    metadata = dict(data.metadata, format="nwb", source=path)
+    return data.replace(metadata=dict(metadata, skipped_recordings=failed) if failed else
+                        metadata)

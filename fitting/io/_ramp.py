@@ -62,7 +62,9 @@ def ramp_iv_from_abf(path, *, channel=0, epoch=None, bin_width=1e-3, leak=None, 
         r[k] for k in ("channel", "current", "command", "epochs", "units"))
     lists, check = r["user_lists"], r["command_check"]
     k = _ramp_epoch(path, epochs, epoch)
-    spans = {(e[0][k], e[1][k], e[2][k - 1], e[2][k]) for e in epochs}
+    # a ramp starts on its first sample (Clampex's: the level before it; a command that jumps
+    # and then ramps: the jump's level)
+    spans = {(e[0][k], e[1][k], float(c[e[0][k]]), e[2][k]) for e, c in zip(epochs, command)}
     if len(spans) != 1:
         raise InputError(f"the ramp (epoch {k}) differs between sweeps", path=path)
     p1, p2, start, stop = spans.pop()
