@@ -37,6 +37,7 @@ _EXPORTS = {
         "liquid_junction_potential"],
     "_src.ohmic": [
         "chord_conductance", "macroscopic_conductance", "ohmic_current", "reversal_potential"],
+    "_src.pnp": ["PNPSolution", "pnp_steady"],
     "_src.permeability_ratios": [
         "permeability_from_reversal", "permeability_ratio_bi_ionic",
         "permeability_ratio_substitution"],

@@ -1,0 +1,226 @@
+"""Steady one-dimensional Poisson-Nernst-Planck (PNP) electrodiffusion through a membrane pore.
+
+Geometry and signs: a pore of length L [m] and cross-section A [m^2] along x, with the inside
+bath at x = 0 and the outside bath at x = L. The membrane potential is v = phi(0) - phi(L)
+[V]; the solver sets phi(0) = v and phi(L) = 0. A flux is positive along +x (outward), so the
+current I = A F sum_s z_s J_s is positive for an outward flow of positive charge, as in
+``ghk_current``.
+
+Equations (SI): for each species s with valence z_s and diffusion coefficient D_s [m^2/s],
+
+    J_s = -D_s (dc_s/dx + z_s c_s d(phi_hat)/dx),   phi_hat = F phi / (RT),   dJ_s/dx = 0,
+    -eps0 eps_r d^2 phi/dx^2 = F (sum_s z_s c_s + fixed_charge),
+
+with Dirichlet data c_s(0) = c_in,s, c_s(L) = c_out,s, phi(0) = v, phi(L) = 0. ``fixed_charge``
+[mol/m^3 of elementary charges] is the permanent charge density divided by F.
+
+Reduced form: x_hat = x/L, c_hat = c/c0 with c0 = max(c_in, c_out) over the species, and
+psi = phi_hat (potential in units of the thermal voltage RT/F). Then
+
+    J_hat_s = -(dc_hat_s/dx_hat + z_s c_hat_s dpsi/dx_hat)   (J_s = D_s c0 J_hat_s / L),
+    d^2 psi/dx_hat^2 = -kappa^2 (sum_s z_s c_hat_s + fixed_charge/c0),
+    kappa^2 = F^2 c0 L^2 / (eps0 eps_r R T)   (= (L / debye length)^2 up to the ionic strength).
+
+Discretization on n_grid uniform cells (nodes x_i = i L/N): Scharfetter-Gummel fluxes, exact
+for a constant flux in a constant field (hence exactly GHK when the potential is linear),
+
+    J_hat_{s,i+1/2} h = B(t) c_hat_{s,i} - B(-t) c_hat_{s,i+1},   t = z_s (psi_{i+1} - psi_i),
+
+with the Bernoulli function B(t) = t/(e^t - 1) (``ghk.f_pair``: accurate, finite and with
+finite derivatives for every t in float32 and float64), and the three-point Poisson stencil
+psi_{i-1} - 2 psi_i + psi_{i+1} + h^2 kappa^2 rho_hat_i = 0 at interior nodes. Both are second
+order in h. The unknowns are the interior psi_i and the Slotboom (electrochemical) variables
+eta_{s,i} = ln c_hat_{s,i} + z_s psi_i, so c_hat = exp(eta - z psi) stays positive. Newton's
+method (dense Jacobian by ``jax.jacfwd``, every update scaled to at most 2 in psi and eta) starts
+from the constant-field solution (linear potential, GHK concentration profile).
+
+Gradients come from the implicit function theorem (``jax.lax.custom_root``: one linear solve
+with the Jacobian at the solution), not from differentiating the Newton iterations.
+
+References: D.L. Scharfetter & H.K. Gummel, IEEE Trans. Electron Dev. 16, 64 (1969),
+doi:10.1109/T-ED.1969.16566; D. Chen, J. Lear & R.S. Eisenberg, Biophys. J. 72, 97 (1997),
+doi:10.1016/S0006-3495(97)78650-8; Goldman (1943) doi:10.1085/jgp.27.1.37.
+"""
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from ionjax._src._common import as_float, nan_unless
+from ionjax._src.constants import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
+from ionjax._src.ghk import f_pair
+
+_MAX_ITERATIONS = 60
+_MAX_STEP = 2.0  # largest Newton update of psi and eta (thermal voltages)
+
+
+class PNPSolution(NamedTuple):
+    """Steady PNP solution; ``...`` is the shape of ``v``, S the number of species, N n_grid.
+
+    Attributes:
+      current: per-species current I_s = A F z_s J_s [A], (..., S); positive = outward.
+      total: total current sum_s I_s [A], (...).
+      x: node positions [m], (N+1,), x = 0 inside, x = L outside.
+      phi: potential at the nodes [V], (..., N+1); phi[0] = v, phi[-1] = 0.
+      c: concentrations at the nodes [mol/m^3], (..., N+1, S).
+      converged: whether Newton's last update fell below its tolerance, (...), bool.
+      iterations: Newton iterations used, (...), int.
+    """
+
+    current: jax.Array
+    total: jax.Array
+    x: jax.Array
+    phi: jax.Array
+    c: jax.Array
+    converged: jax.Array
+    iterations: jax.Array
+
+
+def _profile_fraction(k, x):
+    """(e^{k x} - 1)/(e^k - 1) for x in [0, 1], without overflow or 0/0 (x at k = 0).
+
+    This is the constant-field concentration profile c = c_in + (c_out - c_in) * fraction."""
+    small = jnp.abs(k) < 1e-6
+    k = jnp.where(small, 1.0, k)
+    negative = jnp.expm1(k * x) / jnp.expm1(k)
+    positive = jnp.exp(k * (x - 1)) * jnp.expm1(-k * x) / jnp.expm1(-k)
+    return jnp.where(small, x, jnp.where(k < 0, negative, positive))
+
+
+def _unpack(u, psi_in, z, c_in, c_out):
+    """Interior unknowns u = (psi, eta) (N-1, S+1) -> psi (N+1,) and c_hat (N+1, S), with the
+    boundary values psi = (psi_in, 0) and c_hat = (c_in, c_out) exact."""
+    zero = jnp.zeros((1,), u.dtype)
+    psi = jnp.concatenate([psi_in[None], u[:, 0], zero])
+    c = jnp.concatenate([c_in[None], jnp.exp(u[:, 1:] - z * u[:, :1]), c_out[None]])
+    return psi, c
+
+
+def _cell_fluxes(psi, c, z):
+    """Scharfetter-Gummel fluxes h J_hat (N, S): B(t) c_i - B(-t) c_{i+1},
+    t = z (psi_{i+1} - psi_i)."""
+    b_plus, b_minus = f_pair(z * (psi[1:] - psi[:-1])[:, None])
+    return b_plus * c[:-1] - b_minus * c[1:]
+
+
+def _residual(u, psi_in, z, c_in, c_out, fixed, h2k2):
+    """Scaled discrete equations (N-1, S+1): Poisson (h^2 times) and flux continuity."""
+    psi, c = _unpack(u, psi_in, z, c_in, c_out)
+    flux = _cell_fluxes(psi, c, z)
+    rho = c[1:-1] @ z + fixed
+    poisson = psi[:-2] - 2 * psi[1:-1] + psi[2:] + h2k2 * rho
+    return jnp.concatenate([poisson[:, None], flux[1:] - flux[:-1]], axis=1)
+
+
+def _newton(f, u0):
+    """Damped Newton iteration on f(u) = 0 (u of shape (N-1, S+1)); returns (u, (error, its))."""
+    n = u0.size
+    tol = jnp.sqrt(jnp.finfo(u0.dtype).eps)
+
+    def step(state):
+        u, it, _ = state
+        jac = jax.jacfwd(f)(u).reshape(n, n)
+        du = jnp.linalg.solve(jac, -f(u).reshape(n)).reshape(u.shape)
+        error = jnp.max(jnp.abs(du))
+        scale = jnp.minimum(1.0, _MAX_STEP / error)
+        return u + scale * du, it + 1, error  # a NaN error stops the loop, unconverged
+
+    def keep_going(state):
+        _, it, error = state
+        return (it < _MAX_ITERATIONS) & (error > tol)
+
+    init = (u0, jnp.asarray(0), jnp.asarray(jnp.inf, u0.dtype))
+    u, it, error = jax.lax.while_loop(keep_going, step, init)
+    # floating aux only: custom_root's JVP gives aux tangents of the aux dtype
+    return u, ((error <= tol).astype(u.dtype), it.astype(u.dtype))
+
+
+def _tangent_solve(g, y):
+    """Solve the linearized system g(x) = y with its dense Jacobian (implicit differentiation)."""
+    jac = jax.jacfwd(g)(y).reshape(y.size, y.size)
+    return jnp.linalg.solve(jac, y.reshape(y.size)).reshape(y.shape)
+
+
+def _solve(v, z, diffusion, c_in, c_out, fixed, length, area, temperature, permittivity,
+           n_grid):
+    """The steady PNP problem for one scalar v; arguments already cast (see ``pnp_steady``)."""
+    thermal = GAS_CONSTANT * temperature / FARADAY
+    c0 = jnp.maximum(jnp.max(c_in), jnp.max(c_out))
+    kappa2 = FARADAY * c0 * length**2 / (VACUUM_PERMITTIVITY * permittivity * thermal)
+    h = 1.0 / n_grid
+    psi_in, cin_hat, cout_hat, fixed_hat = v / thermal, c_in / c0, c_out / c0, fixed / c0
+
+    def f(u):
+        return _residual(u, psi_in, z, cin_hat, cout_hat, fixed_hat, h * h * kappa2)
+
+    # constant-field initial guess (not differentiated: custom_root differentiates f only)
+    x = jnp.linspace(0.0, 1.0, n_grid + 1, dtype=v.dtype)[1:-1]
+    psi0 = jax.lax.stop_gradient(psi_in) * (1 - x)
+    frac = _profile_fraction(z * jax.lax.stop_gradient(psi_in), x[:, None])
+    eta0 = jnp.log(cin_hat + (cout_hat - cin_hat) * frac) + z * psi0[:, None]
+    u0 = jax.lax.stop_gradient(jnp.concatenate([psi0[:, None], eta0], axis=1))
+
+    u, (converged, iterations) = jax.lax.custom_root(f, u0, _newton, _tangent_solve,
+                                                     has_aux=True)
+    psi, c_hat = _unpack(u, psi_in, z, cin_hat, cout_hat)
+    flux_hat = jnp.mean(_cell_fluxes(psi, c_hat, z), axis=0) / h  # J_hat, constant in x
+    current = area * FARADAY * z * diffusion * c0 * flux_hat / length
+    return current, psi * thermal, c_hat * c0, converged > 0, iterations.astype(int)
+
+
+def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permittivity=80.0,
+               fixed_charge=None, n_grid=128):
+    """Steady 1-D Poisson-Nernst-Planck current and profiles through a pore (see module doc).
+
+    Solves J_s = -D_s (c_s' + z_s c_s F phi'/(RT)), J_s' = 0, -eps0 eps_r phi'' =
+    F (sum_s z_s c_s + fixed_charge) on 0 < x < L with c_s(0) = c_in, c_s(L) = c_out,
+    phi(0) = v, phi(L) = 0, by Scharfetter-Gummel finite volumes and Newton's method.
+
+    Args:
+      v: membrane potential phi_in - phi_out [V]; any shape (solved independently per element).
+      z: valences (S,), integers (0 allowed for a neutral solute).
+      diffusion: diffusion coefficients in the pore (S,) [m^2/s], > 0.
+      c_in, c_out: bath concentrations at x = 0 (inside) and x = L (outside) (S,) [mol/m^3], > 0.
+      length: pore length L [m]; keyword-only, like the rest.
+      area: pore cross-section A [m^2].
+      temperature: [K].
+      permittivity: relative permittivity eps_r of the pore medium (default 80, water).
+      fixed_charge: None, or the permanent charge density / F [mol/m^3 of elementary charges]:
+        a scalar, the node values (n_grid+1,) or the cell values (n_grid,) (averaged onto
+        nodes).
+      n_grid: number of uniform cells N (static).
+
+    Returns:
+      ``PNPSolution`` (current [A] (..., S), total [A] (...), x [m] (N+1,), phi [V] (..., N+1),
+      c [mol/m^3] (..., N+1, S), converged, iterations). For small L/(Debye length) and no fixed
+      charge the current tends to ``ghk_current`` with p = D/L. NaN where an input is invalid
+      or Newton did not converge (``converged`` False; at most 60 iterations).
+      Differentiable (implicit function theorem) w.r.t. every floating input.
+    """
+    if fixed_charge is None:
+        fixed_charge = 0.0
+    v, d, c_in, c_out, fixed, z, length, area, t, eps_r = as_float(
+        v, diffusion, c_in, c_out, fixed_charge,
+        config=(z, length, area, temperature, permittivity))
+    if fixed.ndim and fixed.shape[-1] == n_grid:
+        fixed = 0.5 * (fixed[..., :-1] + fixed[..., 1:])
+    elif fixed.ndim:
+        fixed = fixed[..., 1:-1]
+    fixed = jnp.broadcast_to(fixed, (n_grid - 1,))
+    solve = functools.partial(_solve, z=z, diffusion=d, c_in=c_in, c_out=c_out, fixed=fixed,
+                              length=length, area=area, temperature=t, permittivity=eps_r,
+                              n_grid=n_grid)
+    current, phi, c, converged, iterations = jax.vmap(solve)(v.reshape(-1))
+    valid = (jnp.all((c_in > 0) & (c_out > 0) & (d > 0) & (z == jnp.round(z)))
+             & (t > 0) & (length > 0) & (eps_r > 0))
+    ok = valid & converged  # an unconverged solve gives NaN, never its last iterate
+    shape = v.shape
+    current = nan_unless(ok[:, None], current).reshape(shape + current.shape[1:])
+    phi = nan_unless(ok[:, None], phi).reshape(shape + phi.shape[1:])
+    c = nan_unless(ok[:, None, None], c).reshape(shape + c.shape[1:])
+    return PNPSolution(
+        current=current, total=jnp.sum(current, axis=-1), x=length * jnp.linspace(
+            0.0, 1.0, n_grid + 1, dtype=v.dtype), phi=phi, c=c,
+        converged=converged.reshape(shape), iterations=iterations.reshape(shape))
