@@ -821,9 +821,9 @@ def test_unit_override_must_name_a_unit_of_its_quantity(tmp_path):
 
 
 def test_abf_unit_labels_padded_with_nul_bytes_are_read():
-    assert _abf._unit("x.abf", "pA\x00\x00 ", "current", "channel 0") == ("pA", -12)
+    assert _abf.checked_unit("x.abf", "pA\x00\x00 ", "current", "channel 0") == ("pA", -12)
     with pytest.raises(io.InputError, match="has no unit"):
-        _abf._unit("x.abf", "\x00\x00", "current", "channel 0")
+        _abf.checked_unit("x.abf", "\x00\x00", "current", "channel 0")
 
 
 def test_float32_results_keep_their_float32_value_in_nine_digits():

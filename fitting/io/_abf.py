@@ -57,7 +57,9 @@ def load_abf(path):
         return pyabf.ABF(path)
 
 
-def _unit(path, label, quantity, what):
+def checked_unit(path, label, quantity, what):
+    """(canonical unit, decimal exponent) of a unit label of ``quantity``, or an InputError
+    naming ``what`` and the accepted units (header strings may be NUL- or space-padded)."""
     if label is not None:  # header strings are NUL- or space-padded
         label = str(label).replace("\x00", "").strip() or None
     info = unit_info(label) if label is not None else None
@@ -79,12 +81,12 @@ def _channel(path, abf, index, what):
 
 def _read_sweeps(path, abf, channel, command_channel, current_unit, voltage_unit=None):
     """Per-sweep current [A], command [V], recorded command [V] or None, and epoch tables."""
-    i_unit, i_exp = _unit(path, current_unit or abf.adcUnits[channel], "current",
+    i_unit, i_exp = checked_unit(path, current_unit or abf.adcUnits[channel], "current",
                           f"channel {channel} ({abf.adcNames[channel]})")
     r_unit = r_exp = None
     if command_channel is not None:
-        r_unit, r_exp = _unit(path, voltage_unit or abf.adcUnits[command_channel], "voltage",
-                              f"command channel {command_channel}")
+        r_unit, r_exp = checked_unit(path, voltage_unit or abf.adcUnits[command_channel],
+                                     "voltage", f"command channel {command_channel}")
     current, command, recorded, epochs = [], [], [], []
     for sweep in range(abf.sweepCount):
         abf.setSweep(sweep, channel=channel)
@@ -92,7 +94,7 @@ def _read_sweeps(path, abf, channel, command_channel, current_unit, voltage_unit
         if table is None or not len(table.p1s):
             raise InputError(f"no epoch table for channel {channel}: cannot locate the test step",
                              path=path)
-        c_unit, c_exp = _unit(path, voltage_unit or abf.sweepUnitsC, "voltage",
+        c_unit, c_exp = checked_unit(path, voltage_unit or abf.sweepUnitsC, "voltage",
                               "the command waveform")
         current.append(to_si(abf.sweepY, i_exp))
         command.append(to_si(abf.sweepC, c_exp))

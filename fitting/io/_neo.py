@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from fitting.io._abf import checked_unit
 from fitting.io._errors import InputError, reading, require_file
 from fitting.io._segments import epoch_tables
 from fitting.io.units import to_si, unit_info
@@ -45,12 +46,7 @@ def _channels(segment):
 
 def _override(path, label, quantity, exp):
     """The decimal exponent of a unit override of ``quantity`` (or ``exp`` without one)."""
-    if label is None:
-        return exp
-    info = unit_info(label)
-    if info is None or info[0] != quantity:
-        raise InputError(f"{quantity}_unit {label!r} is not a {quantity} unit", path=path)
-    return info[2]
+    return exp if label is None else checked_unit(path, label, quantity, f"{quantity}_unit")[1]
 
 
 def neo_sweeps(path, io_name, channel=0, current_unit=None, voltage_unit=None):
@@ -70,9 +66,9 @@ def neo_sweeps(path, io_name, channel=0, current_unit=None, voltage_unit=None):
                              f"voltage; the channels are {found}", path=path)
         if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or \
                 not 0 <= channel < len(amps):
+            listing = ", ".join(f"{k}: {c[0]}" for k, c in enumerate(amps))
             raise InputError(f"current channel {channel!r} does not exist; the current "
-                             f"channels are {', '.join(f'{k}: {c[0]}' for k, c in enumerate(amps))}",
-                             path=path)
+                             f"channels are {listing}", path=path)
         name, _, exp, values, rate = amps[channel]
         current.append(to_si(values, _override(path, current_unit, "current", exp)))
         command.append(to_si(volts[0][3], _override(path, voltage_unit, "voltage",
@@ -99,8 +95,8 @@ def iv_from_neo(path, *, recording=0, window=("60%", "95%"), statistic="mean", e
       path: the file.
       recording: index of the current channel among the channels with a current unit.
       window, statistic, epoch, leak, ljp, series_resistance, compensation, temperature,
-        current_unit, voltage_unit: as ``iv_from_abf`` (``epoch`` indexes the table read off the recorded
-        command: 0 is the holding before its first step).
+        current_unit, voltage_unit: as ``iv_from_abf`` (``epoch`` indexes the table read off
+        the recorded command: 0 is the holding before its first step).
 
     Returns:
       IVData of shape (n_sweeps,).

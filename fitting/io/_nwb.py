@@ -19,7 +19,8 @@ import numpy as np
 
 from fitting.io._errors import InputError, reading, require_file
 from fitting.io._segments import epoch_tables
-from fitting.io.units import ACCEPTED, to_si, unit_info
+from fitting.io._abf import checked_unit
+from fitting.io.units import to_si
 
 
 def _open(path):
@@ -137,12 +138,9 @@ def _rate(path, series, start, count):
 
 
 def _unit(path, series, override, quantity):
-    label = override or series.unit
-    info = unit_info(str(label))
-    if info is None or info[0] != quantity:
-        raise InputError(f"series {series.name!r} has unit {label!r}, not a {quantity} unit "
-                         f"(accepted units: {ACCEPTED})", path=path)
-    return info
+    """(quantity, unit, decimal exponent) of a series' unit (or its override), checked."""
+    unit, exp = checked_unit(path, override or series.unit, quantity, f"series {series.name!r}")
+    return quantity, unit, exp
 
 
 def recordings(path):
@@ -233,7 +231,8 @@ def _read_group(path, group, current_unit, voltage_unit):
     units = {"current": i_units.pop() if len(i_units) == 1 else sorted(i_units),
              "command": "V"}
     return dict(current=current, command=command,
-                epochs=epoch_tables(path, command, quantum=quantum), rate=rates.pop(), units=units, channel=group["electrode"], format="nwb",
+                epochs=epoch_tables(path, command, quantum=quantum), rate=rates.pop(),
+                units=units, channel=group["electrode"], format="nwb",
                 recording=describe(group), user_lists=[], command_check="stimulus series")
 
 
@@ -275,20 +274,24 @@ def iv_from_nwb(path, *, recording=None, window=("60%", "95%"), statistic="mean"
 
     path = os.fspath(path)
     check_statistic(statistic)
-    groups = recordings(path)
     if isinstance(recording, (bool, float)):
         raise InputError(f"recording must be an index, an electrode or a protocol name; got "
                          f"{recording!r}", path=path)
-    chosen = [k for k, g in enumerate(groups)
-              if recording is None or recording in (k, g["electrode"], g["protocol"],
-                                                    str(g["protocol"]).split(" #")[0])]
-    if not chosen:
-        listing = "; ".join(f"{k}: {describe(g)}" for k, g in enumerate(groups))
-        raise InputError(f"recording {recording!r} does not exist; the file has {listing}",
-                         path=path)
+    io, nwb = _open(path)  # once for every recording
+    try:
+        groups = _group(path, nwb)
+        chosen = [g for k, g in enumerate(groups)
+                  if recording is None or recording in (k, g["electrode"], g["protocol"],
+                                                        str(g["protocol"]).split(" #")[0])]
+        if not chosen:
+            listing = "; ".join(f"{k}: {describe(g)}" for k, g in enumerate(groups))
+            raise InputError(f"recording {recording!r} does not exist; the file has {listing}",
+                             path=path)
+        sweeps = [_read_group(path, g, current_unit, voltage_unit) for g in chosen]
+    finally:
+        io.close()
     items, failed = [], []
-    for k in chosen:
-        r = nwb_sweeps(path, k, current_unit, voltage_unit)
+    for r in sweeps:
         metadata = {"source": path, "format": "nwb", "recording": r["recording"],
                     "voltage_source": "stimulus series (epoch table read off the command)",
                     "user_lists": [], "command_check": r["command_check"]}
