@@ -13,12 +13,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy.integrate import solve_bvp
 from scipy.optimize import brentq
 
 import ionjax
 from ionjax._src.constants import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
 from ionjax._src.pnp import pnp_steady
+from pnp_reference import solve_bvp_currents
 
 T = 298.15
 AREA = 1e-18  # m^2
@@ -104,28 +104,9 @@ def fixed_profile(x_hat, amplitude=Q_PORE):
 
 
 def bvp_currents(v):
-    """Per-species currents [A] from scipy's collocation solver on the reduced PNP system
-    y = (psi, dpsi/dx, c_1, c_2), unknown constant fluxes p = J_hat (J = D c0 J_hat / L)."""
-    vt = GAS_CONSTANT * T / FARADAY
-    c0 = max(CIN2.max(), COUT2.max())
-    k2 = FARADAY * c0 * L_PORE**2 / (VACUUM_PERMITTIVITY * EPS_R * vt)
-
-    def rhs(x, y, p):
-        psi, dpsi, c1, c2 = y
-        rho = Z2[0] * c1 + Z2[1] * c2 + fixed_profile(x) / c0
-        return np.vstack([dpsi, -k2 * rho, -p[0] - Z2[0] * c1 * dpsi, -p[1] - Z2[1] * c2 * dpsi])
-
-    def bc(ya, yb, p):
-        return np.array([ya[0] - v / vt, yb[0], ya[2] - CIN2[0] / c0, ya[3] - CIN2[1] / c0,
-                         yb[2] - COUT2[0] / c0, yb[3] - COUT2[1] / c0])
-
-    x = np.linspace(0.0, 1.0, 2001)
-    y = np.vstack([v / vt * (1 - x), -v / vt + 0 * x,
-                   (CIN2[0] + (COUT2[0] - CIN2[0]) * x) / c0,
-                   (CIN2[1] + (COUT2[1] - CIN2[1]) * x) / c0])
-    sol = solve_bvp(rhs, bc, x, y, p=np.zeros(2), tol=1e-10, bc_tol=1e-12, max_nodes=200000)
-    assert sol.status == 0, sol.message
-    return AREA * FARADAY * Z2 * sol.p * D2 * c0 / L_PORE
+    """Per-species currents [A] of the charged pore from scipy's solve_bvp (pnp_reference)."""
+    return solve_bvp_currents(v, Z2, D2, CIN2, COUT2, fixed_profile, length=L_PORE, area=AREA,
+                              temperature=T, permittivity=EPS_R)
 
 
 def pore(v, n_grid, amplitude=Q_PORE, d=D2):

@@ -31,11 +31,14 @@ finite derivatives for every t in float32 and float64), and the three-point Pois
 psi_{i-1} - 2 psi_i + psi_{i+1} + h^2 kappa^2 rho_hat_i = 0 at interior nodes. Both are second
 order in h. The unknowns are the interior psi_i and the Slotboom (electrochemical) variables
 eta_{s,i} = ln c_hat_{s,i} + z_s psi_i, so c_hat = exp(eta - z psi) stays positive. Newton's
-method (dense Jacobian by ``jax.jacfwd``, every update scaled to at most 2 in psi and eta) starts
-from the constant-field solution (linear potential, GHK concentration profile).
+method (every update scaled to at most 2 in psi and eta) starts from the constant-field solution
+(linear potential, GHK concentration profile). Each node's equations involve its neighbours
+only, so the Jacobian is block tridiagonal with (S+1) x (S+1) blocks: it is built from 3(S+1)
+Jacobian-vector products (nodes coloured mod 3) and solved by block elimination with pivoting
+inside the blocks, O(N (S+1)^3) per step instead of O((N (S+1))^3) dense.
 
-Gradients come from the implicit function theorem (``jax.lax.custom_root``: one linear solve
-with the Jacobian at the solution), not from differentiating the Newton iterations.
+Gradients come from the implicit function theorem (``jax.lax.custom_root``: one block solve with
+the Jacobian at the solution, refined once), not from differentiating the Newton iterations.
 
 References: D.L. Scharfetter & H.K. Gummel, IEEE Trans. Electron Dev. 16, 64 (1969),
 doi:10.1109/T-ED.1969.16566; D. Chen, J. Lear & R.S. Eisenberg, Biophys. J. 72, 97 (1997),
@@ -114,15 +117,58 @@ def _residual(u, psi_in, z, c_in, c_out, fixed, h2k2):
     return jnp.concatenate([poisson[:, None], flux[1:] - flux[:-1]], axis=1)
 
 
+def _blocks(apply, shape, dtype):
+    """Block-tridiagonal matrix (lower, diag, upper), each (M, K, K), of a linear map ``apply``
+    on (M, K) arrays whose row i depends on rows i-1, i, i+1 only: rows coloured i mod 3, one
+    evaluation per colour and component (3K in all, whatever M). lower[i] = d out_i / d u_{i-1},
+    upper[i] = d out_i / d u_{i+1}; lower[0] and upper[M-1] are zero."""
+    m, k = shape
+    rows = jnp.arange(m)
+    colour = jnp.arange(3)[:, None, None, None] == (rows % 3)[None, None, :, None]
+    component = jnp.arange(k)[None, :, None, None] == jnp.arange(k)[None, None, None, :]
+    basis = (colour & component).astype(dtype).reshape(3 * k, m, k)
+    out = jax.vmap(apply)(basis).reshape(3, k, m, k)  # [colour, column component, row, row comp]
+
+    def pick(offset):  # (M, K row component, K column component)
+        return jnp.swapaxes(out[(rows + offset) % 3, :, rows, :], 1, 2)
+
+    first, last = (rows == 0)[:, None, None], (rows == m - 1)[:, None, None]
+    return jnp.where(first, 0.0, pick(-1)), pick(0), jnp.where(last, 0.0, pick(1))
+
+
+def _block_solve(blocks, b):
+    """Solve the block-tridiagonal system (``_blocks``) for b (M, K): block Gaussian elimination
+    (the block Thomas algorithm), partial pivoting inside each K x K block, O(M K^3)."""
+    lower, diag, upper = blocks
+    k = b.shape[1]
+
+    def forward(carry, rows):
+        x_prev, y_prev = carry
+        lo, d, up, rhs = rows
+        both = jnp.linalg.solve(d - lo @ x_prev,
+                                jnp.concatenate([up, (rhs - lo @ y_prev)[:, None]], axis=1))
+        return (both[:, :-1], both[:, -1]), (both[:, :-1], both[:, -1])
+
+    init = (jnp.zeros((k, k), b.dtype), jnp.zeros((k,), b.dtype))
+    _, (xs, ys) = jax.lax.scan(forward, init, (lower, diag, upper, b))
+
+    def backward(x_next, rows):
+        x, y = rows
+        out = y - x @ x_next
+        return out, out
+
+    _, solution = jax.lax.scan(backward, jnp.zeros((k,), b.dtype), (xs, ys), reverse=True)
+    return solution
+
+
 def _newton(f, u0):
     """Damped Newton iteration on f(u) = 0 (u of shape (N-1, S+1)); returns (u, (error, its))."""
-    n = u0.size
     tol = jnp.sqrt(jnp.finfo(u0.dtype).eps)
 
     def step(state):
         u, it, _ = state
-        jac = jax.jacfwd(f)(u).reshape(n, n)
-        du = jnp.linalg.solve(jac, -f(u).reshape(n)).reshape(u.shape)
+        residual, linear = jax.linearize(f, u)
+        du = _block_solve(_blocks(linear, u.shape, u.dtype), -residual)
         error = jnp.max(jnp.abs(du))
         scale = jnp.minimum(1.0, _MAX_STEP / error)
         return u + scale * du, it + 1, error  # a NaN error stops the loop, unconverged
@@ -137,10 +183,19 @@ def _newton(f, u0):
     return u, ((error <= tol).astype(u.dtype), it.astype(u.dtype))
 
 
+def _refined_solve(matvec, b):
+    """x with matvec(x) = b for a block-tridiagonal linear map: the block solve and one step of
+    iterative refinement against ``matvec`` itself."""
+    blocks = _blocks(matvec, b.shape, b.dtype)
+    x = _block_solve(blocks, b)
+    return x + _block_solve(blocks, b - matvec(x))
+
+
 def _tangent_solve(g, y):
-    """Solve the linearized system g(x) = y with its dense Jacobian (implicit differentiation)."""
-    jac = jax.jacfwd(g)(y).reshape(y.size, y.size)
-    return jnp.linalg.solve(jac, y.reshape(y.size)).reshape(y.shape)
+    """Solve the linearized system g(x) = y (implicit differentiation). As a
+    ``custom_linear_solve`` its transpose (reverse mode) is the same solve of the transposed map,
+    which is block tridiagonal too."""
+    return jax.lax.custom_linear_solve(g, y, _refined_solve, transpose_solve=_refined_solve)
 
 
 def _solve(v, z, diffusion, c_in, c_out, fixed, length, area, temperature, permittivity,
