@@ -26,7 +26,8 @@ _EXPORTS = {
     "plot": ["plot"],  # on first use: it imports matplotlib, an optional extra
     "engine": [
         "GHK", "BoltzmannConductance", "BoltzmannCurrent", "BoltzmannGHK", "BoltzmannOhmic",
-        "Comparison", "FitResult", "Model", "MultiIonGHK", "Ohmic", "ProfileInterval", "ReversalPotential", "Status",
+        "Comparison", "FitResult", "Model", "MultiIonGHK", "Ohmic", "PNPChannel",
+        "ProfileInterval", "ReversalPotential", "Status",
         "compare", "fit", "measured_reversal", "profile_intervals", "reversal_potential",
         "usable"],
     "engine.status": ["STATUS_MESSAGES=MESSAGES"],

@@ -62,6 +62,9 @@ um2 = 1e-12
 # permeability [m/s] and permeability*area [m^3/s]
 cm_per_s = 1e-2
 cm3_per_s = 1e-6
+# diffusion coefficient [m^2/s]
+cm2_per_s = 1e-4
+um2_per_s = 1e-12
 # viscosity [Pa s]
 Pa_s = 1.0
 mPa_s = 1e-3
@@ -84,6 +87,7 @@ UNITS = {
     "cm2": (cm2, "m^2"), "um2": (um2, "m^2"),
     "m/s": (1.0, "m/s"), "cm/s": (cm_per_s, "m/s"),
     "m^3/s": (1.0, "m^3/s"), "cm^3/s": (cm3_per_s, "m^3/s"),
+    "m^2/s": (1.0, "m^2/s"), "cm^2/s": (cm2_per_s, "m^2/s"), "um^2/s": (um2_per_s, "m^2/s"),
     "Pa s": (Pa_s, "Pa s"), "mPa s": (mPa_s, "Pa s"), "cP": (cP, "Pa s"),
     "J/mol": (J_per_mol, "J/mol"), "kJ/mol": (kJ_per_mol, "J/mol"),
     "K": (1.0, "K"),

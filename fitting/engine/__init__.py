@@ -1,6 +1,7 @@
 """The inference engine: everything that runs under ``jax.jit``.
 
     models.py, user_model.py, params.py   what is fitted (parameter layout, units, structure)
+    pnp_model.py                          a charged pore (Poisson-Nernst-Planck), fitted
     problem.py                            one recording as the solver sees it (scaling, start)
     solvers.py, linalg.py                 Levenberg-Marquardt, L-BFGS, tiny unrolled solves
     statistics.py                         covariance, status, derived quantities, criteria
@@ -24,6 +25,7 @@ _EXPORTS = {
     "models": ["GHK", "BoltzmannConductance", "BoltzmannCurrent", "BoltzmannGHK",
                "BoltzmannOhmic", "MultiIonGHK", "Ohmic"],
     "params": ["ParamSpec"],
+    "pnp_model": ["PNPChannel"],
     "profile": ["ProfileInterval", "profile_intervals"],
     "result": ["FitResult"],
     "status": ["MESSAGES", "Status", "usable"],

@@ -179,7 +179,7 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_
         raise ValueError(f"max_steps must be an integer from 1 to 2**31 - 1; got {max_steps!r}")
     v, i = _check_inputs(model, v, i, sigma, mask)
     enable_persistent_cache()
-    rows = _Rows(v, i, sigma, mask, _dtype(v, i), driver.block_size())
+    rows = _Rows(v, i, sigma, mask, _dtype(v, i), driver.block_size(model))
     size = rows.i.shape[0]
     if fast_compile is None:
         fast_compile = driver.default_fast_compile()

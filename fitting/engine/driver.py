@@ -49,14 +49,19 @@ _CHUNK = {"cpu": 128}  # recordings per vmapped chunk
 _ACCELERATOR_CHUNK = 4096
 
 
-def chunk_size():
-    """Recordings per vmapped chunk (128 on CPU, 4096 on GPU/TPU)."""
-    return _CHUNK.get(jax.default_backend(), _ACCELERATOR_CHUNK)
+def chunk_size(model=None):
+    """Recordings per vmapped chunk (128 on CPU, 4096 on GPU/TPU), at most ``model.max_chunk``
+    (a model whose one evaluation is already a large batched solve, such as ``PNPChannel``,
+    caps it: every lane of a vmapped while loop runs until the slowest is done, padding
+    included)."""
+    width = _CHUNK.get(jax.default_backend(), _ACCELERATOR_CHUNK)
+    cap = getattr(model, "max_chunk", None)
+    return width if cap is None else min(width, int(cap))
 
 
-def block_size():
+def block_size(model=None):
     """Recordings per device in one block of the host loop."""
-    return BLOCK_CHUNKS * chunk_size()
+    return BLOCK_CHUNKS * chunk_size(model)
 
 
 def _in_batch_of_one(fn):
@@ -69,11 +74,10 @@ def _in_batch_of_one(fn):
     return batched
 
 
-def _over_chunks(fn, n_chunks, trees):
+def _over_chunks(fn, n_chunks, trees, width):
     """``fn`` (chunk trees -> chunk tree) on the first ``n_chunks`` (traced) chunks of width
-    ``chunk_size()`` of the block ``trees``; the block-sized result, zeros beyond them. ``fn`` is
+    ``width`` of the block ``trees``; the block-sized result, zeros beyond them. ``fn`` is
     traced once and its jaxpr replayed in the loop body."""
-    width = chunk_size()
 
     def piece(k, trees):
         return fn(*jax.tree_util.tree_map(
@@ -103,7 +107,8 @@ def start(config, v, i, sigma, mask, n_chunks):
     def one(v, i, sigma, mask):
         problem = prepare(config, v, i, sigma, mask)
         return problem, solver.init(residual_fn(model, problem), problem["theta0"])
-    return _over_chunks(_in_batch_of_one(jax.vmap(one)), n_chunks, (v, i, sigma, mask))
+    return _over_chunks(_in_batch_of_one(jax.vmap(one)), n_chunks, (v, i, sigma, mask),
+                        chunk_size(model))
 
 
 def run(config, problems, states, rows, limit):
@@ -132,7 +137,8 @@ def finish_block(config, problems, states, n_chunks):
     def chunk(problems, states):
         return jax.vmap(lambda p, s: finish(config, p, solver.finish(residual_fn(model, p), s)))(
             problems, states)
-    return _over_chunks(_in_batch_of_one(chunk), n_chunks, (problems, states))
+    return _over_chunks(_in_batch_of_one(chunk), n_chunks, (problems, states),
+                        chunk_size(model))
 
 
 PIECES = {"start": start, "run": run, "finish": finish_block}
@@ -248,7 +254,7 @@ def _fit_blocks(programs, config, arrays, n_rows, report=None):
       dict of host arrays (D, B, ...) of every device (the fields of ``FitResult`` but
       n_masked).
     """
-    width, size = chunk_size(), block_size()
+    width, size = chunk_size(config.model), block_size(config.model)
     n_local = arrays[0].shape[0]
     counts = _to_device(np.full(n_local, -(-n_rows // width), np.int32))
     problems, states = programs("start", *(_to_device(x) for x in arrays), counts)
@@ -272,7 +278,8 @@ def fit_rows(config, source, size, programs=None, progress=None):
 
     Args:
       config: the ``FitConfig``.
-      source: callable (lo, hi) -> host arrays (v, i, sigma, mask) of shape (block_size(), n)
+      source: callable (lo, hi) -> host arrays (v, i, sigma, mask) of shape
+        (block_size(config.model), n)
         holding recordings lo..hi-1 in their first hi - lo rows, the rest padding.
       size: number of recordings.
       programs: callable (name, *args) running program ``name`` of ``config`` (default: the
@@ -280,8 +287,8 @@ def fit_rows(config, source, size, programs=None, progress=None):
       progress: optional callable ``progress(done, size)``: recordings finished (this
         process's), after each stage of each block.
 
-    Each round gives up to ``block_size()`` recordings to every device of every process,
-    split evenly (each device's share contiguous).
+    Each round gives up to ``block_size(config.model)`` recordings to every device of every
+    process, split evenly (each device's share contiguous).
 
     Returns:
       dict of NumPy arrays with leading axis ``size`` (the fields of ``FitResult`` but
@@ -292,8 +299,9 @@ def fit_rows(config, source, size, programs=None, progress=None):
     n_local, n_all = jax.local_device_count(), jax.device_count()
     first = jax.process_index() * n_local
     out = None
-    for lo in range(0, size, block_size() * n_all):
-        hi = min(lo + block_size() * n_all, size)
+    block = block_size(config.model)
+    for lo in range(0, size, block * n_all):
+        hi = min(lo + block * n_all, size)
         share = -(-(hi - lo) // n_all)
         # every device fits ``share`` rows (a tail of padding where the batch ends)
         parts = [source(min(lo + j * share, hi), min(lo + (j + 1) * share, hi))

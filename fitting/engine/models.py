@@ -89,6 +89,9 @@ def _ion_config(z, c_in, c_out, temperature):
         raise ValueError(f"z, c_in and c_out must have one entry per ion (at least one); got "
                          f"lengths {len(z)}, {len(c_in)}, {len(c_out)}")
     ionjax.validate_inputs(z=z, c_in=c_in, c_out=c_out, temperature=temperature)
+    if not 200.0 <= float(temperature) <= 400.0:  # degC given as K: E off by a factor ~12
+        raise ValueError(f"temperature is in kelvin (ionjax.units.celsius(22) = 295.15 K); got "
+                         f"{temperature!r}")
     return z, c_in, c_out, float(temperature)
 
 

@@ -64,6 +64,7 @@ class ModelBase:
     name = "model"
     has_linear_form = True
     gated = False  # True: ``open_probability(params, v)`` gives the gate (identifiability rule)
+    max_chunk = None  # cap on recordings per vmapped chunk (``fitting.engine.driver``)
 
     @property
     def param_names(self):
