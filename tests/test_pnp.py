@@ -209,3 +209,47 @@ def test_strongly_charged_pore_and_fixed_charge_shapes():
     totals = [float(solve(jnp.asarray(0.05), Z2, D2, CIN2, COUT2, f, L_PORE, n_grid).total)
               for f in (cells, nodes)]
     np.testing.assert_allclose(totals[0], totals[1], rtol=1e-12)
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("change", [dict(area=-1e-18), dict(area=0.0), dict(temperature=np.inf),
+                                    dict(diffusion=np.array([np.inf, 1e-9])),
+                                    dict(permittivity=np.inf), dict(length=np.nan),
+                                    dict(c_in=np.array([0.0, 100.0]))])
+def test_invalid_inputs_give_nan_and_not_converged(change):
+    kwargs = dict(length=L_PORE, area=AREA, temperature=T, permittivity=EPS_R, n_grid=16)
+    args = dict(diffusion=D2, c_in=CIN2)
+    for key in list(change):
+        (args if key in args else kwargs)[key] = change[key]
+    s = pnp_steady(jnp.array([0.03]), Z2, args["diffusion"], args["c_in"], COUT2, **kwargs)
+    assert np.all(np.isnan(np.asarray(s.total))) and not bool(jnp.any(s.converged))
+
+
+def test_unconverged_solve_has_nan_value_and_gradient():
+    """A charge far beyond what Newton can reach from the constant field: the value is NaN and
+    so is its gradient (a zero gradient would look like a stationary point)."""
+    def total(v):
+        return pnp_steady(v, Z2, D2, np.array([150.0, 150.0]), np.array([15.0, 15.0]),
+                          length=L_PORE, area=AREA, temperature=T, n_grid=128,
+                          fixed_charge=-2e4).total
+
+    s = pnp_steady(jnp.asarray(0.5), Z2, D2, np.array([150.0, 150.0]), np.array([15.0, 15.0]),
+                   length=L_PORE, area=AREA, temperature=T, n_grid=128, fixed_charge=-2e4)
+    assert not bool(s.converged)
+    assert np.isnan(float(total(0.5))) and np.isnan(float(jax.grad(total)(0.5)))
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(fixed_charge=np.array([0.0, -500.0, 0.0])), "cell values or the 17 node values"),
+    (dict(fixed_charge=np.zeros((2, 17))), "got shape"),
+    (dict(c_in=100.0), "one value per species"),
+    (dict(z=np.array([1.0, -1.0, 2.0])), "one value per species"),
+    (dict(n_grid=1), "n_grid must be an integer >= 2"),
+])
+def test_shape_errors_are_one_line(change, message):
+    kwargs = dict(z=Z2, diffusion=D2, c_in=CIN2, c_out=COUT2, length=L_PORE, area=AREA,
+                  temperature=T, n_grid=16)
+    kwargs.update(change)
+    with pytest.raises(ValueError, match=message):
+        pnp_steady(0.03, **kwargs)

@@ -1,11 +1,12 @@
-"""``fitting.PNPChannel``: a charged pore fitted to an I-V, checked against truths.
+"""``fitting.PNPChannel``: a charged pore fitted to I-Vs, checked against truths.
 
 * synthetic data of a known pore: the estimates lie within a few standard errors of the truth;
 * the scipy optimum of the same least-squares problem (``scipy.optimize.least_squares``) and its
   Gauss-Newton standard errors;
 * the constant-field limit: an uncharged pore in dilute baths fits the permeabilities of
   ``MultiIonGHK`` on the same data;
-* nested comparison (charge held at 0 vs fitted) and the host-side refusals.
+* nested comparison (charge held at 0 vs fitted), a joint fit across two baths that pins down a
+  charge one bath leaves open, and the host-side refusals.
 """
 
 import jax
@@ -132,7 +133,14 @@ def test_constant_field_limit_fits_the_ghk_permeabilities():
     (dict(n_channels=0), "n_channels"),
     (dict(fixed_charge=float("inf")), "fixed_charge must be finite"),
     (dict(charge_profile=[1.0] * 10), "must hold n_grid . 1 = 33"),
-    (dict(charge_profile=[0.0] * 33), "zero everywhere"),
+    (dict(charge_profile=[1.0] + [0.0] * 31 + [1.0]), "zero at every interior node"),
+    (dict(length=5.0), "not a pore's"),  # nm typed as m
+    (dict(area=1.0), "not a pore's"),
+    (dict(length=1e-7), "n_grid >= 206"),  # 100 nm; Debye length 0.971 nm at 100 mM
+    (dict(fixed_charge=-3000.0), "do not resolve the Debye length"),
+    (dict(c_in=[[100.0, 100.0], [10.0, 10.0]], c_out=[[20.0, 20.0], [2.0, 2.0]]),
+     "need points"),
+    (dict(points=(25,)), "points applies to several baths"),
     (dict(z=(1.5, -1)), "integer"),
     (dict(temperature=25.0), "kelvin"),
     (dict(ions=("K", "K")), "name each"),
@@ -147,3 +155,49 @@ def test_refuses_bad_configuration(change, message):
 def test_degrees_celsius_refused_by_every_ion_model():
     with pytest.raises(ValueError, match="kelvin"):
         fitting.GHK(z=1, c_in=140.0, c_out=5.0, temperature=22.0)
+
+
+def test_float32_standard_errors_of_tiny_derived_quantities():
+    """The permeability D A / L is ~1e-19 m^3/s: its variance (~1e-40) is below float32's
+    normal range, yet its standard error must not come out as 0."""
+    from fitting.engine.statistics import parameters
+
+    model = pore()
+    for dtype in (np.float32, np.float64):
+        x = jnp.asarray([1.5e-9, 0.6e-9, -200.0], dtype)
+        cov = jnp.asarray(np.diag([0.05, 0.08, 0.1]) ** 2, dtype)  # of x / scale
+        _, stderr = parameters(model, x, cov, jnp.asarray([1.5e-9, 0.6e-9, 200.0], dtype))
+        expected = np.array([0.05 * 1.5e-9, 0.08 * 0.6e-9]) * 1e-18 / 5e-9
+        np.testing.assert_allclose(stderr["permeability"], expected,
+                                   rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+def test_two_baths_pin_down_a_charge_one_bath_leaves_open():
+    """One I-V in KCl 150 | 30 mM leaves Q almost free (it trades off against D_K / D_Cl); the
+    same pore's I-Vs in 150 | 30 and 15 | 3 mM, fitted jointly, determine it."""
+    baths_in, baths_out = [[150.0, 150.0], [15.0, 15.0]], [[30.0, 30.0], [3.0, 3.0]]
+    geometry = dict(z=Z, temperature=T, length=5e-9, area=np.pi * 0.7e-9**2, n_grid=32)
+    truth = {"diffusion": jnp.asarray([1.2e-9, 0.8e-9]), "fixed_charge": jnp.asarray(-150.0)}
+    v = np.linspace(-0.1, 0.1, 25)
+    joint = fitting.PNPChannel(c_in=baths_in, c_out=baths_out, points=(25, 25), **geometry)
+    rng = np.random.default_rng(5)
+    i = [np.asarray(joint.bath_current(truth, v, k)) + 0.1e-12 * rng.standard_normal(v.size)
+         for k in range(2)]
+    np.testing.assert_array_equal(
+        np.asarray(joint.current(truth, np.concatenate([v, v]))),
+        np.concatenate([joint.bath_current(truth, v, 0), joint.bath_current(truth, v, 1)]))
+    one = fitting.fit(fitting.PNPChannel(c_in=baths_in[0], c_out=baths_out[0], **geometry),
+                      v, i[0])
+    both = fitting.fit(joint, np.concatenate([v, v]), np.concatenate(i))
+    assert both.status == fitting.Status.CONVERGED
+    q, se = float(both.params["fixed_charge"]), float(both.stderr["fixed_charge"])
+    assert abs(q + 150.0) < 4 * se and se < 15.0, (q, se)
+    d, se_d = np.asarray(both.params["diffusion"]), np.asarray(both.stderr["diffusion"])
+    assert np.all(np.abs(d - np.asarray(truth["diffusion"])) < 4 * se_d), (d, se_d)
+    assert float(one.stderr["fixed_charge"]) > 5 * se, (one.stderr, se)
+    # several solutions: no single reversal (NaN, not a number of one bath), no predict
+    assert np.isnan(fitting.reversal_potential(both).value)
+    with pytest.raises(ValueError, match="bath_current"):
+        both.predict(v)
+    with pytest.raises(ValueError, match="the data have 49 points"):
+        fitting.fit(joint, np.concatenate([v, v])[:49], np.concatenate(i)[:49])

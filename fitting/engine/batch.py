@@ -60,6 +60,7 @@ def _check_inputs(model, v, i, sigma, mask):
                              f"{limit:g} {unit}. Convert with ionjax.units (mV, pA)")
     if sigma is not None and np.any(_as_array("sigma", sigma) <= 0):
         raise ValueError("sigma must be > 0 (the per-point noise SD in A)")
+    model.check_points(i.shape[-1])
     if i.ndim == 1:
         valid = np.isfinite(v) & np.isfinite(i)
         if mask is not None:
@@ -143,7 +144,8 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_
 
     Args:
       model: ``Ohmic()``, ``GHK(...)``, ``MultiIonGHK(...)``, ``BoltzmannOhmic()``,
-        ``BoltzmannGHK(...)`` or ``Model(fn, params=...)``.
+        ``BoltzmannGHK(...)``, ``BoltzmannConductance()``, ``BoltzmannCurrent()``,
+        ``PNPChannel(...)`` or ``Model(fn, params=...)``.
       v: voltages [V], shape (..., n) or broadcastable to the shape of ``i`` (e.g. (n,) shared).
         Array-likes (NumPy or JAX arrays); they are flattened and padded on the host.
       i: currents [A], shape (..., n); leading dims are independent recordings.

@@ -76,6 +76,8 @@ def reversal_potential(res):
       failed or the current does not cross zero).
     """
     batch = res.batch_shape
+    if not res.model.single_iv:  # I-Vs in several solutions: one reversal each, none overall
+        return ReversalPotential(np.full(batch, np.nan), np.full(batch, np.nan))
     n = int(np.prod(batch))
     size = max(8, 1 << (n - 1).bit_length())  # a few sizes compile, not one per batch size
 

@@ -65,6 +65,10 @@ class ModelBase:
     has_linear_form = True
     gated = False  # True: ``open_probability(params, v)`` gives the gate (identifiability rule)
     max_chunk = None  # cap on recordings per vmapped chunk (``fitting.engine.driver``)
+    single_iv = True  # False: the points are several I-Vs (no single reversal or prediction)
+
+    def check_points(self, n):
+        """Host-side check of the number of points per recording before a fit (none here)."""
 
     @property
     def param_names(self):

@@ -12,12 +12,20 @@ for the ions plus a permanent charge Q * w(x) (Q [mol/m^3 of elementary charges]
     diffusion     D_s [m^2/s] (one per ion, > 0, fitted in log space),
     fixed_charge  Q [mol/m^3] (signed; negative for a cation-selective pore), unless held fixed.
 
-What an I-V can and cannot pin down: scaling every D_s by k scales the current by k and leaves
-the profiles unchanged, so only n_channels * A * D / L is identified; n_channels, A and L are
-therefore given, never fitted. The derived ``permeability`` D_s A / L [m^3/s] is the GHK
-permeability the same pore would have without space charge (Debye length >> L, Q = 0), so it
-compares directly with a ``MultiIonGHK`` fit. A charge that barely changes the current (dilute
-baths, Debye length >> L) is not identified, and the fit says so in its status.
+What an I-V can and cannot pin down: the current is n_channels A F z D c0 J_hat / L with J_hat
+a function of the D ratios, Q and L / lambda_D, so scaling n_channels A D by k scales the
+current by k exactly: n_channels and A are given, never fitted, and the fitted D and Q are
+conditional on the given L and permittivity (which set L / lambda_D). The derived
+``permeability`` D_s A / L [m^3/s] is the GHK permeability the same pore would have without
+space charge (Debye length >> L, Q = 0); with charge or screening it differs from a
+``MultiIonGHK`` fit of the same data, by design. Q and the D ratio both set selectivity and
+rectification, so one I-V in one solution often leaves Q poorly determined: its standard error,
+its profile interval (``fitting.profile_intervals``; minutes for a PNP fit) and a nested fit
+with ``fit_charge=False`` show it, the status does not. I-Vs of the same pore in two or more
+bath solutions of different ionic strength, fitted jointly (``c_in``, ``c_out`` of shape
+(B, S) with ``points``), separate them. And a PNP fit beating a GHK fit does not by itself show
+a wall charge: in a nm pore at physiological concentrations the ions' own space charge already
+bends the field.
 
 Each evaluation solves the boundary-value problem at every voltage by Newton's method; the
 Jacobian the fitter needs comes from the implicit function theorem (one linear solve per
@@ -35,15 +43,39 @@ import numpy as np
 import ionjax
 from fitting.engine.models import _ion_config, _set_fields
 from fitting.engine.params import ModelBase, spec
+from ionjax._src.constants import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
 
 _GRID_RANGE = (8, 4096)  # cells along the pore: second-order accurate from 8; time grows as N
 
 
-def _positive(name, value):
+# plausible pores: a unit slip (nm typed as m, nm^2 as m^2) lands far outside these ranges
+_LENGTH_RANGE = (1e-10, 1e-5)  # m: 1 angstrom to 10 um
+_AREA_RANGE = (1e-21, 1e-12)   # m^2: 0.001 nm^2 to 1 um^2
+
+
+def _positive(name, value, plausible=None, unit=""):
     value = float(value)
     if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0; got {value}")
+    if plausible is not None and not plausible[0] <= value <= plausible[1]:
+        raise ValueError(f"{name} = {value:g} {unit} is not a pore's (SI: {plausible[0]:g} to "
+                         f"{plausible[1]:g} {unit}; e.g. 5 nm = 5e-9 m)")
     return value
+
+
+def _check_grid(length, n_grid, baths, z, charge, permittivity, temperature):
+    """Refuse a grid whose cells are not below half the shortest Debye length in the pore (of
+    each bath, and of the starting charge |Q| as a 1:1 salt): the current would be off by more
+    than ~1e-3 while Newton still converges."""
+    strength = max(max(sum(zk * zk * c for zk, c in zip(z, side)) for side in bath)
+                   for bath in baths)
+    strength = max(strength, 2 * abs(charge))
+    debye = np.sqrt(VACUUM_PERMITTIVITY * permittivity * GAS_CONSTANT * temperature
+                    / (FARADAY**2 * strength))
+    needed = int(np.ceil(2 * length / debye))
+    if n_grid < needed:
+        raise ValueError(f"n_grid={n_grid} cells of {length / n_grid:.3g} m do not resolve the "
+                         f"Debye length {debye:.3g} m in this pore: give n_grid >= {needed}")
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -51,8 +83,15 @@ class PNPChannel(ModelBase):
     """Steady PNP current through charged pores; fitted ``diffusion`` and ``fixed_charge``.
 
     Args:
-      z, c_in, c_out: valence and bath concentrations [mol/m^3] of each ion (S entries); every
-        ion in the pore must be listed, permeant or not, since all of them screen the charge.
+      z: non-zero integer valence of each ion (S entries); every ion in the pore must be
+        listed, permeant or not, since all of them screen the charge (a neutral solute carries
+        no current and screens nothing: leave it out).
+      c_in, c_out: bath concentrations [mol/m^3] of each ion, (S,); or, to fit one pore to its
+        I-Vs in B bath solutions at once, (B, S) with ``points``.
+      points: with B > 1 baths, the number of points of each bath's I-V (B integers): the
+        fit's v and i hold the B I-Vs one after another (the first points[0] in bath 0, ...).
+        ``bath_current`` gives the current in one bath; such a fit has no single reversal
+        (``fitting.reversal_potential`` gives NaN, ``FitResult.predict`` refuses).
       temperature: [K].
       length: pore length L [m] (e.g. 5e-9).
       area: pore cross-section A [m^2] (e.g. pi (0.5e-9)^2).
@@ -64,16 +103,21 @@ class PNPChannel(ModelBase):
         ``fitting.compare``).
       charge_profile: None (uniform along the pore) or the weights w at the n_grid + 1 nodes
         from inside (x = 0) to outside (x = L), e.g. 1 in the pore's middle third and 0 in its
-        vestibules; the fitted charge is Q * w.
+        vestibules; the fitted charge is Q * w (the two end nodes are the baths: their weights
+        are unused).
       permittivity: relative permittivity of the pore (default 80).
       n_channels: number of identical pores in parallel (default 1: a single-channel I-V).
-      n_grid: uniform cells along the pore (default 64; see ``ionjax.pnp_steady``).
+      n_grid: uniform cells along the pore (default 64; see ``ionjax.pnp_steady``); refused
+        when a cell is longer than half the shortest Debye length (of the baths and of the
+        starting |Q|), where the current would be off by more than ~1e-3.
       ions: optional ion names for reports (``diffusion_K``, ``permeability_K``).
     """
 
     z: tuple
     c_in: tuple
     c_out: tuple
+    baths: tuple
+    points: tuple
     temperature: float
     length: float
     area: float
@@ -90,8 +134,9 @@ class PNPChannel(ModelBase):
 
     def __init__(self, *, z, c_in, c_out, temperature, length, area, diffusion=1e-9,
                  fixed_charge=0.0, fit_charge=True, charge_profile=None, permittivity=80.0,
-                 n_channels=1.0, n_grid=64, ions=None):
-        z, c_in, c_out, t = _ion_config(z, c_in, c_out, temperature)
+                 n_channels=1.0, n_grid=64, ions=None, points=None):
+        baths, points = _baths(z, c_in, c_out, temperature, points)
+        z, c_in, c_out, t = _ion_config(z, baths[0][0], baths[0][1], temperature)
         if any(zk != round(zk) for zk in z):
             raise ValueError(f"valences must be integers; got {z}")
         if isinstance(n_grid, bool) or int(n_grid) != n_grid:
@@ -115,24 +160,28 @@ class PNPChannel(ModelBase):
             if len(profile) != n_grid + 1 or not np.all(np.isfinite(profile)):
                 raise ValueError(f"charge_profile must hold n_grid + 1 = {n_grid + 1} finite "
                                  f"node weights; got {len(profile)}")
-            if fit_charge and not any(profile):
-                raise ValueError("charge_profile is zero everywhere: no charge to fit "
-                                 "(give fit_charge=False)")
+            if fit_charge and not any(profile[1:-1]):
+                raise ValueError("charge_profile is zero at every interior node: no charge to "
+                                 "fit (the end nodes are the baths; give fit_charge=False)")
         ions = None if ions is None else tuple(str(x) for x in ions)
         if ions is not None and (len(ions) != len(z) or len(set(ions)) != len(ions)):
             raise ValueError(f"ions must name each of the {len(z)} ions once; got {ions}")
-        _set_fields(self, z=z, c_in=c_in, c_out=c_out, temperature=t,
-                    length=_positive("length [m]", length), area=_positive("area [m^2]", area),
+        _set_fields(self, z=z, c_in=c_in, c_out=c_out, baths=baths, points=points,
+                    temperature=t,
+                    length=_positive("length", length, _LENGTH_RANGE, "m"),
+                    area=_positive("area", area, _AREA_RANGE, "m^2"),
                     start=(tuple(float(x) for x in d), q), fit_charge=bool(fit_charge),
                     charge_profile=profile,
                     permittivity=_positive("permittivity", permittivity),
                     n_channels=_positive("n_channels", n_channels), n_grid=n_grid, ions=ions)
+        _check_grid(self.length, n_grid, baths, z, q, self.permittivity, t)
 
     @property
     def specs(self):
         out = (spec("diffusion", "um^2/s", size=len(self.z), positive=True),)
         if self.fit_charge:  # scale of Q: the bath concentration (an O(1) internal value)
-            out += (spec("fixed_charge", "mM", floor=max(self.c_in + self.c_out)),)
+            top = max(max(c_in + c_out) for c_in, c_out in self.baths)
+            out += (spec("fixed_charge", "mM", floor=top),)
         return out
 
     def spec_of(self, name):
@@ -149,27 +198,75 @@ class PNPChannel(ModelBase):
         d, q = self.start
         return jnp.asarray(d + ((q,) if self.fit_charge else ()), dtype)
 
-    def solve(self, params, v):
-        """The full ``ionjax.PNPSolution`` of one pore at voltages v [V] (any shape)."""
+    @property
+    def single_iv(self):
+        """False for a fit across several baths: no single reversal or predicted I-V."""
+        return len(self.baths) == 1
+
+    def check_points(self, n):
+        """Host check before a fit: the data hold one point per declared bath point."""
+        if not self.single_iv and n != sum(self.points):
+            raise ValueError(f"this PNPChannel fits {len(self.baths)} baths of {self.points} "
+                             f"points ({sum(self.points)} in all); the data have {n} points")
+
+    def solve(self, params, v, bath=0):
+        """The full ``ionjax.PNPSolution`` of one pore in bath ``bath`` at voltages v [V]."""
         dtype = jnp.result_type(params["diffusion"], v)
         d = jnp.reshape(params["diffusion"], (len(self.z),))
         q = params["fixed_charge"] if self.fit_charge else jnp.asarray(self.start[1], dtype)
+        c_in, c_out = self.baths[bath]
         return ionjax.pnp_steady(
-            v, np.asarray(self.z), d, jnp.asarray(self.c_in, dtype),
-            jnp.asarray(self.c_out, dtype), length=self.length, area=self.area,
-            temperature=self.temperature, permittivity=self.permittivity,
+            v, np.asarray(self.z), d, jnp.asarray(c_in, dtype), jnp.asarray(c_out, dtype),
+            length=self.length, area=self.area, temperature=self.temperature,
+            permittivity=self.permittivity,
             fixed_charge=q * jnp.asarray(self.charge_profile, dtype), n_grid=self.n_grid)
 
+    def bath_current(self, params, v, bath=0):
+        """Current [A] of the n_channels pores in bath ``bath`` at voltages v [V] (any shape);
+        params: dict ``diffusion`` (S,) [m^2/s] and, if fitted, ``fixed_charge`` [mol/m^3],
+        e.g. ``res.params`` of one recording."""
+        if not 0 <= bath < len(self.baths):
+            raise ValueError(f"bath must be 0..{len(self.baths) - 1}; got {bath}")
+        return _current(self, params, v, bath)
+
     def current(self, params, v):
-        return _current(self, params, v)
+        """Current [A] at the fit's voltages v (n,): with several baths, v holds their I-Vs one
+        after another (``points``); points beyond them (the fitter's padding) use the last."""
+        if self.single_iv:
+            return _current(self, params, v, 0)
+        if v.shape[-1] < sum(self.points):
+            raise ValueError(f"{v.shape[-1]} voltages for {sum(self.points)} bath points")
+        ends = np.cumsum(self.points)
+        starts = ends - np.asarray(self.points)
+        ends[-1] = v.shape[-1]
+        return jnp.concatenate([_current(self, params, v[..., a:b], k)
+                                for k, (a, b) in enumerate(zip(starts, ends))], axis=-1)
 
     def derived(self, params):
         """``permeability`` D A / L [m^3/s] per ion: the constant-field (GHK) equivalent."""
         return {"permeability": params["diffusion"] * self.area / self.length}
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _current(model, params, v):
-    """``model.current``, compiled once per model and shapes: a plot's direct call runs the
-    whole solve as one program (inside a fit or another jit it is inlined)."""
-    return model.n_channels * model.solve(params, v).total
+def _baths(z, c_in, c_out, temperature, points):
+    """((c_in, c_out) per bath, points or None), checked."""
+    c_in, c_out = np.asarray(c_in, float), np.asarray(c_out, float)
+    if c_in.ndim < 2 and c_out.ndim < 2:
+        if points is not None:
+            raise ValueError("points applies to several baths (c_in, c_out of shape (B, S))")
+        return (_ion_config(z, c_in, c_out, temperature)[1:3],), None
+    if c_in.ndim != 2 or c_in.shape != c_out.shape:
+        raise ValueError(f"c_in and c_out must both be (S,) or both (baths, S); got shapes "
+                         f"{c_in.shape} and {c_out.shape}")
+    if points is None or len(points) != len(c_in) or any(
+            isinstance(n, bool) or int(n) != n or n < 1 for n in points):
+        raise ValueError(f"{len(c_in)} baths need points: one count >= 1 of I-V points per "
+                         f"bath; got {points!r}")
+    baths = tuple(_ion_config(z, ci, co, temperature)[1:3] for ci, co in zip(c_in, c_out))
+    return baths, tuple(int(n) for n in points)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _current(model, params, v, bath):
+    """Current in one bath, compiled once per model, bath and shapes: a plot's direct call
+    runs the whole solve as one program (inside a fit or another jit it is inlined)."""
+    return model.n_channels * model.solve(params, v, bath).total

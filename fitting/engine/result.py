@@ -58,7 +58,9 @@ class FitResult:
 
     @property
     def covariance(self):
-        """(..., k, k) covariance of the free parameters [SI]."""
+        """(..., k, k) covariance of the free parameters [SI], in the fit's dtype. In float32,
+        entries below ~1e-38 (a permeability in m^3/s has a variance ~1e-40) underflow: use
+        ``cov_scaled`` with ``param_scale``, ``stderr`` (computed scale-free), or float64."""
         s = self.param_scale
         return self.cov_scaled * s[..., :, None] * s[..., None, :]
 
@@ -104,6 +106,9 @@ class FitResult:
         Returns:
           batch_shape + (m,) currents [A].
         """
+        if not self.model.single_iv:
+            raise ValueError(f"{self.model.name} was fitted to I-Vs in several solutions: "
+                             "predict one with its model's bath_current(params, v, bath)")
         batch = self.batch_shape
         v = jnp.asarray(v, jnp.result_type(self.loss))
         v = jnp.broadcast_to(v, batch + v.shape[-1:])

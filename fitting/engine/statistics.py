@@ -123,9 +123,14 @@ def parameters(model, x, cov_psi, scale):
         jac_d = jax.jacfwd(derived_fn)(x)
         for key, value in derived.items():
             g = jnp.reshape(jac_d[key], (-1, k)) * scale  # d derived / d psi
-            var = jnp.einsum("ak,kl,al->a", g, cov_psi, g)
+            # g C g^T of a quantity of order 1e-19 (m^3/s) is 1e-38 or less, below float32's
+            # normal range: take each row's size out first, se = |g| sqrt(u C u^T), u = g / |g|
+            size = jnp.max(jnp.abs(g), axis=1)
+            size = jnp.where(size > 0, size, 1.0)
+            u = g / size[:, None]
+            se = size * jnp.sqrt(jnp.einsum("ak,kl,al->a", u, cov_psi, u))
             params[key] = value
-            stderr[key] = jnp.reshape(jnp.sqrt(var), jnp.shape(value))
+            stderr[key] = jnp.reshape(se, jnp.shape(value))
     return params, stderr
 
 

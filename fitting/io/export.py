@@ -80,7 +80,7 @@ def write_results(path, res, labels, reversal, files=(), provenance=None, extra=
     ext = os.path.splitext(str(path))[1].lower()
     if ext == ".json":
         doc = {"model": res.model.name,
-               "units": "SI (V, A, S, m^3/s); keys carry their unit; loss: RSS [A^2] without "
+               "units": "SI; each key ends with its SI unit (e.g. g_S, p_m^3/s); loss: RSS [A^2] without "
                         "sigma, chi^2 (dimensionless) with it; aicc, aic, bic: from the loss in "
                         "SI (compare differences between models only)",
                "files": [str(f) for f in files], "provenance": json_safe(provenance or {}),

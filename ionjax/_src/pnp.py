@@ -46,6 +46,7 @@ doi:10.1016/S0006-3495(97)78650-8; Goldman (1943) doi:10.1085/jgp.27.1.37.
 """
 
 import functools
+import numbers
 from typing import NamedTuple
 
 import jax
@@ -244,18 +245,38 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
       permittivity: relative permittivity eps_r of the pore medium (default 80, water).
       fixed_charge: None, or the permanent charge density / F [mol/m^3 of elementary charges]:
         a scalar, the node values (n_grid+1,) or the cell values (n_grid,) (averaged onto
-        nodes).
-      n_grid: number of uniform cells N (static).
+        nodes). The two end nodes hold the baths' values, so node weights there are unused.
+      n_grid: number of uniform cells N (static), >= 2. Accuracy needs the cell L/N well
+        below the shortest Debye length in the pore (of the baths, and of |fixed_charge| taken
+        as a 1:1 salt): N >= 2 L / lambda_D keeps the current within ~1e-3 (second order in
+        L/N; ``fitting.PNPChannel`` refuses coarser grids). ``converged`` reports Newton's
+        convergence on the grid, not the grid's accuracy.
 
     Returns:
       ``PNPSolution`` (current [A] (..., S), total [A] (...), x [m] (N+1,), phi [V] (..., N+1),
       c [mol/m^3] (..., N+1, S), converged, iterations). For small L/(Debye length) and no fixed
-      charge the current tends to ``ghk_current`` with p = D/L. NaN where an input is invalid
-      or Newton did not converge (``converged`` False; at most 60 iterations).
-      Differentiable (implicit function theorem) w.r.t. every floating input.
+      charge the current tends to ``ghk_current`` with p = D A / L [m^3/s]. NaN, and
+      ``converged`` False, where an input is invalid (a concentration, D, L, A, T or eps_r
+      <= 0 or not finite, a non-integer valence) or Newton did not converge (at most 60
+      iterations); the gradient there is NaN too. Differentiable (implicit function theorem)
+      w.r.t. every floating input.
+
+    Raises:
+      ValueError: (at trace time) z, diffusion, c_in, c_out not all of shape (S,), n_grid < 2,
+        or a fixed_charge of another length than n_grid or n_grid + 1.
     """
     if fixed_charge is None:
         fixed_charge = 0.0
+    shapes = [jnp.shape(a) for a in (z, diffusion, c_in, c_out)]
+    if len(set(shapes)) != 1 or len(shapes[0]) != 1:
+        raise ValueError(f"z, diffusion, c_in and c_out must each hold one value per species, "
+                         f"shape (S,); got shapes {shapes}")
+    if isinstance(n_grid, bool) or not isinstance(n_grid, numbers.Integral) or n_grid < 2:
+        raise ValueError(f"n_grid must be an integer >= 2; got {n_grid!r}")
+    if jnp.ndim(fixed_charge) > 1 or (jnp.ndim(fixed_charge) == 1 and jnp.shape(
+            fixed_charge)[0] not in (n_grid, n_grid + 1)):
+        raise ValueError(f"fixed_charge must be a scalar, the {n_grid} cell values or the "
+                         f"{n_grid + 1} node values; got shape {jnp.shape(fixed_charge)}")
     v, d, c_in, c_out, fixed, z, length, area, t, eps_r = as_float(
         v, diffusion, c_in, c_out, fixed_charge,
         config=(z, length, area, temperature, permittivity))
@@ -268,11 +289,15 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
                               length=length, area=area, temperature=t, permittivity=eps_r,
                               n_grid=n_grid)
     current, phi, c, converged, iterations = jax.vmap(solve)(v.reshape(-1))
-    valid = (jnp.all((c_in > 0) & (c_out > 0) & (d > 0) & (z == jnp.round(z)))
-             & (t > 0) & (length > 0) & (eps_r > 0))
+    positive = jnp.concatenate([c_in, c_out, d, jnp.stack([t, length, area, eps_r])])
+    valid = (jnp.all((positive > 0) & jnp.isfinite(positive)) & jnp.all(z == jnp.round(z))
+             & jnp.all(jnp.isfinite(fixed)))
     ok = valid & converged  # an unconverged solve gives NaN, never its last iterate
+    converged = ok
     shape = v.shape
-    current = nan_unless(ok[:, None], current).reshape(shape + current.shape[1:])
+    # times NaN, not a select: the gradient of a refused current is NaN too, not 0
+    current = current * jnp.where(ok, 1.0, jnp.nan)[:, None].astype(current.dtype)
+    current = current.reshape(shape + current.shape[1:])
     phi = nan_unless(ok[:, None], phi).reshape(shape + phi.shape[1:])
     c = nan_unless(ok[:, None, None], c).reshape(shape + c.shape[1:])
     return PNPSolution(
