@@ -21,7 +21,7 @@ from fitting.engine import driver
 T = 298.15
 Z, IONS = (1, -1), ("K", "Cl")
 C_IN, C_OUT = (100.0, 100.0), (20.0, 20.0)
-GEOMETRY = dict(temperature=T, length=5e-9, area=1e-18, n_grid=32)
+GEOMETRY = dict(temperature=T, length=5e-9, area=1e-18, n_grid=48)
 TRUE_D, TRUE_Q = np.array([1.5e-9, 0.6e-9]), -200.0
 V = np.linspace(-0.12, 0.12, 25)
 NOISE = 0.05e-12  # A rms
@@ -108,7 +108,7 @@ def test_charge_held_at_zero_loses_the_comparison(data, result):
 def test_constant_field_limit_fits_the_ghk_permeabilities():
     """Uncharged pore, baths so dilute that the Debye length is ~300 L: the PNP fit's
     permeabilities D A / L equal those of a MultiIonGHK fit of the same data."""
-    c_in, c_out = (1e-3, 2e-3), (4e-3, 1e-3)
+    c_in, c_out = (2e-3, 2e-3), (0.5e-3, 0.5e-3)
     ghk = fitting.MultiIonGHK(z=Z, c_in=c_in, c_out=c_out, temperature=T)
     p_true = np.array([3e-19, 1e-19])
     rng = np.random.default_rng(3)
@@ -132,11 +132,16 @@ def test_constant_field_limit_fits_the_ghk_permeabilities():
     (dict(permittivity=-80.0), "permittivity"),
     (dict(n_channels=0), "n_channels"),
     (dict(fixed_charge=float("inf")), "fixed_charge must be finite"),
-    (dict(charge_profile=[1.0] * 10), "must hold n_grid . 1 = 33"),
-    (dict(charge_profile=[1.0] + [0.0] * 31 + [1.0]), "zero at every interior node"),
+    (dict(charge_profile=[1.0] * 10), "must hold n_grid . 1 = 49"),
+    (dict(charge_profile=[1.0] + [0.0] * 47 + [1.0]), "zero at every interior node"),
     (dict(length=5.0), "not a pore's"),  # nm typed as m
     (dict(area=1.0), "not a pore's"),
-    (dict(length=1e-7), "n_grid >= 206"),  # 100 nm; Debye length 0.971 nm at 100 mM
+    (dict(length=1e-7), "n_grid >= 618"),  # 100 nm; Debye length 0.971 nm at 100 mM
+    (dict(length=5e-5), "too long for it"),  # 50 um at 100 mM: 309,000 cells
+    (dict(charge_profile=[0.0] + [10.0] * 47 + [0.0], fixed_charge=-100.0),
+     "do not resolve"),  # |Q w| = 1000 mM
+    (dict(c_in=(100.0, 50.0)), "not electroneutral"),
+    (dict(c_in=[[100.0, 100.0]], c_out=[[20.0, 20.0]], points=24), "a sequence"),
     (dict(fixed_charge=-3000.0), "do not resolve the Debye length"),
     (dict(c_in=[[100.0, 100.0], [10.0, 10.0]], c_out=[[20.0, 20.0], [2.0, 2.0]]),
      "need points"),
@@ -176,7 +181,7 @@ def test_two_baths_pin_down_a_charge_one_bath_leaves_open():
     """One I-V in KCl 150 | 30 mM leaves Q almost free (it trades off against D_K / D_Cl); the
     same pore's I-Vs in 150 | 30 and 15 | 3 mM, fitted jointly, determine it."""
     baths_in, baths_out = [[150.0, 150.0], [15.0, 15.0]], [[30.0, 30.0], [3.0, 3.0]]
-    geometry = dict(z=Z, temperature=T, length=5e-9, area=np.pi * 0.7e-9**2, n_grid=32)
+    geometry = dict(z=Z, temperature=T, length=5e-9, area=np.pi * 0.7e-9**2, n_grid=48)
     truth = {"diffusion": jnp.asarray([1.2e-9, 0.8e-9]), "fixed_charge": jnp.asarray(-150.0)}
     v = np.linspace(-0.1, 0.1, 25)
     joint = fitting.PNPChannel(c_in=baths_in, c_out=baths_out, points=(25, 25), **geometry)
@@ -201,3 +206,29 @@ def test_two_baths_pin_down_a_charge_one_bath_leaves_open():
         both.predict(v)
     with pytest.raises(ValueError, match="the data have 49 points"):
         fitting.fit(joint, np.concatenate([v, v])[:49], np.concatenate(i)[:49])
+
+
+def test_grid_rule_keeps_the_current_within_1e_3():
+    """At the fewest cells PNPChannel accepts (module pnp_checks), the current of a charged pore
+    is within 1e-3 of an 8 times finer grid, itself within ~2e-5 of the limit (second order)."""
+    from fitting.engine.pnp_checks import grid_needed
+
+    v = np.array([-0.1, 0.1])
+    for q, c in ((0.0, 150.0), (-300.0, 100.0), (-2000.0, 100.0)):
+        needed = int(np.ceil(grid_needed(5e-9, max(2 * c, 2 * abs(q)), 80.0, T)))
+        model = fitting.PNPChannel(z=Z, c_in=(c, c), c_out=(c / 5, c / 5), fixed_charge=q,
+                                   **dict(GEOMETRY, n_grid=needed))
+        fine = fitting.PNPChannel(z=Z, c_in=(c, c), c_out=(c / 5, c / 5), fixed_charge=q,
+                                  **dict(GEOMETRY, n_grid=8 * needed))
+        params = {"diffusion": jnp.asarray([1.5e-9, 0.6e-9]), "fixed_charge": jnp.asarray(q)}
+        coarse, exact = np.asarray(model.current(params, v)), np.asarray(fine.current(params, v))
+        assert np.max(np.abs(coarse / exact - 1)) < 1e-3, (q, c, coarse / exact - 1)
+
+
+def test_a_fitted_charge_the_grid_cannot_resolve_is_out_of_range(data):
+    """Started at Q = 0, a coarse grid passes the check; if the fit's charge then needs more
+    cells than the grid has, the fit is refused, not reported."""
+    coarse = pore(n_grid=32)  # enough for the baths and Q = 0; Q = -200 mM needs 44
+    res = fitting.fit(coarse, V, data[0])
+    assert res.status == fitting.Status.OUT_OF_RANGE, res.summary()
+    assert np.isnan(float(res.params["fixed_charge"]))

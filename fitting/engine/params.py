@@ -70,6 +70,11 @@ class ModelBase:
     def check_points(self, n):
         """Host-side check of the number of points per recording before a fit (none here)."""
 
+    def out_of_range(self, params):
+        """True where the fitted parameters lie outside the model's valid range (under jit;
+        such a fit gets Status.OUT_OF_RANGE). None here."""
+        return False
+
     @property
     def param_names(self):
         return tuple(s.name for s in self.specs)

@@ -43,39 +43,9 @@ import numpy as np
 import ionjax
 from fitting.engine.models import _ion_config, _set_fields
 from fitting.engine.params import ModelBase, spec
-from ionjax._src.constants import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
+from fitting.engine.pnp_checks import (AREA_RANGE, GRID_RANGE, LENGTH_RANGE, baths_of,
+                                       check_grid, grid_needed, ionic_strength, positive)
 
-_GRID_RANGE = (8, 4096)  # cells along the pore: second-order accurate from 8; time grows as N
-
-
-# plausible pores: a unit slip (nm typed as m, nm^2 as m^2) lands far outside these ranges
-_LENGTH_RANGE = (1e-10, 1e-5)  # m: 1 angstrom to 10 um
-_AREA_RANGE = (1e-21, 1e-12)   # m^2: 0.001 nm^2 to 1 um^2
-
-
-def _positive(name, value, plausible=None, unit=""):
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0; got {value}")
-    if plausible is not None and not plausible[0] <= value <= plausible[1]:
-        raise ValueError(f"{name} = {value:g} {unit} is not a pore's (SI: {plausible[0]:g} to "
-                         f"{plausible[1]:g} {unit}; e.g. 5 nm = 5e-9 m)")
-    return value
-
-
-def _check_grid(length, n_grid, baths, z, charge, permittivity, temperature):
-    """Refuse a grid whose cells are not below half the shortest Debye length in the pore (of
-    each bath, and of the starting charge |Q| as a 1:1 salt): the current would be off by more
-    than ~1e-3 while Newton still converges."""
-    strength = max(max(sum(zk * zk * c for zk, c in zip(z, side)) for side in bath)
-                   for bath in baths)
-    strength = max(strength, 2 * abs(charge))
-    debye = np.sqrt(VACUUM_PERMITTIVITY * permittivity * GAS_CONSTANT * temperature
-                    / (FARADAY**2 * strength))
-    needed = int(np.ceil(2 * length / debye))
-    if n_grid < needed:
-        raise ValueError(f"n_grid={n_grid} cells of {length / n_grid:.3g} m do not resolve the "
-                         f"Debye length {debye:.3g} m in this pore: give n_grid >= {needed}")
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -135,16 +105,16 @@ class PNPChannel(ModelBase):
     def __init__(self, *, z, c_in, c_out, temperature, length, area, diffusion=1e-9,
                  fixed_charge=0.0, fit_charge=True, charge_profile=None, permittivity=80.0,
                  n_channels=1.0, n_grid=64, ions=None, points=None):
-        baths, points = _baths(z, c_in, c_out, temperature, points)
+        baths, points = baths_of(z, c_in, c_out, temperature, points, _ion_config)
         z, c_in, c_out, t = _ion_config(z, baths[0][0], baths[0][1], temperature)
         if any(zk != round(zk) for zk in z):
             raise ValueError(f"valences must be integers; got {z}")
         if isinstance(n_grid, bool) or int(n_grid) != n_grid:
             raise ValueError(f"n_grid must be an integer; got {n_grid!r}")
         n_grid = int(n_grid)
-        if not _GRID_RANGE[0] <= n_grid <= _GRID_RANGE[1]:
-            raise ValueError(f"n_grid must be an integer from {_GRID_RANGE[0]} to "
-                             f"{_GRID_RANGE[1]}; got {n_grid}")
+        if not GRID_RANGE[0] <= n_grid <= GRID_RANGE[1]:
+            raise ValueError(f"n_grid must be an integer from {GRID_RANGE[0]} to "
+                             f"{GRID_RANGE[1]}; got {n_grid}")
         d = np.broadcast_to(np.asarray(diffusion, float), (len(z),)) if np.ndim(diffusion) == 0 \
             else np.asarray(diffusion, float)
         if d.shape != (len(z),) or not np.all(np.isfinite(d) & (d > 0)):
@@ -168,13 +138,28 @@ class PNPChannel(ModelBase):
             raise ValueError(f"ions must name each of the {len(z)} ions once; got {ions}")
         _set_fields(self, z=z, c_in=c_in, c_out=c_out, baths=baths, points=points,
                     temperature=t,
-                    length=_positive("length", length, _LENGTH_RANGE, "m"),
-                    area=_positive("area", area, _AREA_RANGE, "m^2"),
+                    length=positive("length", length, LENGTH_RANGE, "m", "5 nm = 5e-9 m"),
+                    area=positive("area", area, AREA_RANGE, "m^2", "1 nm^2 = 1e-18 m^2"),
                     start=(tuple(float(x) for x in d), q), fit_charge=bool(fit_charge),
                     charge_profile=profile,
-                    permittivity=_positive("permittivity", permittivity),
-                    n_channels=_positive("n_channels", n_channels), n_grid=n_grid, ions=ions)
-        _check_grid(self.length, n_grid, baths, z, q, self.permittivity, t)
+                    permittivity=positive("permittivity", permittivity),
+                    n_channels=positive("n_channels", n_channels), n_grid=n_grid, ions=ions)
+        check_grid(self.length, n_grid, max(ionic_strength(z, baths), self._charge_strength(q)),
+                   self.permittivity, t)
+
+    def _charge_strength(self, q):
+        """2 |Q| max|w| over the interior nodes: the charge's counter-ions as a 1:1 salt."""
+        return 2 * abs(q) * max(abs(w) for w in self.charge_profile[1:-1])
+
+    def out_of_range(self, params):
+        """True where the fitted charge is too large for the grid (``pnp_checks``): the current
+        the fit matched is then not accurate to ~1e-3, so the fit is refused (OUT_OF_RANGE)."""
+        if not self.fit_charge:
+            return jnp.asarray(False)
+        strength = jnp.maximum(ionic_strength(self.z, self.baths),
+                               self._charge_strength(1.0) * jnp.abs(params["fixed_charge"]))
+        needed = grid_needed(self.length, strength, self.permittivity, self.temperature)
+        return self.n_grid < needed
 
     @property
     def specs(self):
@@ -205,7 +190,7 @@ class PNPChannel(ModelBase):
 
     def check_points(self, n):
         """Host check before a fit: the data hold one point per declared bath point."""
-        if not self.single_iv and n != sum(self.points):
+        if self.points is not None and n != sum(self.points):
             raise ValueError(f"this PNPChannel fits {len(self.baths)} baths of {self.points} "
                              f"points ({sum(self.points)} in all); the data have {n} points")
 
@@ -225,7 +210,8 @@ class PNPChannel(ModelBase):
         """Current [A] of the n_channels pores in bath ``bath`` at voltages v [V] (any shape);
         params: dict ``diffusion`` (S,) [m^2/s] and, if fitted, ``fixed_charge`` [mol/m^3],
         e.g. ``res.params`` of one recording."""
-        if not 0 <= bath < len(self.baths):
+        if isinstance(bath, bool) or not isinstance(bath, (int, np.integer)) or \
+                not 0 <= bath < len(self.baths):
             raise ValueError(f"bath must be 0..{len(self.baths) - 1}; got {bath}")
         return _current(self, params, v, bath)
 
@@ -245,24 +231,6 @@ class PNPChannel(ModelBase):
     def derived(self, params):
         """``permeability`` D A / L [m^3/s] per ion: the constant-field (GHK) equivalent."""
         return {"permeability": params["diffusion"] * self.area / self.length}
-
-
-def _baths(z, c_in, c_out, temperature, points):
-    """((c_in, c_out) per bath, points or None), checked."""
-    c_in, c_out = np.asarray(c_in, float), np.asarray(c_out, float)
-    if c_in.ndim < 2 and c_out.ndim < 2:
-        if points is not None:
-            raise ValueError("points applies to several baths (c_in, c_out of shape (B, S))")
-        return (_ion_config(z, c_in, c_out, temperature)[1:3],), None
-    if c_in.ndim != 2 or c_in.shape != c_out.shape:
-        raise ValueError(f"c_in and c_out must both be (S,) or both (baths, S); got shapes "
-                         f"{c_in.shape} and {c_out.shape}")
-    if points is None or len(points) != len(c_in) or any(
-            isinstance(n, bool) or int(n) != n or n < 1 for n in points):
-        raise ValueError(f"{len(c_in)} baths need points: one count >= 1 of I-V points per "
-                         f"bath; got {points!r}")
-    baths = tuple(_ion_config(z, ci, co, temperature)[1:3] for ci, co in zip(c_in, c_out))
-    return baths, tuple(int(n) for n in points)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 3))

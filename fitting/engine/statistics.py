@@ -82,7 +82,8 @@ def final_status(status, problem, model, x, singular):
                        Status.NON_FINITE, status)
     status = jnp.where((status == Status.CONVERGED) & singular, Status.SINGULAR, status)
     negative = jnp.any(model.nonnegative_array() & (x < 0))
-    return jnp.where(usable(status) & negative, Status.OUT_OF_RANGE, status)
+    outside = negative | model.out_of_range(model.unflatten(x))
+    return jnp.where(usable(status) & outside, Status.OUT_OF_RANGE, status)
 
 
 def gating_identified(config, problem, x, chi2):

@@ -30,8 +30,9 @@ class Status(enum.IntEnum):
     UNIDENTIFIABLE = 5, ("gating not pinned down by the data: the ungated limit fits as well, "
                          "or the gate's transition is not sampled")
     NO_SIGNAL = 6, "the current is zero at every used point: nothing to fit"
-    OUT_OF_RANGE = 7, ("a fitted value is outside physics (e.g. a negative permeability): "
-                       "the data do not determine it")
+    OUT_OF_RANGE = 7, ("a fitted value is outside physics or the model's valid range (e.g. a "
+                       "negative permeability, a PNP charge too large for its grid): the data "
+                       "do not determine it, or the model cannot represent it")
 
 
 USABLE = (Status.CONVERGED, Status.MAX_STEPS)
