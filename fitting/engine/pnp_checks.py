@@ -30,14 +30,15 @@ def positive(name, value, plausible=None, unit="", example=""):
     return value
 
 
-def ionic_strength(z, baths):
-    """The largest sum_s z_s^2 c_s [mol/m^3] over the baths' sides."""
+def screening_strength(z, baths):
+    """The largest sum_s z_s^2 c_s [mol/m^3] over the baths' sides (twice the ionic strength
+    I of ``ionjax.ionic_strength``; lambda_D = sqrt(eps0 eps_r R T / (F^2 sum z^2 c)))."""
     return max(max(sum(zk * zk * c for zk, c in zip(z, side)) for side in bath)
                for bath in baths)
 
 
 def grid_needed(length, strength, permittivity, temperature):
-    """Cells needed along a pore of length [m] where the ionic strength reaches ``strength``
+    """Cells needed along a pore of length [m] where sum z^2 c reaches ``strength`` [mol/m^3]
     (a float, or a traced array under jit)."""
     inverse_debye = (FARADAY**2 * strength
                      / (VACUUM_PERMITTIVITY * permittivity * GAS_CONSTANT * temperature)) ** 0.5
@@ -48,7 +49,7 @@ def check_grid(length, n_grid, strength, permittivity, temperature):
     """Refuse a grid that does not resolve the Debye length at ``strength`` (module doc)."""
     needed = int(np.ceil(grid_needed(length, strength, permittivity, temperature)))
     if needed > GRID_RANGE[1]:
-        raise ValueError(f"a pore of {length:g} m at ionic strength {strength:g} mM needs "
+        raise ValueError(f"a pore of {length:g} m at sum z^2 c = {strength:g} mM needs "
                          f"{needed} cells to resolve its Debye length, more than this solver's "
                          f"{GRID_RANGE[1]}: too long for it at this concentration")
     if n_grid < needed:

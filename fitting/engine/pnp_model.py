@@ -44,8 +44,7 @@ import ionjax
 from fitting.engine.models import _ion_config, _set_fields
 from fitting.engine.params import ModelBase, spec
 from fitting.engine.pnp_checks import (AREA_RANGE, GRID_RANGE, LENGTH_RANGE, baths_of,
-                                       check_grid, grid_needed, ionic_strength, positive)
-
+                                       check_grid, grid_needed, positive, screening_strength)
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -78,14 +77,13 @@ class PNPChannel(ModelBase):
       permittivity: relative permittivity of the pore (default 80).
       n_channels: number of identical pores in parallel (default 1: a single-channel I-V).
       n_grid: uniform cells along the pore (default 64; see ``ionjax.pnp_steady``); refused
-        when a cell is longer than half the shortest Debye length (of the baths and of the
-        starting |Q|), where the current would be off by more than ~1e-3.
+        below 6 L / lambda_D (the shortest Debye length, of the baths and of the starting
+        |Q| w), where the current would be off by more than ~1e-3 (``pnp_checks``); a fitted
+        charge that needs more cells gives Status.OUT_OF_RANGE.
       ions: optional ion names for reports (``diffusion_K``, ``permeability_K``).
     """
 
     z: tuple
-    c_in: tuple
-    c_out: tuple
     baths: tuple
     points: tuple
     temperature: float
@@ -106,9 +104,7 @@ class PNPChannel(ModelBase):
                  fixed_charge=0.0, fit_charge=True, charge_profile=None, permittivity=80.0,
                  n_channels=1.0, n_grid=64, ions=None, points=None):
         baths, points = baths_of(z, c_in, c_out, temperature, points, _ion_config)
-        z, c_in, c_out, t = _ion_config(z, baths[0][0], baths[0][1], temperature)
-        if any(zk != round(zk) for zk in z):
-            raise ValueError(f"valences must be integers; got {z}")
+        z, _, _, t = _ion_config(z, baths[0][0], baths[0][1], temperature)
         if isinstance(n_grid, bool) or int(n_grid) != n_grid:
             raise ValueError(f"n_grid must be an integer; got {n_grid!r}")
         n_grid = int(n_grid)
@@ -136,7 +132,7 @@ class PNPChannel(ModelBase):
         ions = None if ions is None else tuple(str(x) for x in ions)
         if ions is not None and (len(ions) != len(z) or len(set(ions)) != len(ions)):
             raise ValueError(f"ions must name each of the {len(z)} ions once; got {ions}")
-        _set_fields(self, z=z, c_in=c_in, c_out=c_out, baths=baths, points=points,
+        _set_fields(self, z=z, baths=baths, points=points,
                     temperature=t,
                     length=positive("length", length, LENGTH_RANGE, "m", "5 nm = 5e-9 m"),
                     area=positive("area", area, AREA_RANGE, "m^2", "1 nm^2 = 1e-18 m^2"),
@@ -144,8 +140,19 @@ class PNPChannel(ModelBase):
                     charge_profile=profile,
                     permittivity=positive("permittivity", permittivity),
                     n_channels=positive("n_channels", n_channels), n_grid=n_grid, ions=ions)
-        check_grid(self.length, n_grid, max(ionic_strength(z, baths), self._charge_strength(q)),
+        check_grid(self.length, n_grid,
+                   max(screening_strength(z, baths), self._charge_strength(q)),
                    self.permittivity, t)
+
+    @property
+    def c_in(self):
+        """Inside concentrations [mol/m^3] of the (first) bath, (S,)."""
+        return self.baths[0][0]
+
+    @property
+    def c_out(self):
+        """Outside concentrations [mol/m^3] of the (first) bath, (S,)."""
+        return self.baths[0][1]
 
     def _charge_strength(self, q):
         """2 |Q| max|w| over the interior nodes: the charge's counter-ions as a 1:1 salt."""
@@ -156,7 +163,7 @@ class PNPChannel(ModelBase):
         the fit matched is then not accurate to ~1e-3, so the fit is refused (OUT_OF_RANGE)."""
         if not self.fit_charge:
             return jnp.asarray(False)
-        strength = jnp.maximum(ionic_strength(self.z, self.baths),
+        strength = jnp.maximum(screening_strength(self.z, self.baths),
                                self._charge_strength(1.0) * jnp.abs(params["fixed_charge"]))
         needed = grid_needed(self.length, strength, self.permittivity, self.temperature)
         return self.n_grid < needed
