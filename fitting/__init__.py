@@ -14,7 +14,7 @@ Split by job, imports one way (app -> io, engine -> ionjax; engine imports neith
 
     fitting.engine   everything that runs under jit: models, solvers, batch driver, FitResult
     fitting.io       files in and out: CSV, ABF, corrections, units, result export
-    fitting.app      what a person runs: the ``ionjax`` command, the example, figures
+    fitting.cli      what a person runs: the ``ionjax`` command, the example, figures
 
 Names load lazily (``ionjax --help`` imports no jax); the engine loads on first use.
 """
@@ -25,16 +25,16 @@ _EXPORTS = {
     "io": ["io"],
     "plot": ["plot"],  # on first use: it imports matplotlib, an optional extra
     "engine": [
-        "GHK", "BoltzmannConductance", "BoltzmannCurrent", "BoltzmannGHK", "BoltzmannOhmic",
-        "Comparison", "FitResult", "Model", "MultiIonGHK", "Ohmic", "PNPChannel",
-        "ProfileInterval", "ReversalPotential", "Status",
+        "Comparison", "FitResult", "ProfileInterval", "ReversalPotential", "Status",
         "compare", "fit", "measured_reversal", "profile_intervals", "reversal_potential",
         "usable"],
+    "models": ["GHK", "BoltzmannConductance", "BoltzmannCurrent", "BoltzmannGHK",
+               "BoltzmannOhmic", "Model", "MultiIonGHK", "Ohmic", "PNPChannel"],
     "engine.status": ["STATUS_MESSAGES=MESSAGES"],
-    "engine.membrane": ["MembraneTest", "membrane_test"],
-    "engine.protocols": ["Activation", "Inactivation", "TailIV", "activation", "inactivation",
-                         "tail_iv"],
-    "engine.kinetics": ["Kinetics", "kinetics"],
+    "protocols.membrane_fit": ["MembraneTest", "membrane_test"],
+    "protocols.analyses": ["Activation", "Inactivation", "TailIV", "activation", "inactivation",
+                           "tail_iv"],
+    "protocols.kinetics_fit": ["Kinetics", "kinetics"],
 }
 __getattr__, __dir__, _NAMES = lazy_exports(__name__, _EXPORTS)
 __all__ = [name for name in _NAMES if name != "plot"]

@@ -2,6 +2,6 @@
 
 import sys
 
-from fitting.app.cli import main
+from fitting.cli.main import main
 
 sys.exit(main())

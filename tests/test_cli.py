@@ -226,8 +226,8 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
     writer removes its temporary file (checked at the moment of the signal, in a subprocess)."""
     code = textwrap.dedent(f"""
         import os, signal
-        from fitting.app import interrupt
-        from fitting.io.atomic import atomic_path
+        from fitting.cli import interrupt
+        from fitting.outputs.atomic import atomic_path
         interrupt.install()
         try:
             with atomic_path({str(tmp_path / "r.json")!r}) as tmp:
@@ -331,7 +331,7 @@ def test_an_interrupt_whose_exception_was_swallowed_still_stops_before_output(
         ohmic_csv, tmp_path, monkeypatch):
     """SIGINT raised inside a callback that ignores exceptions (JAX's gc hook) used to vanish:
     the command ran on and wrote its output with exit 0. The recorded signal stops it."""
-    from fitting.app import cli, interrupt
+    from fitting.cli import cli, interrupt
 
     path, _, _ = ohmic_csv
     monkeypatch.setattr(interrupt, "install", lambda: None)

@@ -28,7 +28,7 @@ def test_unit_factors_and_celsius():
 
 
 def test_one_unit_table_serves_ionjax_and_the_parsers():
-    from fitting.io import units as io_units
+    from fitting.recordings import units as io_units
 
     for symbol, (factor, si) in units.UNITS.items():
         if symbol.replace(" ", "_").replace("/", "_per_") in vars(units):

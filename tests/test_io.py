@@ -17,7 +17,7 @@ import pytest
 
 import ionjax
 from fitting import io
-from fitting.io import _abf
+from fitting.recordings.formats import abf as _abf
 
 PA = 1e-12
 HCN2_README = {  # mV : pA, README of ../shared/data
@@ -123,7 +123,7 @@ def test_read_csv_bom_and_crlf(tmp_path):
 
 
 def test_read_csv_bundled_example():
-    from fitting.app.data import example_path
+    from fitting.cli.data import example_path
 
     iv = io.read_csv(example_path())
     assert iv.v.ndim == 2 and iv.labels[0] == "cell1" and np.all(np.isfinite(iv.v))

@@ -18,8 +18,8 @@ def test_help_argument_errors_and_imports_load_no_jax():
     code = """
 import sys
 import fitting, ionjax, fitting.io, ionjax.units
-from fitting.app.cli import main
-fitting.io.units.parse_temperature("22C")
+from fitting.cli.main import main
+fitting.recordings.units.parse_temperature("22C")
 codes = []
 for argv in (["--help"], ["fit", "--help"], ["nernst", "--ion", "K", "--temperature", "25K"],
              ["fit", "x.csv", "--model", "nope"]):
@@ -73,8 +73,8 @@ def test_fitting_imports_run_one_way():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1] / "fitting"
-    forbidden = {"engine": ("fitting.io", "fitting.app", "fitting.plot"),
-                 "io": ("fitting.app", "fitting.plot")}
+    forbidden = {"engine": ("fitting.io", "fitting.cli", "fitting.plot"),
+                 "io": ("fitting.cli", "fitting.plot")}
     for package, bad in forbidden.items():
         for path in sorted((root / package).rglob("*.py")):
             for name in _imported_fitting_modules(path):

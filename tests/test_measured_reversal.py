@@ -77,7 +77,7 @@ def test_a_crossing_made_by_noise_is_not_a_reversal():
     comes back (the bundled example's cells). That is no reversal potential."""
     import fitting
     from fitting import io
-    from fitting.app.data import example_path
+    from fitting.cli.data import example_path
 
     rng = np.random.default_rng(3)
     v = np.linspace(-0.09, 0.03, 13)

@@ -146,7 +146,7 @@ def test_single_exponential_cell_has_misfit_near_one():
 def test_cli_analyze_membrane_test_writes_a_tidy_table(tmp_path):
     import csv
 
-    from fitting.app.cli import main
+    from fitting.cli.main import main
 
     out = tmp_path / "mt.csv"
     assert main(["--no-progress", "analyze", MEMTEST, "--protocol", "membrane-test",

@@ -11,7 +11,7 @@ pytest.importorskip("pynwb")
 
 import fitting  # noqa: E402
 from fitting import io  # noqa: E402
-from fitting.io._segments import epoch_tables  # noqa: E402
+from fitting.recordings.epochs import epoch_tables  # noqa: E402
 from nwb_files import neuroconv_nwb, pynwb_nwb  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")

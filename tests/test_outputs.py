@@ -16,8 +16,8 @@ import pytest
 
 import fitting
 from fitting import io
-from fitting.app.data import example_path
-from fitting.io.nwb_out import read_nwb_results
+from fitting.cli.data import example_path
+from fitting.outputs.nwb import read_nwb_results
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 BAD = ("CRITICAL", "ERROR", "PYNWB_VALIDATION", "BEST_PRACTICE_VIOLATION")
@@ -238,7 +238,7 @@ def test_winwcp_sweeps_and_epochs_from_a_real_file():
     """The real WinWCP file: 11 records of Im (pA) and Vm (mV) at 1 kHz; the epochs are read off
     the recorded Vm (the step -80 -> -20 mV at samples 11..109, where Vm crosses -50 mV)."""
     neo = pytest.importorskip("neo")
-    from fitting.io._sweeps import checked_sweeps
+    from fitting.recordings.sweeps import checked_sweeps
 
     r = checked_sweeps(WCP, 0, None)
     block = neo.io.WinWcpIO(filename=str(WCP)).read_block()

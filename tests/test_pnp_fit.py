@@ -211,7 +211,7 @@ def test_two_baths_pin_down_a_charge_one_bath_leaves_open():
 def test_grid_rule_keeps_the_current_within_1e_3():
     """At the fewest cells PNPChannel accepts (module pnp_checks), the current of a charged pore
     is within 1e-3 of an 8 times finer grid, itself within ~2e-5 of the limit (second order)."""
-    from fitting.engine.pnp_checks import grid_needed
+    from fitting.models.pnp_checks import grid_needed
 
     v = np.array([-0.1, 0.1])
     for q, c in ((0.0, 150.0), (-300.0, 100.0), (-2000.0, 100.0)):

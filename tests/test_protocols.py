@@ -10,7 +10,7 @@ import pytest
 from scipy.optimize import curve_fit
 
 import fitting
-from fitting.app.cli import main
+from fitting.cli.main import main
 
 ABFS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "abf")
 STEPS = os.path.join(ABFS, "171116sh_0012.abf")

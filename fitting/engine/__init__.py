@@ -11,7 +11,7 @@
     inference.py                          reversal potentials, model comparison
     profile.py                            profile-likelihood confidence intervals
 
-Imports ``ionjax``, jax, optax and numpy only: never ``fitting.io`` or ``fitting.app``. Names
+Imports ``ionjax``, jax, optax and numpy only: never ``fitting.io`` or ``fitting.cli``. Names
 load lazily (``status`` needs no jax, so the I/O layer can use it without loading the engine).
 """
 
@@ -22,13 +22,8 @@ _EXPORTS = {
     "batch": ["fit"],
     "inference": [
         "Comparison", "ReversalPotential", "compare", "measured_reversal", "reversal_potential"],
-    "models": ["GHK", "BoltzmannConductance", "BoltzmannCurrent", "BoltzmannGHK",
-               "BoltzmannOhmic", "MultiIonGHK", "Ohmic"],
-    "params": ["ParamSpec"],
-    "pnp_model": ["PNPChannel"],
     "profile": ["ProfileInterval", "profile_intervals"],
     "result": ["FitResult"],
     "status": ["MESSAGES", "Status", "usable"],
-    "user_model": ["Model"],
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

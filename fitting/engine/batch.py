@@ -25,7 +25,7 @@ def _as_array(name, x):
 
 
 def _check_inputs(model, v, i, sigma, mask):
-    from fitting.engine.params import ModelBase
+    from fitting.models.params import ModelBase
 
     if not isinstance(model, ModelBase):
         raise TypeError(f"model must be a fitting model (e.g. fitting.Ohmic()); got "

@@ -23,7 +23,8 @@ import pathlib
 import jax
 import numpy as np
 
-from fitting.engine import driver, models
+from fitting.engine import driver
+from fitting.models import builtin as models
 from fitting.engine.cache import enable_persistent_cache
 
 _loaded = {}
@@ -35,7 +36,8 @@ def _source_digest():
     import ionjax
 
     digest = hashlib.sha256()
-    roots = [pathlib.Path(__file__).parent, pathlib.Path(ionjax.__file__).parent]
+    roots = [pathlib.Path(__file__).parent, pathlib.Path(models.__file__).parent,
+             pathlib.Path(ionjax.__file__).parent]
     for root in roots:
         for path in sorted(root.rglob("*.py")):
             digest.update(path.name.encode())

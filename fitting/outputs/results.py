@@ -1,0 +1,144 @@
+"""Fit results to JSON, CSV, Parquet or NWB files (SI values, units named in every key): one
+row per recording, the columns of ``fitting.engine.table.records`` in every format."""
+
+import csv
+import io
+import json
+import os
+
+import numpy as np
+
+from fitting.engine.table import records as _records
+from fitting.outputs.atomic import write_text
+
+
+def json_safe(obj):
+    """A JSON-strict copy of metadata: NumPy numbers and arrays as Python ones, tuples as
+    lists, non-finite floats as None, other objects as their str."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [json_safe(v) for v in (obj.tolist() if isinstance(obj, np.ndarray) else obj)]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    return obj if obj is None or isinstance(obj, str) else str(obj)
+
+
+PROVENANCE = "# provenance: "
+
+
+def provenance_lines(provenance):
+    """The provenance as one ``# provenance: {json}`` comment line for CSV files."""
+    return "" if not provenance else \
+        PROVENANCE + json.dumps(json_safe(provenance), allow_nan=False) + "\n"
+
+
+def write_results(path, res, labels, reversal, files=(), provenance=None, extra=None,
+                  intervals=None, text=None):
+    """Write one record per recording to ``path`` (.json, .csv, .parquet or .nwb), atomically,
+    in SI units, the same columns in every format (``fitting.engine.table.records``).
+
+    Keys carry the SI unit of each parameter's ``ParamSpec`` (``g_S``, ``e_rev_V``,
+    ``p_m^3/s``, ``rmse_A``; a user ``Model``'s units too); ``e_rev_fit_V`` is
+    ``fitting.reversal_potential`` with its delta-method standard error.
+
+    Args:
+      path: output file, ``.json``, ``.csv``, ``.parquet`` (extra ``tables``) or ``.nwb``
+        (extra ``nwb``; a copy of the source when it is one NWB file, see
+        ``fitting.outputs.nwb``).
+      res: a FitResult.
+      labels: one name per recording.
+      reversal: ``fitting.reversal_potential(res)``.
+      files: the input files, recorded in the JSON document.
+      provenance: optional dict of what produced the results (settings, corrections of each
+        source, software version); the JSON document keeps it under "provenance", a CSV file
+        as its first line, a ``# provenance: {json}`` comment (``read_csv`` skips comments).
+      extra: optional dict key -> array of the batch shape: more columns (keys carrying their
+        unit), e.g. the data's own zero crossing ``e_rev_measured_V``.
+      intervals: optional ``fitting.profile_intervals(res, ...)``: lower and upper columns.
+      text: optional dict key -> one string per recording, e.g. ``source`` and
+        ``corrections`` (JSON).
+    """
+    from fitting.engine.inference import reversal_potential  # jax: only when writing results
+
+    if np.shape(reversal.value) != tuple(res.batch_shape):
+        raise ValueError(f"reversal has shape {np.shape(reversal.value)}, the results "
+                         f"{tuple(res.batch_shape)}: pass fitting.reversal_potential(res)")
+    own = reversal_potential(res)
+    if not (np.allclose(reversal.value, own.value, rtol=1e-6, atol=0, equal_nan=True) and
+            np.allclose(reversal.stderr, own.stderr, rtol=1e-6, atol=0, equal_nan=True)):
+        raise ValueError("reversal is not fitting.reversal_potential(res) of these results")
+    for key, values in (extra or {}).items():
+        if np.shape(values) != tuple(res.batch_shape):
+            raise ValueError(f"extra column {key!r} has shape {np.shape(values)}, the results "
+                             f"{tuple(res.batch_shape)}")
+    rows = _records(res, labels, reversal, extra, intervals, text)
+    ext = os.path.splitext(str(path))[1].lower()
+    if ext == ".json":
+        doc = {"model": res.model.name,
+               "units": "SI; each key ends with its SI unit (e.g. g_S, p_m^3/s); loss: RSS [A^2] without "
+                        "sigma, chi^2 (dimensionless) with it; aicc, aic, bic: from the loss in "
+                        "SI (compare differences between models only)",
+               "files": [str(f) for f in files], "provenance": json_safe(provenance or {}),
+               "recordings": rows}
+        write_text(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    elif ext == ".csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["label", "status"])
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text(path, provenance_lines(provenance) + buffer.getvalue())
+    elif ext == ".parquet":
+        write_parquet(path, rows, provenance)
+    elif ext == ".nwb":
+        from fitting.outputs.nwb import write_nwb
+
+        write_nwb(path, rows, files=files, provenance=provenance,
+                  description=f"ionjax fit results ({res.model.name})")
+    else:
+        raise ValueError(f"{path}: results must be {', '.join(RESULT_FORMATS)}")
+
+
+RESULT_FORMATS = (".json", ".csv", ".parquet", ".nwb")
+
+
+def typed_columns(rows):
+    """Column name -> values of one type, for typed formats (Parquet, NWB): floats (a missing
+    number NaN), integers, or strings (a column of mixed types, e.g. the tidy ``item``: sweep
+    numbers and "mean", is strings; None is "")."""
+    keys = list(rows[0]) if rows else ["label", "status"]
+    columns = {}
+    for key in keys:
+        values = [r.get(key) for r in rows]
+        numeric = all(v is None or isinstance(v, (int, float, np.number)) and
+                      not isinstance(v, bool) for v in values)
+        if numeric and any(isinstance(v, float) or v is None for v in values):
+            columns[key] = np.array([np.nan if v is None else float(v) for v in values])
+        elif numeric:
+            columns[key] = np.array(values, dtype=np.int64)
+        else:
+            columns[key] = ["" if v is None else str(v) for v in values]
+    return columns
+
+
+def write_parquet(path, rows, provenance=None):
+    """``rows`` (dicts, one per recording) as a Parquet file (pandas and pyarrow: extra
+    ``tables``), the provenance as JSON in the file's key-value metadata (``ionjax``)."""
+    try:
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise ImportError("Parquet output needs pandas and pyarrow: pip install "
+                          "'ionjax[tables]'") from exc
+    from fitting.outputs.atomic import atomic_path
+
+    table = pa.Table.from_pandas(pd.DataFrame(typed_columns(rows)), preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[b"ionjax"] = json.dumps(json_safe(provenance or {}), allow_nan=False).encode()
+    with atomic_path(path) as tmp:
+        pq.write_table(table.replace_schema_metadata(meta), tmp)

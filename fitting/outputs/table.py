@@ -1,0 +1,68 @@
+"""The tidy table of ``ionjax analyze``: one row per file x item x quantity, as CSV, JSON,
+Parquet or NWB."""
+
+import csv
+import json
+import math
+
+from fitting.outputs.atomic import atomic_path
+
+FIELDS = ("file", "item", "quantity", "unit", "value", "stderr", "lower", "upper", "status")
+
+
+def make_row(path, item, quantity, unit, value, stderr=math.nan, interval=None, status=0):
+    from fitting.engine.status import Status
+
+    lower, upper = (math.nan, math.nan) if interval is None else interval
+    return dict(file=str(path), item=item, quantity=quantity, unit=unit,
+                value=float(value), stderr=float(stderr), lower=float(lower),
+                upper=float(upper), status=Status(int(status)).name if status != "" else "")
+
+
+def fit_rows(path, item, res, index, intervals, extra=()):
+    """Rows of recording ``index`` of a FitResult: its free parameters, then derived quantities
+    (e.g. permeability ratios); a vector parameter gives one row per reported element, named by
+    the model (``p_Na``, ``P_Na/P_K``)."""
+    import numpy as np
+
+    rows, status = [], res.status[index]
+    for name in res.params:
+        unit = res.model.spec_of(name).si_unit or "1"
+        value, err = np.asarray(res.params[name])[index], np.asarray(res.stderr[name])[index]
+        iv = intervals.get(name)
+        if np.ndim(value) == 0:
+            interval = None if iv is None else (iv.lower[index], iv.upper[index])
+            rows.append(make_row(path, item, name, unit, value, err, interval, status))
+            continue
+        labels = res.model.element_labels(name, value.shape[-1])
+        for j in res.model.reported_elements(name, value.shape[-1]):
+            interval = None if iv is None else (np.asarray(iv.lower)[index][j],
+                                                np.asarray(iv.upper)[index][j])
+            rows.append(make_row(path, item, labels[j], unit, value[j], err[j], interval,
+                                 status))
+    return rows + [make_row(path, item, q, u, x, status=status) for q, u, x in extra]
+
+
+def write_table(out, rows, files=(), provenance=None):
+    """The rows as CSV, JSON, Parquet or NWB by the extension of ``out`` (the same columns)."""
+    clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+             for r in rows]
+    ext = out.lower().rsplit(".", 1)[-1]
+    if ext == "parquet":
+        from fitting.outputs.results import write_parquet
+
+        return write_parquet(out, clean, provenance)
+    if ext == "nwb":
+        from fitting.outputs.nwb import write_nwb
+
+        return write_nwb(out, clean, files=files, provenance=provenance,
+                         description="ionjax analyze results")
+    with atomic_path(out) as tmp:
+        with open(tmp, "w", newline="") as handle:
+            if out.lower().endswith(".csv"):
+                writer = csv.DictWriter(handle, fieldnames=FIELDS)
+                writer.writeheader()
+                writer.writerows([{k: ("" if v is None else v) for k, v in r.items()}
+                                  for r in clean])
+            else:
+                json.dump(dict(rows=clean), handle, indent=1)

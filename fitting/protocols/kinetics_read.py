@@ -1,0 +1,63 @@
+"""Relaxations of an ABF for time-constant fits: each sweep's current in a window of one epoch."""
+
+import os
+
+import numpy as np
+
+from fitting.recordings.stepiv import _choose_epoch, _ramp_leak
+from fitting.recordings.errors import InputError
+from fitting.recordings.window import resolve_window
+from fitting.recordings.sweeps import checked_sweeps
+
+
+def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
+                         current_unit=None, leak=None):
+    """Each sweep's current over a window of one epoch, for ``fitting.kinetics``.
+
+    Args:
+      path: the ABF file.
+      channel: the current channel.
+      epoch: index in pyabf's ``sweepEpochs`` of the epoch holding the relaxation (default: the
+        first step whose level changes across sweeps, i.e. activation or inactivation during
+        the test step; name the following epoch for deactivation tails).
+      window: (start, end) within the epoch, as ``iv_from_abf`` ("1ms" after its onset to skip
+        the capacitive transient, "100%" its end).
+      current_unit: a unit label overriding the file's.
+      leak: None; "ramp" (a line I = g V + b fitted to each sweep's ramp epochs against the
+        command, as ``iv_from_abf``) or (g_leak [S], e_leak [V]): the leak current at the
+        epoch's level is subtracted from each sweep (a constant, so time constants are
+        unchanged and the steady and instantaneous currents lose the leak).
+
+    Returns:
+      dict: ``t`` (n,) [s] from the epoch's onset, ``i`` (sweeps, n) [A], ``v`` (sweeps,) the
+      epoch's level [V], ``v_before`` (sweeps,) the level of the epoch before it [V],
+      ``epoch``, ``leak`` (sweeps,) the subtracted leak current [A] (zeros without one).
+
+    Raises:
+      InputError: not an ABF, no such step, windows that differ between sweeps.
+    """
+    path = os.fspath(path)
+    r = checked_sweeps(path, channel, current_unit)
+    rate, current, command, epochs = (r[k] for k in ("rate", "current", "command", "epochs"))
+    k, _ = _choose_epoch(path, epoch, epochs, None)
+    windows = [(p1s[k],) + tuple(resolve_window(path, window, p2s[k] - p1s[k], rate))
+               for p1s, p2s, _, _ in epochs]
+    if len({(k0, k1) for _, k0, k1 in windows}) != 1:
+        raise InputError(f"the window in epoch {k} differs between sweeps (their epochs "
+                         "differ in length): give it as times after the onset, e.g. 1ms,50ms",
+                         path=path)
+    i = np.stack([c[p1 + k0:p1 + k1] for c, (p1, k0, k1) in zip(current, windows)])
+    t = (windows[0][1] + np.arange(i.shape[1])) / rate
+    v = np.array([e[2][k] for e in epochs])
+    if leak is None:
+        leak_i = np.zeros(len(v))
+    elif isinstance(leak, str) and leak == "ramp":
+        _, slope, intercept = _ramp_leak(path, epochs, command, current)
+        leak_i = slope * v + intercept
+    elif not isinstance(leak, str) and len(leak) == 2:
+        leak_i = float(leak[0]) * (v - float(leak[1]))
+    else:
+        raise InputError(f"leak must be None, 'ramp' or (g_leak, e_leak); got {leak!r}",
+                         path=path)
+    return dict(t=t, i=i - leak_i[:, None], v=v,
+                v_before=np.array([e[2][k - 1] for e in epochs]), epoch=k, leak=leak_i)

@@ -1,0 +1,1 @@
+"""fitting/recordings/formats"""

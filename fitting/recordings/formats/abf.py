@@ -1,0 +1,207 @@
+"""Step I-V curves from Axon ABF voltage-clamp recordings (read with pyabf, an optional extra).
+
+One I-V point per sweep: the voltage is the command level of the test step, the current a
+statistic of the measured current over a window of that step. The test step is the epoch whose
+level changes across sweeps (the first such epoch of pyabf's ``abf.sweepEpochs``, leaving out the
+holding segments pyabf adds before and after the epoch table), or the epoch given by index.
+
+Windows are relative to the step: "60%" is a fraction of the step duration, "2.5ms" or a number
+[s] a time after the step onset. Sample k of the step (t = k / rate after onset, k = 0 at the
+first sample of the epoch) is used if start <= t < end, so ("2.5ms", "7.5ms") at 2 kHz takes
+samples 5..14. Skip capacitive transients at the step onset (>= 2.5 ms at 2 kHz is typical).
+
+Clampex "user list" protocols vary a parameter by a list that pyabf ignores, and the header's
+enable flag does not say whether it was applied; a command drawn from a stimulus file has no
+epochs at all (refused). When a list names a parameter, the epoch table is checked against the
+command recorded on an ADC channel (``command_channel``, or any other channel with a voltage unit)
+or, lacking one, against the current's capacitive transients; the list's values are applied when
+that is what the recording shows, and the file is refused otherwise (see ``_command``).
+
+Corrections (see ``fitting.recordings.corrections`` for the physics and order): series resistance with
+the total current, then the liquid junction potential, then leak subtraction. ``leak="ramp"``
+fits I = g V + b to the sweep's ramp epochs against the command waveform (``sweepC``, or the
+recorded command) and subtracts it at the step's command level, sweep by sweep; a leak fitted in
+command coordinates is unaffected by the LJP (a common shift), and the small R_s drop of the leak
+current during the ramp is neglected.
+"""
+
+import os
+
+import numpy as np
+
+from fitting.recordings.corrections import DEFAULT_TEMPERATURE
+from fitting.recordings.errors import InputError, reading, require_file
+from fitting.recordings.units import ACCEPTED, quantity_of, to_si, unit_info
+from fitting.recordings.formats.abf_command import check_transients, protocol_checks, verify, waveform
+from fitting.recordings.stepiv import check_statistic, step_iv
+
+
+
+def load_abf(path):
+    """Open an ABF file with pyabf, turning every failure into an InputError."""
+    path = os.fspath(path)
+    require_file(path)
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic not in (b"ABF ", b"ABF2"):
+        raise InputError(f"not an ABF file (it starts with {magic!r}, not b'ABF ' or b'ABF2')",
+                         path=path)
+    printing = np.get_printoptions()  # pyabf sets numpy's print options for the whole process
+    try:
+        import pyabf
+    except ImportError as exc:
+        raise ImportError("reading ABF files needs pyabf: pip install 'ionjax[abf]'") from exc
+    finally:
+        np.set_printoptions(**printing)
+    with reading(path, "ABF"):  # pyabf warns on odd headers, raises anything on a bad file
+        return pyabf.ABF(path)
+
+
+def checked_unit(path, label, quantity, what):
+    """(canonical unit, decimal exponent) of a unit label of ``quantity``, or an InputError
+    naming ``what`` and the accepted units (header strings may be NUL- or space-padded)."""
+    if label is not None:  # header strings are NUL- or space-padded
+        label = str(label).replace("\x00", "").strip() or None
+    info = unit_info(label) if label is not None else None
+    if info is None or info[0] != quantity:
+        found = "no unit" if label is None else f"unit {label!r}"
+        raise InputError(f"{what} has {found}, not a {quantity} unit (accepted units: "
+                         f"{ACCEPTED})", path=path)
+    return info[1], info[2]
+
+
+def _channel(path, abf, index, what):
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or \
+            not 0 <= index < abf.channelCount:
+        raise InputError(f"{what} {index} does not exist; the file has channels "
+                         f"0..{abf.channelCount - 1} ({', '.join(map(str, abf.adcNames))})",
+                         path=path)
+    return int(index)
+
+
+def _read_sweeps(path, abf, channel, command_channel, current_unit, voltage_unit=None):
+    """Per-sweep current [A], command [V], recorded command [V] or None, and epoch tables."""
+    i_unit, i_exp = checked_unit(path, current_unit or abf.adcUnits[channel], "current",
+                          f"channel {channel} ({abf.adcNames[channel]})")
+    r_unit = r_exp = None
+    if command_channel is not None:
+        r_unit, r_exp = checked_unit(path, voltage_unit or abf.adcUnits[command_channel],
+                                     "voltage", f"command channel {command_channel}")
+    current, command, recorded, epochs = [], [], [], []
+    for sweep in range(abf.sweepCount):
+        abf.setSweep(sweep, channel=channel)
+        table = abf.sweepEpochs
+        if table is None or not len(table.p1s):
+            raise InputError(f"no epoch table for channel {channel}: cannot locate the test step",
+                             path=path)
+        c_unit, c_exp = checked_unit(path, voltage_unit or abf.sweepUnitsC, "voltage",
+                              "the command waveform")
+        current.append(to_si(abf.sweepY, i_exp))
+        command.append(to_si(abf.sweepC, c_exp))
+        epochs.append((list(table.p1s), list(table.p2s), to_si(table.levels, c_exp).tolist(),
+                       list(table.types)))
+        if command_channel is not None:
+            abf.setSweep(sweep, channel=command_channel)
+            recorded.append(to_si(abf.sweepY, r_exp))
+    if len({len(e[0]) for e in epochs}) != 1:
+        raise InputError("the epoch table differs in length between sweeps", path=path)
+    units = {"current": i_unit, "command": c_unit}
+    if command_channel is not None:
+        units["recorded_command"] = r_unit
+    return current, command, (recorded if command_channel is not None else None), epochs, units
+
+
+def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epoch=None,
+                leak=None, command_channel=None, ljp=None, series_resistance=None,
+                compensation=0.0, temperature=DEFAULT_TEMPERATURE, current_unit=None,
+                voltage_unit=None):
+    """Extract the step I-V curve of a voltage-clamp ABF file, one point per sweep, in SI.
+
+    Args:
+      path: the .abf file (ABF1 or ABF2).
+      channel: ADC channel index of the membrane current.
+      window: (start, end) within the test step, each a fraction of the step ("60%"), a time
+        after its onset ("2.5ms", "0.5 s") or a number [s]. Default ("60%", "95%"): steady state.
+      statistic: "mean", "peak" (the sample of largest |I|, signed), "min" or "max" over the
+        window.
+      epoch: index of the test step in pyabf's ``abf.sweepEpochs`` (0 is the holding segment
+        pyabf puts before Clampex epoch A, so A is 1, B is 2, ...); default: the first step
+        epoch whose level changes across sweeps. In the HCN2 sample this picks 8 (epoch H, the
+        test step after the -120 mV prepulse).
+      leak: None; "ramp" (fit I = g V + b to each sweep's ramp epochs against the command
+        waveform and subtract it at the step's command level); ("range", v_lo, v_hi) [V] (fit a
+        line to the extracted points within that range of the corrected voltage); or
+        (g_leak [S], e_leak [V]).
+      command_channel: ADC channel index that records the command potential. If given, the
+        step voltage is the mean of that channel over the window (and the ramp leak is fitted
+        against it), after checking that the command sits where the epoch table puts the
+        epochs. Needed for user lists that vary a level (their command pyabf cannot rebuild).
+      ljp: liquid junction potential: None, a number [V], or a (pipette, bath) pair of mappings
+        ion -> mM for ``ionjax.liquid_junction_potential``. V_m = V_cmd - LJP.
+      series_resistance: R_s [Ohm] or None; V_m = V_cmd - I_total R_s (1 - compensation), with
+        the current before leak subtraction (the leak current flows through R_s too).
+      compensation: compensated fraction of R_s, in [0, 1).
+      temperature: [K] for an LJP computed from solutions; default 295.15 K (22 degC).
+      current_unit: override the file's unit label of ``channel`` (some files carry a wrong
+        one), e.g. "nA".
+      voltage_unit: override the unit of the command waveform (and of ``command_channel``).
+
+    The step I-V is refused when its numbers cannot be a voltage-clamp I-V in the units read
+    (voltages beyond +-0.5 V or spanning under 1 mV, currents beyond +-1 uA): the message names
+    the likely unit and the override.
+
+    Returns:
+      IVData of shape (n_sweeps,): v [V], i [A], one label (the file name without extension),
+      metadata with source, format, channel, sweeps, epoch, window (spec, seconds, samples),
+      statistic, units as found, voltage_source, user_lists and corrections.
+
+    Raises:
+      InputError: missing, non-ABF or corrupt file; unknown units or a non-current channel; no
+        step epoch that varies (pass ``epoch``); a window outside the step; an unknown
+        statistic; a user list or stimulus file whose applied command the recording cannot
+        confirm; leak="ramp" without a ramp.
+      ImportError: if pyabf is not installed.
+    """
+    path = os.fspath(path)
+    check_statistic(statistic)
+    abf = load_abf(path)
+    channel = _channel(path, abf, channel, "channel")
+    if command_channel is not None:
+        command_channel = _channel(path, abf, command_channel, "command_channel")
+    lists, slots, probe = protocol_checks(path, abf, channel, command_channel)
+    current, command, recorded, epochs, units = _read_sweeps(
+        path, abf, channel, probe, current_unit, voltage_unit)
+    scale = to_si(1.0, unit_info(units["command"])[2])
+    epochs, check = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
+                           given=command_channel is not None)
+    if command_channel is None:  # the probe only checked the table; voltages come from it
+        recorded = None
+        units.pop("recorded_command", None)
+        command = [waveform(table, len(c)) for table, c in zip(epochs, command)] \
+            if check and "applied" in check else command
+    metadata = {
+        "source": path, "format": "abf", "abf_version": getattr(abf, "abfVersionString", None),
+        "channel": channel, "channel_name": str(abf.adcNames[channel]),
+        "command_channel": command_channel,
+        "voltage_source": "epoch table" if recorded is None else
+        f"recorded command (channel {command_channel}), mean over the window",
+        "user_lists": lists, "command_check": check,
+        "other_current_channels": [f"{c} ({str(abf.adcNames[c]).strip()})"
+                                   for c in range(abf.channelCount) if c != channel and
+                                   quantity_of(abf.adcUnits[c]) == "current"],
+    }
+    transients = (lambda k: check_transients(path, abf, channel, current, epochs, k, lists,
+                                             slots)) if check == "transients" else None
+    r = dict(current=current, command=command, epochs=epochs, rate=abf.dataRate, units=units)
+    return step_iv(path, r, window=window, statistic=statistic, epoch=epoch, leak=leak, ljp=ljp,
+                   series_resistance=series_resistance, compensation=compensation,
+                   temperature=temperature, recorded=recorded, transients=transients,
+                   label=_label(path, abf, channel), metadata=metadata)
+
+
+def _label(path, abf, channel):
+    """The file's name; the channel's when the file records more than one current (two cells
+    of a paired recording must not share a label; ``read_files`` puts the file name first)."""
+    currents = [c for c in range(abf.channelCount) if quantity_of(abf.adcUnits[c]) == "current"]
+    return os.path.splitext(os.path.basename(path))[0] if len(currents) < 2 else \
+        str(abf.adcNames[channel]).strip()

@@ -1,0 +1,248 @@
+"""Is the epoch table the command that was applied? Checks for user lists pyabf ignores.
+
+pyabf builds the command (``sweepC``, ``sweepEpochs``) from the epoch table alone. A Clampex
+user list replaces an epoch's level or duration sweep by sweep, and its enable flag is no guide
+(see ``fitting.recordings.formats.abf_userlist``). When a list names a parameter, or the caller names a channel
+that records the command, the table is checked against what the recording shows:
+
+* With a recorded command (``command_channel``, or else the first other ADC channel with a
+  voltage unit): inside every step epoch of the table (its first and last max(3, 2%) samples left
+  out) the recorded command must be flat (1st-99th percentile range <= 3 mV) and, after one
+  common offset, at the table's level (within 3 mV).
+
+  - flat and at the levels: the table is the command (a list, if any, was not applied);
+  - flat but at other levels (a level list): the step's timing is right and its voltage is read
+    from the recorded command, so ``command_channel`` is required;
+  - not flat (a duration list shifted the epochs): the list's values are applied to the table
+    (durations in samples, levels in the command's unit) and the check repeated; the file is
+    refused unless the rebuilt table passes.
+
+* Without one, a list flagged enabled is refused. A list flagged disabled that varies a duration
+  is accepted only if, in every sweep where applying it would move the test step's onset, the
+  current jumps at the table's onset (the largest sample-to-sample jump within 2 samples is >= 10
+  times the sweep's median jump, and >= 5 times the jump where the list would put the onset);
+  the step must change the command by >= 10 mV there. Other lists cannot be checked that way and
+  are refused.
+"""
+
+import numpy as np
+
+from fitting.recordings.errors import InputError
+from fitting.recordings.formats.abf_userlist import describe_parameter, named_user_lists, waveform_sources
+from fitting.recordings.units import quantity_of
+
+TOLERANCE = 3e-3      # [V] flatness and level agreement of the recorded command
+EDGE_STEP = 10e-3     # [V] command change at a step edge whose transient is checked
+TRANSIENT_RATIO = 10  # transient jump / median sample-to-sample jump
+
+
+def protocol_checks(path, abf, channel, command_channel):
+    """(named user lists, epoch slots, channel that records the command or None); refuses a
+    command drawn from a stimulus file."""
+    try:
+        with open(getattr(abf, "abfFilePath", path), "rb") as handle:
+            sources = waveform_sources(handle)
+        lists, slots = named_user_lists(getattr(abf, "abfFilePath", path))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the protocol flags of the header: {exc}",
+                         path=path) from None
+    if channel < len(sources) and sources[channel] == (True, 2):
+        raise InputError(f"the command of channel {channel} came from a stimulus file, not the "
+                         "epoch table: a step I-V cannot be read from its epochs", path=path)
+    if command_channel is not None or not lists:
+        return lists, slots, command_channel
+    voltages = [c for c in range(abf.channelCount) if c != channel and
+                quantity_of(abf.adcUnits[c]) == "voltage"]
+    return lists, slots, (voltages[0] if voltages else None)
+
+
+def _interior(p1, p2):
+    margin = max(3, (p2 - p1) // 50)
+    return p1 + margin, p2 - margin
+
+
+def compare(recorded, epochs):
+    """("agrees" | "levels" | "timing", sweep, epoch) of the recorded command vs the tables.
+
+    Args:
+      recorded: per sweep, the recorded command [V] (arrays of the sweep's length).
+      epochs: per sweep, (p1s, p2s, levels [V], types) as pyabf's ``sweepEpochs``.
+    """
+    offsets, off_level = [], []
+    for s, ((p1s, p2s, levels, types), r) in enumerate(zip(epochs, recorded)):
+        for k, (p1, p2, level, kind) in enumerate(zip(p1s, p2s, levels, types)):
+            a, b = _interior(p1, p2)
+            if kind != "Step" or b - a < 3:
+                continue
+            lo, hi = np.percentile(r[a:b], [1, 99])
+            if hi - lo > TOLERANCE:
+                return "timing", s, k
+            offsets.append(np.median(r[a:b]) - level)
+            off_level.append((s, k))
+    if not offsets:
+        return "agrees", None, None
+    offsets = np.asarray(offsets)
+    bad = np.flatnonzero(np.abs(offsets - np.median(offsets)) > TOLERANCE)
+    if bad.size:
+        return ("levels",) + off_level[bad[0]]
+    return "agrees", None, None
+
+
+def waveform(table, n):
+    """The command [V] of one sweep of ``n`` samples drawn from its epoch table (steps, ramps)."""
+    p1s, p2s, levels, types = table
+    wave = np.full(n, levels[0], dtype=float)
+    for k, (p1, p2, level) in enumerate(zip(p1s, p2s, levels)):
+        if types[k] == "Ramp" and k > 0:
+            wave[p1:p2] = np.linspace(levels[k - 1], level, p2 - p1, endpoint=False)
+        else:
+            wave[p1:p2] = level
+    return wave
+
+
+def apply_list(epochs, kind, position, values, scale):
+    """Epoch tables with a list's values put into epoch ``position`` of each sweep.
+
+    ``kind`` "duration" (values in samples: later epochs move, the last one ends at the sweep's
+    end) or "level" (values times ``scale`` [V]). Sweep s takes values[s], the last value past
+    the end of the list.
+    """
+    rebuilt = []
+    for s, (p1s, p2s, levels, types) in enumerate(epochs):
+        p1s, p2s, levels = list(p1s), list(p2s), list(levels)
+        value = values[min(s, len(values) - 1)]
+        if kind == "level":
+            levels[position] = value * scale
+        else:
+            shift = int(round(value)) - (p2s[position] - p1s[position])
+            end = p2s[-1]
+            for k in range(position, len(p1s)):
+                p1s[k] = min(p1s[k] + (shift if k > position else 0), end)
+                p2s[k] = end if k == len(p1s) - 1 else min(p2s[k] + shift, end)
+        rebuilt.append((p1s, p2s, levels, list(types)))
+    return rebuilt
+
+
+def _position(abf, channel, epoch):
+    """Index in pyabf's ``sweepEpochs`` of Clampex epoch ``epoch`` (A = 0) of DAC ``channel``."""
+    section = getattr(abf, "_epochPerDacSection", None)
+    if section is None:  # ABF1: all ten slots are listed after the leading holding segment
+        return epoch + 1
+    numbers = [num for dac, num in zip(section.nDACNum, section.nEpochNum) if dac == channel]
+    return numbers.index(epoch) + 1 if epoch in numbers else None
+
+
+def _list_values(abf, entry):
+    if entry["values"] is not None:
+        return entry["values"]
+    values = getattr(abf, "userList", None)  # ABF2: pyabf reads the first list's text
+    if entry["list"] == 0 and isinstance(values, (list, tuple)) and values:
+        return [float(x) for x in values]
+    return None
+
+
+def _describe(lists, slots):
+    parts = []
+    for entry in lists:
+        decoded = describe_parameter(entry["parameter"], slots)
+        what = (f"the {decoded[0]} of epoch {chr(65 + decoded[1])}" if decoded else
+                f"parameter code {entry['parameter']}")
+        flag = "enabled" if entry["enabled"] else "flagged disabled"
+        parts.append(f"{what} ({flag})")
+    return "a Clampex user list varying " + " and ".join(parts)
+
+
+def verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale, given):
+    """Check the epoch tables against the recording; return (epochs, note).
+
+    Args:
+      lists, slots: the named user lists and the epoch-slot count (``named_user_lists``).
+      epochs: per-sweep tables from pyabf; recorded: per-sweep recorded command [V] of channel
+        ``probe`` or None; scale: [V] per command unit; given: whether the caller named the
+        channel (``command_channel``), so that its levels may replace the table's.
+
+    Returns:
+      the tables to use (the list applied when that is what the recording shows) and a note for
+      the metadata, or None when there was nothing to check.
+
+    Raises:
+      InputError: when the table cannot be trusted and the recording does not show the truth.
+    """
+    what = _describe(lists, slots) if lists else "the epoch table"
+    if recorded is None:
+        if any(entry["enabled"] for entry in lists):
+            raise InputError(f"{what}, which pyabf ignores: its epoch table and sweepC may not "
+                             "show the command that was applied. Pass command_channel= "
+                             "(--command-channel; the ADC channel that records the command "
+                             "potential)", path=path)
+        return epochs, ("transients" if lists else None)
+    verdict, sweep, k = compare(recorded, epochs)
+    note = f"recorded command (channel {probe}) matches the epoch table"
+    if verdict == "timing" and lists:
+        for entry in lists:
+            decoded = describe_parameter(entry["parameter"], slots)
+            values = _list_values(abf, entry)
+            position = _position(abf, channel, decoded[1]) if decoded else None
+            if values and position is not None and position < len(epochs[0][0]):
+                rebuilt = apply_list(epochs, decoded[0], position, values, scale)
+                result = compare(recorded, rebuilt)
+                if result[0] != "timing":
+                    epochs, (verdict, sweep, k) = rebuilt, result
+                    note = (f"recorded command (channel {probe}) matches the epoch table with "
+                            f"{_describe([entry], slots)} applied")
+                    break
+    if verdict == "timing":
+        raise InputError(f"the command recorded on channel {probe} departs from {what}: it is "
+                         f"not constant within epoch {k} of sweep {sweep}, so the epochs do not "
+                         "sit where the table puts them and the test step cannot be located",
+                         path=path)
+    if verdict == "levels":
+        if not given:
+            raise InputError(f"the command recorded on channel {probe} departs from the levels "
+                             f"of {what} (epoch {k} of sweep {sweep}): pass command_channel="
+                             f"{probe} (--command-channel {probe}) to read the step voltage "
+                             "from it", path=path)
+        note = f"recorded command (channel {probe}) departs from the table's levels; used"
+    return epochs, note
+
+
+def _ratio(jumps, edge):
+    """Largest sample-to-sample jump within 2 samples of ``edge``, over the median jump."""
+    if not 2 <= edge < len(jumps) - 3:
+        return 0.0
+    return float(jumps[edge - 2:edge + 3].max() / max(np.median(jumps), np.finfo(float).tiny))
+
+
+def check_transients(path, abf, channel, current, epochs, k, lists, slots):
+    """Refuse unless the current's jumps put the test step where the table does, not where the
+    list would (module docstring); returns the note for the metadata."""
+    head = f"{_describe(lists, slots)}; no channel records the command"
+    hypotheses = []
+    for entry in lists:
+        decoded = describe_parameter(entry["parameter"], slots)
+        values = _list_values(abf, entry)
+        position = _position(abf, channel, decoded[1]) if decoded else None
+        if decoded is None or decoded[0] != "duration" or not values or position is None:
+            raise InputError(f"{head}, so whether it was applied cannot be checked. Pass "
+                             "command_channel=", path=path)
+        hypotheses.append(apply_list(epochs, "duration", position, values, 1.0))
+    judged = 0
+    for s, (p1s, _, levels, _) in enumerate(epochs):
+        jumps = np.abs(np.diff(current[s]))
+        onsets = {other[s][0][k] for other in hypotheses} - {p1s[k]}
+        if not onsets:
+            continue  # the list would not move the step in this sweep
+        if abs(levels[k] - levels[k - 1]) < EDGE_STEP:
+            raise InputError(f"{head} and the test step of sweep {s} changes the command too "
+                             "little to locate it by its transient. Pass command_channel=",
+                             path=path)
+        table = _ratio(jumps, p1s[k])
+        if not (table >= TRANSIENT_RATIO and
+                all(table >= TRANSIENT_RATIO * _ratio(jumps, o) / 2 for o in onsets)):
+            raise InputError(f"{head} and the current does not show the test step's onset where "
+                             f"the epoch table puts it (sample {p1s[k]} of sweep {s}) rather "
+                             "than where the list would: the list may have been applied. Pass "
+                             "command_channel=", path=path)
+        judged += 1
+    return (f"{_describe(lists, slots)} not applied: the current jumps at the table's test-step "
+            f"onset, not at the list's, in the {judged} sweep(s) the list would change")
