@@ -23,6 +23,8 @@ from ionjax._src.lazy import lazy_exports
 
 _EXPORTS = {
     "io": ["io"],
+    "recordings.read": ["read"],
+    "recordings.model": ["Recording"],
     "plot": ["plot"],  # on first use: it imports matplotlib, an optional extra
     "engine": [
         "Comparison", "FitResult", "ProfileInterval", "ReversalPotential", "Status",

@@ -2,9 +2,10 @@
 reads: ``FORMATS``) into SI I-V data; results out as JSON, CSV, Parquet or NWB.
 
 Reading turns a file into an :class:`IVData` (``v`` [V], ``i`` [A] of shape (..., n), labels,
-metadata), whose ``v`` and ``i`` ``fitting.fit`` takes directly. ``read`` picks the reader by
-the file's type (``format_of``, the one place that looks) and applies corrections;
-``read_files`` stacks several files::
+metadata), whose ``v`` and ``i`` ``fitting.fit`` takes directly. ``read`` (also ``fitting.read``)
+picks the reader from the format registry (``format_of``, the one place that looks; ``FORMATS``)
+and applies corrections; ``read_files`` stacks several files; ``read_recording`` gives the
+typed ``Recording`` (sweeps, epochs, channels) of a file of sweeps::
 
     from fitting import io
     iv = io.read_csv("cells.csv")                                 # unit-labelled columns
@@ -31,10 +32,13 @@ from fitting.recordings.corrections import (
     junction_potential,
     subtract_leak,
 )
-from fitting.recordings.formats.table import read_csv, write_csv
+from fitting.recordings.formats.table import read_csv
+from fitting.recordings.formats.table_write import write_csv
 from fitting.recordings.data import IVData, stack
 from fitting.recordings.errors import InputError
 from fitting.recordings.formats.registry import FORMATS, format_of, written_by_ionjax
+from fitting.recordings.model import Channel, Epoch, ReadOptions, Recording, Sweep
+from fitting.recordings.sweeps import read_recording
 from fitting.protocols.kinetics_read import relaxations_from_abf
 from fitting.protocols.membrane_read import membrane_test_from_abf
 from fitting.recordings.formats.neo import iv_from_neo
@@ -47,10 +51,11 @@ from fitting.outputs.results import RESULT_FORMATS, write_results
 from fitting.recordings.units import ACCEPTED as ACCEPTED_UNITS
 
 __all__ = [
-    "ACCEPTED_UNITS", "FORMATS", "RESULT_FORMATS", "DEFAULT_TEMPERATURE", "IVData", "InputError", "correct",
+    "ACCEPTED_UNITS", "Channel", "Epoch", "FORMATS", "RESULT_FORMATS", "DEFAULT_TEMPERATURE", "IVData",
+    "InputError", "ReadOptions", "Recording", "Sweep", "correct",
     "correct_liquid_junction", "correct_series_resistance", "enabled_user_lists", "fit_leak", "format_of",
     "iv_from_abf", "iv_from_neo", "iv_from_nwb", "junction_potential", "load_abf", "membrane_test_from_abf", "nwb_recordings",
-    "ramp_iv_from_abf", "read", "read_csv", "read_files", "relaxations_from_abf", "stack",
+    "ramp_iv_from_abf", "read", "read_csv", "read_files", "read_recording", "relaxations_from_abf", "stack",
     "subtract_leak",
     "two_pulse_from_abf", "user_lists", "write_csv", "write_results", "written_by_ionjax",
 ]

@@ -821,9 +821,11 @@ def test_unit_override_must_name_a_unit_of_its_quantity(tmp_path):
 
 
 def test_abf_unit_labels_padded_with_nul_bytes_are_read():
-    assert _abf.checked_unit("x.abf", "pA\x00\x00 ", "current", "channel 0") == ("pA", -12)
+    from fitting.recordings.units import checked_unit
+
+    assert checked_unit("x.abf", "pA\x00\x00 ", "current", "channel 0") == ("pA", -12)
     with pytest.raises(io.InputError, match="has no unit"):
-        _abf.checked_unit("x.abf", "\x00\x00", "current", "channel 0")
+        checked_unit("x.abf", "\x00\x00", "current", "channel 0")
 
 
 def test_float32_results_keep_their_float32_value_in_nine_digits():
@@ -856,3 +858,23 @@ def test_corrections_recorded_in_a_table_are_carried_and_never_applied_twice(tmp
         with pytest.raises(io.InputError, match="already corrected"):
             corrected.with_corrections(**option)          # in memory too
     assert back.with_corrections(leak=(1e-10, -0.07)).metadata["corrections"][-1]["name"] == "leak"
+
+
+def test_abf_recording_lists_its_channels_and_says_which_it_chose(fake_abf):
+    """The Recording of an ABF names the current's ADC channel, the command's DAC and the
+    voltage source: the epoch table, or an ADC channel that records the command."""
+    from fitting.recordings.model import ReadOptions
+
+    path = fake_abf(levels=LEVELS, record_command=True)
+    rec = io.read_recording(path)
+    assert [(c.index, c.kind, c.source) for c in rec.channels] == \
+        [(0, "current", "adc"), (1, "voltage", "adc")]
+    assert rec.current is rec.channels[0] and rec.current.scale == 1e-12
+    assert rec.voltage_source == "epochs" and rec.voltage is None and rec.recorded is None
+    assert [e.type for e in rec.sweeps[0].epochs] == FakeABF.types
+    assert [s.epochs[3].level for s in rec.sweeps] == pytest.approx(LEVELS)
+    adc = io.read_recording(path, ReadOptions(command_channel=1))
+    assert adc.voltage_source == "adc" and adc.voltage is adc.channels[1]
+    np.testing.assert_allclose(adc.sweeps[1].recorded[150], LEVELS[1])
+    iv = io.iv_from_abf(path, command_channel=1, window=("10%", "90%"))
+    assert iv.metadata["command_channel"] == 1 and iv.v == pytest.approx(LEVELS)

@@ -103,11 +103,12 @@ def test_epoch_table_read_off_commands_matches_clampex():
         c[250:301] = np.linspace(30.0, -70.0, 51)  # 250 .. 300: the peak sample is shared
         commands.append(c * mV)
     tables = epoch_tables("x", commands)
-    p1s, p2s, levels, types = tables[0]
-    assert p1s == [0, 50, 150, 200, 251, 301] and p2s[-1] == n
-    assert types == ["Step", "Step", "Step", "Ramp", "Ramp", "Step"]
-    np.testing.assert_allclose(levels, np.array([-70, -80, -70, 30, -70, -70]) * mV)
-    assert [t[2][1] for t in tables] == pytest.approx([-0.08, -0.07, -0.06])
+    table = tables[0]
+    assert [e.start for e in table] == [0, 50, 150, 200, 251, 301] and table[-1].stop == n
+    assert [e.type for e in table] == ["Step", "Step", "Step", "Ramp", "Ramp", "Step"]
+    np.testing.assert_allclose([e.level for e in table],
+                               np.array([-70, -80, -70, 30, -70, -70]) * mV)
+    assert [t[1].level for t in tables] == pytest.approx([-0.08, -0.07, -0.06])
 
 
 def test_noisy_commands_are_refused():
@@ -115,7 +116,8 @@ def test_noisy_commands_are_refused():
     with pytest.raises(io.InputError, match="not a protocol of steps and ramps"):
         epoch_tables("x", [rng.normal(-0.07, 1e-3, 5000)])
     # sweeps of different lengths with one structure: each its own table
-    assert [t[1] for t in epoch_tables("x", [np.zeros(10), np.zeros(11)])] == [[10], [11]]
+    assert [[e.stop for e in t] for t in epoch_tables("x", [np.zeros(10), np.zeros(11)])] == \
+        [[10], [11]]
 
 
 def _write(path, build):
@@ -195,13 +197,13 @@ def test_epochs_that_move_between_sweeps_keep_each_sweeps_own_table():
         d[500:600 + 50 * k] = -0.02
         duration.append(d)
     tables = epoch_tables("x", onset)
-    assert [t[0] for t in tables[:2]] == [[0, 500, 1000], [0, 550, 1050]]
-    np.testing.assert_allclose([t[2][1] for t in tables], -0.1 + 0.012 * np.arange(7))
-    assert [t[1][1] for t in epoch_tables("x", duration)] == [600 + 50 * k for k in range(7)]
+    assert [[e.start for e in t] for t in tables[:2]] == [[0, 500, 1000], [0, 550, 1050]]
+    np.testing.assert_allclose([t[1].level for t in tables], -0.1 + 0.012 * np.arange(7))
+    assert [t[1].stop for t in epoch_tables("x", duration)] == [600 + 50 * k for k in range(7)]
     onset[2] = np.full(n, -0.07)  # one sweep at the holding level, the others moved: refused
     with pytest.raises(io.InputError, match="differ in number .* and in timing"):
         epoch_tables("x", onset)
-    assert epoch_tables("x", [np.linspace(-0.1, 0.05, n)])[0][3] == ["Ramp"]
+    assert [e.type for e in epoch_tables("x", [np.linspace(-0.1, 0.05, n)])[0]] == ["Ramp"]
     with pytest.raises(io.InputError, match="sweep 0 has 1 NaN or infinite samples"):
         epoch_tables("x", [np.where(np.arange(n) == 700, np.nan, -0.07)])
     with pytest.raises(io.InputError, match="not a protocol of steps and ramps"):

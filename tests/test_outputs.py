@@ -242,13 +242,13 @@ def test_winwcp_sweeps_and_epochs_from_a_real_file():
 
     r = checked_sweeps(WCP, 0, None)
     block = neo.io.WinWcpIO(filename=str(WCP)).read_block()
-    assert len(r["current"]) == len(block.segments) == 11 and r["rate"] == pytest.approx(1e3)
+    assert len(r.sweeps) == len(block.segments) == 11 and r.rate == pytest.approx(1e3)
     for s, segment in enumerate(block.segments):
         im, vm = (np.asarray(x.magnitude).ravel() for x in segment.analogsignals)
-        np.testing.assert_array_equal(r["current"][s], np.asarray(im, float) / 1e12)
+        np.testing.assert_array_equal(r.sweeps[s].current, np.asarray(im, float) / 1e12)
         crossing = np.flatnonzero(np.diff(vm > -50.0))
-        assert r["epochs"][s][0] == [0, crossing[0] + 1, crossing[1] + 1]
-        assert r["epochs"][s][2][1] == pytest.approx(-0.020, abs=5e-4)
+        assert [e.start for e in r.sweeps[s].epochs] == [0, crossing[0] + 1, crossing[1] + 1]
+        assert r.sweeps[s].epochs[1].level == pytest.approx(-0.020, abs=5e-4)
     with pytest.raises(io.InputError, match="no step epoch changes its level"):
         io.read(WCP)  # the same step in every record: no I-V
 

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from fitting.recordings.stepiv import _choose_epoch, _ramp_leak
+from fitting.recordings.stepiv import choose_epoch, ramp_leak
 from fitting.recordings.errors import InputError
 from fitting.recordings.window import resolve_window
 from fitting.recordings.sweeps import checked_sweeps
@@ -37,22 +37,22 @@ def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
       InputError: not an ABF, no such step, windows that differ between sweeps.
     """
     path = os.fspath(path)
-    r = checked_sweeps(path, channel, current_unit)
-    rate, current, command, epochs = (r[k] for k in ("rate", "current", "command", "epochs"))
-    k, _ = _choose_epoch(path, epoch, epochs, None)
-    windows = [(p1s[k],) + tuple(resolve_window(path, window, p2s[k] - p1s[k], rate))
-               for p1s, p2s, _, _ in epochs]
+    rec = checked_sweeps(path, channel, current_unit)
+    rate, current, command, epochs = rec.rate, rec.currents, rec.commands, rec.epochs
+    k, _ = choose_epoch(path, epoch, epochs, None)
+    windows = [(e[k].start,) + tuple(resolve_window(path, window, e[k].stop - e[k].start, rate))
+               for e in epochs]
     if len({(k0, k1) for _, k0, k1 in windows}) != 1:
         raise InputError(f"the window in epoch {k} differs between sweeps (their epochs "
                          "differ in length): give it as times after the onset, e.g. 1ms,50ms",
                          path=path)
     i = np.stack([c[p1 + k0:p1 + k1] for c, (p1, k0, k1) in zip(current, windows)])
     t = (windows[0][1] + np.arange(i.shape[1])) / rate
-    v = np.array([e[2][k] for e in epochs])
+    v = np.array([e[k].level for e in epochs])
     if leak is None:
         leak_i = np.zeros(len(v))
     elif isinstance(leak, str) and leak == "ramp":
-        _, slope, intercept = _ramp_leak(path, epochs, command, current)
+        _, slope, intercept = ramp_leak(path, epochs, command, current)
         leak_i = slope * v + intercept
     elif not isinstance(leak, str) and len(leak) == 2:
         leak_i = float(leak[0]) * (v - float(leak[1]))
@@ -60,4 +60,4 @@ def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
         raise InputError(f"leak must be None, 'ramp' or (g_leak, e_leak); got {leak!r}",
                          path=path)
     return dict(t=t, i=i - leak_i[:, None], v=v,
-                v_before=np.array([e[2][k - 1] for e in epochs]), epoch=k, leak=leak_i)
+                v_before=np.array([e[k - 1].level for e in epochs]), epoch=k, leak=leak_i)

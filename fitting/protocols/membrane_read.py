@@ -9,13 +9,12 @@ from fitting.recordings.sweeps import checked_sweeps
 MAX_TEST_STEP = 0.02  # [V] largest step taken as a membrane test without epoch=
 
 
-def _test_step(path, epochs, epoch):
-    """Index of the test step in the epoch table (p1s, p2s, levels [V], types) of a sweep: the
-    given one, else the first step epoch whose level differs from the flat epoch before it."""
-    p1s, p2s, levels, types = epochs
-    flat = [k == 0 or str(types[k]).lower() == "step" for k in range(len(p1s))]
-    steps = [k for k in range(1, len(p1s)) if flat[k] and flat[k - 1]
-             and levels[k] != levels[k - 1] and p2s[k] > p1s[k]]
+def _test_step(path, table, epoch):
+    """Index of the test step in the epoch table of a sweep (``Epoch`` s): the given one, else
+    the first step epoch whose level differs from the flat epoch before it."""
+    flat = [e.index == 0 or str(e.type).lower() == "step" for e in table]
+    steps = [k for k in range(1, len(table)) if flat[k] and flat[k - 1]
+             and table[k].level != table[k - 1].level and table[k].stop > table[k].start]
     if epoch is not None:
         if epoch not in steps:
             raise InputError(f"epoch {epoch} is not a voltage step of the protocol; steps: "
@@ -52,13 +51,14 @@ def membrane_test_from_abf(path, *, channel=0, epoch=None, current_unit=None):
     """
     from fitting.protocols.membrane_fit import membrane_test  # here: ``import fitting.io`` stays light
 
-    r = checked_sweeps(path, channel, current_unit)  # stimulus files, user lists refused
-    current, epochs = r["current"], r["epochs"]
+    rec = checked_sweeps(path, channel, current_unit)  # stimulus files, user lists refused
+    current, epochs = rec.currents, rec.epochs
     k = _test_step(path, epochs[0], epoch)
-    picked = {(e[0][k], e[1][k]) for e in epochs}
-    levels = np.array([(e[2][k - 1], e[2][k]) for e in epochs])
+    picked = {(e[k].start, e[k].stop) for e in epochs}
+    levels = np.array([(e[k - 1].level, e[k].level) for e in epochs])
     # a recorded command's levels (WinWCP) carry its noise: one step within 0.5 mV
-    if len(picked) != 1 or np.ptp(levels, axis=0).max() > (5e-4 if "recorded" in r else 0.0):
+    noise = 5e-4 if rec.voltage_source == "adc" else 0.0
+    if len(picked) != 1 or np.ptp(levels, axis=0).max() > noise:
         raise InputError(f"the test step (epoch {k}) differs between sweeps: a membrane test "
                          "repeats one step", path=path)
     (p1, p2), (v_hold, v_step) = picked.pop(), levels.mean(axis=0)
@@ -68,10 +68,10 @@ def membrane_test_from_abf(path, *, channel=0, epoch=None, current_unit=None):
                          f"({MAX_TEST_STEP * 1e3:g} mV at most, so that no voltage-gated "
                          "current flows): not a membrane test; name the test step with epoch= "
                          "(--epoch) to analyse it anyway", path=path)
-    h1 = epochs[0][0][k - 1]  # the holding level's epoch before the step
+    h1 = epochs[0][k - 1].start  # the holding level's epoch before the step
     if len({len(c) for c in current}) != 1:
         raise InputError("sweeps differ in length", path=path)
-    rate = r["rate"]
+    rate = rec.rate
     t = np.arange(len(current[0])) / rate
     try:
         result = membrane_test(t, np.stack(current), v_hold=v_hold, v_step=v_step,

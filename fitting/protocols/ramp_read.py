@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from fitting.recordings.stepiv import _describe
+from fitting.recordings.stepiv import describe
 from fitting.recordings.corrections import correct
 from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError
@@ -14,12 +14,12 @@ from fitting.recordings.units import check_plausible
 
 
 def _ramp_epoch(path, epochs, epoch):
-    types = epochs[0][3]
-    ramps = [k for k in range(1, len(types)) if types[k] == "Ramp"
-             and epochs[0][1][k] - epochs[0][0][k] > 1 and epochs[0][2][k] != epochs[0][2][k - 1]]
+    table = epochs[0]
+    ramps = [k for k in range(1, len(table)) if table[k].type == "Ramp"
+             and table[k].stop - table[k].start > 1 and table[k].level != table[k - 1].level]
     if epoch is None:
         if not ramps:
-            raise InputError(f"no voltage ramp in the protocol: {_describe(epochs[0])}",
+            raise InputError(f"no voltage ramp in the protocol: {describe(epochs[0])}",
                              path=path)
         return ramps[0]
     if epoch not in ramps:
@@ -57,14 +57,15 @@ def ramp_iv_from_abf(path, *, channel=0, epoch=None, bin_width=1e-3, leak=None, 
     path = os.fspath(path)
     if not (isinstance(bin_width, (int, float)) and 1e-5 <= bin_width <= 0.05):
         raise InputError(f"bin_width is in V, between 10 uV and 50 mV; got {bin_width!r}")
-    r = checked_sweeps(path, channel, current_unit)
+    rec = checked_sweeps(path, channel, current_unit)
     channel, current, command, epochs, units = (
-        r[k] for k in ("channel", "current", "command", "epochs", "units"))
-    lists, check = r["user_lists"], r["command_check"]
+        rec.provenance["channel"], rec.currents, rec.commands, rec.epochs, rec.units)
+    lists, check = rec.user_lists, rec.command_check
     k = _ramp_epoch(path, epochs, epoch)
     # a ramp starts on its first sample (Clampex's: the level before it; a command that jumps
     # and then ramps: the jump's level)
-    spans = {(e[0][k], e[1][k], float(c[e[0][k]]), e[2][k]) for e, c in zip(epochs, command)}
+    spans = {(e[k].start, e[k].stop, float(c[e[k].start]), e[k].level)
+             for e, c in zip(epochs, command)}
     if len(spans) != 1:
         raise InputError(f"the ramp (epoch {k}) differs between sweeps", path=path)
     p1, p2, start, stop = spans.pop()
@@ -86,7 +87,7 @@ def ramp_iv_from_abf(path, *, channel=0, epoch=None, bin_width=1e-3, leak=None, 
     if problem:
         raise InputError(f"the ramp currents: {problem}", path=path)
     name = os.path.splitext(os.path.basename(path))[0]
-    metadata = dict(source=path, format=r["format"], channel=channel, epoch=k,
+    metadata = dict(source=path, format=rec.format, channel=channel, epoch=k,
                     ramp_V=[float(start), float(stop)], bin_width_V=float(bin_width),
                     samples_per_bin=int(np.median(counts)), units=units, user_lists=lists,
                     command_check=check)

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from fitting.recordings.stepiv import _STATISTICS, _choose_epoch, _describe, _ramp_leak
+from fitting.recordings.stepiv import STATISTICS, check_statistic, choose_epoch, describe, ramp_leak
 from fitting.recordings.corrections import correct
 from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError
@@ -18,17 +18,17 @@ def _test_epoch(path, epochs, k, test_epoch, allow_holding=False):
     """The test pulse: the given epoch, else the first step after the prepulse ``k`` whose level
     is the same in every sweep and is not the holding level (a return to holding measures
     tails, not a test pulse); it must be a step of one level in every sweep."""
-    levels = np.array([e[2] for e in epochs])
-    types = epochs[0][3]
+    levels = np.array([[e.level for e in table] for table in epochs])
+    first = epochs[0]
     holding = levels[0, 0]  # pyabf's epoch 0: the holding level before epoch A
-    same = [m for m in range(k + 1, len(types)) if types[m] == "Step"
-            and np.ptp(levels[:, m]) == 0 and epochs[0][1][m] > epochs[0][0][m]
+    same = [m for m in range(k + 1, len(first)) if first[m].type == "Step"
+            and np.ptp(levels[:, m]) == 0 and first[m].stop > first[m].start
             and (test_epoch is not None or allow_holding or levels[0, m] != holding)]
     if test_epoch is None:
         if not same:
             raise InputError("no step of a fixed level other than the holding level after the "
                              f"prepulse (epoch {k}): not a two-pulse protocol (name the test "
-                             f"pulse with test_epoch=); epochs: {_describe(epochs[0])}",
+                             f"pulse with test_epoch=); epochs: {describe(epochs[0])}",
                              path=path)
         return same[0]
     if test_epoch not in same:
@@ -73,31 +73,31 @@ def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
         statistic, or a user list whose applied command the recording cannot confirm.
     """
     path = os.fspath(path)
-    if statistic not in _STATISTICS:
-        raise InputError(f"statistic must be one of {sorted(_STATISTICS)}; got {statistic!r}")
-    r = checked_sweeps(path, channel, current_unit)
+    check_statistic(statistic)
+    rec = checked_sweeps(path, channel, current_unit)
     rate, channel, current, command, epochs, units = (
-        r[k] for k in ("rate", "channel", "current", "command", "epochs", "units"))
-    lists, check = r["user_lists"], r["command_check"]
-    k, _ = _choose_epoch(path, prepulse_epoch, epochs, None)
+        rec.rate, rec.provenance["channel"], rec.currents, rec.commands, rec.epochs, rec.units)
+    lists, check = rec.user_lists, rec.command_check
+    k, _ = choose_epoch(path, prepulse_epoch, epochs, None)
     m = _test_epoch(path, epochs, k, test_epoch, allow_holding=tails)
-    stat = _STATISTICS[statistic]
+    stat = STATISTICS[statistic]
     v, i = [], []
-    for s, (p1s, p2s, levels, _) in enumerate(epochs):
-        k0, k1 = resolve_window(path, window, p2s[m] - p1s[m], rate)
-        i.append(stat(current[s][p1s[m] + k0:p1s[m] + k1]))
-        v.append(levels[k])
+    for s, table in enumerate(epochs):
+        test = table[m]
+        k0, k1 = resolve_window(path, window, test.stop - test.start, rate)
+        i.append(stat(current[s][test.start + k0:test.start + k1]))
+        v.append(table[k].level)
     v, i = np.array(v), np.array(i)
     if series_resistance is not None:
         if not (series_resistance >= 0 and 0 <= compensation < 1):
             raise InputError(f"series_resistance must be >= 0 Ohm and compensation in [0, 1); "
                              f"got {series_resistance}, {compensation}", path=path)
-        i_pre = np.array([c[p2s[k] - (p2s[k] - p1s[k]) // 5:p2s[k]].mean()
-                          for c, (p1s, p2s, _, _) in zip(current, epochs)])
+        i_pre = np.array([c[e[k].stop - (e[k].stop - e[k].start) // 5:e[k].stop].mean()
+                          for c, e in zip(current, epochs)])
         v = v - i_pre * series_resistance * (1 - compensation)
-    level = np.array([e[2][m] for e in epochs])
+    level = np.array([e[m].level for e in epochs])
     if isinstance(leak, str) and leak == "ramp":
-        _, slope, intercept = _ramp_leak(path, epochs, command, current)
+        _, slope, intercept = ramp_leak(path, epochs, command, current)
         i = i - (slope * level + intercept)
     elif leak is not None:
         if isinstance(leak, str) or len(leak) != 2:
@@ -107,8 +107,8 @@ def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
     problem = check_plausible(i, "current", units["current"], override="current_unit=")
     if problem:
         raise InputError(f"the test-pulse currents: {problem}", path=path)
-    metadata = dict(source=path, format=r["format"], channel=channel, prepulse_epoch=k,
-                    test_epoch=m, test_level_V=float(epochs[0][2][m]),
+    metadata = dict(source=path, format=rec.format, channel=channel, prepulse_epoch=k,
+                    test_epoch=m, test_level_V=float(epochs[0][m].level),
                     window=dict(spec=list(window), start_s=k0 / rate, end_s=k1 / rate),
                     statistic=statistic, units=units, user_lists=lists, command_check=check)
     iv = IVData(v, i, [os.path.splitext(os.path.basename(path))[0]], metadata)

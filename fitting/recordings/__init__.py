@@ -1,1 +1,33 @@
-"""fitting/recordings"""
+"""fitting.recordings: what was measured. Files in, typed recordings and I-V data out, in SI.
+
+Modules, each with one job:
+
+    model        Recording / Sweep / Epoch / Channel (typed, frozen) and ReadOptions
+    formats/     one module per file format behind a registry (sniff + read): see its docstring
+    read         ``read`` (= ``fitting.read``: one file's step I-V or table, corrected) and
+                 ``read_files`` (several, stacked)
+    sweeps       ``read_recording``: the Recording of any file of sweeps (what protocols read)
+    stepiv       the step I-V of a Recording: test step, window statistic, plausibility
+    epochs       epoch tables read off a stored command (NWB, neo)
+    window       analysis windows within an epoch ("60%", "2.5ms") as sample ranges
+    corrections  series resistance, liquid junction potential, leak (physical order)
+    data         IVData (v [V], i [A] of shape (..., n), labels, metadata), stack, padding
+    units        unit labels and human-entered quantities against ionjax.units
+    errors       InputError (a ValueError located as file:line:column)
+
+Imports run one way: recordings imports ionjax, numpy and the optional readers (pyabf, pynwb,
+neo, imported when a file of theirs is read), never the engine, protocols or cli. Names below
+load on first use.
+"""
+
+from ionjax._src.lazy import lazy_exports
+
+_EXPORTS = {
+    "model": ["Channel", "Epoch", "ReadOptions", "Recording", "Sweep"],
+    "read": ["read_files"],  # ``read`` is the module's name here: use fitting.read
+    "sweeps": ["read_recording"],
+    "data": ["IVData"],
+    "errors": ["InputError"],
+    "formats.registry": ["format_of"],
+}
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

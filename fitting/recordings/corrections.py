@@ -16,11 +16,21 @@ Each correction returns a new IVData and appends a record of what it did, with i
 SI, to ``metadata["corrections"]``.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
+from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError
 from fitting.recordings.units import PLAUSIBLE
 from ionjax.units import celsius
+
+__all__ = ["DEFAULT_TEMPERATURE", "correct", "correct_liquid_junction",
+           "correct_series_resistance", "fit_leak", "fit_line", "junction_potential",
+           "subtract_leak", "subtract_line"]
 
 DEFAULT_TEMPERATURE = celsius(22.0)  # [K], for an LJP computed from solutions
 _MAX_LJP = 0.1  # [V]: larger values are almost certainly mV given as V
@@ -42,7 +52,7 @@ def _per_row(x, iv_shape):
     return np.broadcast_to(a, iv_shape[:-1])[..., None]
 
 
-def junction_potential(ljp, *, temperature=DEFAULT_TEMPERATURE):
+def junction_potential(ljp: Any, *, temperature: float = DEFAULT_TEMPERATURE) -> float:
     """The LJP [V] of a number or of (pipette, bath) solutions, with a record describing it.
 
     Args:
@@ -80,7 +90,8 @@ def junction_potential(ljp, *, temperature=DEFAULT_TEMPERATURE):
     return value, record
 
 
-def correct_liquid_junction(iv, ljp, *, temperature=DEFAULT_TEMPERATURE):
+def correct_liquid_junction(iv: IVData, ljp: Any, *,
+                            temperature: float = DEFAULT_TEMPERATURE) -> IVData:
     """Subtract the liquid junction potential: V_m = V - LJP.
 
     Args:
@@ -108,7 +119,7 @@ def _check_series_resistance(r_s, compensation):
     return r_s, compensation
 
 
-def correct_series_resistance(iv, r_s, compensation=0.0):
+def correct_series_resistance(iv: IVData, r_s: float, compensation: float = 0.0) -> IVData:
     """Correct the voltage for the drop across the uncompensated series resistance.
 
         V_m = V - I R_s (1 - compensation)
@@ -141,7 +152,7 @@ def correct_series_resistance(iv, r_s, compensation=0.0):
     return iv.replace(v=v_m, correction=record)
 
 
-def subtract_leak(iv, g_leak, e_leak):
+def subtract_leak(iv: IVData, g_leak: float, e_leak: float) -> IVData:
     """Subtract a linear leak current: I_channel = I - g_leak (V - E_leak).
 
     Args:
@@ -159,7 +170,7 @@ def subtract_leak(iv, g_leak, e_leak):
     return iv.replace(i=iv.i - g * (iv.v - e), correction=record)
 
 
-def fit_line(x, y, mask=None):
+def fit_line(x: Any, y: Any, mask: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Least-squares line y = slope x + intercept along the last axis, per row.
 
     Args:
@@ -197,7 +208,7 @@ def _leak_line(v, i, v_range):
     return slope, intercept
 
 
-def fit_leak(v, i, v_range):
+def fit_leak(v: Any, i: Any, v_range: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """Fit the leak line I = g_leak (V - E_leak) to the points within a voltage range.
 
     Args:
@@ -216,7 +227,8 @@ def fit_leak(v, i, v_range):
         return slope, -intercept / slope
 
 
-def subtract_line(iv, slope, intercept, record, *, at=None):
+def subtract_line(iv: IVData, slope: Any, intercept: Any, record: dict, *,
+                  at: Any = None) -> IVData:
     """Subtract the leak line I_leak = slope V + intercept (per row) and record it.
 
     Args:
@@ -248,7 +260,7 @@ def _brief(record):
 
 
 def correct(iv, *, leak=None, ljp=None, series_resistance=None, compensation=0.0,
-            temperature=DEFAULT_TEMPERATURE):
+            temperature=DEFAULT_TEMPERATURE) -> IVData:
     """Apply the requested corrections in the physical order: R_s, then LJP, then leak.
 
     Args:

@@ -6,11 +6,17 @@ the last axis the points of one recording. Recordings of different lengths are p
 and every correction returns a new object whose ``metadata["corrections"]`` lists what was done.
 """
 
+from __future__ import annotations
+
 import copy
 import dataclasses
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+__all__ = ["IVData", "pad_rows", "stack"]
 
 
 def _frozen_copy(x, name):
@@ -61,18 +67,18 @@ class IVData:
             object.__setattr__(self, name, value)
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         """Shape (..., n) of ``v`` and ``i``."""
         return self.v.shape
 
-    def replace(self, *, correction=None, **changes):
+    def replace(self, *, correction: dict | None = None, **changes: Any) -> IVData:
         """A new IVData with ``changes`` applied and ``correction`` (a dict) appended."""
         metadata = copy.deepcopy(changes.pop("metadata", self.metadata))
         if correction is not None:
             metadata["corrections"] = list(metadata.get("corrections", [])) + [correction]
         return dataclasses.replace(self, metadata=metadata, **changes)
 
-    def with_corrections(self, **options):
+    def with_corrections(self, **options: Any) -> IVData:
         """A new IVData with corrections applied in the physical order.
 
         Args:
@@ -89,7 +95,7 @@ class IVData:
                 f"corrections={[c.get('name') for c in self.metadata['corrections']]})")
 
 
-def pad_rows(rows):
+def pad_rows(rows: Sequence[Any]) -> np.ndarray:
     """Stack 1-d arrays of different lengths into (len(rows), n_max), padding with NaN."""
     n = max((len(r) for r in rows), default=0)
     out = np.full((len(rows), n), np.nan)
@@ -112,7 +118,7 @@ def _unique(names, origins):
     return out
 
 
-def stack(items, labels=None):
+def stack(items: Sequence[IVData], labels: Sequence[str] | None = None) -> IVData:
     """Stack several IVData (each 1-d or 2-d) into one (R, n_max) IVData, padding with NaN.
 
     Args:

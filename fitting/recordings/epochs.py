@@ -6,15 +6,19 @@ at a sample that differs from the one before by more than ``tolerance``; two or 
 consecutive moves by the same amount are a ramp, a lone move a jump to a new step. The
 sweeps share one table: its boundaries are the union of every sweep's, so an epoch whose level
 equals its neighbour's in some sweep (a test step to the holding level) keeps its own index.
-Table ``k`` of sweep ``s`` is (p1s, p2s, levels [V], types) as ``fitting.recordings.formats.abf`` reads from
-an ABF header: index 0 is the segment before the first change, the level of a step is its value
-and the level of a ramp its target, its last sample. A ramp runs from its starting level (the
+The table of a sweep is a tuple of ``fitting.recordings.model.Epoch`` as
+``fitting.recordings.formats.abf`` reads from an ABF header: index 0 is the segment before the
+first change, the level of a step is its value and the level of a ramp its target, its last
+sample. A ramp runs from its starting level (the
 last sample of what precedes it) to its target, both included, as Clampex draws it.
 """
 
 import numpy as np
 
 from fitting.recordings.errors import InputError
+from fitting.recordings.model import Epoch
+
+__all__ = ["MAX_EPOCHS", "TOLERANCE", "epoch_tables"]
 
 TOLERANCE = 1e-6  # [V] a smaller change of the command is not a protocol epoch
 MAX_EPOCHS = 256  # more segments than this: not a protocol's command (a recorded monitor?)
@@ -86,7 +90,8 @@ def _staircases(j, d, groups, quantum):
     return runs
 
 
-def epoch_tables(path, commands, tolerance=TOLERANCE, quantum=0.0):
+def epoch_tables(path: str, commands: list[np.ndarray], tolerance: float = TOLERANCE,
+                 quantum: float = 0.0) -> list[tuple[Epoch, ...]]:
     """The epoch tables of a recording's sweeps, from their commands.
 
     The sweeps share one table when their segments start at the same samples, or when one
@@ -102,7 +107,7 @@ def epoch_tables(path, commands, tolerance=TOLERANCE, quantum=0.0):
       quantum: [V] the step of a command stored as integer codes (its conversion), else 0.
 
     Returns:
-      list of per-sweep tables (p1s, p2s, levels [V], types), types "Step" or "Ramp", all of one
+      list of per-sweep tables (tuples of ``Epoch``, types "Step" or "Ramp"), all of one
       length.
 
     Raises:
@@ -141,8 +146,8 @@ def epoch_tables(path, commands, tolerance=TOLERANCE, quantum=0.0):
 
 def _table(starts, ramps, command):
     p2s = list(starts[1:]) + [len(command)]
-    return (list(starts), p2s, [_level(command, p1, p2, r) for p1, p2, r in
-                                zip(starts, p2s, ramps)], ["Ramp" if r else "Step" for r in ramps])
+    return tuple(Epoch(k, p1, p2, _level(command, p1, p2, r), "Ramp" if r else "Step")
+                 for k, (p1, p2, r) in enumerate(zip(starts, p2s, ramps)))
 
 
 def _level(command, p1, p2, ramp):

@@ -8,9 +8,14 @@ and its text reads like a compiler message that editors and terminals can jump t
     data.csv:3:2: non-numeric value 'abc' in column 'current_pA'
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import warnings
+from collections.abc import Iterator
+
+__all__ = ["InputError", "reading", "require_file"]
 
 
 class InputError(ValueError):
@@ -46,7 +51,7 @@ def _rebuild(message, path, line, column):
     return InputError(message, path=path, line=line, column=column)
 
 
-def require_file(path):
+def require_file(path: str) -> None:
     """Raise an InputError unless ``path`` is an existing regular file."""
     if not os.path.isfile(path):
         raise InputError("no such file" if not os.path.exists(path) else "is not a regular file",
@@ -54,7 +59,7 @@ def require_file(path):
 
 
 @contextlib.contextmanager
-def reading(path, what):
+def reading(path: str, what: str) -> Iterator[None]:
     """Run a third-party reader quietly, its every failure one InputError: "cannot read as
     ``what`` (TypeError: ...)" (readers raise anything on a damaged file, and warn)."""
     try:

@@ -1,31 +1,41 @@
-"""Reading recordings by file type: one entry point for a file, one for several.
+"""Reading recordings: one entry point for a file (``read``, also ``fitting.read``), one for
+several (``read_files``).
 
-``read`` picks the reader by the file's type (``format_of``: an ABF, NWB or neo-readable
-recording gives a step I-V, one point per sweep, through ``iv_from_abf``, ``iv_from_nwb`` or
-``iv_from_neo``; anything else is an I-V table read by ``read_csv``) and applies the corrections in the physical
-order (series resistance, liquid junction potential, leak). ``read_files`` reads several files
-into one IVData of shape (R, n_max), padded with NaN, whose labels name file and recording.
+``read`` asks the format registry (``fitting.recordings.formats.registry``) for the file's
+format: a format of sweeps (ABF, NWB, WinWCP, or any registered one) gives a step I-V, one point
+per sweep (the format's own ``iv``, e.g. ``iv_from_abf``, or
+``fitting.recordings.stepiv.recording_iv`` of its ``Recording``); a table format is read as it
+stands. The corrections are applied in the physical order (series resistance, liquid junction
+potential, leak). ``read_files`` reads several files into one IVData of shape (R, n_max),
+padded with NaN, whose labels name file and recording.
 """
 
 import os
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from fitting.recordings.formats.abf import iv_from_abf
 from fitting.recordings.corrections import DEFAULT_TEMPERATURE, correct
-from fitting.recordings.formats.table import read_csv
-from fitting.recordings.data import stack
+from fitting.recordings.data import IVData, stack
 from fitting.recordings.errors import InputError
-from fitting.recordings.formats.registry import format_of
+from fitting.recordings.formats.registry import lookup
+from fitting.recordings.model import ReadOptions
+from fitting.recordings.stepiv import recording_iv
+from fitting.recordings.sweeps import refuse_command_channel
+
+__all__ = ["read", "read_files"]
 
 ABF_OPTIONS = ("channel", "window", "statistic", "epoch", "command_channel")
 
 
-def read(path, *, leak=None, ljp=None, series_resistance=None, compensation=0.0,
-         temperature=DEFAULT_TEMPERATURE, voltage_unit=None, current_unit=None, **abf_options):
+def read(path: str | os.PathLike, *, leak: Any = None, ljp: Any = None,
+         series_resistance: float | None = None, compensation: float = 0.0,
+         temperature: float = DEFAULT_TEMPERATURE, voltage_unit: str | None = None,
+         current_unit: str | None = None, **abf_options: Any) -> IVData:
     """One recording file as IVData [V, A], corrected.
 
     Args:
-      path: a recording (ABF, NWB, or a format of ``fitting.io.FORMATS`` read through neo;
-        one I-V point per sweep, see ``iv_from_abf``) or a CSV table.
+      path: a recording (ABF, NWB, WinWCP or another registered format of sweeps: one I-V
+        point per sweep, see ``iv_from_abf``) or a CSV table.
       leak, ljp, series_resistance, compensation, temperature: the corrections, as in
         ``fitting.io.correct`` (``leak="ramp"`` only for recordings of sweeps).
       voltage_unit, current_unit: override the units the file states (see ``read_csv`` and
@@ -47,31 +57,23 @@ def read(path, *, leak=None, ljp=None, series_resistance=None, compensation=0.0,
     abf_options = {k: v for k, v in abf_options.items() if v is not None}  # None: the default
     corrections = dict(leak=leak, ljp=ljp, series_resistance=series_resistance,
                        compensation=compensation, temperature=temperature)
+    fmt = lookup(path)
+    module = fmt.load()
+    if fmt.kind == "table":
+        if isinstance(leak, str) and leak == "ramp":
+            raise InputError("leak 'ramp' needs a recording with its sweeps (ABF, NWB); for a "
+                             "table use a voltage range", path=path)
+        options = ReadOptions(voltage_unit=voltage_unit, current_unit=current_unit)
+        return correct(module.read(path, options), **corrections)
+    refuse_command_channel(fmt, os.fspath(path), abf_options.get("command_channel"))
+    if not fmt.command_channel:
+        abf_options.pop("command_channel", None)
     units = dict(voltage_unit=voltage_unit, current_unit=current_unit)
-    kind = format_of(path)
-    if kind == "abf":
-        return iv_from_abf(path, **abf_options, **units, **corrections)
-    if kind in ("nwb", "neo"):
-        return _read_other(kind, path, abf_options, units, corrections)
-    if isinstance(leak, str) and leak == "ramp":
-        raise InputError("leak 'ramp' needs a recording with its sweeps (ABF, NWB); for a "
-                         "table use a voltage range", path=path)
-    return correct(read_csv(path, **units), **corrections)
-
-
-def _read_other(kind, path, options, units, corrections):
-    """NWB or neo: the step I-V with the options that name something there."""
-    if options.get("command_channel") is not None:
-        raise InputError(f"command_channel names an ABF channel; a {kind.upper()} file's "
-                         "command is its stimulus series", path=path)
-    options = {k: v for k, v in options.items() if k != "command_channel"}
-    if "channel" in options:
-        options["recording"] = options.pop("channel")
-    if kind == "nwb":
-        from fitting.recordings.formats.nwb import iv_from_nwb as reader
-    else:
-        from fitting.recordings.formats.neo import iv_from_neo as reader
-    return reader(path, **options, **units, **corrections)
+    if hasattr(module, "iv"):  # the format's own step I-V
+        return module.iv(path, **abf_options, **units, **corrections)
+    reading = {k: abf_options.pop(k) for k in ("channel", "command_channel") if k in abf_options}
+    return recording_iv(module.read(path, ReadOptions(**reading, **units)), **abf_options,
+                        **corrections)
 
 
 def _file_labels(path, iv):
@@ -84,7 +86,9 @@ def _file_labels(path, iv):
     return [f"{base}:{name}" if name else base for name in names]
 
 
-def read_files(paths, *, progress=None, skip_bad=False, **options):
+def read_files(paths: Iterable[str | os.PathLike], *,
+               progress: Callable[[int, int], None] | None = None, skip_bad: bool = False,
+               **options: Any) -> IVData:
     """Several recording files as one IVData of shape (R, n_max), padded with NaN.
 
     Args:

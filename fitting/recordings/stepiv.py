@@ -2,19 +2,29 @@
 from: the test step (the step epoch whose level changes across sweeps), the current's statistic
 over a window of it, the plausibility check, and the corrections in their physical order.
 
-Used by ``iv_from_abf`` (epoch tables from the ABF header) and ``iv_from_nwb`` (epoch tables
-read off the stored command); the two give the same I-V for the same recording.
+Used by ``iv_from_abf`` (epoch tables from the ABF header), ``iv_from_nwb`` (epoch tables
+read off the stored command) and every other format of sweeps (``recording_iv``): the same
+recording gives the same I-V from any file. The protocol readers share ``choose_epoch``,
+``describe``, ``ramp_leak`` and ``STATISTICS``.
 """
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from fitting.recordings.corrections import correct, fit_line, subtract_line
+from fitting.recordings.corrections import DEFAULT_TEMPERATURE, correct, fit_line, subtract_line
 from fitting.recordings.data import IVData, pad_rows
 from fitting.recordings.errors import InputError
-from fitting.recordings.window import resolve_window
+from fitting.recordings.model import Epoch, EpochTables as Tables, Recording
 from fitting.recordings.units import check_plausible
+from fitting.recordings.window import resolve_window
 
-_STATISTICS = {
+__all__ = ["STATISTICS", "check_statistic", "choose_epoch", "describe", "ramp_leak",
+           "recording_iv", "step_iv"]
+
+STATISTICS = {
     "mean": np.mean,
     "min": np.min,
     "max": np.max,
@@ -27,9 +37,13 @@ def _per_sweep(values):
     return values[0] if len(set(values)) == 1 else values
 
 
-def _choose_epoch(path, epoch, epochs, recorded):
-    """Index of the test step in the epoch tables, and the other candidates."""
-    types = epochs[0][3]
+def choose_epoch(path: str, epoch: Any, epochs: Tables,
+                 recorded: Sequence[np.ndarray] | None) -> tuple[int, list[int]]:
+    """Index of the test step in the epoch tables, and the other candidates: ``epoch`` if
+    given (it must be a step), else the first step epoch (not the first or last) whose level
+    changes across sweeps: the table's levels, or, with ``recorded`` (per-sweep recorded
+    voltage [V]), its mean over each epoch's second half (by more than 1 mV)."""
+    types = [e.type for e in epochs[0]]
     if epoch is not None:
         text = str(epoch).strip()
         if isinstance(epoch, bool) or not (isinstance(epoch, (int, np.integer)) or
@@ -39,39 +53,42 @@ def _choose_epoch(path, epoch, epochs, recorded):
         k = int(text)
         if not 0 <= k < len(types) or types[k] != "Step":
             raise InputError(f"epoch {epoch!r} is not a step epoch; epochs: "
-                             f"{_describe(epochs[0])}", path=path)
+                             f"{describe(epochs[0])}", path=path)
         return k, []
     if recorded is None:
-        levels, tol = np.array([e[2] for e in epochs]), 1e-9
+        levels, tol = np.array([[e.level for e in table] for table in epochs]), 1e-9
     else:  # mean of the recorded command over the second half of each epoch
-        levels = np.array([[r[(p1 + p2) // 2:p2].mean() if p2 > p1 else np.nan
-                            for p1, p2 in zip(e[0], e[1])] for e, r in zip(epochs, recorded)])
+        levels = np.array([[r[(e.start + e.stop) // 2:e.stop].mean() if e.stop > e.start
+                            else np.nan for e in table] for table, r in zip(epochs, recorded)])
         tol = 1e-3
     varying = [k for k in range(1, len(types) - 1)
                if types[k] == "Step" and np.ptp(levels[:, k]) > tol]
     if not varying:
         raise InputError("no step epoch changes its level across sweeps; pass epoch= (--epoch; "
                          "an index into the epoch table, pyabf's sweepEpochs for an ABF): "
-                         f"{_describe(epochs[0])}", path=path)
+                         f"{describe(epochs[0])}", path=path)
     return varying[0], varying[1:]
 
 
-def _describe(table):
-    p1s, p2s, levels, types = table
-    return "; ".join(f"{k}: {t} {lvl * 1e3:g} mV [{a}:{b}]"
-                     for k, (a, b, lvl, t) in enumerate(zip(p1s, p2s, levels, types)))
+def describe(table: tuple[Epoch, ...]) -> str:
+    """One sweep's epoch table for a message: "k: Type level mV [start:stop]; ..."."""
+    return "; ".join(f"{e.index}: {e.type} {e.level * 1e3:g} mV [{e.start}:{e.stop}]"
+                     for e in table)
 
 
-def _ramp_leak(path, epochs, x_source, current):
+def ramp_leak(path: str, epochs: Tables, x_source: Sequence[np.ndarray],
+              current: Sequence[np.ndarray]) -> tuple[list[int], np.ndarray, np.ndarray]:
     """(ramp epoch indices, slope [S], intercept [A]) of a line fitted to each sweep's ramps.
 
-    ``x_source``: per-sweep command potential [V] (sweepC or the recorded command).
+    ``x_source``: per-sweep command potential [V] (sweepC or the recorded command);
+    ``current``: per-sweep current [A]. Slope and intercept have shape (sweeps,).
     """
-    ramps = [k for k, t in enumerate(epochs[0][3]) if t == "Ramp"]
+    ramps = [e.index for e in epochs[0] if e.type == "Ramp"]
     if not ramps:
         raise InputError("leak='ramp' but the protocol has no ramp epoch: "
-                         f"{_describe(epochs[0])}", path=path)
-    spans = [np.concatenate([np.arange(e[0][k], e[1][k]) for k in ramps]) for e in epochs]
+                         f"{describe(epochs[0])}", path=path)
+    spans = [np.concatenate([np.arange(table[k].start, table[k].stop) for k in ramps])
+             for table in epochs]
     x = pad_rows([x_s[idx] for x_s, idx in zip(x_source, spans)])
     y = pad_rows([i_s[idx] for i_s, idx in zip(current, spans)])
     slope, intercept, _ = fit_line(x, y)
@@ -83,38 +100,40 @@ def _ramp_leak(path, epochs, x_source, current):
 
 def _extract(path, current, recorded, epochs, k, window, statistic, rate):
     """Per sweep: step voltage [V], current statistic [A] and the window's (first, stop)."""
-    stat = _STATISTICS[statistic]
+    stat = STATISTICS[statistic]
     v, i, windows = [], [], []
-    for s, (p1s, p2s, levels, _) in enumerate(epochs):
-        k0, k1 = resolve_window(path, window, p2s[k] - p1s[k], rate)
-        lo, hi = p1s[k] + k0, p1s[k] + k1
+    for s, table in enumerate(epochs):
+        step = table[k]
+        k0, k1 = resolve_window(path, window, step.stop - step.start, rate)
+        lo, hi = step.start + k0, step.start + k1
         windows.append((k0, k1))
         i.append(stat(current[s][lo:hi]))
-        v.append(levels[k] if recorded is None else recorded[s][lo:hi].mean())
+        v.append(step.level if recorded is None else recorded[s][lo:hi].mean())
     return np.array(v), np.array(i), windows
 
 
+def check_statistic(statistic: str) -> None:
+    """Refuse a statistic that is not one of ``STATISTICS``."""
+    if statistic not in STATISTICS:
+        raise InputError(f"statistic must be one of {sorted(STATISTICS)}; got {statistic!r}")
 
 
-def check_statistic(statistic):
-    if statistic not in _STATISTICS:
-        raise InputError(f"statistic must be one of {sorted(_STATISTICS)}; got {statistic!r}")
+def step_iv(rec: Recording, *, window: Sequence[Any], statistic: str, epoch: Any, leak: Any,
+            ljp: Any, series_resistance: float | None, compensation: float, temperature: float,
+            label: str, metadata: dict[str, Any],
+            transients: Callable[[int], str | None] | None = None) -> IVData:
+    """IVData of one recording's step I-V; see ``iv_from_abf`` for the arguments.
 
-
-def step_iv(path, r, *, window, statistic, epoch, leak, ljp, series_resistance, compensation,
-            temperature, label, metadata, recorded=None, transients=None):
-    """IVData of one recording's step I-V from its sweeps ``r`` (``current`` [A], ``command``
-    [V], ``epochs``, ``rate`` [Hz], ``units``); see ``iv_from_abf`` for the arguments.
-
-    ``recorded``: per-sweep recorded command [V] or None (the epoch table's levels are the step
-    voltages); ``transients(k)``: an optional check of the chosen epoch, returning the command
-    check's text or None. ``metadata``: the reader's own entries, completed here.
+    The step voltages are the epoch table's levels, or the recorded voltage's mean over the
+    window when ``rec.voltage_source`` is "adc". ``transients(k)``: an optional check of the
+    chosen epoch, returning the command check's text or None. ``metadata``: the reader's own
+    entries, completed here.
     """
-    epochs, rate = r["epochs"], float(r["rate"])
-    k, others = _choose_epoch(path, epoch, epochs, recorded)
+    path, epochs, rate, recorded = rec.path, rec.epochs, float(rec.rate), rec.recorded
+    k, others = choose_epoch(path, epoch, epochs, recorded)
     if transients is not None:
         metadata["command_check"] = transients(k)
-    v, i, windows = _extract(path, r["current"], recorded, epochs, k, window, statistic, rate)
+    v, i, windows = _extract(path, rec.currents, recorded, epochs, k, window, statistic, rate)
     bad = ~np.isfinite(i)
     if bad.all():
         raise InputError("the current has NaN or infinite samples in the window of every sweep: "
@@ -123,13 +142,13 @@ def step_iv(path, r, *, window, statistic, epoch, leak, ljp, series_resistance, 
         metadata["nonfinite_sweeps"] = np.flatnonzero(bad).tolist()
     if len(v) > 1 and np.ptp(v) <= (1e-3 if recorded is not None else 1e-9):
         try:
-            hint = f"the step epochs that vary: {[_choose_epoch(path, None, epochs, recorded)[0]]}"
+            hint = f"the step epochs that vary: {[choose_epoch(path, None, epochs, recorded)[0]]}"
         except InputError:
             hint = "no step epoch varies"
         raise InputError(f"epoch {k} holds the same voltage ({float(np.mean(v)) * 1e3:g} mV) in "
-                         f"every sweep: no I-V ({hint}; epochs: {_describe(epochs[0])})",
+                         f"every sweep: no I-V ({hint}; epochs: {describe(epochs[0])})",
                          path=path)
-    units = r["units"]
+    units = rec.units
     for quantity, values, unit in (("voltage", v, units.get("recorded_command", units["command"])),
                                    ("current", i, units["current"])):
         problem = check_plausible(values, quantity, unit,
@@ -139,8 +158,8 @@ def step_iv(path, r, *, window, statistic, epoch, leak, ljp, series_resistance, 
     metadata.update({
         "sweeps": list(range(len(epochs))), "sampling_rate_Hz": rate,
         "epoch": k, "other_varying_epochs": others,
-        "epoch_start_s": _per_sweep([e[0][k] / rate for e in epochs]),
-        "epoch_duration_s": _per_sweep([(e[1][k] - e[0][k]) / rate for e in epochs]),
+        "epoch_start_s": _per_sweep([e[k].start / rate for e in epochs]),
+        "epoch_duration_s": _per_sweep([(e[k].stop - e[k].start) / rate for e in epochs]),
         "window": {"spec": list(window), "start_s": _per_sweep([w[0] / rate for w in windows]),
                    "end_s": _per_sweep([w[1] / rate for w in windows]),
                    "samples": list(windows[0]) if
@@ -149,8 +168,8 @@ def step_iv(path, r, *, window, statistic, epoch, leak, ljp, series_resistance, 
     iv = IVData(v, i, [label], metadata)
     ramp = None
     if isinstance(leak, str) and leak == "ramp":
-        ramp = _ramp_leak(path, epochs, recorded if recorded is not None else r["command"],
-                          r["current"])
+        ramp = ramp_leak(path, epochs, recorded if recorded is not None else rec.commands,
+                         rec.currents)
         leak = None
     iv = correct(iv, leak=leak, ljp=ljp, series_resistance=series_resistance,
                  compensation=compensation, temperature=temperature)
@@ -160,3 +179,25 @@ def step_iv(path, r, *, window, statistic, epoch, leak, ljp, series_resistance, 
                                                   "epochs": ramps, "coordinates": "command"},
                            at=v)
     return iv
+
+
+def recording_iv(rec: Recording, *, window: Sequence[Any] = ("60%", "95%"),
+                 statistic: str = "mean", epoch: Any = None, leak: Any = None, ljp: Any = None,
+                 series_resistance: float | None = None, compensation: float = 0.0,
+                 temperature: float = DEFAULT_TEMPERATURE) -> IVData:
+    """The step I-V of any ``Recording`` (one point per sweep, in SI), for a format that has no
+    step I-V of its own; the arguments are those of ``iv_from_abf``.
+
+    Returns:
+      IVData of shape (n_sweeps,) labelled with the file's name, metadata with source, format,
+      channel, voltage_source, sweeps, epoch, window, statistic, units and corrections.
+    """
+    check_statistic(statistic)
+    metadata = {"source": rec.path, "format": rec.format,
+                "channel": rec.provenance.get("channel", rec.current.index),
+                "voltage_source": rec.voltage_source, "user_lists": rec.user_lists,
+                "command_check": rec.command_check}
+    return step_iv(rec, window=window, statistic=statistic, epoch=epoch, leak=leak, ljp=ljp,
+                   series_resistance=series_resistance, compensation=compensation,
+                   temperature=temperature, metadata=metadata,
+                   label=os.path.splitext(os.path.basename(rec.path))[0])

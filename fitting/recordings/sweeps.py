@@ -1,62 +1,48 @@
-"""The sweeps of a voltage-clamp recording for the protocol analyses, with their commands
-checked: an ABF's (epoch tables from the header) or an NWB file's (epoch tables read off the
-stimulus series), in one form."""
+"""A recording of sweeps from any file, through the format registry: what the protocol analyses
+read (``checked_sweeps``) and what ``fitting.read`` takes its step I-V from. For an ABF, a
+command from a stimulus file or a user list the recording cannot confirm is refused and an
+applied user list rebuilds the command from the epoch table (``fitting.recordings.formats.abf``).
+"""
 
 import os
 
 from fitting.recordings.errors import InputError
-from fitting.recordings.formats.registry import format_of
+from fitting.recordings.formats.registry import Format, lookup
+from fitting.recordings.model import ReadOptions, Recording
+
+__all__ = ["checked_sweeps", "read_recording", "refuse_command_channel"]
 
 
-def checked_sweeps(path, channel, current_unit):
-    """Read every sweep of a recording, as ``iv_from_abf`` / ``iv_from_nwb`` do. For an ABF, a
-    command from a stimulus file or a user list the recording cannot confirm is refused; an
-    applied user list rebuilds the command waveform from the epoch table.
+def refuse_command_channel(fmt: Format, path: str, command_channel: object) -> None:
+    """Refuse ``command_channel`` for a format whose command is not an ADC channel."""
+    if command_channel is not None and not fmt.command_channel:
+        raise InputError(f"command_channel names an ABF channel; a {fmt.name.upper()} file's "
+                         "command is its stimulus series", path=path)
+
+
+def read_recording(path: str | os.PathLike, options: ReadOptions = ReadOptions()) -> Recording:
+    """The ``Recording`` of a file of sweeps, read by its format's reader.
+
+    Raises:
+      InputError: a table or another file without sweeps, and every refusal of the reader.
+    """
+    path = os.fspath(path)
+    fmt = lookup(path)
+    if fmt.kind != "sweeps":
+        raise InputError(f"a protocol analysis reads recordings of sweeps (ABF, NWB, WinWCP), "
+                         f"not {fmt.name} files", path=path)
+    refuse_command_channel(fmt, path, options.command_channel)
+    return fmt.load().read(path, options)
+
+
+def checked_sweeps(path: str | os.PathLike, channel: int,
+                   current_unit: str | None) -> Recording:
+    """Every sweep of a recording, as the protocol readers take it.
 
     Args:
-      path: an ABF or NWB file.
-      channel: the current's ADC channel (ABF) or the recording's index (NWB: electrodes and
-        protocols in the file's order).
+      path: an ABF, NWB or WinWCP file (any registered format of sweeps).
+      channel: the current's ADC channel (ABF), the recording's index (NWB: electrodes and
+        protocols in the file's order), the index among the current channels (neo).
       current_unit: a unit label overriding the file's.
-
-    Returns:
-      dict: ``current`` and ``command`` (per-sweep arrays [A], [V]), ``epochs`` (per-sweep
-      (p1s, p2s, levels [V], types)), ``rate`` [Hz], ``format``, ``channel``, ``units``,
-      ``user_lists`` and ``command_check``.
     """
-    kind = format_of(path)
-    if kind == "nwb":
-        from fitting.recordings.formats.nwb import nwb_sweeps
-
-        return nwb_sweeps(path, channel, current_unit)
-    if kind == "neo":
-        from fitting.recordings.formats.registry import NEO_FORMATS
-        from fitting.recordings.formats.neo import neo_sweeps
-
-        return neo_sweeps(path, NEO_FORMATS[os.path.splitext(os.fspath(path))[1].lower()],
-                          channel, current_unit)
-    if kind != "abf":
-        raise InputError(
-            f"a protocol analysis reads recordings of sweeps (ABF, NWB, WinWCP), not {kind} files",
-            path=os.fspath(path))
-    return _abf_sweeps(path, channel, current_unit)
-
-
-def _abf_sweeps(path, channel, current_unit):
-    from fitting.recordings.formats.abf import _channel, _read_sweeps, load_abf
-    from fitting.recordings.formats.abf_command import protocol_checks, verify, waveform
-    from fitting.recordings.units import to_si, unit_info
-
-    abf = load_abf(path)
-    channel = _channel(path, abf, channel, "channel")
-    lists, slots, probe = protocol_checks(path, abf, channel, None)
-    current, command, recorded, epochs, units = _read_sweeps(path, abf, channel, probe,
-                                                             current_unit)
-    scale = to_si(1.0, unit_info(units["command"])[2])
-    epochs, check = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
-                           given=False)
-    if check and "applied" in check:
-        command = [waveform(table, len(c)) for table, c in zip(epochs, command)]
-    return dict(current=current, command=command, epochs=epochs, rate=float(abf.dataRate),
-                format="abf", channel=channel, units=units, user_lists=lists,
-                command_check=check)
+    return read_recording(path, ReadOptions(channel=channel, current_unit=current_unit))

@@ -8,12 +8,22 @@ unit (mV, mM, MOhm, s). Conversion to SI divides by an exact power of ten, so "1
 the float nearest to 0.14 V.
 """
 
+from __future__ import annotations
+
 import math
 import re
+from typing import Any
 
 import numpy as np
 
+from fitting.recordings.errors import InputError
 from ionjax import units
+
+__all__ = ["ACCEPTED", "DEFAULT_UNIT", "PLAUSIBLE", "PLAUSIBLE_CELSIUS", "QUANTITY_SI",
+           "RECORDING_QUANTITIES", "canonical_unit", "check_plausible", "checked_unit",
+           "exponent", "from_si", "override_unit", "parse_list", "parse_positive",
+           "parse_quantity", "parse_solution", "parse_temperature", "parse_valences",
+           "quantity_of", "split_header", "to_si", "unit_info"]
 
 # the SI unit of each quantity a file or a command line may hold
 QUANTITY_SI = {"voltage": "V", "current": "A", "concentration": "mol/m^3",
@@ -27,7 +37,7 @@ _ALIASES = {"resistance": {"megohm": "MOhm", "m": "MOhm", "g": "GOhm"},
             "voltage": {"volts": "V", "volt": "V"}, "current": {"amperes": "A", "ampere": "A"}}
 
 
-def exponent(symbol):
+def exponent(symbol: str) -> int:
     """Decimal exponent of a unit of the table: one ``symbol`` = 10**exponent SI units."""
     factor = units.UNITS[symbol][0]
     exp = round(math.log10(factor))
@@ -53,7 +63,7 @@ ACCEPTED = "; ".join(f"{q}: " + ", ".join(s for s, (_, u) in units.UNITS.items()
                                           if u == QUANTITY_SI[q]) for q in RECORDING_QUANTITIES)
 
 
-def canonical_unit(label, quantities=RECORDING_QUANTITIES):
+def canonical_unit(label: str | None, quantities: tuple[str, ...] = RECORDING_QUANTITIES) -> str | None:
     """The table's spelling ("mV", "pA", ...) of a unit label of one of ``quantities``, or None."""
     key = _fold(label)
     for quantity in quantities:
@@ -62,7 +72,7 @@ def canonical_unit(label, quantities=RECORDING_QUANTITIES):
     return None
 
 
-def unit_info(label):
+def unit_info(label: str | None) -> tuple[str, str, int] | None:
     """(quantity, canonical unit, decimal exponent) of a recording's unit label, or None.
 
     Args:
@@ -79,13 +89,26 @@ def unit_info(label):
     return quantity, symbol, exponent(symbol)
 
 
-def quantity_of(label):
+def quantity_of(label: Any) -> str | None:
     """"voltage", "current" or None for a channel's unit label (NUL/space padding ignored)."""
     info = unit_info(str(label).replace("\x00", "").strip())
     return info[0] if info else None
 
 
-def override_unit(label, quantity, option):
+def checked_unit(path: str, label: Any, quantity: str, what: str) -> tuple[str, int]:
+    """(canonical unit, decimal exponent) of a unit label of ``quantity``, or an InputError
+    naming ``what`` and the accepted units (header strings may be NUL- or space-padded)."""
+    if label is not None:  # header strings are NUL- or space-padded
+        label = str(label).replace("\x00", "").strip() or None
+    info = unit_info(label) if label is not None else None
+    if info is None or info[0] != quantity:
+        found = "no unit" if label is None else f"unit {label!r}"
+        raise InputError(f"{what} has {found}, not a {quantity} unit (accepted units: "
+                         f"{ACCEPTED})", path=path)
+    return info[1], info[2]
+
+
+def override_unit(label: str | None, quantity: str, option: str) -> tuple[str, int]:
     """(canonical unit, exponent) of a unit given to override a file's label, checked."""
     symbol = canonical_unit(label, (quantity,)) if label is not None else None
     if symbol is None:
@@ -94,13 +117,13 @@ def override_unit(label, quantity, option):
     return symbol, exponent(symbol)
 
 
-def to_si(values, exp):
+def to_si(values: Any, exp: int) -> np.ndarray:
     """values [unit] -> SI, for a unit 10**exp of SI (dividing by an exact power of ten)."""
     values = np.asarray(values, dtype=float)
     return values * 10.0 ** exp if exp >= 0 else values / 10.0 ** -exp
 
 
-def from_si(values, exp):
+def from_si(values: Any, exp: int) -> np.ndarray:
     """SI -> values in the unit 10**exp of SI."""
     return to_si(values, -exp)
 
@@ -113,7 +136,7 @@ _TYPICAL = {"voltage": (0.01, 0.5), "current": (1e-11, 1e-7)}
 _RULE = {"voltage": "|V| <= 0.5 V spanning >= 1 mV", "current": "1 fA <= max |I| <= 1 uA"}
 
 
-def check_plausible(values, quantity, unit, *, override):
+def check_plausible(values: Any, quantity: str, unit: Any, *, override: str) -> str | None:
     """Refuse values that, read in ``unit``, cannot be a voltage-clamp I-V.
 
     Args:
@@ -151,7 +174,7 @@ _BRACKETED = re.compile(r"^(?P<name>.*?)\s*[\[(]\s*(?P<unit>[^\[\]()]*?)\s*[\])]
 _SUFFIXED = re.compile(r"^(?P<name>.+?)\s*[_/ ]\s*(?P<unit>[^_/ ]+)$")
 
 
-def split_header(header):
+def split_header(header: str) -> tuple[str, str | None]:
     """Split a column header into (name, unit label), e.g. "voltage [mV]" -> ("voltage", "mV").
 
     A header that is only a unit ("mV") gives ("", "mV"); one without a recognisable unit part
@@ -172,7 +195,7 @@ _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PATTERN = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z\u00b5\u03bc%\u03a9\u2126°]*)\s*$")
 
 
-def parse_quantity(text, kind):
+def parse_quantity(text: Any, kind: str) -> float:
     """Parse ``text`` such as "3.18mV" into SI; a bare number takes the kind's default unit.
 
     Args:
@@ -199,7 +222,7 @@ def parse_quantity(text, kind):
 PLAUSIBLE_CELSIUS = (-10.0, 100.0)
 
 
-def parse_temperature(text):
+def parse_temperature(text: Any) -> float:
     """Parse "22C", "22 degC", "295.15K" or a bare number (degC if <= 100, kelvin if >= 200).
 
     Returns:
@@ -227,13 +250,13 @@ def parse_temperature(text):
     return kelvin
 
 
-def parse_list(text, kind=None):
+def parse_list(text: str, kind: str | None = None) -> list:
     """Comma-separated values, each parsed as ``kind`` (or kept as stripped strings)."""
     items = [item.strip() for item in str(text).split(",") if item.strip()]
     return [parse_quantity(item, kind) for item in items] if kind else items
 
 
-def parse_valences(text):
+def parse_valences(text: str) -> list[int]:
     """Comma-separated valences: each a non-zero integer ("1,-1,2"); "1.9" or "0" is refused."""
     valences = []
     for item in parse_list(text):
@@ -248,7 +271,7 @@ def parse_valences(text):
     return valences
 
 
-def parse_positive(text, kind, what):
+def parse_positive(text: Any, kind: str, what: str) -> float:
     """Comma-separated quantities of ``kind``, each finite and > 0 (``what`` names them)."""
     values = parse_list(text, kind)
     for item, value in zip(parse_list(text), values):
@@ -257,7 +280,7 @@ def parse_positive(text, kind, what):
     return values
 
 
-def parse_solution(text):
+def parse_solution(text: str) -> dict[str, float]:
     """"K=140,gluconate=140" -> {"K": 140.0, "gluconate": 140.0} (concentrations in mM, > 0)."""
     solution = {}
     for item in parse_list(text):

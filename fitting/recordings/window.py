@@ -6,10 +6,17 @@ Sample k of the step (t = k / rate after onset, k = 0 at the first sample of the
 if start <= t < end, so ("2.5ms", "7.5ms") at 2 kHz takes samples 5..14.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from fitting.recordings.errors import InputError
 from fitting.recordings.units import parse_quantity
+
+__all__ = ["resolve_window"]
 
 _EPS = 1e-6  # [samples]: tolerance of window bounds that fall on a sample
 
@@ -46,7 +53,7 @@ def _is_number(text):
     return True
 
 
-def resolve_window(path, window, n_step, rate):
+def resolve_window(path: str, window: Sequence[Any], n_step: int, rate: float) -> tuple[int, int]:
     """(first, stop) sample indices of the window within a step of ``n_step`` samples."""
     if isinstance(window, str) or len(window) != 2:
         raise InputError(f"window must be a pair (start, end); got {window!r}", path=path)

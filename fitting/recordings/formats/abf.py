@@ -25,25 +25,41 @@ command coordinates is unaffected by the LJP (a common shift), and the small R_s
 current during the ramp is neglected.
 """
 
+from __future__ import annotations
+
+import dataclasses
 import os
+from typing import Any
 
 import numpy as np
 
 from fitting.recordings.corrections import DEFAULT_TEMPERATURE
+from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError, reading, require_file
-from fitting.recordings.units import ACCEPTED, quantity_of, to_si, unit_info
 from fitting.recordings.formats.abf_command import check_transients, protocol_checks, verify, waveform
+from fitting.recordings.model import Channel, Epoch, ReadOptions, Recording, Sweep
 from fitting.recordings.stepiv import check_statistic, step_iv
+from fitting.recordings.units import checked_unit, to_si, unit_info
+
+__all__ = ["iv", "iv_from_abf", "load_abf", "read", "sniff"]
+
+MAGIC = (b"ABF ", b"ABF2")
 
 
+def sniff(head: bytes, name: str) -> bool:
+    """Whether a file is an ABF: its first bytes say so, whatever its name, or it is named
+    ``.abf`` and does not start as an HDF5 (NWB) file does."""
+    return head[:4] in MAGIC or (os.path.splitext(name)[1].lower() == ".abf"
+                                 and not head.startswith(b"\x89HDF"))
 
-def load_abf(path):
+
+def load_abf(path: str | os.PathLike) -> Any:
     """Open an ABF file with pyabf, turning every failure into an InputError."""
     path = os.fspath(path)
     require_file(path)
     with open(path, "rb") as handle:
         magic = handle.read(4)
-    if magic not in (b"ABF ", b"ABF2"):
+    if magic not in MAGIC:
         raise InputError(f"not an ABF file (it starts with {magic!r}, not b'ABF ' or b'ABF2')",
                          path=path)
     printing = np.get_printoptions()  # pyabf sets numpy's print options for the whole process
@@ -57,19 +73,6 @@ def load_abf(path):
         return pyabf.ABF(path)
 
 
-def checked_unit(path, label, quantity, what):
-    """(canonical unit, decimal exponent) of a unit label of ``quantity``, or an InputError
-    naming ``what`` and the accepted units (header strings may be NUL- or space-padded)."""
-    if label is not None:  # header strings are NUL- or space-padded
-        label = str(label).replace("\x00", "").strip() or None
-    info = unit_info(label) if label is not None else None
-    if info is None or info[0] != quantity:
-        found = "no unit" if label is None else f"unit {label!r}"
-        raise InputError(f"{what} has {found}, not a {quantity} unit (accepted units: "
-                         f"{ACCEPTED})", path=path)
-    return info[1], info[2]
-
-
 def _channel(path, abf, index, what):
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or \
             not 0 <= index < abf.channelCount:
@@ -79,10 +82,19 @@ def _channel(path, abf, index, what):
     return int(index)
 
 
+def _channels(abf):
+    """The file's ADC channels, then its DAC channels."""
+    adcs = [Channel.of(c, abf.adcNames[c], abf.adcUnits[c], "adc")
+            for c in range(abf.channelCount)]
+    dacs = [Channel.of(c, name, unit, "dac") for c, (name, unit) in
+            enumerate(zip(getattr(abf, "dacNames", ()), getattr(abf, "dacUnits", ())))]
+    return tuple(adcs + dacs)
+
+
 def _read_sweeps(path, abf, channel, command_channel, current_unit, voltage_unit=None):
     """Per-sweep current [A], command [V], recorded command [V] or None, and epoch tables."""
     i_unit, i_exp = checked_unit(path, current_unit or abf.adcUnits[channel], "current",
-                          f"channel {channel} ({abf.adcNames[channel]})")
+                                 f"channel {channel} ({abf.adcNames[channel]})")
     r_unit = r_exp = None
     if command_channel is not None:
         r_unit, r_exp = checked_unit(path, voltage_unit or abf.adcUnits[command_channel],
@@ -95,15 +107,16 @@ def _read_sweeps(path, abf, channel, command_channel, current_unit, voltage_unit
             raise InputError(f"no epoch table for channel {channel}: cannot locate the test step",
                              path=path)
         c_unit, c_exp = checked_unit(path, voltage_unit or abf.sweepUnitsC, "voltage",
-                              "the command waveform")
+                                     "the command waveform")
         current.append(to_si(abf.sweepY, i_exp))
         command.append(to_si(abf.sweepC, c_exp))
-        epochs.append((list(table.p1s), list(table.p2s), to_si(table.levels, c_exp).tolist(),
-                       list(table.types)))
+        epochs.append(tuple(Epoch(k, p1, p2, level, kind) for k, (p1, p2, level, kind) in
+                            enumerate(zip(table.p1s, table.p2s,
+                                          to_si(table.levels, c_exp).tolist(), table.types))))
         if command_channel is not None:
             abf.setSweep(sweep, channel=command_channel)
             recorded.append(to_si(abf.sweepY, r_exp))
-    if len({len(e[0]) for e in epochs}) != 1:
+    if len({len(e) for e in epochs}) != 1:
         raise InputError("the epoch table differs in length between sweeps", path=path)
     units = {"current": i_unit, "command": c_unit}
     if command_channel is not None:
@@ -111,10 +124,58 @@ def _read_sweeps(path, abf, channel, command_channel, current_unit, voltage_unit
     return current, command, (recorded if command_channel is not None else None), epochs, units
 
 
+def _recording(path, abf, options):
+    """(Recording, epoch-slot count) of an open ABF: the command checked against the recording
+    (``fitting.recordings.formats.abf_command``), the voltage from the epoch table or, with
+    ``options.command_channel``, from that recorded ADC channel."""
+    channel = _channel(path, abf, options.channel, "channel")
+    command_channel = options.command_channel
+    if command_channel is not None:
+        command_channel = _channel(path, abf, command_channel, "command_channel")
+    lists, slots, probe = protocol_checks(path, abf, channel, command_channel)
+    current, command, recorded, epochs, units = _read_sweeps(
+        path, abf, channel, probe, options.current_unit, options.voltage_unit)
+    scale = to_si(1.0, unit_info(units["command"])[2])
+    epochs, check = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
+                           given=command_channel is not None)
+    if command_channel is None:  # the probe only checked the table; voltages come from it
+        recorded = None
+        if check and "applied" in check:
+            command = [waveform(table, len(c)) for table, c in zip(epochs, command)]
+    channels = _channels(abf)
+    dacs = [c for c in channels if c.source == "dac" and c.index == channel]
+    sweeps = tuple(Sweep(s, current[s], command[s], epochs[s],
+                         None if recorded is None else recorded[s]) for s in range(len(current)))
+    rec = Recording(
+        path=path, format="abf", rate=float(abf.dataRate), sweeps=sweeps,
+        current=channels[channel], command=dacs[0] if dacs else None,
+        voltage_source="epochs" if recorded is None else "adc",
+        voltage=None if recorded is None else channels[command_channel], channels=channels,
+        units=units, user_lists=lists, command_check=check,
+        provenance={"channel": channel, "abf_version": getattr(abf, "abfVersionString", None)})
+    return rec, slots
+
+
+def read(path: str | os.PathLike, options: ReadOptions = ReadOptions()) -> Recording:
+    """The sweeps of an ABF file as a ``Recording`` (the format registry's reader).
+
+    A command from a stimulus file, or a user list the recording cannot confirm, is refused; an
+    applied user list rebuilds the command waveform from the epoch table. The voltage source is
+    the epoch table ("epochs"), or the ADC channel ``options.command_channel`` ("adc"); the
+    recording lists the file's ADC and DAC channels.
+
+    Raises:
+      InputError: an unreadable file, a bad channel or unit, an unconfirmed command.
+      ImportError: if pyabf is not installed.
+    """
+    path = os.fspath(path)
+    return _recording(path, load_abf(path), options)[0]
+
+
 def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epoch=None,
                 leak=None, command_channel=None, ljp=None, series_resistance=None,
                 compensation=0.0, temperature=DEFAULT_TEMPERATURE, current_unit=None,
-                voltage_unit=None):
+                voltage_unit=None) -> IVData:
     """Extract the step I-V curve of a voltage-clamp ABF file, one point per sweep, in SI.
 
     Args:
@@ -165,43 +226,37 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
     path = os.fspath(path)
     check_statistic(statistic)
     abf = load_abf(path)
-    channel = _channel(path, abf, channel, "channel")
-    if command_channel is not None:
-        command_channel = _channel(path, abf, command_channel, "command_channel")
-    lists, slots, probe = protocol_checks(path, abf, channel, command_channel)
-    current, command, recorded, epochs, units = _read_sweeps(
-        path, abf, channel, probe, current_unit, voltage_unit)
-    scale = to_si(1.0, unit_info(units["command"])[2])
-    epochs, check = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
-                           given=command_channel is not None)
-    if command_channel is None:  # the probe only checked the table; voltages come from it
-        recorded = None
-        units.pop("recorded_command", None)
-        command = [waveform(table, len(c)) for table, c in zip(epochs, command)] \
-            if check and "applied" in check else command
+    rec, slots = _recording(path, abf, ReadOptions(channel, current_unit, voltage_unit,
+                                                   command_channel))
+    if rec.voltage_source != "adc":  # a probe's unit is not the step voltages'
+        rec = dataclasses.replace(rec, units={k: u for k, u in rec.units.items()
+                                              if k != "recorded_command"})
+    channel, lists, check = rec.current.index, rec.user_lists, rec.command_check
     metadata = {
-        "source": path, "format": "abf", "abf_version": getattr(abf, "abfVersionString", None),
-        "channel": channel, "channel_name": str(abf.adcNames[channel]),
-        "command_channel": command_channel,
-        "voltage_source": "epoch table" if recorded is None else
-        f"recorded command (channel {command_channel}), mean over the window",
+        "source": path, "format": "abf", "abf_version": rec.provenance["abf_version"],
+        "channel": channel, "channel_name": rec.current.name,
+        "command_channel": None if rec.voltage is None else rec.voltage.index,
+        "voltage_source": "epoch table" if rec.voltage is None else
+        f"recorded command (channel {rec.voltage.index}), mean over the window",
         "user_lists": lists, "command_check": check,
-        "other_current_channels": [f"{c} ({str(abf.adcNames[c]).strip()})"
-                                   for c in range(abf.channelCount) if c != channel and
-                                   quantity_of(abf.adcUnits[c]) == "current"],
+        "other_current_channels": [f"{c.index} ({c.name.strip()})" for c in rec.channels
+                                   if c.source == "adc" and c.index != channel and
+                                   c.kind == "current"],
     }
-    transients = (lambda k: check_transients(path, abf, channel, current, epochs, k, lists,
-                                             slots)) if check == "transients" else None
-    r = dict(current=current, command=command, epochs=epochs, rate=abf.dataRate, units=units)
-    return step_iv(path, r, window=window, statistic=statistic, epoch=epoch, leak=leak, ljp=ljp,
+    transients = (lambda k: check_transients(path, abf, channel, rec.currents, rec.epochs, k,
+                                             lists, slots)) if check == "transients" else None
+    return step_iv(rec, window=window, statistic=statistic, epoch=epoch, leak=leak, ljp=ljp,
                    series_resistance=series_resistance, compensation=compensation,
-                   temperature=temperature, recorded=recorded, transients=transients,
-                   label=_label(path, abf, channel), metadata=metadata)
+                   temperature=temperature, transients=transients,
+                   label=_label(path, rec), metadata=metadata)
 
 
-def _label(path, abf, channel):
+def _label(path, rec):
     """The file's name; the channel's when the file records more than one current (two cells
     of a paired recording must not share a label; ``read_files`` puts the file name first)."""
-    currents = [c for c in range(abf.channelCount) if quantity_of(abf.adcUnits[c]) == "current"]
+    currents = [c for c in rec.channels if c.source == "adc" and c.kind == "current"]
     return os.path.splitext(os.path.basename(path))[0] if len(currents) < 2 else \
-        str(abf.adcNames[channel]).strip()
+        rec.current.name.strip()
+
+
+iv = iv_from_abf  # ``fitting.read``'s step I-V of an ABF

@@ -25,18 +25,27 @@ that records the command, the table is checked against what the recording shows:
   are refused.
 """
 
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from fitting.recordings.errors import InputError
 from fitting.recordings.formats.abf_userlist import describe_parameter, named_user_lists, waveform_sources
+from fitting.recordings.model import Epoch, EpochTables as Tables
 from fitting.recordings.units import quantity_of
+
+__all__ = ["apply_list", "check_transients", "compare", "protocol_checks", "verify", "waveform"]
 
 TOLERANCE = 3e-3      # [V] flatness and level agreement of the recorded command
 EDGE_STEP = 10e-3     # [V] command change at a step edge whose transient is checked
 TRANSIENT_RATIO = 10  # transient jump / median sample-to-sample jump
 
 
-def protocol_checks(path, abf, channel, command_channel):
+def protocol_checks(path: str, abf: Any, channel: int, command_channel: int | None) -> tuple[list[dict], int, int | None]:
     """(named user lists, epoch slots, channel that records the command or None); refuses a
     command drawn from a stimulus file."""
     try:
@@ -61,24 +70,24 @@ def _interior(p1, p2):
     return p1 + margin, p2 - margin
 
 
-def compare(recorded, epochs):
+def compare(recorded: Sequence[np.ndarray], epochs: Tables) -> tuple[str, int | None, int | None]:
     """("agrees" | "levels" | "timing", sweep, epoch) of the recorded command vs the tables.
 
     Args:
       recorded: per sweep, the recorded command [V] (arrays of the sweep's length).
-      epochs: per sweep, (p1s, p2s, levels [V], types) as pyabf's ``sweepEpochs``.
+      epochs: per sweep, its epoch table (``Epoch`` s, as pyabf's ``sweepEpochs``).
     """
     offsets, off_level = [], []
-    for s, ((p1s, p2s, levels, types), r) in enumerate(zip(epochs, recorded)):
-        for k, (p1, p2, level, kind) in enumerate(zip(p1s, p2s, levels, types)):
-            a, b = _interior(p1, p2)
-            if kind != "Step" or b - a < 3:
+    for s, (table, r) in enumerate(zip(epochs, recorded)):
+        for e in table:
+            a, b = _interior(e.start, e.stop)
+            if e.type != "Step" or b - a < 3:
                 continue
             lo, hi = np.percentile(r[a:b], [1, 99])
             if hi - lo > TOLERANCE:
-                return "timing", s, k
-            offsets.append(np.median(r[a:b]) - level)
-            off_level.append((s, k))
+                return "timing", s, e.index
+            offsets.append(np.median(r[a:b]) - e.level)
+            off_level.append((s, e.index))
     if not offsets:
         return "agrees", None, None
     offsets = np.asarray(offsets)
@@ -88,19 +97,19 @@ def compare(recorded, epochs):
     return "agrees", None, None
 
 
-def waveform(table, n):
+def waveform(table: tuple[Epoch, ...], n: int) -> np.ndarray:
     """The command [V] of one sweep of ``n`` samples drawn from its epoch table (steps, ramps)."""
-    p1s, p2s, levels, types = table
-    wave = np.full(n, levels[0], dtype=float)
-    for k, (p1, p2, level) in enumerate(zip(p1s, p2s, levels)):
-        if types[k] == "Ramp" and k > 0:
-            wave[p1:p2] = np.linspace(levels[k - 1], level, p2 - p1, endpoint=False)
+    wave = np.full(n, table[0].level, dtype=float)
+    for k, e in enumerate(table):
+        if e.type == "Ramp" and k > 0:
+            wave[e.start:e.stop] = np.linspace(table[k - 1].level, e.level, e.stop - e.start,
+                                               endpoint=False)
         else:
-            wave[p1:p2] = level
+            wave[e.start:e.stop] = e.level
     return wave
 
 
-def apply_list(epochs, kind, position, values, scale):
+def apply_list(epochs: Tables, kind: str, position: int, values: Sequence[float], scale: float) -> list[tuple[Epoch, ...]]:
     """Epoch tables with a list's values put into epoch ``position`` of each sweep.
 
     ``kind`` "duration" (values in samples: later epochs move, the last one ends at the sweep's
@@ -108,18 +117,21 @@ def apply_list(epochs, kind, position, values, scale):
     the end of the list.
     """
     rebuilt = []
-    for s, (p1s, p2s, levels, types) in enumerate(epochs):
-        p1s, p2s, levels = list(p1s), list(p2s), list(levels)
+    for s, table in enumerate(epochs):
+        table = list(table)
         value = values[min(s, len(values) - 1)]
         if kind == "level":
-            levels[position] = value * scale
+            table[position] = dataclasses.replace(table[position], level=value * scale)
         else:
-            shift = int(round(value)) - (p2s[position] - p1s[position])
-            end = p2s[-1]
-            for k in range(position, len(p1s)):
-                p1s[k] = min(p1s[k] + (shift if k > position else 0), end)
-                p2s[k] = end if k == len(p1s) - 1 else min(p2s[k] + shift, end)
-        rebuilt.append((p1s, p2s, levels, list(types)))
+            at = table[position]
+            shift = int(round(value)) - (at.stop - at.start)
+            end = table[-1].stop
+            for k in range(position, len(table)):
+                e = table[k]
+                table[k] = dataclasses.replace(
+                    e, start=min(e.start + (shift if k > position else 0), end),
+                    stop=end if k == len(table) - 1 else min(e.stop + shift, end))
+        rebuilt.append(tuple(table))
     return rebuilt
 
 
@@ -152,7 +164,8 @@ def _describe(lists, slots):
     return "a Clampex user list varying " + " and ".join(parts)
 
 
-def verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale, given):
+def verify(path: str, abf: Any, channel: int, lists: list[dict], slots: int, epochs: Tables,
+           recorded: Sequence[np.ndarray] | None, probe: int | None, scale: float, given: bool) -> tuple[list[tuple[Epoch, ...]], str | None]:
     """Check the epoch tables against the recording; return (epochs, note).
 
     Args:
@@ -183,7 +196,7 @@ def verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale, giv
             decoded = describe_parameter(entry["parameter"], slots)
             values = _list_values(abf, entry)
             position = _position(abf, channel, decoded[1]) if decoded else None
-            if values and position is not None and position < len(epochs[0][0]):
+            if values and position is not None and position < len(epochs[0]):
                 rebuilt = apply_list(epochs, decoded[0], position, values, scale)
                 result = compare(recorded, rebuilt)
                 if result[0] != "timing":
@@ -213,7 +226,8 @@ def _ratio(jumps, edge):
     return float(jumps[edge - 2:edge + 3].max() / max(np.median(jumps), np.finfo(float).tiny))
 
 
-def check_transients(path, abf, channel, current, epochs, k, lists, slots):
+def check_transients(path: str, abf: Any, channel: int, current: Sequence[np.ndarray],
+                     epochs: Tables, k: int, lists: list[dict], slots: int) -> str:
     """Refuse unless the current's jumps put the test step where the table does, not where the
     list would (module docstring); returns the note for the metadata."""
     head = f"{_describe(lists, slots)}; no channel records the command"
@@ -227,20 +241,21 @@ def check_transients(path, abf, channel, current, epochs, k, lists, slots):
                              "command_channel=", path=path)
         hypotheses.append(apply_list(epochs, "duration", position, values, 1.0))
     judged = 0
-    for s, (p1s, _, levels, _) in enumerate(epochs):
+    for s, table in enumerate(epochs):
         jumps = np.abs(np.diff(current[s]))
-        onsets = {other[s][0][k] for other in hypotheses} - {p1s[k]}
+        onset = table[k].start
+        onsets = {other[s][k].start for other in hypotheses} - {onset}
         if not onsets:
             continue  # the list would not move the step in this sweep
-        if abs(levels[k] - levels[k - 1]) < EDGE_STEP:
+        if abs(table[k].level - table[k - 1].level) < EDGE_STEP:
             raise InputError(f"{head} and the test step of sweep {s} changes the command too "
                              "little to locate it by its transient. Pass command_channel=",
                              path=path)
-        table = _ratio(jumps, p1s[k])
-        if not (table >= TRANSIENT_RATIO and
-                all(table >= TRANSIENT_RATIO * _ratio(jumps, o) / 2 for o in onsets)):
+        ratio = _ratio(jumps, onset)
+        if not (ratio >= TRANSIENT_RATIO and
+                all(ratio >= TRANSIENT_RATIO * _ratio(jumps, o) / 2 for o in onsets)):
             raise InputError(f"{head} and the current does not show the test step's onset where "
-                             f"the epoch table puts it (sample {p1s[k]} of sweep {s}) rather "
+                             f"the epoch table puts it (sample {onset} of sweep {s}) rather "
                              "than where the list would: the list may have been applied. Pass "
                              "command_channel=", path=path)
         judged += 1

@@ -30,12 +30,19 @@ those with 8). ``describe_parameter`` decodes them.
 108) at entry offsets 40 and 42.
 """
 
+from __future__ import annotations
+
+import os
 import struct
+from typing import BinaryIO
+
+__all__ = ["describe_parameter", "enabled_user_lists", "epoch_slots", "named_user_lists",
+           "user_lists", "waveform_sources"]
 
 _BLOCK = 512
 
 
-def user_lists(handle):
+def user_lists(handle: BinaryIO) -> list[dict]:
     """The user lists declared in an ABF header.
 
     Args:
@@ -81,7 +88,7 @@ def _values(raw):
         return None
 
 
-def waveform_sources(handle):
+def waveform_sources(handle: BinaryIO) -> list[tuple[bool, int]]:
     """Per DAC: (enabled, source) with source 0 none, 1 epoch table, 2 stimulus file.
 
     Returns [] for ABF1 files older than version 1.6 (no such fields).
@@ -102,12 +109,12 @@ def waveform_sources(handle):
     raise ValueError(f"not an ABF header (starts with {magic!r})")
 
 
-def epoch_slots(handle):
+def epoch_slots(handle: BinaryIO) -> int:
     """Number of epoch slots the parameter codes count with: 10, or 50 for 8-DAC ABF2 files."""
     return 50 if len(waveform_sources(handle)) > 4 else 10
 
 
-def describe_parameter(code, slots):
+def describe_parameter(code: int, slots: int) -> tuple[str, int] | None:
     """("level" | "duration", Clampex epoch index, A = 0) of a user-list code, or None."""
     first = 11 + slots
     if first <= code < first + slots:
@@ -125,13 +132,13 @@ def _read(handle, offset, size):
     return data
 
 
-def enabled_user_lists(path):
+def enabled_user_lists(path: str | os.PathLike) -> list[dict]:
     """The enabled user lists of the ABF file at ``path`` (see ``user_lists``)."""
     with open(path, "rb") as handle:
         return [entry for entry in user_lists(handle) if entry["enabled"]]
 
 
-def named_user_lists(path):
+def named_user_lists(path: str | os.PathLike) -> tuple[list[dict], int]:
     """The lists of the file at ``path`` that are enabled or name a parameter, and the number
     of epoch slots their codes count with."""
     with open(path, "rb") as handle:

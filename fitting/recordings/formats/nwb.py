@@ -13,14 +13,32 @@ row's ``sequential_recordings`` entry (its ``stimulus_type``) or the table's own
 (``fitting.recordings.epochs``): NWB keeps the waveform, not the protocol.
 """
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 import numpy as np
 
-from fitting.recordings.errors import InputError, reading, require_file
+from fitting.recordings.corrections import DEFAULT_TEMPERATURE
+from fitting.recordings.data import IVData, stack
 from fitting.recordings.epochs import epoch_tables
-from fitting.recordings.formats.abf import checked_unit
-from fitting.recordings.units import to_si
+from fitting.recordings.errors import InputError, reading, require_file
+from fitting.recordings.formats.nwb_series import series_rate, series_values
+from fitting.recordings.model import Channel, ReadOptions, Recording, Sweep
+from fitting.recordings.stepiv import check_statistic, step_iv
+from fitting.recordings.units import checked_unit, to_si
+
+__all__ = ["iv", "iv_from_nwb", "read", "recordings", "sniff"]
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def sniff(head: bytes, name: str) -> bool:
+    """Whether a file is NWB: it starts as an HDF5 file, whatever its name, or it is named
+    ``.nwb`` and is not an ABF by its content."""
+    return head[:8] == HDF5_MAGIC or (os.path.splitext(name)[1].lower() == ".nwb"
+                                      and head[:4] not in (b"ABF ", b"ABF2"))
 
 
 def _open(path):
@@ -28,7 +46,7 @@ def _open(path):
     require_file(path)
     with open(path, "rb") as handle:
         magic = handle.read(8)
-    if magic != b"\x89HDF\r\n\x1a\n":
+    if magic != HDF5_MAGIC:
         raise InputError(f"not an NWB (HDF5) file (it starts with {magic[:4]!r}); NWB files in "
                          "Zarr are not read", path=path)
     try:
@@ -97,53 +115,7 @@ def _acquisition_rows(path, nwb):
     return rows
 
 
-def _slice(path, ref, what):
-    """Values of a (start, count, series) reference in the series' unit, and the series:
-    data * conversion + offset (a conversion that is a power of ten divides exactly, so
-    -70 stored in mV is -0.07 V to the last bit, as from an ABF)."""
-    start, count, series = ref
-    data = series.data
-    stop = len(data) if count < 0 else start + count
-    conversion = float(series.conversion)
-    if not (np.isfinite(conversion) and conversion > 0):
-        raise InputError(f"the {what} series {series.name!r} has conversion {conversion!r}: "
-                         "not a positive factor to its unit", path=path)
-    values = np.asarray(data[start:stop], float)
-    if values.ndim != 1 or values.size < 2:
-        raise InputError(f"the {what} series {series.name!r} is not one-dimensional with two "
-                         f"samples or more (shape {values.shape})", path=path)
-    power = round(np.log10(conversion))
-    values = values / 10.0 ** -power if power < 0 and conversion == 10.0 ** power else \
-        values * conversion
-    return values + float(getattr(series, "offset", 0.0) or 0.0), series
-
-
-RATES = (100.0, 1e7)  # [Hz] the sampling rates of patch-clamp recordings
-
-
-def _rate(path, series, start, count):
-    if series.rate is not None:
-        rate = float(series.rate)
-    else:
-        t = np.asarray(series.timestamps[start:start + count], float)
-        steps = np.diff(t)
-        if steps.size == 0 or not np.all(steps > 0) or np.ptp(steps) > 1e-6 * np.median(steps):
-            raise InputError(f"series {series.name!r} is not sampled at a uniform rate",
-                             path=path)
-        rate = 1.0 / float(np.median(steps))
-    if not RATES[0] <= rate <= RATES[1]:  # NaN included
-        raise InputError(f"series {series.name!r} is sampled at {rate:g} Hz: not a patch-clamp "
-                         f"rate ({RATES[0]:g} Hz to {RATES[1]:g} Hz)", path=path)
-    return rate
-
-
-def _unit(path, series, override, quantity):
-    """(quantity, unit, decimal exponent) of a series' unit (or its override), checked."""
-    unit, exp = checked_unit(path, override or series.unit, quantity, f"series {series.name!r}")
-    return quantity, unit, exp
-
-
-def recordings(path):
+def recordings(path: str | os.PathLike) -> list[dict]:
     """The voltage-clamp recordings of an NWB file, in the order of first appearance: a list of
     dicts ``electrode`` (name), ``protocol`` (stimulus type or None) and ``sweeps`` (count)."""
     path = os.fspath(path)
@@ -177,21 +149,22 @@ def _group(path, nwb):
     return out
 
 
-def describe(group):
+def describe(group: dict) -> str:
+    """A recording's name: its electrode, and its protocol where the file names one."""
     return group["electrode"] + (f" ({group['protocol']})" if group["protocol"] else "")
 
 
-def nwb_sweeps(path, channel=0, current_unit=None, voltage_unit=None):
-    """The sweeps of recording ``channel`` (an index into ``recordings(path)``: electrodes and
-    protocols in the file's order) as the protocol readers take them.
+def read(path: str | os.PathLike, options: ReadOptions = ReadOptions()) -> Recording:
+    """The sweeps of recording ``options.channel`` (an index into ``recordings(path)``:
+    electrodes and protocols in the file's order) as a ``Recording`` (the format registry's
+    reader): the current from the response series, the command from the stimulus series, the
+    voltage source the epoch table read off the command ("epochs").
 
-    Returns:
-      dict: ``current`` and ``command`` (per-sweep arrays [A], [V]), ``epochs`` (per-sweep
-      (p1s, p2s, levels [V], types) read off the commands), ``rate`` [Hz], ``units``,
-      ``channel``, ``format`` "nwb", ``recording`` (its description), ``user_lists`` (empty)
-      and ``command_check`` ("stimulus series").
+    Raises:
+      InputError: not an NWB file, no such recording, a sweep without its stimulus, bad units.
+      ImportError: if pynwb is not installed (extra ``nwb``).
     """
-    path = os.fspath(path)
+    path, channel = os.fspath(path), options.channel
     io, nwb = _open(path)
     try:
         groups = _group(path, nwb)
@@ -200,45 +173,55 @@ def nwb_sweeps(path, channel=0, current_unit=None, voltage_unit=None):
             listing = "; ".join(f"{k}: {describe(g)}" for k, g in enumerate(groups))
             raise InputError(f"recording {channel!r} does not exist; the file has {listing}",
                              path=path)
-        return _read_group(path, groups[int(channel)], current_unit, voltage_unit)
+        return _read_group(path, groups[int(channel)], int(channel), options.current_unit,
+                           options.voltage_unit)
     finally:
         io.close()
 
 
-def _read_group(path, group, current_unit, voltage_unit):
+def _read_group(path, group, index, current_unit, voltage_unit):
     current, command, rates, i_units, quantum = [], [], set(), set(), 0.0
+    stored = {}
     for stim, resp in group["rows"]:
         if stim is None or stim[2] is None or stim[0] < 0:
             raise InputError(f"{describe(group)}: a sweep has no stimulus (command) series; the "
                              "command voltage is needed", path=path)
-        i, r_series = _slice(path, resp, "response")
-        v, s_series = _slice(path, stim, "stimulus")
-        _, i_sym, i_exp = _unit(path, r_series, current_unit, "current")
-        _, _, v_exp = _unit(path, s_series, voltage_unit, "voltage")
+        i, r_series = series_values(path, resp, "response")
+        v, s_series = series_values(path, stim, "stimulus")
+        i_sym, i_exp = checked_unit(path, current_unit or r_series.unit, "current",
+                                    f"series {r_series.name!r}")
+        v_exp = checked_unit(path, voltage_unit or s_series.unit, "voltage",
+                             f"series {s_series.name!r}")[1]
         if len(i) != len(v):
             raise InputError(f"{describe(group)}: a response and its stimulus differ in length "
                              f"({len(i)}, {len(v)} samples)", path=path)
-        rates.add(_rate(path, r_series, resp[0], len(i)))
-        rates.add(_rate(path, s_series, stim[0], len(v)))
+        rates.add(series_rate(path, r_series, resp[0], len(i)))
+        rates.add(series_rate(path, s_series, stim[0], len(v)))
         current.append(to_si(i, i_exp))
         command.append(to_si(v, v_exp))
         if np.issubdtype(s_series.data.dtype, np.integer):  # whole codes of the conversion
             quantum = max(quantum, float(to_si(float(s_series.conversion), v_exp)))
         i_units.add(i_sym)
+        stored.setdefault("current", r_series.unit), stored.setdefault("command", s_series.unit)
     if len(rates) != 1:
         raise InputError(f"{describe(group)}: the sweeps are sampled at different rates "
                          f"{sorted(rates)} Hz", path=path)
     units = {"current": i_units.pop() if len(i_units) == 1 else sorted(i_units),
              "command": "V"}
-    return dict(current=current, command=command,
-                epochs=epoch_tables(path, command, quantum=quantum), rate=rates.pop(),
-                units=units, channel=group["electrode"], format="nwb",
-                recording=describe(group), user_lists=[], command_check="stimulus series")
+    epochs = epoch_tables(path, command, quantum=quantum)
+    return Recording(
+        path=path, format="nwb", rate=rates.pop(),
+        sweeps=tuple(Sweep(s, i, v, e) for s, (i, v, e) in enumerate(zip(current, command,
+                                                                          epochs))),
+        current=Channel.of(index, group["electrode"], stored["current"], "adc"),
+        command=Channel.of(index, group["electrode"], stored["command"], "dac"),
+        voltage_source="epochs", units=units, command_check="stimulus series",
+        provenance={"channel": group["electrode"], "recording": describe(group)})
 
 
 def iv_from_nwb(path, *, recording=None, window=("60%", "95%"), statistic="mean", epoch=None,
                 leak=None, ljp=None, series_resistance=None, compensation=0.0,
-                temperature=None, current_unit=None, voltage_unit=None):
+                temperature=None, current_unit=None, voltage_unit=None) -> IVData:
     """The step I-V of every voltage-clamp recording of an NWB file (one point per sweep), in SI.
 
     Each electrode (one cell) and protocol is a recording; their I-Vs are stacked, padded with
@@ -268,10 +251,6 @@ def iv_from_nwb(path, *, recording=None, window=("60%", "95%"), statistic="mean"
         unknown recording, and every refusal of the step I-V (``iv_from_abf``).
       ImportError: if pynwb is not installed (extra ``nwb``).
     """
-    from fitting.recordings.corrections import DEFAULT_TEMPERATURE
-    from fitting.recordings.data import stack
-    from fitting.recordings.stepiv import check_statistic, step_iv
-
     path = os.fspath(path)
     check_statistic(statistic)
     if isinstance(recording, (bool, float)):
@@ -287,25 +266,32 @@ def iv_from_nwb(path, *, recording=None, window=("60%", "95%"), statistic="mean"
             listing = "; ".join(f"{k}: {describe(g)}" for k, g in enumerate(groups))
             raise InputError(f"recording {recording!r} does not exist; the file has {listing}",
                              path=path)
-        sweeps = [_read_group(path, g, current_unit, voltage_unit) for g in chosen]
+        recs = [_read_group(path, g, groups.index(g), current_unit, voltage_unit)
+                for g in chosen]
     finally:
         io.close()
     items, failed = [], []
-    for r in sweeps:
-        metadata = {"source": path, "format": "nwb", "recording": r["recording"],
+    for rec in recs:
+        name = rec.provenance["recording"]
+        metadata = {"source": path, "format": "nwb", "recording": name,
                     "voltage_source": "stimulus series (epoch table read off the command)",
-                    "user_lists": [], "command_check": r["command_check"]}
+                    "user_lists": [], "command_check": rec.command_check}
         try:
             items.append(step_iv(
-                path, r, window=window, statistic=statistic, epoch=epoch, leak=leak, ljp=ljp,
+                rec, window=window, statistic=statistic, epoch=epoch, leak=leak, ljp=ljp,
                 series_resistance=series_resistance, compensation=compensation,
                 temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
-                label=r["recording"], metadata=metadata))
+                label=name, metadata=metadata))
         except InputError as exc:  # one recording's protocol is no step I-V: the others stay
-            failed.append(f"recording {r['recording']}: {exc.message}")
+            failed.append(f"recording {name}: {exc.message}")
     if not items:
         raise InputError("; ".join(failed), path=path)
     data = items[0] if len(items) == 1 else stack(items)
     metadata = dict(data.metadata, format="nwb", source=path)
     return data.replace(metadata=dict(metadata, skipped_recordings=failed) if failed else
                         metadata)
+
+
+def iv(path: str | os.PathLike, *, channel: Any = None, **options: Any) -> IVData:
+    """``fitting.read``'s step I-V: ``iv_from_nwb`` with ``channel`` naming the recording."""
+    return iv_from_nwb(path, recording=channel, **options)

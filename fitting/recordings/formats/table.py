@@ -1,4 +1,4 @@
-"""I-V tables as CSV: unit-labelled headers, wide and long layouts, atomic writing.
+"""I-V tables as CSV: unit-labelled headers, wide and long layouts (written by ``table_write``).
 
 Every column header carries its unit, and the unit decides what the column holds::
 
@@ -13,6 +13,8 @@ Lines starting with ``#`` are comments. The delimiter is a comma, or a tab or se
 header has one of those and no comma.
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import json
@@ -21,24 +23,41 @@ import os
 
 import numpy as np
 
-from fitting.outputs.atomic import write_text
-from fitting.outputs.results import PROVENANCE as _PROVENANCE, provenance_lines
+from fitting.outputs.results import PROVENANCE as _PROVENANCE
 from fitting.recordings.data import IVData, pad_rows
 from fitting.recordings.errors import InputError
+from fitting.recordings.model import ReadOptions
 from fitting.recordings.units import (
     ACCEPTED,
     check_plausible,
-    from_si,
     override_unit,
     split_header,
     to_si,
     unit_info,
 )
 
+__all__ = ["VOLTAGE_NAMES", "read", "read_csv", "sniff"]
+
 _LABEL_COLUMNS = ("recording", "cell")
-_VOLTAGE_NAMES = ("v", "voltage", "v_m", "vm", "potential", "v_cmd", "vcmd", "command")
+VOLTAGE_NAMES = ("v", "voltage", "v_m", "vm", "potential", "v_cmd", "vcmd", "command")
 _CURRENT_NAMES = ("i", "current", "i_m", "im")
-_GENERIC_NAMES = ("",) + _VOLTAGE_NAMES + _CURRENT_NAMES
+_GENERIC_NAMES = ("",) + VOLTAGE_NAMES + _CURRENT_NAMES
+
+
+def sniff(head: bytes, name: str) -> bool:
+    """Whether a file's first kilobyte ``head`` is UTF-8 text without NUL bytes (a table may be
+    named anything: the registry reads every file no other format claims as a table)."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not a character cut at the kilobyte's end
+            return False
+    return b"\x00" not in head
+
+
+def read(path: str | os.PathLike, options: ReadOptions = ReadOptions()) -> IVData:
+    """The format registry's reader: ``read_csv`` with the options' unit overrides."""
+    return read_csv(path, voltage_unit=options.voltage_unit, current_unit=options.current_unit)
 
 
 def _read_text(path):
@@ -109,7 +128,7 @@ def _parse_header(path, line, cells):
             raise InputError(f"column {header!r} {what}; label it like 'voltage_mV' or "
                              f"'current [pA]' (accepted units: {ACCEPTED})", **where)
         quantity, unit, exponent = info
-        wrong = _CURRENT_NAMES if quantity == "voltage" else _VOLTAGE_NAMES
+        wrong = _CURRENT_NAMES if quantity == "voltage" else VOLTAGE_NAMES
         if name.lower() in wrong:
             raise InputError(f"column {header!r} is named like a "
                              f"{'current' if quantity == 'voltage' else 'voltage'} but its unit "
@@ -155,7 +174,8 @@ def _number(path, line, col, cell, header):
     return value
 
 
-def read_csv(path, *, voltage_unit=None, current_unit=None):
+def read_csv(path: str | os.PathLike, *, voltage_unit: str | None = None,
+             current_unit: str | None = None) -> IVData:
     """Read an I-V table with unit-labelled columns into SI units.
 
     Args:
@@ -252,66 +272,3 @@ def read_csv(path, *, voltage_unit=None, current_unit=None):
     i = table[:, i_cols].T
     return IVData(np.broadcast_to(table[:, v_col], i.shape), i,
                   [columns[k][1] for k in i_cols], dict(metadata, layout="wide"))
-
-
-_UNIT_SETS = {"mV/pA": (("mV", -3), ("pA", -12)), "SI": (("V", 0), ("A", 0))}
-
-
-def _cell(x):
-    return "" if not np.isfinite(x) else repr(float(x))
-
-
-def _wide_labels_ok(labels, unit):
-    """True if every label survives as a '<label>_<unit>' current column header, uniquely."""
-    for label in labels:
-        name, found = split_header(f"{label}_{unit}")
-        if name != label or found != unit or label.lower() in _VOLTAGE_NAMES:
-            return False
-    return len(set(labels)) == len(labels)
-
-
-def write_csv(path, iv, *, units="mV/pA"):
-    """Write IVData as a unit-labelled CSV table that ``read_csv`` reads back, atomically.
-
-    1-d data gives columns ``voltage_mV,<label>_pA`` (``current_pA`` if the label would not read
-    back as a current column name); 2-d data whose rows share their voltages
-    gives the wide layout (one current column per recording); other data the long layout
-    (``recording,voltage_mV,current_pA``, NaN padding left out). NaN is written as an empty
-    cell. Corrections and sources in ``iv.metadata`` go into a first ``# provenance: {json}``
-    comment line. The table is written to a temporary file in the same folder, then renamed over
-    ``path``, so a reader never sees a half-written file.
-
-    Args:
-      path: output file.
-      iv: IVData of shape (n,) or (R, n).
-      units: "mV/pA" (default) or "SI" (V and A).
-
-    Returns:
-      None.
-    """
-    if units not in _UNIT_SETS:
-        raise InputError(f"units must be one of {sorted(_UNIT_SETS)}; got {units!r}")
-    if iv.v.ndim > 2:
-        raise InputError(f"write_csv takes 1-d or 2-d data; got shape {iv.shape}")
-    (vu, v_exp), (iu, i_exp) = _UNIT_SETS[units]
-    v, i = np.atleast_2d(from_si(iv.v, v_exp)), np.atleast_2d(from_si(iv.i, i_exp))
-    out = io.StringIO()
-    provenance = {k: iv.metadata[k] for k in ("ionjax_version", "command", "settings",
-                                              "corrections", "sources", "files", "skipped")
-                  if iv.metadata.get(k)}
-    out.write(provenance_lines(provenance))
-    writer = csv.writer(out, lineterminator="\n")
-    shared = np.array_equal(v, np.broadcast_to(v[0], v.shape), equal_nan=True)
-    named = _wide_labels_ok(iv.labels, iu)
-    if iv.v.ndim == 1 or (shared and named):
-        currents = [f"{label}_{iu}" for label in iv.labels] if named else [f"current_{iu}"]
-        writer.writerow([f"voltage_{vu}"] + currents)
-        for k in range(v.shape[1]):
-            writer.writerow([_cell(v[0, k])] + [_cell(x) for x in i[:, k]])
-    else:
-        writer.writerow(["recording", f"voltage_{vu}", f"current_{iu}"])
-        for label, v_row, i_row in zip(iv.labels, v, i):
-            for x, y in zip(v_row, i_row):
-                if np.isfinite(x) or np.isfinite(y):
-                    writer.writerow([label, _cell(x), _cell(y)])
-    write_text(path, out.getvalue())
