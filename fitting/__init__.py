@@ -33,10 +33,11 @@ _EXPORTS = {
     "models": ["GHK", "BoltzmannConductance", "BoltzmannCurrent", "BoltzmannGHK",
                "BoltzmannOhmic", "Model", "MultiIonGHK", "Ohmic", "PNPChannel"],
     "engine.status": ["STATUS_MESSAGES=MESSAGES"],
-    "protocols.membrane_fit": ["MembraneTest", "membrane_test"],
-    "protocols.analyses": ["Activation", "Inactivation", "TailIV", "activation", "inactivation",
-                           "tail_iv"],
-    "protocols.kinetics_fit": ["Kinetics", "kinetics"],
+    "protocols.membrane_test": ["MembraneTest", "membrane_test"],
+    "protocols.activation": ["Activation", "activation"],
+    "protocols.inactivation": ["Inactivation", "inactivation"],
+    "protocols.tail": ["TailIV", "tail_iv"],
+    "protocols.kinetics": ["Kinetics", "kinetics"],
 }
 __getattr__, __dir__, _NAMES = lazy_exports(__name__, _EXPORTS)
 __all__ = [name for name in _NAMES if name != "plot"]

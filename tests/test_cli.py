@@ -331,7 +331,7 @@ def test_an_interrupt_whose_exception_was_swallowed_still_stops_before_output(
         ohmic_csv, tmp_path, monkeypatch):
     """SIGINT raised inside a callback that ignores exceptions (JAX's gc hook) used to vanish:
     the command ran on and wrote its output with exit 0. The recorded signal stops it."""
-    from fitting.cli import cli, interrupt
+    from fitting.cli import interrupt, main as cli
 
     path, _, _ = ohmic_csv
     monkeypatch.setattr(interrupt, "install", lambda: None)

@@ -1,6 +1,16 @@
-"""What a person runs or looks at: the ``ionjax`` command (``cli`` parses, ``commands`` runs),
-the bundled example (``example``, ``data``) and figures (``plot``, public as ``fitting.plot``).
+"""The ``ionjax`` command: it parses, calls the API, writes. Nothing else lives here.
 
-Imports ``fitting.engine``, ``fitting.io`` and ``ionjax``; nothing imports ``fitting.cli`` but
-the ``ionjax`` console script and ``fitting.plot``.
+    main         the parser, built from the registries (``arguments``), and the dispatch
+    arguments    argument types, the recording options, ``--model`` / ``--protocol`` and each
+                 protocol's options from the registries; typed ``Options`` from the arguments
+    recipe       ``analyze --recipe FILE.toml``
+    fit, iv, analyze, calculators, example   the subcommands
+    inputs       input files (folders expanded), output checks, provenance
+    plot         figures (matplotlib; public as ``fitting.plot``)
+    progress, interrupt   progress bars; SIGINT/SIGTERM handling
+    data         the bundled synthetic example
+
+Imports ``fitting.protocols``, ``fitting.outputs``, ``fitting.engine``, ``fitting.models``,
+``fitting.recordings`` and ``ionjax``; nothing imports ``fitting.cli`` but the ``ionjax``
+console script (``python -m fitting``) and ``fitting.plot``.
 """

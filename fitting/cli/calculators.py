@@ -1,27 +1,24 @@
-"""The physics calculators of the ``ionjax`` command (nernst, ghk-voltage, ljp) and the checks
-of ion options that ``fit`` shares with them. Inputs outside physics raise ``UsageError``."""
-
-import warnings
+"""The physics calculators of the ``ionjax`` command (nernst, ghk-voltage, ljp). Inputs
+outside physics raise ``UsageError``; the ion options are checked by
+``fitting.protocols.ions``, the LJP computed by ``fitting.recordings.corrections``."""
 
 import numpy as np
 
 import ionjax
-from fitting.recordings.units import parse_list, parse_positive, parse_solution, parse_valences
+from fitting.protocols.base import OptionError
+from fitting.protocols.ions import ion_valence, valences
+from fitting.protocols.steady_iv import solution_ljp
+from fitting.recordings.units import parse_list, parse_positive
+
+__all__ = ["COMMAND", "UsageError", "cmd_ghk_voltage", "cmd_ljp", "cmd_nernst",
+           "finite_or_refuse"]
 
 
-class UsageError(ValueError):
+class UsageError(OptionError):
     """A bad command-line value (reported without traceback, exit status 2)."""
 
 
-def ion_valence(name):
-    """Valence of an ion of the table (``ionjax.ion_mobility``), as a UsageError if unknown."""
-    try:
-        return ionjax.ion_mobility(name)[0]
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def finite_or_refuse(value, what):
+def finite_or_refuse(value, what: str) -> float:
     """``value`` as a float, or a UsageError when the result does not exist."""
     value = float(value)
     if not np.isfinite(value):
@@ -29,42 +26,13 @@ def finite_or_refuse(value, what):
     return value
 
 
-def valences(ions, text):
-    """Valences from --z (non-zero integers), checked against the ion table where it knows an
-    ion; else from the table."""
-    if not text:
-        return [ion_valence(n) for n in ions]
-    given = parse_valences(text)
-    for ion, z in zip(ions, given):
-        try:
-            table = ionjax.ion_mobility(ion)[0]
-        except ValueError:
-            continue  # an ion the table does not know: --z says its valence
-        if table != z:
-            raise UsageError(f"--z {z} conflicts with the valence {table:+d} of {ion}; "
-                             f"give --z only for ions outside the table")
-    return given
-
-
 def _mv(value):
     """[V] -> "x.xx" mV, without a minus sign on a value that rounds to zero."""
     return f"{round(float(value) * 1e3, 2) + 0.0:.2f}"
 
 
-def solution_ljp(pipette, bath, temperature):
-    """Henderson LJP [V] of two solutions given as text; a warning of ionjax (e.g. a solution
-    that is not electroneutral) is an error here, never a printed number."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            value = ionjax.liquid_junction_potential(parse_solution(pipette), parse_solution(bath),
-                                                     temperature=temperature)
-        except UserWarning as exc:
-            raise UsageError(f"liquid junction potential: {exc}") from None
-    return finite_or_refuse(value, "the liquid junction potential")
-
-
-def cmd_nernst(args):
+def cmd_nernst(args) -> int:
+    """``ionjax nernst``: E_ion [mV] of one ion."""
     if args.ion is not None and args.z is not None:
         valences([args.ion], str(args.z))  # refuses a --z that contradicts the ion
     z = args.z if args.z is not None else ion_valence(args.ion)
@@ -74,7 +42,8 @@ def cmd_nernst(args):
     return 0
 
 
-def cmd_ghk_voltage(args):
+def cmd_ghk_voltage(args) -> int:
+    """``ionjax ghk-voltage``: the GHK reversal [mV] of several ions."""
     ions = parse_list(args.ions)
     if len({ion.lower() for ion in ions}) != len(ions):
         raise UsageError(f"--ions names an ion twice: {args.ions}")
@@ -92,7 +61,11 @@ def cmd_ghk_voltage(args):
     return 0
 
 
-def cmd_ljp(args):
+def cmd_ljp(args) -> int:
+    """``ionjax ljp``: the Henderson LJP [mV] of two solutions."""
     ljp = solution_ljp(args.pipette, args.bath, args.temperature)
     print(f"LJP = {_mv(ljp)} mV (bath relative to pipette; V_membrane = V_command - LJP)")
     return 0
+
+
+COMMAND = {"nernst": cmd_nernst, "ghk-voltage": cmd_ghk_voltage, "ljp": cmd_ljp}

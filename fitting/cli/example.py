@@ -15,10 +15,13 @@ import ionjax
 from fitting import io
 from fitting.cli.data import _make_example as example
 from fitting.cli.data import example_path
+from fitting.cli.calculators import UsageError
 from fitting.cli.plot import plot_fit
 
+__all__ = ["COMMAND", "command", "run"]
 
-def run(out_dir="."):
+
+def run(out_dir: str = ".") -> int:
     """Run the example, print its report and write ``ionjax-example.png`` into ``out_dir``;
     returns the exit status 0."""
     figure = os.path.join(out_dir, "ionjax-example.png")
@@ -45,3 +48,13 @@ def run(out_dir="."):
     plot_fit(res, iv.v, iv.i, labels=iv.labels, path=figure)
     print(f"\nfigure written to {figure}")
     return 0
+
+
+def command(args) -> int:
+    """``ionjax example [--out-dir DIR]``."""
+    if not os.path.isdir(args.out_dir):
+        raise UsageError(f"{args.out_dir}: no such folder (--out-dir)")
+    return run(args.out_dir)
+
+
+COMMAND = {"example": command}

@@ -1,13 +1,24 @@
-"""The input files of a command: folders expanded into their recordings, each file once."""
+"""The files of a command: inputs (folders expanded into their recordings, each file once,
+read with the recording options), outputs checked before any work, the provenance written
+with them and the report of files that could not be read."""
 
+from __future__ import annotations
+
+import argparse
 import os
 import sys
 
 from fitting import io
 from fitting.cli.calculators import UsageError
+from fitting.cli.progress import progress_bar
+
+__all__ = ["EXIT_NO_RESULT", "check_output_formats", "check_paths", "expand_folders",
+           "provenance", "read_recordings", "recording_options", "report_skipped"]
+
+EXIT_NO_RESULT = 3  # every recording was refused: the results file holds no number
 
 
-def expand_folders(paths, outputs=()):
+def expand_folders(paths: list, outputs=()) -> list:
     """The input paths with each folder replaced by its files (sorted, not hidden, not
     recursive, not this command's ``outputs`` nor ionjax's results and figures), each file once
     (a note names a repeated one)."""
@@ -30,3 +41,82 @@ def expand_folders(paths, outputs=()):
             seen.add(real)
             out.append(file)
     return out
+
+
+def check_paths(inputs: list, outputs) -> None:
+    """Refuse an output that is also an input, and inputs that do not exist."""
+    real_inputs = {os.path.realpath(str(p)) for p in inputs}
+    for out in outputs:
+        if out is not None and os.path.realpath(str(out)) in real_inputs:
+            raise UsageError(f"{out}: output path is also an input; refusing to overwrite it")
+    for path in inputs:
+        if not os.path.exists(path):
+            raise UsageError(f"{path}: no such file")
+
+
+def recording_options(args: argparse.Namespace):
+    """The ``RecordingOptions`` of the parsed arguments."""
+    from fitting.protocols.base import RECORDING_FIELDS, RecordingOptions
+
+    return RecordingOptions(**{name: getattr(args, name, None) for name in RECORDING_FIELDS
+                               if name != "compensation"}, compensation=args.compensation)
+
+
+def read_recordings(files: list, options, *, outputs=(), progress: bool = True):
+    """The files as one IVData (R, n_max) with the requested corrections
+    (``fitting.protocols.steady_iv.read_steps``); notes of the reading on stderr."""
+    from fitting.protocols.steady_iv import notes, read_steps
+
+    check_paths(files, outputs)
+    data = read_steps(files, options, progress_bar(progress, "reading", "file"))
+    for line in notes(data, options.channel is not None):
+        print(f"ionjax: note: {line}", file=sys.stderr)
+    return data
+
+
+def check_output_formats(out: str | None, plot: str | None) -> None:
+    """Refuse output names whose format is not written, before any work or any file."""
+    if out is not None and os.path.splitext(str(out))[1].lower() not in io.RESULT_FORMATS:
+        raise UsageError(f"{out}: results must be {', '.join(io.RESULT_FORMATS)}")
+    for path in (out, plot):
+        if path is None:
+            continue
+        folder = os.path.dirname(os.path.abspath(str(path)))
+        if os.path.isdir(str(path)):
+            raise UsageError(f"{path}: is a folder, not an output file")
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise UsageError(f"{path}: cannot write there (no such folder, or not writable)")
+    if plot is not None:
+        from fitting.cli.plot import supported_formats  # matplotlib: only when a plot is asked
+
+        ext = os.path.splitext(str(plot))[1].lower().lstrip(".")
+        if ext not in supported_formats():
+            raise UsageError(f"{plot}: figure format {ext or '(none)'!r} is not one of "
+                             f"{', '.join(sorted(supported_formats()))}")
+
+
+def report_skipped(data) -> int:
+    """Name each file that could not be read on stderr; the exit status for the run."""
+    skipped = data.metadata.get("skipped", [])
+    for item in skipped:
+        print(f"ionjax: error: {item['error']}", file=sys.stderr)
+    if skipped:
+        print(f"ionjax: error: {len(skipped)} file(s) not read; results above are for the "
+              f"others", file=sys.stderr)
+    return 2 if skipped else 0
+
+
+def provenance(args: argparse.Namespace, data) -> dict:
+    """What produced an output: version, command, settings, and each source's corrections."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("ionjax")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        release = "unknown"
+    settings = {k: v for k, v in vars(args).items()
+                if k not in ("run", "debug", "no_progress", "files") and v is not None}
+    sources = data.metadata.get("sources", [data.metadata])
+    return {"ionjax_version": release, "command": "ionjax " + args.command,
+            "settings": settings, "sources": sources,
+            "skipped": data.metadata.get("skipped", [])}

@@ -8,6 +8,8 @@ also records the signal here, and ``check()`` raises it again before anything is
 
 import signal
 
+__all__ = ["check", "install", "interrupted"]
+
 interrupted = False
 
 
@@ -17,7 +19,7 @@ def _handler(signum, frame):
     raise KeyboardInterrupt
 
 
-def install():
+def install() -> None:
     """Handle SIGINT and SIGTERM (main thread only; elsewhere the handlers stay as they are)."""
     for number in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -26,7 +28,7 @@ def install():
             return
 
 
-def check():
+def check() -> None:
     """Raise ``KeyboardInterrupt`` if a signal came, even one whose exception was swallowed."""
     if interrupted:
         raise KeyboardInterrupt

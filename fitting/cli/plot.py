@@ -18,6 +18,9 @@ from fitting.outputs.atomic import atomic_path
 from ionjax.units import mV as _MV
 from ionjax.units import pA as _PA
 
+__all__ = ["plot_batch_summary", "plot_fit", "protocol_figure", "save_figure",
+           "supported_formats"]
+
 
 def _pyplot():
     try:
@@ -138,4 +141,26 @@ def plot_batch_summary(res, *, path=None, bins=30):
     fig.tight_layout()
     if path is not None:
         save_figure(fig, path)
+    return fig
+
+
+MAX_PANELS = 6  # panels of a protocol figure
+
+
+def protocol_figure(draw, panels: list, path) -> object:
+    """One panel per (title, payload) of ``panels`` (the first ``MAX_PANELS``), each drawn by
+    ``draw(payload, ax)`` (a protocol's), saved to ``path`` atomically. Returns the Figure."""
+    plt = _pyplot()
+    panels = panels[:MAX_PANELS]
+    cols = min(len(panels), 3)
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    for ax, (title, data) in zip(axes.ravel(), panels):
+        draw(data, ax)
+        ax.set_title(title, fontsize=8)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
     return fig

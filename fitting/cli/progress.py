@@ -4,8 +4,10 @@ terminal's stderr; nothing when stderr is not a terminal (piped, redirected, CI)
 
 import sys
 
+__all__ = ["progress_bar"]
 
-def progress_bar(enabled, what, unit):
+
+def progress_bar(enabled: bool, what: str, unit: str):
     """A ``progress(done, total)`` callable updating one bar, or None when there is nothing to
     draw on. The bar appears at the first call with ``total`` >= 2 and closes at ``total``.
 

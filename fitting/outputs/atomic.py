@@ -4,6 +4,8 @@ import contextlib
 import os
 import tempfile
 
+__all__ = ["atomic_path", "write_text"]
+
 
 @contextlib.contextmanager
 def atomic_path(path, suffix=None):

@@ -12,6 +12,8 @@ link (ABF, CSV).
 ``read_nwb_results`` reads the table back (a list of dicts), so the numbers round-trip.
 """
 
+from __future__ import annotations
+
 import datetime
 import json
 import os
@@ -19,7 +21,9 @@ import uuid
 import warnings
 
 from fitting.outputs.atomic import atomic_path
-from fitting.outputs.results import json_safe, typed_columns
+from fitting.outputs.columns import json_safe, typed_columns
+
+__all__ = ["MODULE", "TABLE", "read_nwb_results", "write_nwb"]
 
 MODULE, TABLE = "icephys", "ionjax_results"  # the schema's module name for icephys
 _DESCRIBED = {
@@ -71,8 +75,8 @@ def _table(rows, provenance):
                                                     allow_nan=False), columns=columns)
 
 
-def write_nwb(path, rows, *, files=(), provenance=None, description="ionjax results",
-              subject=None):
+def write_nwb(path, rows: list, *, files=(), provenance: dict | None = None,
+              description: str = "ionjax results", subject=None) -> None:
     """Write ``rows`` (dicts of one recording each) as an NWB file at ``path``, atomically.
 
     Args:
@@ -122,7 +126,7 @@ def _add(nwb, table):
     module.add(table)
 
 
-def read_nwb_results(path):
+def read_nwb_results(path) -> list:
     """The results table of an NWB file written by ``write_nwb``, as a list of dicts."""
     from pynwb import NWBHDF5IO
 

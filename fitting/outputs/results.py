@@ -1,6 +1,8 @@
 """Fit results to JSON, CSV, Parquet or NWB files (SI values, units named in every key): one
 row per recording, the columns of ``fitting.engine.table.records`` in every format."""
 
+from __future__ import annotations
+
 import csv
 import io
 import json
@@ -10,35 +12,18 @@ import numpy as np
 
 from fitting.engine.table import records as _records
 from fitting.outputs.atomic import write_text
+from fitting.outputs.columns import (PROVENANCE, json_safe, provenance_lines, typed_columns,
+                                     write_parquet)
+from fitting.outputs.nwb import write_nwb
+
+__all__ = ["PROVENANCE", "RESULT_FORMATS", "json_safe", "provenance_lines", "typed_columns",
+           "write_parquet", "write_results"]
+
+RESULT_FORMATS = (".json", ".csv", ".parquet", ".nwb")
 
 
-def json_safe(obj):
-    """A JSON-strict copy of metadata: NumPy numbers and arrays as Python ones, tuples as
-    lists, non-finite floats as None, other objects as their str."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, np.ndarray)):
-        return [json_safe(v) for v in (obj.tolist() if isinstance(obj, np.ndarray) else obj)]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else None
-    return obj if obj is None or isinstance(obj, str) else str(obj)
-
-
-PROVENANCE = "# provenance: "
-
-
-def provenance_lines(provenance):
-    """The provenance as one ``# provenance: {json}`` comment line for CSV files."""
-    return "" if not provenance else \
-        PROVENANCE + json.dumps(json_safe(provenance), allow_nan=False) + "\n"
-
-
-def write_results(path, res, labels, reversal, files=(), provenance=None, extra=None,
-                  intervals=None, text=None):
+def write_results(path, res, labels, reversal, files=(), provenance: dict | None = None,
+                  extra: dict | None = None, intervals=None, text: dict | None = None) -> None:
     """Write one record per recording to ``path`` (.json, .csv, .parquet or .nwb), atomically,
     in SI units, the same columns in every format (``fitting.engine.table.records``).
 
@@ -95,50 +80,7 @@ def write_results(path, res, labels, reversal, files=(), provenance=None, extra=
     elif ext == ".parquet":
         write_parquet(path, rows, provenance)
     elif ext == ".nwb":
-        from fitting.outputs.nwb import write_nwb
-
         write_nwb(path, rows, files=files, provenance=provenance,
                   description=f"ionjax fit results ({res.model.name})")
     else:
         raise ValueError(f"{path}: results must be {', '.join(RESULT_FORMATS)}")
-
-
-RESULT_FORMATS = (".json", ".csv", ".parquet", ".nwb")
-
-
-def typed_columns(rows):
-    """Column name -> values of one type, for typed formats (Parquet, NWB): floats (a missing
-    number NaN), integers, or strings (a column of mixed types, e.g. the tidy ``item``: sweep
-    numbers and "mean", is strings; None is "")."""
-    keys = list(rows[0]) if rows else ["label", "status"]
-    columns = {}
-    for key in keys:
-        values = [r.get(key) for r in rows]
-        numeric = all(v is None or isinstance(v, (int, float, np.number)) and
-                      not isinstance(v, bool) for v in values)
-        if numeric and any(isinstance(v, float) or v is None for v in values):
-            columns[key] = np.array([np.nan if v is None else float(v) for v in values])
-        elif numeric:
-            columns[key] = np.array(values, dtype=np.int64)
-        else:
-            columns[key] = ["" if v is None else str(v) for v in values]
-    return columns
-
-
-def write_parquet(path, rows, provenance=None):
-    """``rows`` (dicts, one per recording) as a Parquet file (pandas and pyarrow: extra
-    ``tables``), the provenance as JSON in the file's key-value metadata (``ionjax``)."""
-    try:
-        import pandas as pd
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise ImportError("Parquet output needs pandas and pyarrow: pip install "
-                          "'ionjax[tables]'") from exc
-    from fitting.outputs.atomic import atomic_path
-
-    table = pa.Table.from_pandas(pd.DataFrame(typed_columns(rows)), preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta[b"ionjax"] = json.dumps(json_safe(provenance or {}), allow_nan=False).encode()
-    with atomic_path(path) as tmp:
-        pq.write_table(table.replace_schema_metadata(meta), tmp)

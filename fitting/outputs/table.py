@@ -1,16 +1,26 @@
 """The tidy table of ``ionjax analyze``: one row per file x item x quantity, as CSV, JSON,
 Parquet or NWB."""
 
+from __future__ import annotations
+
 import csv
 import json
 import math
 
 from fitting.outputs.atomic import atomic_path
+from fitting.outputs.columns import write_parquet
+from fitting.outputs.nwb import write_nwb
+
+__all__ = ["FIELDS", "fit_rows", "make_row", "write_table"]
 
 FIELDS = ("file", "item", "quantity", "unit", "value", "stderr", "lower", "upper", "status")
 
 
-def make_row(path, item, quantity, unit, value, stderr=math.nan, interval=None, status=0):
+def make_row(path, item, quantity: str, unit: str, value, stderr=math.nan, interval=None,
+             status=0) -> dict:
+    """One tidy row: ``file``, ``item`` (sweep, "mean" or route), ``quantity``, its SI
+    ``unit``, ``value``, ``stderr``, the 95% interval's ``lower``/``upper`` (NaN if none) and
+    ``status`` (a ``fitting.Status`` or its code, as its name; "" for none)."""
     from fitting.engine.status import Status
 
     lower, upper = (math.nan, math.nan) if interval is None else interval
@@ -19,7 +29,7 @@ def make_row(path, item, quantity, unit, value, stderr=math.nan, interval=None, 
                 upper=float(upper), status=Status(int(status)).name if status != "" else "")
 
 
-def fit_rows(path, item, res, index, intervals, extra=()):
+def fit_rows(path, item, res, index, intervals: dict, extra=()) -> list:
     """Rows of recording ``index`` of a FitResult: its free parameters, then derived quantities
     (e.g. permeability ratios); a vector parameter gives one row per reported element, named by
     the model (``p_Na``, ``P_Na/P_K``)."""
@@ -43,18 +53,14 @@ def fit_rows(path, item, res, index, intervals, extra=()):
     return rows + [make_row(path, item, q, u, x, status=status) for q, u, x in extra]
 
 
-def write_table(out, rows, files=(), provenance=None):
+def write_table(out: str, rows: list, files=(), provenance: dict | None = None) -> None:
     """The rows as CSV, JSON, Parquet or NWB by the extension of ``out`` (the same columns)."""
     clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
              for r in rows]
     ext = out.lower().rsplit(".", 1)[-1]
     if ext == "parquet":
-        from fitting.outputs.results import write_parquet
-
         return write_parquet(out, clean, provenance)
     if ext == "nwb":
-        from fitting.outputs.nwb import write_nwb
-
         return write_nwb(out, clean, files=files, provenance=provenance,
                          description="ionjax analyze results")
     with atomic_path(out) as tmp:

@@ -1,1 +1,19 @@
-"""fitting/protocols"""
+"""What a protocol means: one module per protocol, each a Python API first.
+
+    base           Protocol (name, typed Options, extract -> analyse -> rows -> draw), Analysis,
+                   option(), RecordingOptions (the reading options the commands share)
+    registry       the protocols by name, one line each (lazy: ``ionjax --help`` imports no jax)
+    membrane_test  access/membrane resistance and capacitance per sweep (``membrane_test``)
+    activation     Boltzmann of the step I-V: joint fit and chord / GHK G-V (``activation``)
+    inactivation   h_inf from two pulses (``inactivation``)
+    isochronal     the same analysis of tail currents after a varied step
+    ramp           measured reversal and slope conductance of ramp I-Vs
+    kinetics       time constants of relaxations (``kinetics``)
+    tail           instantaneous I-V from tails, ohmic vs GHK (``tail_iv``)
+    steady_iv      the step I-V read with the corrections (``fit``, ``iv``, activation)
+    gating, ions, reversal   what several protocols share
+    *_read         readers of the recordings of the protocols
+
+Imports ``fitting.recordings``, ``fitting.engine``, ``fitting.models``, ``fitting.outputs`` and
+``ionjax`` (engine and models on first use); never ``fitting.cli``.
+"""

@@ -1,5 +1,5 @@
 """Membrane test of an ABF recording: the test step from the protocol, then
-``fitting.protocols.membrane_fit.membrane_test`` on every sweep."""
+``fitting.protocols.membrane_test.membrane_test`` on every sweep."""
 
 import numpy as np
 
@@ -42,14 +42,14 @@ def membrane_test_from_abf(path, *, channel=0, epoch=None, current_unit=None):
       current_unit: a unit label overriding the file's (e.g. "pA").
 
     Returns:
-      (``fitting.protocols.membrane_fit.MembraneTest``, info dict: ``epoch``, ``sweeps``, ``rate``
+      (``fitting.protocols.membrane_test.MembraneTest``, info dict: ``epoch``, ``sweeps``, ``rate``
       [Hz]).
 
     Raises:
       InputError: not an ABF, no step, a step that varies between sweeps, a first step over
         20 mV, a command the epoch table does not give.
     """
-    from fitting.protocols.membrane_fit import membrane_test  # here: ``import fitting.io`` stays light
+    from fitting.protocols.membrane_test import membrane_test  # here: ``import fitting.io`` stays light
 
     rec = checked_sweeps(path, channel, current_unit)  # stimulus files, user lists refused
     current, epochs = rec.currents, rec.epochs

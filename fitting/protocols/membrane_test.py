@@ -1,4 +1,4 @@
-"""Membrane test: access resistance, membrane resistance and capacitance from a voltage step.
+"""The membrane-test protocol: access resistance, membrane resistance and capacitance from a voltage step.
 
 The cell as the amplifier sees it: the access (series) resistance R_a in series with the
 membrane, R_m parallel to C_m. A step of the command from V_hold to V_step (dV = V_step - V_hold)
@@ -24,9 +24,12 @@ import dataclasses
 
 import numpy as np
 
-from fitting.engine.batch import fit
 from fitting.engine.status import Status, usable
-from fitting.models.user import Model
+from fitting.outputs.table import make_row
+from fitting.protocols.base import Analysis, Protocol, option
+
+__all__ = ["MembraneTest", "Options", "PROTOCOL", "QUANTITIES", "UNITS", "analyse", "draw",
+           "extract", "membrane_test"]
 
 QUANTITIES = ("access_resistance", "membrane_resistance", "capacitance", "tau",
               "holding_current", "total_resistance")
@@ -146,6 +149,9 @@ def membrane_test(t, i, *, v_hold, v_step, edge, end, hold_start=None):
     below = np.flatnonzero(drop < drop[0] / np.e)
     tau0 = max(x[below[0]] if below.size else x[-1] / 5, x[1] - x[0])
     amp0 = float(np.median(y[:, 0] - late) * np.exp(x[0] / tau0)) or -1e-12
+    from fitting.engine.batch import fit
+    from fitting.models.user import Model
+
     model = Model(_decay, params=dict(i_ss=float(np.median(late)) or 1e-12, amp=amp0, tau=tau0),
                   positive=("tau",), name="membrane-test decay")
     res = fit(model, x, y)
@@ -175,3 +181,79 @@ def membrane_test(t, i, *, v_hold, v_step, edge, end, hold_start=None):
                         misfit=misfit,
                         status=status, v_hold=float(v_hold), v_step=float(v_step),
                         edge=float(edge), end=float(end))
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Options of the membrane test (``ionjax analyze --protocol membrane-test``)."""
+
+    channel: int | None = option(help="ADC channel of the current (default 0)")
+    epoch: int | None = option(help="index of the test-step epoch (default: automatic)")
+    current_unit: str | None = option(help="unit of the file's currents, overriding its label")
+
+
+def extract(path, options: Options) -> tuple:
+    """(``MembraneTest``, info) of the recording at ``path``
+    (``fitting.io.membrane_test_from_abf``)."""
+    from fitting.protocols.membrane_read import membrane_test_from_abf
+
+    return path, membrane_test_from_abf(path, channel=options.channel or 0, epoch=options.epoch,
+                                        current_unit=options.current_unit)
+
+
+_SCALES = {"Ohm": (1e-6, "MOhm"), "F": (1e12, "pF"), "s": (1e3, "ms"), "A": (1e12, "pA")}
+
+
+def analyse(data: tuple, options: Options | None = None) -> Analysis:
+    """The per-sweep quantities, their mean ± SEM over the sweeps and the printed report.
+
+    Args:
+      data: ``extract``'s (path, (MembraneTest, info)).
+      options: unused (the fit has no options).
+
+    Returns:
+      ``Analysis`` with ``result`` the ``MembraneTest``.
+    """
+    path, (res, info) = data
+    lines = [f"{path}: test step epoch {info['epoch']}, {res.v_hold * 1e3:g} -> "
+             f"{res.v_step * 1e3:g} mV at {res.edge * 1e3:g} ms, {info['sweeps']} sweeps"]
+    rows = []
+    for s in range(len(res.status)):
+        rows += [make_row(path, s, q, UNITS[q], res.values[q][s], res.stderr[q][s],
+                          status=res.status[s]) for q in QUANTITIES]
+        rows += [make_row(path, s, "capacitance_from_charge", "F",
+                          res.capacitance_from_charge[s], status=res.status[s]),
+                 make_row(path, s, "misfit", "1", res.misfit[s], status=res.status[s])]
+    for q, (m, se, n) in res.mean().items():
+        rows.append(make_row(path, "mean", q, UNITS[q], m, se, status=""))
+        scale, unit = _SCALES[UNITS[q]]
+        lines.append(f"    {q:22s} {m * scale:10.4g} ± {se * scale:.2g} {unit} (mean ± SEM of "
+                     f"{n} sweeps)")
+    misfit = float(np.nanmedian(res.misfit))
+    lines.append(f"    misfit (median over sweeps) {misfit:.2f}: about 1 when one exponential "
+                 "describes the transient" + ("" if misfit <= 2 else "; it does not here, so "
+                 "each sweep's standard errors understate the uncertainty: use the spread over "
+                 "sweeps (mean ± SEM above)"))
+    return Analysis("membrane-test", path, res, "\n".join(lines), rows,
+                    [(str(path), dict(result=res))])
+
+
+def draw(panel: dict, ax) -> None:
+    """R_a, R_m (left axis) and C_m (right axis) per sweep, with standard errors."""
+    res = panel["result"]
+    s = np.arange(len(res.status))
+    for name, scale, label, fmt in (("access_resistance", 1e-6, "R_a [MOhm]", "o"),
+                                    ("membrane_resistance", 1e-6, "R_m [MOhm]", "s")):
+        ax.errorbar(s, res.values[name] * scale, res.stderr[name] * scale, fmt=fmt, ms=3,
+                    label=label)
+    ax.set_xlabel("sweep")
+    ax.set_ylabel("resistance [MOhm]")
+    twin = ax.twinx()
+    twin.errorbar(s, res.values["capacitance"] * 1e12, res.stderr["capacitance"] * 1e12,
+                  fmt="^", ms=3, color="C2", label="C_m [pF]")
+    twin.set_ylabel("C_m [pF]", color="C2")
+    ax.legend(loc="upper left", fontsize=7)
+
+
+PROTOCOL = Protocol("membrane-test", "access/membrane resistance and capacitance per sweep",
+                    Options, (), extract, analyse, draw)

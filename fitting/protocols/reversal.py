@@ -1,22 +1,33 @@
-"""The model's reversal potential against the data's own zero crossing, for ``ionjax fit``."""
+"""The model's reversal potential against the data's own zero crossing (``ionjax fit`` and
+the tail protocol)."""
+
+from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
-import fitting
 import ionjax
 
 
-def check_reversal(res, v, i, e, labels):
+__all__ = ["check_reversal"]
+
+
+def check_reversal(res, v, i, e, labels, emit: Callable[[str], None] = print) -> dict:
     """Warn where the model's E_rev and the data's own zero crossing disagree beyond their
     uncertainty (the model does not describe the data near reversal); for a two-ion GHK model,
     offer the permeability ratio that the measured reversal implies. Returns the columns for
-    the results file: the zero crossing (and that ratio), per recording."""
-    measured = fitting.measured_reversal(v, i)
+    the results file: the zero crossing (and that ratio), per recording. Each warning line
+    goes to ``emit`` (default ``print``)."""
+    from fitting.engine.inference import measured_reversal
+    from fitting.models.builtin import MultiIonGHK
+
+    measured = measured_reversal(v, i)
     shape = np.shape(e.value)
     extra = {"e_rev_measured_V": np.reshape(measured.value, shape),
              "e_rev_measured_stderr_V": np.reshape(measured.stderr, shape)}
     model = res.model
-    two_ions = isinstance(model, fitting.MultiIonGHK) and len(model.z) == 2
+    two_ions = isinstance(model, MultiIonGHK) and len(model.z) == 2
     if two_ions:
         names = model.ions or ("ion0", "ion1")
         other = 1 - model.reference
@@ -34,16 +45,16 @@ def check_reversal(res, v, i, e, labels):
         # off by a fraction of a mV even without noise)
         if abs(fit_e - data_e) <= max(2 * np.hypot(fit_se, data_se), 1e-3):
             continue
-        print(f"warning: {label}: the fitted E_rev {fit_e * 1e3:.2f} ± {fit_se * 1e3:.2f} mV and "
+        emit(f"warning: {label}: the fitted E_rev {fit_e * 1e3:.2f} ± {fit_se * 1e3:.2f} mV and "
               f"the data's zero crossing {data_e * 1e3:.2f} ± {data_se * 1e3:.2f} mV disagree "
               f"(beyond 2 combined SE): the model does not describe the data near reversal")
         if two_ions:
             p = np.ravel(ratio)[k]
             fitted = np.asarray(res.params["ratios"]).reshape(-1, 2)[k, other]
             if np.isfinite(p):
-                print(f"         P_{names[other]}/P_{names[model.reference]} from the measured "
+                emit(f"         P_{names[other]}/P_{names[model.reference]} from the measured "
                       f"reversal alone: {p:.4g} (the whole-curve fit gives {fitted:.4g})")
             else:
-                print("         no non-negative permeability ratio of these two ions reverses at "
+                emit("         no non-negative permeability ratio of these two ions reverses at "
                       "the measured potential (it lies outside their Nernst potentials)")
     return extra

@@ -1,4 +1,4 @@
-"""Time constants of current relaxations: I(t) = c + sum_k a_k exp(-t / tau_k), one batched fit.
+"""The kinetics protocol. Time constants of current relaxations: I(t) = c + sum_k a_k exp(-t / tau_k), one batched fit.
 
 Each sweep's relaxation (activation, deactivation or inactivation after a voltage step, time t
 from the window's start) is fitted with one or two exponentials and an offset c (the steady
@@ -11,12 +11,16 @@ and their standard errors are mapped back exactly (they scale linearly).
 """
 
 import dataclasses
+import functools
 
 import numpy as np
 
-from fitting.engine.batch import fit
 from fitting.engine.status import Status, usable
-from fitting.models.user import Model
+from fitting.outputs.table import make_row
+from fitting.protocols.base import Analysis, Protocol, option
+
+__all__ = ["Kinetics", "Options", "PROTOCOL", "analyse", "draw", "extract", "kinetics",
+           "status_text"]
 
 # the engine refuses data outside patch-clamp SI ranges (|v| <= 2, |i| <= 1e-3): the unitless
 # scaled time and current enter it as these multiples (they cancel exactly)
@@ -36,13 +40,17 @@ def _two(params, s):
             + params["a2"] * jnp.exp(-s / params["tau2"]))
 
 
-_MODELS = {
-    1: Model(_one, params=dict(c=0.0, a1=_I_UNIT, tau1=_T_UNIT), positive=("tau1",),
-             name="one exponential"),
-    2: Model(_two, params=dict(c=0.0, a1=0.7 * _I_UNIT, tau1=0.5 * _T_UNIT, a2=0.3 * _I_UNIT,
-                               tau2=3 * _T_UNIT), positive=("tau1", "tau2"),
-             name="two exponentials"),
-}
+@functools.cache
+def _model(components):
+    """The relaxation model of 1 or 2 exponentials (built on first use: it imports jax)."""
+    from fitting.models.user import Model
+
+    if components == 1:
+        return Model(_one, params=dict(c=0.0, a1=_I_UNIT, tau1=_T_UNIT), positive=("tau1",),
+                     name="one exponential")
+    return Model(_two, params=dict(c=0.0, a1=0.7 * _I_UNIT, tau1=0.5 * _T_UNIT,
+                                   a2=0.3 * _I_UNIT, tau2=3 * _T_UNIT),
+                 positive=("tau1", "tau2"), name="two exponentials")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,11 +86,13 @@ def kinetics(t, i, *, components=1, origin=None):
       ValueError: bad shapes or components, fewer than 3 points per parameter, non-finite
         data, a window beyond 1000 time constants.
     """
-    if components not in _MODELS:
+    from fitting.engine.batch import fit
+
+    if components not in (1, 2):
         raise ValueError(f"components must be 1 or 2; got {components!r}")
     t = np.asarray(t, float)
     i = np.atleast_2d(np.asarray(i, float))
-    model = _MODELS[components]
+    model = _model(components)
     if t.ndim != 1 or i.shape[-1] != t.size or t.size < 3 * model.n_params:
         raise ValueError(f"t must be (n,) with n >= {3 * model.n_params} and i (sweeps, n); "
                          f"got t {t.shape}, i {i.shape}")
@@ -133,3 +143,82 @@ def kinetics(t, i, *, components=1, origin=None):
     values = {k: np.where(good, x, np.nan) for k, x in values.items()}
     stderr = {k: np.where(good, x, np.nan) for k, x in stderr.items()}
     return Kinetics(values=values, stderr=stderr, status=status)
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Options of the kinetics protocol (``ionjax analyze --protocol kinetics``)."""
+
+    channel: int | None = option(help="ADC channel of the current (default 0)")
+    window: str | None = option(help="fitted window 'start,stop' (default '1ms,100%')")
+    epoch: int | None = option(help="index of the step epoch (default: automatic)")
+    current_unit: str | None = option(help="unit of the file's currents, overriding its label")
+    components: int | None = option(help="kinetics: exponentials per sweep (default 1)",
+                                    parse="int", choices=(1, 2))
+
+
+def extract(path, options: Options) -> tuple:
+    """(path, relaxations) of the recording (``fitting.io.relaxations_from_abf``)."""
+    from fitting.protocols.base import parse_window
+    from fitting.protocols.kinetics_read import relaxations_from_abf
+
+    window = parse_window(options.window, ("1ms", "100%"))
+    return path, relaxations_from_abf(path, channel=options.channel or 0, epoch=options.epoch,
+                                      window=window, current_unit=options.current_unit)
+
+
+def status_text(status) -> str:
+    """A relaxation fit's status in words (UNIDENTIFIABLE: its time constant exceeds the
+    window, see ``kinetics``)."""
+    if int(status) == Status.UNIDENTIFIABLE:
+        return "time constant not pinned down: longer than the window"
+    return Status(int(status)).message
+
+
+def analyse(data: tuple, options: Options) -> Analysis:
+    """Time constants of each sweep's relaxation and the printed report.
+
+    Args:
+      data: ``extract``'s (path, relaxations dict with ``t`` (n,) [s], ``i`` (S, n) [A],
+        ``v`` (S,) [V], ``epoch``).
+      options: ``Options`` (``components``).
+
+    Returns:
+      ``Analysis`` with ``result`` the ``Kinetics``.
+    """
+    path, r = data
+    components = options.components or 1
+    k = kinetics(r["t"], r["i"], components=components)
+    lines = [f"{path}: epoch {r['epoch']}, window {r['t'][0] * 1e3:g}-{r['t'][-1] * 1e3:g} ms, "
+             f"{len(r['v'])} sweeps, {components} exponential(s)"]
+    rows = []
+    for s, v in enumerate(r["v"]):
+        rows.append(make_row(path, s, "v_step", "V", v, status=k.status[s]))
+        for name, unit in (("c", "A"), ("a1", "A"), ("tau1", "s"), ("a2", "A"), ("tau2", "s")):
+            if name in k.values:
+                rows.append(make_row(path, s, name, unit, k.values[name][s], k.stderr[name][s],
+                                     status=k.status[s]))
+        taus = ", ".join(f"{k.values[n][s] * 1e3:.4g} ± {k.stderr[n][s] * 1e3:.2g} ms"
+                         for n in ("tau1", "tau2") if n in k.values)
+        lines.append(f"    {v * 1e3:7.1f} mV: " + (
+            f"tau {taus}" if np.isfinite(k.values["tau1"][s])
+            else f"refused ({status_text(k.status[s])})"))
+    return Analysis("kinetics", path, k, "\n".join(lines), rows,
+                    [(str(path), dict(result=k, v=r["v"]))])
+
+
+def draw(panel: dict, ax) -> None:
+    """tau [ms] against the step voltage [mV], log scale, with standard errors."""
+    k, v = panel["result"], panel["v"]
+    for name, fmt in (("tau1", "o"), ("tau2", "s")):
+        if name in k.values:
+            ax.errorbar(v * 1e3, k.values[name] * 1e3, k.stderr[name] * 1e3, fmt=fmt, ms=3,
+                        label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("V [mV]")
+    ax.set_ylabel("tau [ms]")
+    ax.legend(fontsize=7)
+
+
+PROTOCOL = Protocol("kinetics", "time constants of each sweep's relaxation in --window",
+                    Options, (), extract, analyse, draw)

@@ -1,0 +1,31 @@
+"""``ionjax iv FILE... --out iv.csv``: extract step I-V curves from recordings (ABF, NWB,
+WinWCP) into one CSV table, with the provenance of each curve."""
+
+from __future__ import annotations
+
+import argparse
+
+from fitting import io
+from fitting.cli import interrupt
+from fitting.cli.calculators import UsageError
+from fitting.cli.inputs import provenance, read_recordings, recording_options, report_skipped
+
+__all__ = ["COMMAND", "cmd_iv"]
+
+
+def cmd_iv(args: argparse.Namespace) -> int:
+    """``ionjax iv``: read, correct and write the step I-V of every file."""
+    if args.out is None:
+        raise UsageError("ionjax iv needs --out FILE.csv")
+    if not str(args.out).lower().endswith(".csv"):
+        raise UsageError(f"{args.out}: ionjax iv writes a .csv table")
+    data = read_recordings(args.files, recording_options(args), outputs=(args.out, None),
+                           progress=not args.no_progress)
+    interrupt.check()
+    io.write_csv(args.out, io.IVData(v=data.v, i=data.i, labels=data.labels,
+                                     metadata=dict(provenance(args, data), files=args.files)))
+    print(f"{len(data.labels)} I-V curve(s) written to {args.out}")
+    return report_skipped(data)
+
+
+COMMAND = {"iv": cmd_iv}

@@ -1,0 +1,143 @@
+"""The inactivation protocol (two pulses): steady-state inactivation h_inf.
+
+The test-pulse current against the prepulse voltage,
+I = i_max / (1 + exp((v_half - V)/slope)) (``BoltzmannCurrent``; slope < 0 for inactivation),
+h_inf = I / i_max, with profile-likelihood intervals of v_half and slope. The isochronal
+protocol (``fitting.protocols.isochronal``) is the same analysis of the tail current at a fixed
+voltage after a varied step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from fitting.outputs.table import fit_rows
+from fitting.protocols.base import Analysis, OptionError, Protocol, option, parse_window
+from fitting.protocols.gating import boltzmann, check_voltage, fit_line
+
+__all__ = ["Inactivation", "Options", "PROTOCOL", "analyse", "draw", "extract", "inactivation"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Inactivation:
+    """``fit``: ``FitResult`` of ``BoltzmannCurrent`` on (prepulse v, test current);
+    ``intervals``: profile intervals of ``v_half``, ``slope``; ``h``: (..., n) I / i_max."""
+
+    fit: object
+    intervals: dict
+    h: np.ndarray
+
+
+def inactivation(v_pre, i_test, *, sigma=None):
+    """Steady-state inactivation from a two-pulse protocol (see the module).
+
+    Args:
+      v_pre: (..., n) or (n,) prepulse voltages [V].
+      i_test: (..., n) test-pulse currents [A] (peak, signed).
+      sigma: current noise SD [A], or None to estimate it from the residuals.
+
+    Returns:
+      ``Inactivation``.
+    """
+    from fitting.engine.batch import fit
+    from fitting.engine.profile import profile_intervals
+    from fitting.models.builtin import BoltzmannCurrent
+
+    v_pre = check_voltage("v_pre", v_pre)
+    i_test = np.asarray(i_test, float)
+    res = fit(BoltzmannCurrent(), v_pre, i_test, sigma=sigma)
+    intervals = profile_intervals(res, v_pre, i_test, ["v_half", "slope"], sigma=sigma)
+    return Inactivation(fit=res, intervals=intervals,
+                        h=i_test / np.asarray(res.params["i_max"], float)[..., None])
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Options of the inactivation protocol (``ionjax analyze --protocol inactivation``)."""
+
+    channel: int | None = option(help="ADC channel of the current (default 0)")
+    window: str | None = option(help="window 'start,stop' in the test pulse (default '0%,30%')")
+    statistic: str | None = option(help="statistic over the window (default peak)")
+    epoch: int | None = option(help="index of the prepulse epoch (default: automatic)")
+    current_unit: str | None = option(help="unit of the file's currents, overriding its label")
+    leak: str | None = option(help="leak subtraction: 'ramp' (the protocol's ramps)")
+    ljp: float | None = option(help="liquid junction potential [V]")
+    series_resistance: float | None = option(help="series resistance [Ohm]")
+    compensation: float = option(0.0, help="fraction of R_s compensated, 0..1")
+    test_epoch: int | None = option(help="inactivation: index of the test pulse (default: the "
+                                         "first fixed step after the prepulse, --epoch)",
+                                    parse="int")
+
+
+def _defaults(tails: bool) -> tuple:
+    """(window, statistic) defaults: the tail's mean, or the test pulse's peak."""
+    return (("2ms", "10%"), "mean") if tails else (("0%", "30%"), "peak")
+
+
+def extract(path, options, *, tails: bool = False) -> tuple:
+    """(path, window, IVData of prepulse voltage against test current) of a two-pulse
+    recording (``fitting.io.two_pulse_from_abf``); ``tails``: the isochronal tail instead."""
+    from fitting.protocols.twopulse_read import two_pulse_from_abf
+
+    window, statistic = _defaults(tails)
+    window = parse_window(options.window, window)
+    name = "isochronal" if tails else "inactivation"
+    if options.leak not in (None, "ramp"):
+        raise OptionError(f"--protocol {name} takes --leak ramp (the leak line from the "
+                          f"protocol's ramps); got {options.leak!r}")
+    if options.compensation and options.series_resistance is None:
+        raise OptionError("--compensation needs --series-resistance")
+    iv = two_pulse_from_abf(path, channel=options.channel or 0, prepulse_epoch=options.epoch,
+                            test_epoch=options.test_epoch, window=window,
+                            statistic=options.statistic or statistic,
+                            current_unit=options.current_unit, ljp=options.ljp, tails=tails,
+                            leak=options.leak, series_resistance=options.series_resistance,
+                            compensation=options.compensation)
+    return path, window, iv
+
+
+def analyse(data: tuple, options, *, tails: bool = False) -> Analysis:
+    """The Boltzmann fit of the test (or tail) current against the prepulse and the report.
+
+    Args:
+      data: ``extract``'s (path, window, IVData).
+      options: ``Options`` (the statistic named in the report).
+      tails: the isochronal protocol.
+
+    Returns:
+      ``Analysis`` with ``result`` the ``Inactivation``.
+    """
+    path, window, iv = data
+    res = inactivation(iv.v, iv.i)
+    m = iv.metadata
+    statistic = options.statistic or _defaults(tails)[1]
+    text = (f"{path}: {'step' if tails else 'prepulse'} epoch {m['prepulse_epoch']}, "
+            f"{'tail' if tails else 'test'} epoch {m['test_epoch']} at "
+            f"{m['test_level_V'] * 1e3:g} mV, window {window[0]}-{window[1]} "
+            f"({statistic}), {len(iv.v)} sweeps")
+    label = "isochronal" if tails else "h_inf"
+    text += "\n" + fit_line(label, res.fit, (), res.intervals)
+    return Analysis(label if tails else "inactivation", path, res, text,
+                    fit_rows(path, label, res.fit, (), res.intervals),
+                    [(str(path), dict(result=res, v=iv.v))])
+
+
+def draw(panel: dict, ax) -> None:
+    """h = I / I_max against the prepulse voltage, and the fitted h_inf."""
+    res = panel["result"]
+    v = panel["v"]
+    ax.plot(v * 1e3, res.h, "o", ms=3, label="I / I_max")
+    vh, k = float(res.fit.params["v_half"]), float(res.fit.params["slope"])
+    if np.isfinite(vh):
+        grid = np.linspace(np.min(v), np.max(v), 200)
+        ax.plot(grid * 1e3, boltzmann(grid, vh, k), "-",
+                label=f"h_inf: V_1/2 {vh * 1e3:.1f} mV, k {k * 1e3:.1f} mV")
+    ax.set_xlabel("prepulse V [mV]")
+    ax.set_ylabel("h")
+    ax.legend(fontsize=7)
+
+
+PROTOCOL = Protocol("inactivation", "Boltzmann of the test-pulse current vs the prepulse",
+                    Options, ("leak", "ljp", "series_resistance"), extract, analyse, draw)

@@ -1,0 +1,104 @@
+"""The step I-V: one point per step (a statistic of the current over a window of each sweep),
+read from recordings or I-V tables with the corrections of ``RecordingOptions``. What the
+``fit`` and ``iv`` commands read, and the data of the activation protocol."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Callable, Sequence
+
+
+from fitting.protocols.base import OptionError, RecordingOptions, parse_leak, parse_window
+
+__all__ = ["is_table", "ljp_of", "notes", "read_steps", "solution_ljp"]
+
+
+def solution_ljp(pipette: str, bath: str, temperature: float) -> float:
+    """Henderson LJP [V] of two solutions given as text ('K=140,gluconate=140'), by
+    ``fitting.recordings.corrections.junction_potential``; a warning of ionjax (e.g. a solution
+    that is not electroneutral) is an error here, never a number."""
+    from fitting.recordings.corrections import junction_potential
+    from fitting.recordings.errors import InputError
+    from fitting.recordings.units import parse_solution
+
+    solutions = (parse_solution(pipette), parse_solution(bath))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            value, _ = junction_potential(solutions, temperature=temperature)
+        except UserWarning as exc:
+            raise OptionError(f"liquid junction potential: {exc}") from None
+        except InputError as exc:
+            if isinstance(exc.__cause__, ValueError):  # ionjax's own message, as it was
+                raise exc.__cause__ from None
+            raise
+    return value
+
+
+def ljp_of(options: RecordingOptions) -> float | None:
+    """LJP [V] from ``ljp`` or from the ``pipette``/``bath`` solutions, or None."""
+    from fitting.recordings.corrections import DEFAULT_TEMPERATURE
+
+    if options.ljp is not None and (options.pipette or options.bath):
+        raise OptionError("give either --ljp or --pipette/--bath, not both")
+    if options.ljp is not None:
+        return options.ljp
+    if bool(options.pipette) != bool(options.bath):
+        raise OptionError("--pipette and --bath go together")
+    if options.pipette:
+        t = options.temperature if options.temperature is not None else DEFAULT_TEMPERATURE
+        return solution_ljp(options.pipette, options.bath, t)
+    return None
+
+
+def is_table(path) -> bool:
+    """Whether ``path`` is read as an I-V table (a refused format is left to the reader)."""
+    from fitting.recordings.errors import InputError
+    from fitting.recordings.formats.registry import format_of
+
+    try:
+        return format_of(path) == "table"
+    except InputError:
+        return False
+
+
+def read_steps(paths: Sequence, options: RecordingOptions,
+               progress: Callable | None = None):
+    """The files as one IVData (R, n_max) [V, A], with the requested corrections (series
+    resistance acts on the total measured current, so it is corrected before the leak);
+    files that cannot be read are listed in ``metadata["skipped"]``."""
+    from fitting.recordings.read import read_files
+
+    tables = [p for p in paths if is_table(p)]
+    if options.leak == "ramp" and tables:
+        raise OptionError(f"{tables[0]}: --leak ramp needs a recording of sweeps (ABF, NWB, "
+                          "...); use --leak range:LO,HI")
+    abf_only = [f"--{name.replace('_', '-')}" for name in
+                ("window", "channel", "statistic", "epoch", "command_channel")
+                if getattr(options, name, None) is not None]
+    if abf_only and tables:
+        raise OptionError(f"{tables[0]}: {', '.join(abf_only)} appl"
+                          f"{'ies' if len(abf_only) == 1 else 'y'} to recordings of sweeps "
+                          "(ABF, NWB, ...), not to I-V tables")
+    window = parse_window(options.window, ("60%", "95%"))
+    if len(window) != 2:
+        raise OptionError(f"--window takes two values 'start,stop'; got {options.window!r}")
+    return read_files(paths, progress=progress, skip_bad=True, leak=parse_leak(options.leak),
+                      ljp=ljp_of(options), series_resistance=options.series_resistance,
+                      compensation=options.compensation, channel=options.channel,
+                      window=window, statistic=options.statistic or "mean",
+                      epoch=options.epoch, command_channel=options.command_channel,
+                      voltage_unit=options.voltage_unit, current_unit=options.current_unit)
+
+
+def notes(data, channel_given: bool) -> list:
+    """The notes of a reading: other current channels not read, recordings left out."""
+    lines = []
+    for source in data.metadata.get("sources", [data.metadata]):
+        others = source.get("other_current_channels")
+        if others and not channel_given:
+            lines.append(f"{source['source']}: channel(s) {', '.join(others)} also hold a "
+                         "current, not read (--channel N reads one)")
+        for why in source.get("skipped_recordings", []):
+            lines.append(f"{source['source']}: {why}; left out")
+    return lines
