@@ -3,7 +3,7 @@
 For each problem kind (``FitConfig``: model, method, max_steps, sigma flag, fast_compile; and
 the dtype and the number of points, padded to a multiple of 8) three programs are compiled, once
 per process (and loaded from the persistent cache after the first process on a machine, see
-``fitting.engine.cache`` and ``fitting.engine.exported``). They work on a block of
+``fitting.engine.compiled``). They work on a block of
 ``block_size()`` recordings (32 chunks of ``chunk_size()``, 128 on CPU) held on one device:
 
 * ``start``: every recording of the first ``n_chunks`` chunks prepared (``problem.prepare``:
@@ -178,7 +178,7 @@ JITTED = {(name, fast): jax.jit(_on_every_device(fn), static_argnums=0,
                                 donate_argnums=DONATED.get(name, ()),
                                 compiler_options=FAST_OPTIONS if fast else None)
           for name, fn in PIECES.items() for fast in (False, True)}
-PROGRAMS = list(JITTED.values())  # every jitted program (``exported`` adds its own)
+PROGRAMS = list(JITTED.values())  # every jitted program (``compiled`` adds its own)
 PROGRAMS_PER_KIND = len(PIECES)
 
 
@@ -227,7 +227,7 @@ def _global_max(value):
     """The largest of an int over all processes (every process must make the same calls)."""
     if jax.process_count() == 1:
         return value
-    from jax.experimental import multihost_utils
+    from jax.experimental import multihost_utils  # here: only several processes need it
 
     return int(np.max(multihost_utils.process_allgather(np.int32(value))))
 
@@ -236,7 +236,7 @@ def _to_host(tree):
     """A device-axis result (D, ...) -> NumPy on every process (gathered across hosts)."""
     if jax.process_count() == 1:
         return jax.device_get(tree)
-    from jax.experimental import multihost_utils
+    from jax.experimental import multihost_utils  # here: only several processes need it
 
     return multihost_utils.process_allgather(tree, tiled=True)
 
@@ -283,7 +283,7 @@ def fit_rows(config, source, size, programs=None, progress=None):
         holding recordings lo..hi-1 in their first hi - lo rows, the rest padding.
       size: number of recordings.
       programs: callable (name, *args) running program ``name`` of ``config`` (default: the
-        jitted ones; ``fitting.engine.exported`` gives deserialized ones).
+        jitted ones; ``fitting.engine.compiled`` gives deserialized ones).
       progress: optional callable ``progress(done, size)``: recordings finished (this
         process's), after each stage of each block.
 

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from fitting.engine import solvers
 from fitting.engine.config import FitConfig
@@ -173,8 +174,6 @@ def profile_intervals(res, v, i, names=None, *, sigma=None, mask=None, level=0.9
     Raises:
       ValueError: an unknown name, a level outside (0, 1), or data that is not what was fitted.
     """
-    import numpy as np
-
     model = res.model
     names = [names] if isinstance(names, str) else list(model.param_names if names is None
                                                            else names)
@@ -218,8 +217,6 @@ def profile_intervals(res, v, i, names=None, *, sigma=None, mask=None, level=0.9
 
 def _check_same_data(res, arrays, config, x_hat, scale, batch_shape):
     """Refuse data other than what was fitted: the loss at the fit must be the result's."""
-    import numpy as np
-
     def loss_one(v, i, sigma, mask, x, s):
         problem = dict(prepare(config, v, i, sigma, mask), scale=s)
         r = jnp.where(problem["valid"], problem["w"] * (problem["i"] - config.model.current(

@@ -7,6 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from fitting.engine import status as _status
+from fitting.engine.inference import reversal_potential
+from fitting.engine.summary import summary as _summary
+from fitting.engine.table import records
 
 
 @jax.tree_util.register_dataclass
@@ -152,8 +155,6 @@ class FitResult:
             import pandas as pd
         except ImportError as exc:
             raise ImportError("to_dataframe needs pandas: pip install 'ionjax[tables]'") from exc
-        from fitting.engine.inference import reversal_potential
-        from fitting.engine.table import records
 
         n = int(np.prod(self.batch_shape, dtype=int))
         if isinstance(labels, (str, bytes)) or (labels is not None and len(labels) != n):
@@ -166,9 +167,7 @@ class FitResult:
     def summary(self, max_rows=10, labels=None):
         """A readable report in conventional units (nS, mV, pA), like lmfit's fit report;
         ``labels`` name the recordings of a batch."""
-        from fitting.engine.summary import summary
-
-        return summary(self, max_rows=max_rows, labels=labels)
+        return _summary(self, max_rows=max_rows, labels=labels)
 
     def __repr__(self):
         return (f"FitResult(model={self.model.name}, batch_shape={self.batch_shape}, "

@@ -51,7 +51,7 @@ def usable(status):
     if hasattr(status, "status") and hasattr(status, "params"):
         raise TypeError("usable() takes status codes; for a FitResult use res.usable")
     if isinstance(status, (list, tuple)):
-        import numpy as np
+        import numpy as np  # here: importing status loads no numpy (the command's start-up)
 
         status = np.asarray(status)
     return (status == Status.CONVERGED) | (status == Status.MAX_STEPS)
@@ -59,7 +59,7 @@ def usable(status):
 
 def message(status):
     """Host-side: the message of a status code, or an object array of messages for an array."""
-    import numpy as np
+    import numpy as np  # here: importing status loads no numpy (the command's start-up)
 
     status = np.asarray(status)
     if status.ndim == 0:

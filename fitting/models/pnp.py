@@ -41,8 +41,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import ionjax
-from fitting.models.builtin import _ion_config, _set_fields
-from fitting.models.params import ModelBase, spec
+from fitting.models.base import ModelBase
+from fitting.models.ghk import ion_config, set_fields
+from fitting.models.params import spec
 from fitting.models.pnp_checks import (AREA_RANGE, GRID_RANGE, LENGTH_RANGE, baths_of,
                                        check_grid, grid_needed, positive, screening_strength)
 
@@ -103,8 +104,8 @@ class PNPChannel(ModelBase):
     def __init__(self, *, z, c_in, c_out, temperature, length, area, diffusion=1e-9,
                  fixed_charge=0.0, fit_charge=True, charge_profile=None, permittivity=80.0,
                  n_channels=1.0, n_grid=64, ions=None, points=None):
-        baths, points = baths_of(z, c_in, c_out, temperature, points, _ion_config)
-        z, _, _, t = _ion_config(z, baths[0][0], baths[0][1], temperature)
+        baths, points = baths_of(z, c_in, c_out, temperature, points, ion_config)
+        z, _, _, t = ion_config(z, baths[0][0], baths[0][1], temperature)
         if isinstance(n_grid, bool) or int(n_grid) != n_grid:
             raise ValueError(f"n_grid must be an integer; got {n_grid!r}")
         n_grid = int(n_grid)
@@ -132,7 +133,7 @@ class PNPChannel(ModelBase):
         ions = None if ions is None else tuple(str(x) for x in ions)
         if ions is not None and (len(ions) != len(z) or len(set(ions)) != len(ions)):
             raise ValueError(f"ions must name each of the {len(z)} ions once; got {ions}")
-        _set_fields(self, z=z, baths=baths, points=points,
+        set_fields(self, z=z, baths=baths, points=points,
                     temperature=t,
                     length=positive("length", length, LENGTH_RANGE, "m", "5 nm = 5e-9 m"),
                     area=positive("area", area, AREA_RANGE, "m^2", "1 nm^2 = 1e-18 m^2"),

@@ -3,10 +3,12 @@
 import dataclasses
 from typing import Callable
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fitting.models.params import ModelBase, ParamSpec
+from fitting.models.base import ModelBase
+from fitting.models.params import ParamSpec
 from ionjax.units import UNITS
 
 
@@ -139,9 +141,6 @@ class Model(ModelBase):
         """Refuse starting values whose current is zero at every voltage (e.g. a conductance
         started at 0): the fit has no direction to start from, and a parameter that multiplies
         the current would leave the others' derivatives zero."""
-        import jax
-        import numpy as np
-
         dtype = jax.dtypes.canonicalize_dtype(np.float64)
         v = np.linspace(-0.15, 0.15, 31).astype(dtype)
         try:

@@ -31,8 +31,8 @@ import numpy as np
 from fitting.engine.batch import fit
 from fitting.engine.inference import difference_noise
 from fitting.protocols.kinetics_fit import kinetics
-from fitting.models.builtin import (BoltzmannConductance, BoltzmannCurrent, BoltzmannGHK,
-                                   BoltzmannOhmic)
+from fitting.models.boltzmann import (BoltzmannConductance, BoltzmannCurrent, BoltzmannGHK,
+                                     BoltzmannOhmic)
 from fitting.engine.profile import profile_intervals
 from fitting.engine.status import Status
 from ionjax.units import mV
@@ -237,7 +237,7 @@ def tail_iv(v, t, i, *, onset=0.0, components=1, ghk=None, series_resistance=Non
       ``TailIV`` (``v`` the corrected voltages when ``series_resistance`` is given).
     """
     from fitting.engine.inference import measured_reversal
-    from fitting.models.builtin import Ohmic
+    from fitting.models.ohmic import Ohmic
 
     v = _check_voltage("v", v)
     k = kinetics(t, i, components=components, origin=onset)
@@ -261,8 +261,8 @@ def tail_iv(v, t, i, *, onset=0.0, components=1, ghk=None, series_resistance=Non
     measured = measured_reversal(v[ok], inst[ok], noise=None)
     ghk_res = comparison = None
     if ghk is not None:
-        from fitting.engine.inference import compare
-        from fitting.models.builtin import GHK, MultiIonGHK
+        from fitting.engine.comparison import compare
+        from fitting.models.ghk import GHK, MultiIonGHK
 
         several = np.ndim(ghk["z"]) > 0 and len(ghk["z"]) > 1
         model = MultiIonGHK(**ghk) if several else GHK(
