@@ -5,7 +5,8 @@
     solvers.py       Levenberg-Marquardt and optax L-BFGS (``SOLVERS``), never raising
     linalg.py        tiny unrolled symmetric solves and inverses
     statistics.py    covariance, status, derived quantities, information criteria
-    driver.py        the compiled, vmapped, staged, sharded fit of fixed-size blocks
+    driver.py        the compiled, vmapped, staged fit of fixed-size blocks
+    devices.py       one SPMD program over every device; host <-> device transfers
     batch.py         ``fit``: host-side checks, padding, the block loop, the ``FitResult``
     compiled.py      compiled programs across processes: JAX's persistent cache (scoped to
                      ``fit``) and exported programs of registered models
