@@ -155,7 +155,7 @@ def main(argv: list | None = None) -> int:
     if args.command == "nernst" and args.ion is None and args.z is None:
         parser.error("nernst needs --ion NAME or --z VALENCE")
     if args.command in ("fit", "example", "analyze"):
-        from fitting.engine.cache import enable_persistent_cache
+        from fitting.engine.compiled import enable_persistent_cache
 
         enable_persistent_cache()
     # SIGTERM ends the command like Ctrl-C: clean-up (temporary output files) runs first, and

@@ -1,18 +1,27 @@
-"""The inference engine: everything that runs under ``jax.jit``.
+"""How a model is fitted: set-up, solvers, the batch driver, statistics, results.
 
-    models.py, user_model.py, params.py   what is fitted (parameter layout, units, structure)
-    pnp_model.py                          a charged pore (Poisson-Nernst-Planck), fitted
-    problem.py                            one recording as the solver sees it (scaling, start)
-    solvers.py, linalg.py                 Levenberg-Marquardt, L-BFGS, tiny unrolled solves
-    statistics.py                         covariance, status, derived quantities, criteria
-    driver.py                             the compiled, vmapped, staged, sharded batch fit
-    batch.py, config.py                   ``fit``: host-side checks, padding, the FitConfig
-    result.py, summary.py, status.py      ``FitResult``, its text report, ``Status``
-    inference.py                          reversal potentials, model comparison
-    profile.py                            profile-likelihood confidence intervals
+    config.py        ``FitConfig``: the static configuration a compiled program depends on
+    problem.py       one recording as the solver sees it (masking, weights, scaling, start)
+    solvers.py       Levenberg-Marquardt and optax L-BFGS (``SOLVERS``), never raising
+    linalg.py        tiny unrolled symmetric solves and inverses
+    statistics.py    covariance, status, derived quantities, information criteria
+    driver.py        the compiled, vmapped, staged fit of fixed-size blocks
+    devices.py       one SPMD program over every device; host <-> device transfers
+    batch.py         ``fit``: host-side checks, padding, the block loop, the ``FitResult``
+    compiled.py      compiled programs across processes: JAX's persistent cache (scoped to
+                     ``fit``) and exported programs of registered models
+    jax_adapter.py   the one use of a private JAX name (skipping a LAPACK set-up), tested
+    result.py        ``FitResult``; summary.py its text report; table.py its tidy rows
+    status.py        ``Status`` (members carry their messages) and ``usable``
+    inference.py     reversal potentials (fitted, with delta-method errors; measured)
+    comparison.py    ``compare``: models ranked by AIC / AICc / BIC
+    profile.py       profile-likelihood confidence intervals
 
-Imports ``ionjax``, jax, optax and numpy only: never ``fitting.io`` or ``fitting.cli``. Names
-load lazily (``status`` needs no jax, so the I/O layer can use it without loading the engine).
+The per-recording work (set-up, solver, statistics) runs under ``jax.jit``; the host side
+(checks, padding, blocks, results, reports, comparison, measured reversals) is NumPy. Imports
+``fitting.models``, ``ionjax``, jax, optax and numpy (and ``fitting.outputs.atomic``, a leaf);
+never ``fitting.recordings``, ``fitting.protocols`` or ``fitting.cli``. Names load lazily
+(``status`` needs no jax, so other layers can use it without loading the engine).
 """
 
 from ionjax._src.lazy import lazy_exports
@@ -20,8 +29,8 @@ from ionjax._src.lazy import lazy_exports
 _EXPORTS = {
     "config": ["FitConfig"],
     "batch": ["fit"],
-    "inference": [
-        "Comparison", "ReversalPotential", "compare", "measured_reversal", "reversal_potential"],
+    "comparison": ["Comparison", "compare"],
+    "inference": ["ReversalPotential", "measured_reversal", "reversal_potential"],
     "profile": ["ProfileInterval", "profile_intervals"],
     "result": ["FitResult"],
     "status": ["MESSAGES", "Status", "usable"],

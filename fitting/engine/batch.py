@@ -1,14 +1,17 @@
 """``fitting.fit``: host-side checks, the batch as fixed-size chunks, the result."""
 
 import math
+from typing import Any, Callable
 
 import jax
 import numpy as np
 
-from fitting.engine import driver, exported, solvers
-from fitting.engine.cache import enable_persistent_cache
+from fitting.engine import compiled, driver, solvers
 from fitting.engine.config import FitConfig
 from fitting.engine.result import FitResult
+from fitting.models.base import ModelBase
+
+__all__ = ["fit", "prepare_arrays"]
 
 _POINT_MULTIPLE = 8
 
@@ -25,8 +28,6 @@ def _as_array(name, x):
 
 
 def _check_inputs(model, v, i, sigma, mask):
-    from fitting.models.params import ModelBase
-
     if not isinstance(model, ModelBase):
         raise TypeError(f"model must be a fitting model (e.g. fitting.Ohmic()); got "
                         f"{type(model).__name__} {model!r}")
@@ -124,7 +125,8 @@ class _Rows:
         return v, i, sigma, mask
 
 
-def prepare_arrays(model, v, i, sigma, mask):
+def prepare_arrays(model: ModelBase, v: Any, i: Any, sigma: Any, mask: Any
+                   ) -> tuple[list[np.ndarray], tuple[int, ...], int]:
     """Host-side checks, then the (B, n_pad) NumPy arrays (v, i, sigma, mask) of the whole
     batch (points padded to a multiple of 8, masked), for code that needs it at once.
 
@@ -138,8 +140,9 @@ def prepare_arrays(model, v, i, sigma, mask):
     return list(rows(0, size)), batch_shape, size
 
 
-def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_compile=None,
-        progress=None):
+def fit(model: ModelBase, v: Any, i: Any, *, sigma: Any = None, mask: Any = None,
+        method: str = "lm", max_steps: int = 200, fast_compile: bool | None = None,
+        progress: Callable[[int, int], None] | None = None) -> FitResult:
     """Fit ``model`` to current-voltage data, one recording or a whole batch in one compiled call.
 
     Args:
@@ -158,7 +161,7 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_
       fast_compile: compile with XLA's backend optimisation off: about half the compile time
         of a new model (seconds), a large batch runs several times slower. For short jobs that
         fit a few curves once. Default: $IONJAX_FAST_COMPILE (1: on), else off. Compiled
-        programs are cached on disk either way (``fitting.engine.cache``).
+        programs are cached on disk either way (``fitting.engine.compiled``).
       progress: optional callable ``progress(done, total)``, called on the host as recordings
         finish (after each stage of the solver on each block), e.g. to draw a progress bar.
 
@@ -170,6 +173,11 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_
       point count: no batch size compiles again (``fitting.engine.driver``). With several
       devices each block is split over all of them.
 
+    JAX settings: none is left changed. For the call's duration JAX's persistent compilation
+    cache points at ionjax's cache folder (unless the user set ``jax_compilation_cache_dir``,
+    which is then used as is, or set ``IONJAX_NO_CACHE``); the settings are restored and JAX's
+    cache object reset on return (``fitting.engine.compiled.persistent_cache``).
+
     Raises:
       ValueError: shapes that do not match, sigma <= 0, or a single recording with fewer valid
         points than parameters (host-side checks, before compilation).
@@ -180,14 +188,14 @@ def fit(model, v, i, *, sigma=None, mask=None, method="lm", max_steps=200, fast_
             or not 1 <= max_steps < 2 ** 31:
         raise ValueError(f"max_steps must be an integer from 1 to 2**31 - 1; got {max_steps!r}")
     v, i = _check_inputs(model, v, i, sigma, mask)
-    enable_persistent_cache()
     rows = _Rows(v, i, sigma, mask, _dtype(v, i), driver.block_size(model))
     size = rows.i.shape[0]
     if fast_compile is None:
         fast_compile = driver.default_fast_compile()
     config = FitConfig(model=model, method=method, max_steps=int(max_steps),
                        has_sigma=sigma is not None, fast_compile=bool(fast_compile))
-    out = driver.fit_rows(config, rows, size, exported.programs(config), progress)
+    with compiled.persistent_cache() as folder:
+        out = driver.fit_rows(config, rows, size, compiled.programs(config, folder), progress)
     out["n_masked"] = rows.n_masked
     batch_shape = tuple(i.shape[:-1])
     out = jax.tree_util.tree_map(lambda x: x.reshape(batch_shape + x.shape[1:]), out)

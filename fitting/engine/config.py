@@ -2,6 +2,8 @@
 
 import dataclasses
 
+__all__ = ["FitConfig"]
+
 
 @dataclasses.dataclass(frozen=True)
 class FitConfig:

@@ -3,7 +3,7 @@
 For each problem kind (``FitConfig``: model, method, max_steps, sigma flag, fast_compile; and
 the dtype and the number of points, padded to a multiple of 8) three programs are compiled, once
 per process (and loaded from the persistent cache after the first process on a machine, see
-``fitting.engine.cache`` and ``fitting.engine.exported``). They work on a block of
+``fitting.engine.compiled``). They work on a block of
 ``block_size()`` recordings (32 chunks of ``chunk_size()``, 128 on CPU) held on one device:
 
 * ``start``: every recording of the first ``n_chunks`` chunks prepared (``problem.prepare``:
@@ -28,20 +28,25 @@ only the grouping changes. The data of a block and its states stay on the device
 Devices. Each round gives up to a block to every device of every process, split evenly;
 dispatch is asynchronous, so the devices run together. With several processes
 (``jax.distributed``) every process fits its own devices' shares and the results are gathered to
-every process; every process must drive the same batch (SPMD).
+every process; every process must drive the same batch (SPMD; ``fitting.engine.devices``).
 """
 
 import functools
 import os
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from fitting.engine import solvers
+from fitting.engine import devices, solvers
+from fitting.engine.config import FitConfig
 from fitting.engine.problem import prepare, residual_fn
 from fitting.engine.statistics import finish
+
+__all__ = ["DONATED", "JITTED", "PIECES", "PROGRAMS", "PROGRAMS_PER_KIND", "STAGE_LIMITS",
+           "block_size", "cache_size", "chunk_size", "compiler_options", "default_fast_compile",
+           "fit_rows", "jitted"]
 
 BLOCK_CHUNKS = 32  # chunks per device and block
 STAGE_LIMITS = (4, 16)  # iteration limits of the solver stages (the last one is max_steps)
@@ -49,7 +54,7 @@ _CHUNK = {"cpu": 128}  # recordings per vmapped chunk
 _ACCELERATOR_CHUNK = 4096
 
 
-def chunk_size(model=None):
+def chunk_size(model: Any | None = None) -> int:
     """Recordings per vmapped chunk (128 on CPU, 4096 on GPU/TPU), at most ``model.max_chunk``
     (a model whose one evaluation is already a large batched solve, such as ``PNPChannel``,
     caps it: every lane of a vmapped while loop runs until the slowest is done, padding
@@ -59,7 +64,7 @@ def chunk_size(model=None):
     return width if cap is None else min(width, int(cap))
 
 
-def block_size(model=None):
+def block_size(model: Any | None = None) -> int:
     """Recordings per device in one block of the host loop."""
     return BLOCK_CHUNKS * chunk_size(model)
 
@@ -99,7 +104,7 @@ def _over_chunks(fn, n_chunks, trees, width):
     return jax.lax.fori_loop(jnp.int32(0), jnp.asarray(n_chunks, jnp.int32), body, out)
 
 
-def start(config, v, i, sigma, mask, n_chunks):
+def start(config: FitConfig, v: Any, i: Any, sigma: Any, mask: Any, n_chunks: int) -> Any:
     """The first ``n_chunks`` chunks of a block's (B, n) recordings -> (problems, solver
     states), dicts of (B, ...) arrays."""
     solver, model = solvers.SOLVERS[config.method], config.model
@@ -111,7 +116,7 @@ def start(config, v, i, sigma, mask, n_chunks):
                         chunk_size(model))
 
 
-def run(config, problems, states, rows, limit):
+def run(config: FitConfig, problems: Any, states: Any, rows: Any, limit: Any) -> Any:
     """Iterate the solver states of the block rows ``rows`` (W,) until done or ``limit`` (int32
     scalar) iterations; returns the block's states with those rows updated. Indices beyond the
     block are padding: their lanes start done and their results are dropped (no row is run
@@ -129,7 +134,7 @@ def run(config, problems, states, rows, limit):
     return jax.tree_util.tree_map(lambda x, y: x.at[rows].set(y, mode="drop"), states, new)
 
 
-def finish_block(config, problems, states, n_chunks):
+def finish_block(config: FitConfig, problems: Any, states: Any, n_chunks: int) -> Any:
     """The results of the first ``n_chunks`` chunks of a block: dict of (B, ...) arrays (the
     fields of ``FitResult`` but n_masked)."""
     solver, model = solvers.SOLVERS[config.method], config.model
@@ -144,101 +149,38 @@ def finish_block(config, problems, states, n_chunks):
 PIECES = {"start": start, "run": run, "finish": finish_block}
 
 
-@functools.lru_cache(maxsize=None)
-def _mesh(n_devices):
-    devices = jax.devices()
-    assert len(devices) == n_devices, (len(devices), n_devices)
-    return Mesh(np.asarray(devices), ("d",))
-
-
-def _on_every_device(fn):
-    """``fn(config, *block args)`` as one SPMD program on arguments with a leading device axis
-    (D = ``jax.device_count()``): each device runs ``fn`` on its own block (``jax.shard_map``;
-    no communication), so one program serves every device."""
-    def program(config, *args):
-        def local(*a):
-            out = fn(config, *jax.tree_util.tree_map(lambda x: x[0], a))
-            return jax.tree_util.tree_map(lambda x: x[None], out)
-        n = jax.device_count()
-        if n == 1:
-            return local(*args)
-        spec = PartitionSpec("d")
-        return jax.shard_map(local, mesh=_mesh(n), in_specs=spec, out_specs=spec,
-                             check_vma=False)(*args)
-    program.__name__ = fn.__name__
-    return program
-
-
 # ``FitConfig.fast_compile``: XLA's backend optimisation off. About half the compile time; a
 # large batch runs several times slower. The default optimises fully (and the persistent cache
 # keeps the result).
 FAST_OPTIONS = {"xla_backend_optimization_level": 0}
 DONATED = {"run": (2,)}  # the states: updated in place
-JITTED = {(name, fast): jax.jit(_on_every_device(fn), static_argnums=0,
+JITTED = {(name, fast): jax.jit(devices.on_every_device(fn), static_argnums=0,
                                 donate_argnums=DONATED.get(name, ()),
                                 compiler_options=FAST_OPTIONS if fast else None)
           for name, fn in PIECES.items() for fast in (False, True)}
-PROGRAMS = list(JITTED.values())  # every jitted program (``exported`` adds its own)
+PROGRAMS = list(JITTED.values())  # every jitted program (``compiled`` adds its own)
 PROGRAMS_PER_KIND = len(PIECES)
 
 
-def compiler_options(config):
+def compiler_options(config: FitConfig) -> dict[str, Any]:
     """The XLA options of ``config``'s programs."""
     return FAST_OPTIONS if config.fast_compile else {}
 
 
-def default_fast_compile():
+def default_fast_compile() -> bool:
     """``fast_compile`` when the caller does not say: $IONJAX_FAST_COMPILE (1: on), else off."""
     return os.environ.get("IONJAX_FAST_COMPILE", "0") not in ("", "0")
 
 
-def cache_size():
+def cache_size() -> int:
     """Number of compiled programs held (``PROGRAMS_PER_KIND`` per problem kind; batch sizes
     add none)."""
     return sum(program._cache_size() for program in PROGRAMS)
 
 
-def jitted(config, name):
+def jitted(config: FitConfig, name: str) -> Callable[..., Any]:
     """The jitted program ``name`` ("start", "run", "finish") of ``config``, as f(*args)."""
     return functools.partial(JITTED[name, bool(config.fast_compile)], config)
-
-
-def _to_device(local):
-    """Host arrays (D_local, ...) of this process's devices -> one array (D, ...) sharded over
-    every device (one process: a plain transfer)."""
-    if jax.device_count() == 1:
-        return jax.device_put(local)
-    first = jax.process_index() * jax.local_device_count()
-    sharding = NamedSharding(_mesh(jax.device_count()), PartitionSpec("d"))
-    return jax.make_array_from_callback(
-        (jax.device_count(),) + local.shape[1:], sharding,
-        lambda index: local[index[0].start - first:index[0].stop - first])
-
-
-def _local(x):
-    """This process's rows (D_local, ...) of a device-axis array, as NumPy."""
-    if jax.device_count() == 1:
-        return np.asarray(x)
-    shards = sorted(x.addressable_shards, key=lambda s: s.index[0].start)
-    return np.concatenate([np.asarray(s.data) for s in shards])
-
-
-def _global_max(value):
-    """The largest of an int over all processes (every process must make the same calls)."""
-    if jax.process_count() == 1:
-        return value
-    from jax.experimental import multihost_utils
-
-    return int(np.max(multihost_utils.process_allgather(np.int32(value))))
-
-
-def _to_host(tree):
-    """A device-axis result (D, ...) -> NumPy on every process (gathered across hosts)."""
-    if jax.process_count() == 1:
-        return jax.device_get(tree)
-    from jax.experimental import multihost_utils
-
-    return multihost_utils.process_allgather(tree, tiled=True)
 
 
 def _fit_blocks(programs, config, arrays, n_rows, report=None):
@@ -256,24 +198,25 @@ def _fit_blocks(programs, config, arrays, n_rows, report=None):
     """
     width, size = chunk_size(config.model), block_size(config.model)
     n_local = arrays[0].shape[0]
-    counts = _to_device(np.full(n_local, -(-n_rows // width), np.int32))
-    problems, states = programs("start", *(_to_device(x) for x in arrays), counts)
+    counts = devices.to_device(np.full(n_local, -(-n_rows // width), np.int32))
+    problems, states = programs("start", *(devices.to_device(x) for x in arrays), counts)
     for limit in [min(x, config.max_steps) for x in STAGE_LIMITS] + [config.max_steps]:
-        waiting = [np.flatnonzero(~d[:n_rows]).astype(np.int32) for d in _local(states["done"])]
+        waiting = [np.flatnonzero(~d[:n_rows]).astype(np.int32) for d in devices.local_rows(states["done"])]
         if report is not None:
             report(sum(n_rows - w.size for w in waiting))
-        calls = _global_max(max(-(-w.size // width) for w in waiting))
+        calls = devices.global_max(max(-(-w.size // width) for w in waiting))
         rows = np.full((n_local, calls * width), size, np.int32)  # padding: dropped
         for d, w in enumerate(waiting):  # unfinished rows first
             rows[d, :w.size] = w
-        limits = _to_device(np.full(n_local, limit, np.int32))
+        limits = devices.to_device(np.full(n_local, limit, np.int32))
         for k in range(calls):
             states = programs("run", problems, states,
-                              _to_device(rows[:, k * width:(k + 1) * width]), limits)
-    return _to_host(programs("finish", problems, states, counts))
+                              devices.to_device(rows[:, k * width:(k + 1) * width]), limits)
+    return devices.to_host(programs("finish", problems, states, counts))
 
 
-def fit_rows(config, source, size, programs=None, progress=None):
+def fit_rows(config: FitConfig, source: Any, size: int, programs: Callable[..., Any] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
     """Fit ``size`` recordings block by block.
 
     Args:
@@ -283,7 +226,7 @@ def fit_rows(config, source, size, programs=None, progress=None):
         holding recordings lo..hi-1 in their first hi - lo rows, the rest padding.
       size: number of recordings.
       programs: callable (name, *args) running program ``name`` of ``config`` (default: the
-        jitted ones; ``fitting.engine.exported`` gives deserialized ones).
+        jitted ones; ``fitting.engine.compiled`` gives deserialized ones).
       progress: optional callable ``progress(done, size)``: recordings finished (this
         process's), after each stage of each block.
 

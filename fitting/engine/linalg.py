@@ -8,7 +8,11 @@ matrix that is not positive definite gives NaN (the callers treat that as a reje
 singular fit).
 """
 
+from typing import Any
+
 import jax.numpy as jnp
+
+__all__ = ["gram_inverse", "spd_solve", "spd_solve_entries"]
 
 _UNROLL_MAX = 12
 
@@ -40,13 +44,13 @@ def _substitute(low, b):
     return x
 
 
-def spd_solve_entries(a, b):
+def spd_solve_entries(a: Any, b: Any) -> Any:
     """Solve a x = b entrywise: ``a`` a k x k nested list and ``b`` a list of k arrays, all of one
     shape (one system per element). Returns the list of the k solution arrays."""
     return _substitute(_cholesky(a), b)
 
 
-def spd_solve(a, b):
+def spd_solve(a: Any, b: Any) -> Any:
     """Solve a x = b for symmetric positive definite a (..., k, k), b (..., k)."""
     k = a.shape[-1]
     if k == 0:  # nothing left free (a profile of a one-parameter model)
@@ -57,7 +61,7 @@ def spd_solve(a, b):
     return jnp.stack(spd_solve_entries(entries, [b[..., i] for i in range(k)]), axis=-1)
 
 
-def gram_inverse(jac, rtol):
+def gram_inverse(jac: Any, rtol: Any) -> Any:
     """(J^T J)^{-1} of an (n, k) Jacobian through its QR factors, without forming J^T J.
 
     Columns are equilibrated to unit norm, factored by modified Gram-Schmidt applied twice (so Q

@@ -11,10 +11,16 @@ For one recording with valid points V (mask, finite v and i, positive sigma):
    solver sees is O(1), so float32 works.
 """
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
+from fitting.engine.config import FitConfig
 from fitting.engine.linalg import spd_solve_entries
+
+__all__ = ["dpsi_dtheta", "internal", "linear_start", "physical", "prepare", "residual_fn",
+           "ungated_chi2"]
 
 
 def _projection(model, gate, v, i, w):
@@ -46,7 +52,7 @@ def _projection(model, gate, v, i, w):
     return jnp.stack(amplitudes, axis=-1), rss
 
 
-def linear_start(model, v, i, w, valid):
+def linear_start(model: Any, v: Any, i: Any, w: Any, valid: Any) -> Any:
     """Variable projection over the model's grid of nonlinear parameters theta.
 
     The amplitudes of every grid point are the weighted linear least-squares solution given its
@@ -72,7 +78,7 @@ def linear_start(model, v, i, w, valid):
     return jnp.where(admissible[best], x[best], jnp.nan)
 
 
-def ungated_chi2(model, problem):
+def ungated_chi2(model: Any, problem: Any) -> Any:
     """Weighted RSS (the solver's chi^2 = sum r^2) of the limits of a gated model where the gate
     is constant: fully open (gate 1, amplitudes by least squares) or closed (gate 0, no current);
     the smaller of the two. These are where the gating parameters run off to infinity."""
@@ -81,7 +87,7 @@ def ungated_chi2(model, problem):
     return jnp.minimum(open_rss[0], jnp.sum(w * w * i * i))
 
 
-def physical(model, problem, theta):
+def physical(model: Any, problem: Any, theta: Any) -> Any:
     """Internal parameters theta -> physical x [SI]: x = s theta; x = s e^theta for positive
     parameters; for bounded ones x = lo + s e^theta, hi - s e^theta, or
     lo + (hi - lo) / (1 + e^-theta) with both bounds (s = ``problem["scale"]``)."""
@@ -104,7 +110,7 @@ def _bounds(model, dtype):
     return lo, hi, jnp.isfinite(lo), jnp.isfinite(hi)
 
 
-def internal(model, scale, x):
+def internal(model: Any, scale: Any, x: Any) -> Any:
     """Physical x [SI] -> internal theta (the inverse of ``physical``)."""
     _, positive = model.param_arrays(x.dtype)
     ratio = x / scale
@@ -121,7 +127,7 @@ def internal(model, scale, x):
     return jnp.where(has_lo & has_hi, jnp.log(fraction) - jnp.log1p(-fraction), theta)
 
 
-def dpsi_dtheta(model, scale, x):
+def dpsi_dtheta(model: Any, scale: Any, x: Any) -> Any:
     """d(x / scale) / d theta at x: 1, x / s, (x - lo) / s, (hi - x) / s, or
     (x - lo)(hi - x) / ((hi - lo) s); 0 at a bound (no curvature to estimate an error from)."""
     _, positive = model.param_arrays(x.dtype)
@@ -135,7 +141,7 @@ def dpsi_dtheta(model, scale, x):
     return jnp.where(has_lo & has_hi, (x - lo) * (hi - x) / (span * scale), out)
 
 
-def residual_fn(model, problem):
+def residual_fn(model: Any, problem: Any) -> Any:
     """theta (k,) -> weighted residuals (n,) of one recording (0 at unused points)."""
     def residual(theta):
         f = model.current(model.unflatten(physical(model, problem, theta)), problem["v"])
@@ -143,7 +149,7 @@ def residual_fn(model, problem):
     return residual
 
 
-def prepare(config, v, i, sigma, mask):
+def prepare(config: FitConfig, v: Any, i: Any, sigma: Any, mask: Any) -> Any:
     """One recording (arrays (n,)) -> the problem the solver sees (see the module docstring).
 
     Returns:

@@ -21,15 +21,18 @@ D.M. Bates & D.G. Watts, Nonlinear Regression Analysis (1988), ch. 6.
 """
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from fitting.engine import solvers
 from fitting.engine.config import FitConfig
 from fitting.engine.batch import prepare_arrays
 from fitting.engine.problem import dpsi_dtheta, internal, physical, prepare, residual_fn
+
+__all__ = ["ProfileInterval", "profile_intervals", "t_quantile"]
 
 EXPANSIONS = 14  # doublings of the step when bracketing: reach 2^14 standard errors
 BISECTIONS = 40  # halvings of the bracket: 2^-40 of its width
@@ -73,7 +76,7 @@ def _quantile_f1(level, dof):
     return jnp.exp(0.5 * (lo + hi))
 
 
-def t_quantile(level, dof):
+def t_quantile(level: float, dof: Any) -> float:
     """Two-sided Student t quantile: t with P(|T| <= t) = level for ``dof`` degrees of freedom
     (dof: int or array); sqrt of the F(1, dof) quantile."""
     return jnp.sqrt(_quantile_f1(level, jnp.asarray(dof)))
@@ -156,7 +159,9 @@ def _profile_batch(config, j, level, v, i, sigma, mask, x_hat, scale, cov_scaled
         v, i, sigma, mask, x_hat, scale, cov_scaled, ok)
 
 
-def profile_intervals(res, v, i, names=None, *, sigma=None, mask=None, level=0.95):
+def profile_intervals(res: Any, v: Any, i: Any, names: Any | None = None, *,
+                      sigma: Any | None = None, mask: Any | None = None,
+                      level: float = 0.95) -> dict[str, ProfileInterval]:
     """Profile-likelihood confidence intervals of fitted parameters, for every recording.
 
     Args:
@@ -173,8 +178,6 @@ def profile_intervals(res, v, i, names=None, *, sigma=None, mask=None, level=0.9
     Raises:
       ValueError: an unknown name, a level outside (0, 1), or data that is not what was fitted.
     """
-    import numpy as np
-
     model = res.model
     names = [names] if isinstance(names, str) else list(model.param_names if names is None
                                                            else names)
@@ -218,8 +221,6 @@ def profile_intervals(res, v, i, names=None, *, sigma=None, mask=None, level=0.9
 
 def _check_same_data(res, arrays, config, x_hat, scale, batch_shape):
     """Refuse data other than what was fitted: the loss at the fit must be the result's."""
-    import numpy as np
-
     def loss_one(v, i, sigma, mask, x, s):
         problem = dict(prepare(config, v, i, sigma, mask), scale=s)
         r = jnp.where(problem["valid"], problem["w"] * (problem["i"] - config.model.current(

@@ -1,12 +1,18 @@
 """The result of a fit: a pytree whose leaves carry the batch shape, plus host-side reports."""
 
 import dataclasses
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from fitting.engine import status as _status
+from fitting.engine.inference import reversal_potential
+from fitting.engine.summary import summary as _summary
+from fitting.engine.table import records
+
+__all__ = ["FitResult"]
 
 
 @jax.tree_util.register_dataclass
@@ -57,7 +63,7 @@ class FitResult:
     weighted: bool = dataclasses.field(default=False, metadata=dict(static=True))
 
     @property
-    def covariance(self):
+    def covariance(self) -> Any:
         """(..., k, k) covariance of the free parameters [SI], in the fit's dtype. In float32,
         entries below ~1e-38 (a permeability in m^3/s has a variance ~1e-40) underflow: use
         ``cov_scaled`` with ``param_scale``, ``stderr`` (computed scale-free), or float64."""
@@ -65,7 +71,7 @@ class FitResult:
         return self.cov_scaled * s[..., :, None] * s[..., None, :]
 
     @property
-    def aicc(self):
+    def aicc(self) -> Any:
         """AIC with the small-sample correction, AIC + 2k(k+1)/(n-k-1) (Hurvich & Tsai 1989,
         doi:10.1093/biomet/76.2.297); NaN where n - k - 1 <= 0. Prefer it when n/k < ~40."""
         k = self.model.n_params
@@ -76,28 +82,28 @@ class FitResult:
         return self.aic + extra
 
     @property
-    def converged(self):
+    def converged(self) -> np.ndarray:
         """Boolean array: status == Status.CONVERGED."""
         return self.status == _status.Status.CONVERGED
 
     @property
-    def usable(self):
+    def usable(self) -> Any:
         """Boolean array: the status gives parameters (``fitting.engine.status.usable``)."""
         return _status.usable(self.status)
 
     @property
-    def batch_shape(self):
+    def batch_shape(self) -> tuple[int, ...]:
         return tuple(np.shape(self.status))
 
     @property
-    def message(self):
+    def message(self) -> Any:
         """Host-side: the status message (a str, or an object array of str for a batch)."""
         return _status.message(self.status)
 
-    def free_params(self):
+    def free_params(self) -> tuple[str, ...]:
         return {name: self.params[name] for name in self.model.param_names}
 
-    def predict(self, v):
+    def predict(self, v: Any) -> np.ndarray:
         """Model current [A] at voltages ``v`` [V] with the fitted parameters.
 
         Args:
@@ -136,7 +142,8 @@ class FitResult:
             return xp.reshape(flat[flat_index.ravel()], flat_index.shape + flat.shape[1:])
         return jax.tree_util.tree_map(take, self)
 
-    def to_dataframe(self, labels=None, extra=None, intervals=None):
+    def to_dataframe(self, labels: Any | None = None, extra: Any | None = None,
+                     intervals: Any | None = None) -> Any:
         """The results as a pandas DataFrame (extra ``tables``): one row per recording (the
         batch flattened), SI values with the unit in each column name, the columns of
         ``fitting.io.write_results`` (``fitting.engine.table.records``); a failed fit's
@@ -152,8 +159,6 @@ class FitResult:
             import pandas as pd
         except ImportError as exc:
             raise ImportError("to_dataframe needs pandas: pip install 'ionjax[tables]'") from exc
-        from fitting.engine.inference import reversal_potential
-        from fitting.engine.table import records
 
         n = int(np.prod(self.batch_shape, dtype=int))
         if isinstance(labels, (str, bytes)) or (labels is not None and len(labels) != n):
@@ -163,12 +168,10 @@ class FitResult:
         frame = pd.DataFrame.from_records(rows)
         return frame.fillna(np.nan) if len(frame) else frame
 
-    def summary(self, max_rows=10, labels=None):
+    def summary(self, max_rows: int = 10, labels: Any | None = None) -> str:
         """A readable report in conventional units (nS, mV, pA), like lmfit's fit report;
         ``labels`` name the recordings of a batch."""
-        from fitting.engine.summary import summary
-
-        return summary(self, max_rows=max_rows, labels=labels)
+        return _summary(self, max_rows=max_rows, labels=labels)
 
     def __repr__(self):
         return (f"FitResult(model={self.model.name}, batch_shape={self.batch_shape}, "

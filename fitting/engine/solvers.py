@@ -15,13 +15,15 @@ doi:10.1137/0111030; H.B. Nielsen, IMM-REP-1999-05 (DTU, 1999) damping update; J
 S.J. Wright, Numerical Optimization, 2nd ed. (2006), ch. 7 and 10.
 """
 
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from fitting.engine.linalg import spd_solve
 from fitting.engine.status import Status
+
+__all__ = ["SOLVERS", "Solver", "lbfgs", "levenberg_marquardt", "tolerances"]
 
 # Levenberg-Marquardt settings
 LM_LAMBDA0 = 1e-3  # initial damping (relative to the equilibrated J^T J, whose diagonal is 1)
@@ -35,7 +37,7 @@ XTOL_SQRT_EPS = 8  # relative step below XTOL_SQRT_EPS * sqrt(eps)
 GTOL_SQRT_EPS = 1e-2  # cosine of residual and Jacobian columns below GTOL_SQRT_EPS * sqrt(eps)
 
 
-def tolerances(dtype):
+def tolerances(dtype: Any) -> Any:
     """(ftol, xtol) for relative loss change and relative step size, by precision."""
     eps = jnp.finfo(dtype).eps
     return FTOL_EPS * eps, XTOL_SQRT_EPS * jnp.sqrt(eps)

@@ -22,12 +22,18 @@ parameters of a Boltzmann model are not pinned down when any of these holds:
    by more than about a slope, or a slope wider than the sampled span).
 """
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
+from fitting.engine.config import FitConfig
 from fitting.engine.linalg import gram_inverse
 from fitting.engine.problem import dpsi_dtheta, physical, ungated_chi2
 from fitting.engine.status import Status, usable
+
+__all__ = ["covariance", "final_status", "finish", "gating_identified", "goodness_of_fit",
+           "parameters", "voltage_range"]
 
 # a diagonal entry of R below this many machine epsilons marks linearly dependent columns
 SINGULAR_RTOL_EPS = 64
@@ -39,7 +45,7 @@ MIN_TRANSITION_POINTS = 2
 MIN_GATE_CHANGE = 0.25
 
 
-def covariance(config, problem, x, r, jac):
+def covariance(config: FitConfig, problem: Any, x: Any, r: Any, jac: Any) -> Any:
     """Covariance of psi = x / scale (kept O(1): in SI, var(p) ~ 1e-39 (m^3/s)^2 would underflow
     float32; ``FitResult.covariance`` converts on demand).
 
@@ -71,7 +77,7 @@ def covariance(config, problem, x, r, jac):
     return s2 * inverse, singular, chi2, rss
 
 
-def final_status(status, problem, model, x, singular):
+def final_status(status: Any, problem: Any, model: Any, x: Any, singular: Any) -> Any:
     """The solver's status, overridden by what the data and the covariance show."""
     n_params = model.n_params
     n_valid = problem["n_valid"]
@@ -86,7 +92,7 @@ def final_status(status, problem, model, x, singular):
     return jnp.where(usable(status) & outside, Status.OUT_OF_RANGE, status)
 
 
-def gating_identified(config, problem, x, chi2):
+def gating_identified(config: FitConfig, problem: Any, x: Any, chi2: Any) -> Any:
     """False where the data cannot pin down a gated model's gating (module docstring rules)."""
     model = config.model
     if not model.gated:
@@ -112,7 +118,7 @@ def gating_identified(config, problem, x, chi2):
     return bounded & (in_transition >= MIN_TRANSITION_POINTS) & (change >= MIN_GATE_CHANGE)
 
 
-def parameters(model, x, cov_psi, scale):
+def parameters(model: Any, x: Any, cov_psi: Any, scale: Any) -> Any:
     """(params, stderr): dicts of the free parameters and the model's derived quantities [SI];
     standard errors of derived ones by the delta method, sqrt(g C g^T)."""
     k = model.n_params
@@ -135,7 +141,7 @@ def parameters(model, x, cov_psi, scale):
     return params, stderr
 
 
-def goodness_of_fit(config, n_valid, chi2, rss, failed):
+def goodness_of_fit(config: FitConfig, n_valid: Any, chi2: Any, rss: Any, failed: Any) -> Any:
     """loss (RSS [A^2], or chi^2 with sigma), rmse [A], AIC and BIC (NaN where failed).
 
     AIC and BIC are NaN without residual degrees of freedom (n <= k): the curve passes through
@@ -154,14 +160,14 @@ def goodness_of_fit(config, n_valid, chi2, rss, failed):
     )
 
 
-def voltage_range(problem):
+def voltage_range(problem: Any) -> Any:
     """(2,) smallest and largest voltage used [V]."""
     v, valid = problem["v"], problem["valid"]
     big = jnp.finfo(v.dtype).max
     return jnp.stack([jnp.min(jnp.where(valid, v, big)), jnp.max(jnp.where(valid, v, -big))])
 
 
-def finish(config, problem, solved):
+def finish(config: FitConfig, problem: Any, solved: Any) -> Any:
     """Everything reported for one solved recording; ``solved`` is what a solver's ``finish``
     returns. Returns a dict of arrays (the fields of ``FitResult`` but ``n_masked``)."""
     theta, n_steps, status, r, jac = solved

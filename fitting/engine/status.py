@@ -7,6 +7,9 @@ Every other status comes with NaN parameters.
 """
 
 import enum
+from typing import Any
+
+__all__ = ["MESSAGES", "Status", "USABLE", "message", "usable"]
 
 
 class Status(enum.IntEnum):
@@ -38,7 +41,7 @@ class Status(enum.IntEnum):
 USABLE = (Status.CONVERGED, Status.MAX_STEPS)
 
 
-def usable(status):
+def usable(status: Any) -> Any:
     """True where a status gives parameters (converged or stopped at the iteration limit).
 
     Args:
@@ -51,15 +54,15 @@ def usable(status):
     if hasattr(status, "status") and hasattr(status, "params"):
         raise TypeError("usable() takes status codes; for a FitResult use res.usable")
     if isinstance(status, (list, tuple)):
-        import numpy as np
+        import numpy as np  # here: importing status loads no numpy (the command's start-up)
 
         status = np.asarray(status)
     return (status == Status.CONVERGED) | (status == Status.MAX_STEPS)
 
 
-def message(status):
+def message(status: Any) -> Any:
     """Host-side: the message of a status code, or an object array of messages for an array."""
-    import numpy as np
+    import numpy as np  # here: importing status loads no numpy (the command's start-up)
 
     status = np.asarray(status)
     if status.ndim == 0:

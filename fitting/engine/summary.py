@@ -1,19 +1,23 @@
 """``FitResult.summary()``: the text report of a fit in the units physiologists read (nS, mV,
 pA), like lmfit's fit report. Units come from each parameter's ``ParamSpec``."""
 
+from typing import Any
+
 import numpy as np
 
 from fitting.engine.status import Status
 from ionjax.units import pA
 
+__all__ = ["display_unit", "ordered_names", "summary"]
 
-def display_unit(model, name):
+
+def display_unit(model: Any, name: str) -> str:
     """(factor, display unit) of a parameter or derived quantity (dimensionless: (1, ""))."""
     spec = model.spec_of(name)
     return spec.factor, spec.unit
 
 
-def ordered_names(res):
+def ordered_names(res: Any) -> list[str]:
     """Free parameters in the model's order, then derived quantities."""
     names = list(res.model.param_names)
     return names + sorted(set(res.params) - set(names))
@@ -89,7 +93,7 @@ def _batch(res, max_rows, names=None):
     return "\n".join(lines)
 
 
-def summary(res, max_rows=10, labels=None):
+def summary(res: Any, max_rows: int = 10, labels: Any | None = None) -> str:
     """The report of one recording, or of a batch (counts by status, medians and quartiles of
     the converged recordings, and each recording, named by ``labels`` if given, when there are
     at most ``max_rows``)."""

@@ -11,9 +11,13 @@ fitted current crosses zero, when that is not a parameter), ``rmse_A``, ``loss``
 exist (a failed fit) is None.
 """
 
+from typing import Any
+
 import numpy as np
 
 from fitting.engine.status import Status
+
+__all__ = ["records"]
 
 
 def _column(x, n):
@@ -53,7 +57,8 @@ def _columns(res, reversal, n, extra=None, intervals=None):
     return columns
 
 
-def records(res, labels, reversal, extra=None, intervals=None, text=None):
+def records(res: Any, labels: Any, reversal: Any, extra: Any | None = None,
+            intervals: Any | None = None, text: Any | None = None) -> list[dict[str, Any]]:
     """One dict per recording; numbers that do not exist (a failed fit) are None.
 
     Args:

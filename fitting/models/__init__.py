@@ -1,13 +1,31 @@
-"""What is fitted: the model families (parameter layout, units, the current as a function of
-voltage), each in its own module."""
+"""What is fitted: the model families, one module each, and the registry of their names.
+
+    base.py        ``ModelBase``: the hooks a model implements (required) or overrides
+    params.py      ``ParamSpec`` / ``spec``: a parameter's size, units, scaling and bounds
+    linear.py      the partially linear form (grid, gate, features) as mixins
+    ohmic.py       ``Ohmic``
+    ghk.py         ``GHK``, ``MultiIonGHK`` and the single-ion helpers
+    boltzmann.py   ``BoltzmannOhmic``, ``BoltzmannGHK``, ``BoltzmannConductance``,
+                   ``BoltzmannCurrent``
+    pnp.py         ``PNPChannel`` (a charged pore, Poisson-Nernst-Planck); pnp_checks.py its
+                   host-side checks
+    user.py        ``Model``: any user function ``fn(params, v) -> i``
+    registry.py    the models by command-line name (``register_model``); a registered model
+                   gets its compiled programs kept across processes (``fitting.engine.compiled``)
+
+Imports only ``ionjax``, jax and numpy. Names load lazily (``ionjax --help`` imports no jax).
+"""
 
 from ionjax._src.lazy import lazy_exports
 
 _EXPORTS = {
-    "builtin": ["GHK", "BoltzmannConductance", "BoltzmannCurrent", "BoltzmannGHK",
-                "BoltzmannOhmic", "MultiIonGHK", "Ohmic"],
+    "base": ["ModelBase"],
+    "boltzmann": ["BoltzmannConductance", "BoltzmannCurrent", "BoltzmannGHK", "BoltzmannOhmic"],
+    "ghk": ["GHK", "MultiIonGHK"],
+    "ohmic": ["Ohmic"],
     "params": ["ParamSpec"],
     "pnp": ["PNPChannel"],
+    "registry": ["register_model", "unregister_model"],
     "user": ["Model"],
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -35,16 +35,20 @@ Newton does not converge gives NaN, which the fitter refuses rather than reports
 
 import dataclasses
 import functools
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import ionjax
-from fitting.models.builtin import _ion_config, _set_fields
-from fitting.models.params import ModelBase, spec
+from fitting.models.base import ModelBase
+from fitting.models.ghk import ion_config, set_fields
+from fitting.models.params import ParamSpec, spec
 from fitting.models.pnp_checks import (AREA_RANGE, GRID_RANGE, LENGTH_RANGE, baths_of,
                                        check_grid, grid_needed, positive, screening_strength)
+
+__all__ = ["PNPChannel"]
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -100,11 +104,13 @@ class PNPChannel(ModelBase):
     has_linear_form = False
     max_chunk = 1  # one recording per vmapped lane group: its voltages are the batch
 
-    def __init__(self, *, z, c_in, c_out, temperature, length, area, diffusion=1e-9,
-                 fixed_charge=0.0, fit_charge=True, charge_profile=None, permittivity=80.0,
-                 n_channels=1.0, n_grid=64, ions=None, points=None):
-        baths, points = baths_of(z, c_in, c_out, temperature, points, _ion_config)
-        z, _, _, t = _ion_config(z, baths[0][0], baths[0][1], temperature)
+    def __init__(self, *, z: Any, c_in: Any, c_out: Any, temperature: Any, length: Any, area: Any,
+                 diffusion: Any = 1e-9, fixed_charge: Any = 0.0, fit_charge: bool = True,
+                 charge_profile: Any | None = None, permittivity: Any = 80.0,
+                 n_channels: Any = 1.0, n_grid: int = 64, ions: Any | None = None,
+                 points: Any | None = None) -> None:
+        baths, points = baths_of(z, c_in, c_out, temperature, points, ion_config)
+        z, _, _, t = ion_config(z, baths[0][0], baths[0][1], temperature)
         if isinstance(n_grid, bool) or int(n_grid) != n_grid:
             raise ValueError(f"n_grid must be an integer; got {n_grid!r}")
         n_grid = int(n_grid)
@@ -132,7 +138,7 @@ class PNPChannel(ModelBase):
         ions = None if ions is None else tuple(str(x) for x in ions)
         if ions is not None and (len(ions) != len(z) or len(set(ions)) != len(ions)):
             raise ValueError(f"ions must name each of the {len(z)} ions once; got {ions}")
-        _set_fields(self, z=z, baths=baths, points=points,
+        set_fields(self, z=z, baths=baths, points=points,
                     temperature=t,
                     length=positive("length", length, LENGTH_RANGE, "m", "5 nm = 5e-9 m"),
                     area=positive("area", area, AREA_RANGE, "m^2", "1 nm^2 = 1e-18 m^2"),
@@ -145,12 +151,12 @@ class PNPChannel(ModelBase):
                    self.permittivity, t)
 
     @property
-    def c_in(self):
+    def c_in(self) -> Any:
         """Inside concentrations [mol/m^3] of the (first) bath, (S,)."""
         return self.baths[0][0]
 
     @property
-    def c_out(self):
+    def c_out(self) -> Any:
         """Outside concentrations [mol/m^3] of the (first) bath, (S,)."""
         return self.baths[0][1]
 
@@ -158,7 +164,7 @@ class PNPChannel(ModelBase):
         """2 |Q| max|w| over the interior nodes: the charge's counter-ions as a 1:1 salt."""
         return 2 * abs(q) * max(abs(w) for w in self.charge_profile[1:-1])
 
-    def out_of_range(self, params):
+    def out_of_range(self, params: Any) -> Any:
         """True where the fitted charge is too large for the grid (``pnp_checks``): the current
         the fit matched is then not accurate to ~1e-3, so the fit is refused (OUT_OF_RANGE)."""
         if not self.fit_charge:
@@ -169,39 +175,39 @@ class PNPChannel(ModelBase):
         return self.n_grid < needed
 
     @property
-    def specs(self):
+    def specs(self) -> tuple[ParamSpec, ...]:
         out = (spec("diffusion", "um^2/s", size=len(self.z), positive=True),)
         if self.fit_charge:  # scale of Q: the bath concentration (an O(1) internal value)
             top = max(max(c_in + c_out) for c_in, c_out in self.baths)
             out += (spec("fixed_charge", "mM", floor=top),)
         return out
 
-    def spec_of(self, name):
+    def spec_of(self, name: str) -> ParamSpec:
         if name == "permeability":
             return spec("permeability", "m^3/s")
         return super().spec_of(name)
 
-    def element_labels(self, name, size):
+    def element_labels(self, name: str, size: int) -> list[str]:
         if self.ions is None or size != len(self.z):
             return super().element_labels(name, size)
         return [f"{name}_{ion}" for ion in self.ions]
 
-    def start_vector(self, dtype):
+    def start_vector(self, dtype: Any) -> Any:
         d, q = self.start
         return jnp.asarray(d + ((q,) if self.fit_charge else ()), dtype)
 
     @property
-    def single_iv(self):
+    def single_iv(self) -> bool:
         """False for a fit across several baths: no single reversal or predicted I-V."""
         return len(self.baths) == 1
 
-    def check_points(self, n):
+    def check_points(self, n: int) -> None:
         """Host check before a fit: the data hold one point per declared bath point."""
         if self.points is not None and n != sum(self.points):
             raise ValueError(f"this PNPChannel fits {len(self.baths)} baths of {self.points} "
                              f"points ({sum(self.points)} in all); the data have {n} points")
 
-    def solve(self, params, v, bath=0):
+    def solve(self, params: Any, v: Any, bath: int = 0) -> Any:
         """The full ``ionjax.PNPSolution`` of one pore in bath ``bath`` at voltages v [V]."""
         dtype = jnp.result_type(params["diffusion"], v)
         d = jnp.reshape(params["diffusion"], (len(self.z),))
@@ -213,7 +219,7 @@ class PNPChannel(ModelBase):
             permittivity=self.permittivity,
             fixed_charge=q * jnp.asarray(self.charge_profile, dtype), n_grid=self.n_grid)
 
-    def bath_current(self, params, v, bath=0):
+    def bath_current(self, params: Any, v: Any, bath: int = 0) -> Any:
         """Current [A] of the n_channels pores in bath ``bath`` at voltages v [V] (any shape);
         params: dict ``diffusion`` (S,) [m^2/s] and, if fitted, ``fixed_charge`` [mol/m^3],
         e.g. ``res.params`` of one recording."""
@@ -222,7 +228,7 @@ class PNPChannel(ModelBase):
             raise ValueError(f"bath must be 0..{len(self.baths) - 1}; got {bath}")
         return _current(self, params, v, bath)
 
-    def current(self, params, v):
+    def current(self, params: Any, v: Any) -> Any:
         """Current [A] at the fit's voltages v (n,): with several baths, v holds their I-Vs one
         after another (``points``); points beyond them (the fitter's padding) use the last."""
         if self.single_iv:
@@ -235,7 +241,7 @@ class PNPChannel(ModelBase):
         return jnp.concatenate([_current(self, params, v[..., a:b], k)
                                 for k, (a, b) in enumerate(zip(starts, ends))], axis=-1)
 
-    def derived(self, params):
+    def derived(self, params: Any) -> dict[str, Any]:
         """``permeability`` D A / L [m^3/s] per ion: the constant-field (GHK) equivalent."""
         return {"permeability": params["diffusion"] * self.area / self.length}
 

@@ -7,9 +7,14 @@ as a 1:1 salt). N >= GRID_PER_DEBYE * L / lambda_D keeps the current within ~1e-
 limit (``tests/test_pnp_fit.py`` checks it against a fine grid).
 """
 
+from typing import Any
+
 import numpy as np
 
 from ionjax._src.constants import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
+
+__all__ = ["AREA_RANGE", "GRID_PER_DEBYE", "GRID_RANGE", "LENGTH_RANGE", "NEUTRALITY", "baths_of",
+           "check_grid", "grid_needed", "positive", "screening_strength"]
 
 # plausible pores: a unit slip (nm typed as m, nm^2 as m^2) lands far outside these ranges
 LENGTH_RANGE = (1e-10, 1e-4)  # m: 1 angstrom (a filter) to 100 um (track-etched foils)
@@ -19,7 +24,8 @@ GRID_PER_DEBYE = 6.0  # cells per (pore length / shortest Debye length): current
 NEUTRALITY = 1e-6  # a bath's |sum z c| relative to sum |z| c
 
 
-def positive(name, value, plausible=None, unit="", example=""):
+def positive(name: str, value: Any, plausible: Any | None = None, unit: str = "",
+             example: str = "") -> Any:
     """``value`` as a float, refused unless finite, > 0 and within ``plausible``."""
     value = float(value)
     if not (np.isfinite(value) and value > 0):
@@ -30,14 +36,14 @@ def positive(name, value, plausible=None, unit="", example=""):
     return value
 
 
-def screening_strength(z, baths):
+def screening_strength(z: Any, baths: Any) -> Any:
     """The largest sum_s z_s^2 c_s [mol/m^3] over the baths' sides (twice the ionic strength
     I of ``ionjax.ionic_strength``; lambda_D = sqrt(eps0 eps_r R T / (F^2 sum z^2 c)))."""
     return max(max(sum(zk * zk * c for zk, c in zip(z, side)) for side in bath)
                for bath in baths)
 
 
-def grid_needed(length, strength, permittivity, temperature):
+def grid_needed(length: Any, strength: Any, permittivity: Any, temperature: Any) -> Any:
     """Cells needed along a pore of length [m] where sum z^2 c reaches ``strength`` [mol/m^3]
     (a float, or a traced array under jit)."""
     inverse_debye = (FARADAY**2 * strength
@@ -45,7 +51,8 @@ def grid_needed(length, strength, permittivity, temperature):
     return GRID_PER_DEBYE * length * inverse_debye
 
 
-def check_grid(length, n_grid, strength, permittivity, temperature):
+def check_grid(length: Any, n_grid: int, strength: Any, permittivity: Any,
+               temperature: Any) -> None:
     """Refuse a grid that does not resolve the Debye length at ``strength`` (module doc)."""
     needed = int(np.ceil(grid_needed(length, strength, permittivity, temperature)))
     if needed > GRID_RANGE[1]:
@@ -65,7 +72,7 @@ def _neutral(z, bath, k):
                              "list every ion of the solution, permeant or not")
 
 
-def baths_of(z, c_in, c_out, temperature, points, ion_config):
+def baths_of(z: Any, c_in: Any, c_out: Any, temperature: Any, points: Any, ion_config: Any) -> Any:
     """((c_in, c_out) per bath, points or None), checked (``ion_config``: the models' check
     of one bath, returning (z, c_in, c_out, temperature))."""
     c_in, c_out = np.asarray(c_in, float), np.asarray(c_out, float)

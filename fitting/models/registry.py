@@ -19,7 +19,8 @@ import dataclasses
 import importlib
 from typing import Any, Callable, Literal
 
-__all__ = ["Ions", "ModelEntry", "MODELS", "register_model", "model_entry", "is_registered"]
+__all__ = ["Ions", "ModelEntry", "MODELS", "register_model", "unregister_model", "model_entry",
+           "is_registered"]
 
 IonArity = Literal["none", "one", "several"]
 
@@ -107,6 +108,23 @@ def register_model(name: str, target: Any, *, ions: IonArity = "none", help: str
     return entry
 
 
+def unregister_model(name: str) -> ModelEntry:
+    """Remove a registered model (a plug-in's tests, or one registered by mistake).
+
+    Args:
+      name: the ``--model`` name given to ``register_model``.
+
+    Returns:
+      The removed ModelEntry.
+
+    Raises:
+      ValueError: no model of that name is registered.
+    """
+    entry = model_entry(name)
+    del MODELS[name]
+    return entry
+
+
 def model_entry(name: str) -> ModelEntry:
     """The registered model called ``name``; ValueError naming the choices otherwise."""
     try:
@@ -129,12 +147,12 @@ def is_registered(model: Any) -> bool:
     return False
 
 
-register_model("ohmic", "fitting.models.builtin:Ohmic", help="I = g (V - E_rev)")
-register_model("ghk", "fitting.models.builtin:GHK", ions="one",
+register_model("ohmic", "fitting.models.ohmic:Ohmic", help="I = g (V - E_rev)")
+register_model("ghk", "fitting.models.ghk:GHK", ions="one",
                help="GHK current of one ion: I = p I_GHK(V)")
-register_model("multi-ghk", "fitting.models.builtin:MultiIonGHK", ions="several",
+register_model("multi-ghk", "fitting.models.ghk:MultiIonGHK", ions="several",
                help="sum of GHK currents of several ions; permeability ratios")
-register_model("boltzmann-ohmic", "fitting.models.builtin:BoltzmannOhmic",
+register_model("boltzmann-ohmic", "fitting.models.boltzmann:BoltzmannOhmic",
                help="g_max (V - E_rev) / (1 + exp((V_1/2 - V)/k))")
-register_model("boltzmann-ghk", "fitting.models.builtin:BoltzmannGHK", ions="one",
+register_model("boltzmann-ghk", "fitting.models.boltzmann:BoltzmannGHK", ions="one",
                help="p_max I_GHK(V) / (1 + exp((V_1/2 - V)/k))")

@@ -1,13 +1,17 @@
 """``Model``: any user function ``fn(params, v) -> i``, fitted with autodiff Jacobians."""
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fitting.models.params import ModelBase, ParamSpec
+from fitting.models.base import ModelBase
+from fitting.models.params import ParamSpec
 from ionjax.units import UNITS
+
+__all__ = ["Model"]
 
 
 def _symbol(label):
@@ -105,7 +109,8 @@ class Model(ModelBase):
     name: str
     has_linear_form = False
 
-    def __init__(self, fn, *, params, positive=(), units=None, name="Model", bounds=None):
+    def __init__(self, fn: Callable, *, params: Any, positive: Any = (), units: Any | None = None,
+                 name: str = "Model", bounds: Any | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"fn must be callable fn(params, v); got {fn!r}")
         units, bounds = units or {}, bounds or {}
@@ -139,9 +144,6 @@ class Model(ModelBase):
         """Refuse starting values whose current is zero at every voltage (e.g. a conductance
         started at 0): the fit has no direction to start from, and a parameter that multiplies
         the current would leave the others' derivatives zero."""
-        import jax
-        import numpy as np
-
         dtype = jax.dtypes.canonicalize_dtype(np.float64)
         v = np.linspace(-0.15, 0.15, 31).astype(dtype)
         try:
@@ -171,8 +173,8 @@ class Model(ModelBase):
     def __hash__(self):
         return hash(self._key())
 
-    def current(self, params, v):
+    def current(self, params: Any, v: Any) -> Any:
         return self.fn(params, v)
 
-    def start_vector(self, dtype):
+    def start_vector(self, dtype: Any) -> Any:
         return jnp.asarray(np.concatenate([np.asarray(s) for s in self.start]), dtype)

@@ -64,7 +64,7 @@ def _ghk_conductance(ghk, v):
     """(u(V) [A per m^3/s], u'(E) [S per m^3/s], E [V]) of the GHK unit current of one ion."""
     import ionjax
 
-    from fitting.models.builtin import BoltzmannGHK
+    from fitting.models import BoltzmannGHK
 
     model = BoltzmannGHK(**ghk)  # validates z, c_in, c_out, temperature
     args = (model.c_in, model.c_out, model.z)
@@ -99,7 +99,7 @@ def activation(v, i, *, e_rev=None, sigma=None, min_driving_force=5 * mV, ghk=No
     from fitting.engine.batch import fit
     from fitting.engine.inference import difference_noise
     from fitting.engine.profile import profile_intervals
-    from fitting.models.builtin import BoltzmannConductance, BoltzmannOhmic
+    from fitting.models import BoltzmannConductance, BoltzmannOhmic
 
     v = check_voltage("v", v)
     i = np.asarray(i, float)
@@ -183,7 +183,7 @@ def _ghk_options(options: Options) -> dict | None:
         raise OptionError(f"{what} needs --temperature (e.g. 22C or 295.15K)")
     if len(ions) != 1:
         raise OptionError(f"{what} takes one ion; use multi-ghk for {ions}")
-    from fitting.models.builtin import BoltzmannGHK
+    from fitting.models import BoltzmannGHK
 
     m = BoltzmannGHK(z=z[0], c_in=c_in[0], c_out=c_out[0], temperature=options.temperature)
     return dict(z=m.z, c_in=m.c_in, c_out=m.c_out, temperature=m.temperature)

@@ -43,7 +43,7 @@ def inactivation(v_pre, i_test, *, sigma=None):
     """
     from fitting.engine.batch import fit
     from fitting.engine.profile import profile_intervals
-    from fitting.models.builtin import BoltzmannCurrent
+    from fitting.models import BoltzmannCurrent
 
     v_pre = check_voltage("v_pre", v_pre)
     i_test = np.asarray(i_test, float)

@@ -20,7 +20,7 @@ def check_reversal(res, v, i, e, labels, emit: Callable[[str], None] = print) ->
     the results file: the zero crossing (and that ratio), per recording. Each warning line
     goes to ``emit`` (default ``print``)."""
     from fitting.engine.inference import measured_reversal
-    from fitting.models.builtin import MultiIonGHK
+    from fitting.models import MultiIonGHK
 
     measured = measured_reversal(v, i)
     shape = np.shape(e.value)

@@ -83,7 +83,7 @@ def tail_iv(v, t, i, *, onset=0.0, components=1, ghk=None, series_resistance=Non
     from fitting.engine.batch import fit
     from fitting.engine.inference import measured_reversal
     from fitting.engine.profile import profile_intervals
-    from fitting.models.builtin import Ohmic
+    from fitting.models import Ohmic
 
     v = check_voltage("v", v)
     k = kinetics(t, i, components=components, origin=onset)
@@ -107,8 +107,8 @@ def tail_iv(v, t, i, *, onset=0.0, components=1, ghk=None, series_resistance=Non
     measured = measured_reversal(v[ok], inst[ok], noise=None)
     ghk_res = comparison = None
     if ghk is not None:
-        from fitting.engine.inference import compare
-        from fitting.models.builtin import GHK, MultiIonGHK
+        from fitting.engine.comparison import compare
+        from fitting.models import GHK, MultiIonGHK
 
         several = np.ndim(ghk["z"]) > 0 and len(ghk["z"]) > 1
         model = MultiIonGHK(**ghk) if several else GHK(
