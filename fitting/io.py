@@ -33,7 +33,7 @@ from fitting.recordings.corrections import (
     subtract_leak,
 )
 from fitting.recordings.formats.table import read_csv
-from fitting.recordings.formats.table_write import write_csv
+from fitting.outputs.iv_table import write_csv
 from fitting.recordings.data import IVData, stack
 from fitting.recordings.errors import InputError
 from fitting.recordings.formats.registry import FORMATS, format_of, written_by_ionjax

@@ -121,9 +121,3 @@ def test_recordings_imports_only_recordings():
     for name in ("nwb", "nwb_series", "neo"):
         assert not any(n.startswith("fitting.recordings.formats.abf")
                        for n in _imports(ROOT / "formats" / f"{name}.py")), name
-
-
-def test_public_modules_of_recordings_declare_all():
-    for path in sorted(ROOT.rglob("*.py")):
-        if path.name != "__init__.py":
-            assert "__all__" in path.read_text(), path.relative_to(ROOT)

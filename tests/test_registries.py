@@ -119,43 +119,5 @@ def test_a_model_is_one_registry_line(table, tmp_path, capsys):
         assert main(["fit", str(path), "--model", "toy-line", "--ion", "K"]) == 2
         assert "--model toy-line takes no ion options" in capsys.readouterr().err
     finally:
-        models.MODELS.pop("toy-line")
+        models.unregister_model("toy-line")
 
-
-def _imports(path):
-    """The ``fitting`` modules a source file imports (at any depth of the file)."""
-    import ast
-
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-    return {m for m in found if m == "fitting" or m.startswith("fitting.")}
-
-
-def test_protocols_and_outputs_import_one_way():
-    """Issue 22 rule 2: protocols never import the command; outputs import neither; the
-    atomic writes import nothing of fitting; outputs has no import circle."""
-    import pathlib
-
-    root = pathlib.Path(__file__).resolve().parents[1] / "fitting"
-    for path in (root / "protocols").glob("*.py"):
-        bad = {m for m in _imports(path) if m.startswith("fitting.cli") or m == "fitting"}
-        assert not bad, (path.name, bad)
-    within = {}
-    for path in (root / "outputs").glob("*.py"):
-        mods = _imports(path)
-        assert not {m for m in mods if m.startswith(("fitting.cli", "fitting.protocols"))}, \
-            path.name
-        within[path.stem] = {m.split(".")[2] for m in mods
-                             if m.startswith("fitting.outputs.") and m.count(".") >= 2}
-    assert within["atomic"] == set() and not _imports(root / "outputs" / "atomic.py")
-
-    def reaches(start, target, seen=()):
-        return any(n == target or (n not in seen and reaches(n, target, seen + (n,)))
-                   for n in within.get(start, ()))
-
-    assert not [m for m in within if reaches(m, m)]

@@ -14,3 +14,5 @@ Imports ``fitting.protocols``, ``fitting.outputs``, ``fitting.engine``, ``fittin
 ``fitting.recordings`` and ``ionjax``; nothing imports ``fitting.cli`` but the ``ionjax``
 console script (``python -m fitting``) and ``fitting.plot``.
 """
+
+__all__: list[str] = []  # a namespace of modules: import them by name

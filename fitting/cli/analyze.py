@@ -15,12 +15,12 @@ import argparse
 import os
 import sys
 
-from fitting import io
 from fitting.cli import interrupt
 from fitting.cli.arguments import options_of
 from fitting.cli.calculators import UsageError
 from fitting.cli.inputs import EXIT_NO_RESULT, check_paths
 from fitting.cli.progress import progress_bar
+from fitting.outputs.results import RESULT_FORMATS
 from fitting.outputs.table import write_table
 
 __all__ = ["COMMAND", "cmd_analyze"]
@@ -30,8 +30,8 @@ def _check_outputs(files: list, out: str | None, iv_out: str | None,
                    plot: str | None) -> None:
     """Refuse outputs that cannot be written: one ``UsageError`` line, before anything is
     read or written."""
-    if out is not None and not out.lower().endswith(io.RESULT_FORMATS):
-        raise UsageError(f"{out}: results must be {', '.join(io.RESULT_FORMATS)}")
+    if out is not None and not out.lower().endswith(RESULT_FORMATS):
+        raise UsageError(f"{out}: results must be {', '.join(RESULT_FORMATS)}")
     if iv_out is not None and not iv_out.lower().endswith(".csv"):
         raise UsageError(f"{iv_out}: --iv-out writes a .csv table")
     if plot is not None:

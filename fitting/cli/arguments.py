@@ -18,7 +18,7 @@ RECORDING_GROUP = "recordings (ABF) and corrections"
 def argument_type(parse: str, *extra) -> Callable[[str], Any]:
     """An argparse ``type`` from a parser of ``fitting.recordings.units`` (errors become usage
     errors)."""
-    def convert(text):
+    def convert(text: str) -> Any:
         from fitting.recordings import units
 
         try:

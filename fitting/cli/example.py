@@ -10,13 +10,14 @@ import os
 
 import numpy as np
 
-import fitting
 import ionjax
-from fitting import io
+from fitting import engine, models  # lazy packages: jax loads on first use
+from fitting.cli.calculators import UsageError
 from fitting.cli.data import _make_example as example
 from fitting.cli.data import example_path
-from fitting.cli.calculators import UsageError
 from fitting.cli.plot import plot_fit
+from fitting.recordings.corrections import correct_liquid_junction
+from fitting.recordings.formats.table import read_csv
 
 __all__ = ["COMMAND", "command", "run"]
 
@@ -26,20 +27,20 @@ def run(out_dir: str = ".") -> int:
     returns the exit status 0."""
     figure = os.path.join(out_dir, "ionjax-example.png")
     path = example_path()
-    iv = io.read_csv(path)
+    iv = read_csv(path)
     ljp = float(ionjax.liquid_junction_potential(example.PIPETTE, example.BATH,
                                                  temperature=example.TEMPERATURE))
-    iv = io.correct_liquid_junction(iv, ljp)
+    iv = correct_liquid_junction(iv, ljp)
     print(f"ionjax example: {os.path.basename(str(path))} (synthetic peak Na+ I-V, "
           f"{len(iv.labels)} cells)")
     print(f"liquid junction potential (Henderson, pipette {example.PIPETTE}, bath {example.BATH})"
           f" = {ljp * 1e3:.2f} mV; V_m = V_cmd - LJP\n")
-    res = fitting.fit(fitting.BoltzmannOhmic(), iv.v, iv.i, fast_compile=True)  # 4 curves
+    res = engine.fit(models.BoltzmannOhmic(), iv.v, iv.i, fast_compile=True)  # 4 curves
     print(res.summary(max_rows=len(iv.labels)))
-    ohmic = fitting.fit(fitting.Ohmic(), iv.v, iv.i, fast_compile=True)
+    ohmic = engine.fit(models.Ohmic(), iv.v, iv.i, fast_compile=True)
     print("\nmodel comparison (mean over cells):")
-    print(fitting.compare({"BoltzmannOhmic": res, "Ohmic": ohmic}))
-    e = fitting.reversal_potential(res)
+    print(engine.compare({"BoltzmannOhmic": res, "Ohmic": ohmic}))
+    e = engine.reversal_potential(res)
     print()
     for label, value, err, true in zip(iv.labels, np.asarray(e.value), np.asarray(e.stderr),
                                        example.TRUTH["e_rev"]):

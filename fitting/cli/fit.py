@@ -12,14 +12,21 @@ import sys
 
 import numpy as np
 
-import fitting
-from fitting import io
+from fitting import engine  # lazy packages: jax loads on first use
 from fitting.cli import interrupt
 from fitting.cli.calculators import UsageError
-from fitting.cli.inputs import (EXIT_NO_RESULT, check_output_formats, provenance,
-                                read_recordings, recording_options, report_skipped)
+from fitting.cli.inputs import (
+    EXIT_NO_RESULT,
+    check_output_formats,
+    provenance,
+    read_recordings,
+    recording_options,
+    report_skipped,
+)
 from fitting.cli.progress import progress_bar
+from fitting.engine.status import Status, usable
 from fitting.outputs.columns import json_safe
+from fitting.outputs.results import write_results
 from fitting.protocols.reversal import check_reversal
 
 __all__ = ["COMMAND", "build_model", "cmd_fit", "fast_compile", "row_text"]
@@ -106,11 +113,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     single = data.shape[0] == 1
     v, i = (data.v[0], data.i[0]) if single else (data.v, data.i)
     # a point without a voltage is padding (recordings of unequal length), not a masked point
-    res = fitting.fit(model, v, i, mask=np.isfinite(v), method=args.method,
+    res = engine.fit(model, v, i, mask=np.isfinite(v), method=args.method,
                       max_steps=args.max_steps, fast_compile=fast_compile(data.shape[0]),
                       progress=progress_bar(not args.no_progress, "fitting", "fit"))
     print(res.summary() if single else res.summary(max_rows=args.max_rows, labels=data.labels))
-    e = fitting.reversal_potential(res)
+    e = engine.reversal_potential(res)
     status = np.atleast_1d(np.asarray(res.status))
     for label, value, err, code in zip(data.labels, np.atleast_1d(np.asarray(e.value)),
                                        np.atleast_1d(np.asarray(e.stderr)), status):
@@ -119,14 +126,17 @@ def cmd_fit(args: argparse.Namespace) -> int:
         elif np.isfinite(value):
             print(f"E_rev {label}: {value * 1e3:.3f} mV (stderr undefined: no degrees of freedom)")
         else:
-            status = fitting.Status(int(code))
-            why = ("the fitted current does not cross zero" if fitting.usable(status)
+            status = Status(int(code))
+            why = ("the fitted current does not cross zero" if usable(status)
                    else status.message)
             print(f"E_rev {label}: not available ({why})")
     extra = check_reversal(res, v, i, e, data.labels)
     interrupt.check()
     if args.plot:  # first: drawing is the slow part, and an interrupt then leaves no output
-        from fitting.cli.plot import plot_batch_summary, plot_fit  # matplotlib: only when asked
+        from fitting.cli.plot import (  # matplotlib: only when asked
+            plot_batch_summary,
+            plot_fit,
+        )
 
         if len(data.labels) > args.max_rows:
             plot_batch_summary(res, path=args.plot)
@@ -134,16 +144,16 @@ def cmd_fit(args: argparse.Namespace) -> int:
             plot_fit(res, v, i, labels=data.labels, path=args.plot)
     interrupt.check()
     if args.out:
-        intervals = (fitting.profile_intervals(res, v, i, mask=np.isfinite(v))
+        intervals = (engine.profile_intervals(res, v, i, mask=np.isfinite(v))
                      if args.intervals else None)
-        io.write_results(args.out, res, data.labels, e, files=args.files,
+        write_results(args.out, res, data.labels, e, files=args.files,
                          provenance=provenance(args, data), extra=extra, intervals=intervals,
                          text=row_text(data))
         print(f"results written to {args.out}")
     if args.plot:
         print(f"figure written to {args.plot}")
     code = report_skipped(data)
-    if not np.any(fitting.usable(np.asarray(res.status))):
+    if not np.any(usable(np.asarray(res.status))):
         print("ionjax: error: no recording gave a usable fit (see the statuses above)",
               file=sys.stderr)
         return code or EXIT_NO_RESULT

@@ -8,9 +8,10 @@ import argparse
 import os
 import sys
 
-from fitting import io
 from fitting.cli.calculators import UsageError
 from fitting.cli.progress import progress_bar
+from fitting.outputs.results import RESULT_FORMATS
+from fitting.recordings.formats.registry import written_by_ionjax
 
 __all__ = ["EXIT_NO_RESULT", "check_output_formats", "check_paths", "expand_folders",
            "provenance", "read_recordings", "recording_options", "report_skipped"]
@@ -30,7 +31,7 @@ def expand_folders(paths: list, outputs=()) -> list:
             files = [os.path.join(path, f) for f in sorted(os.listdir(path))
                      if not f.startswith(".") and os.path.isfile(os.path.join(path, f))
                      and os.path.realpath(os.path.join(path, f)) not in skip
-                     and not io.written_by_ionjax(os.path.join(path, f))]
+                     and not written_by_ionjax(os.path.join(path, f))]
             if not files:
                 raise UsageError(f"{path}: the folder holds no recordings or tables")
         for file in files:
@@ -76,8 +77,8 @@ def read_recordings(files: list, options, *, outputs=(), progress: bool = True):
 
 def check_output_formats(out: str | None, plot: str | None) -> None:
     """Refuse output names whose format is not written, before any work or any file."""
-    if out is not None and os.path.splitext(str(out))[1].lower() not in io.RESULT_FORMATS:
-        raise UsageError(f"{out}: results must be {', '.join(io.RESULT_FORMATS)}")
+    if out is not None and os.path.splitext(str(out))[1].lower() not in RESULT_FORMATS:
+        raise UsageError(f"{out}: results must be {', '.join(RESULT_FORMATS)}")
     for path in (out, plot):
         if path is None:
             continue
@@ -87,7 +88,9 @@ def check_output_formats(out: str | None, plot: str | None) -> None:
         if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
             raise UsageError(f"{path}: cannot write there (no such folder, or not writable)")
     if plot is not None:
-        from fitting.cli.plot import supported_formats  # matplotlib: only when a plot is asked
+        from fitting.cli.plot import (
+            supported_formats,  # matplotlib: only when a plot is asked
+        )
 
         ext = os.path.splitext(str(plot))[1].lower().lstrip(".")
         if ext not in supported_formats():

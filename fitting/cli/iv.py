@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import argparse
 
-from fitting import io
 from fitting.cli import interrupt
 from fitting.cli.calculators import UsageError
-from fitting.cli.inputs import provenance, read_recordings, recording_options, report_skipped
+from fitting.cli.inputs import (
+    provenance,
+    read_recordings,
+    recording_options,
+    report_skipped,
+)
+from fitting.outputs.iv_table import write_csv
+from fitting.recordings.data import IVData
 
 __all__ = ["COMMAND", "cmd_iv"]
 
@@ -22,8 +28,8 @@ def cmd_iv(args: argparse.Namespace) -> int:
     data = read_recordings(args.files, recording_options(args), outputs=(args.out, None),
                            progress=not args.no_progress)
     interrupt.check()
-    io.write_csv(args.out, io.IVData(v=data.v, i=data.i, labels=data.labels,
-                                     metadata=dict(provenance(args, data), files=args.files)))
+    write_csv(args.out, IVData(v=data.v, i=data.i, labels=data.labels,
+                               metadata=dict(provenance(args, data), files=args.files)))
     print(f"{len(data.labels)} I-V curve(s) written to {args.out}")
     return report_skipped(data)
 

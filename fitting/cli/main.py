@@ -20,8 +20,13 @@ import importlib
 import os
 import sys
 
-from fitting.cli.arguments import (add_analyze_options, add_recording_options, argument_type,
-                                   positive_int, temperature)
+from fitting.cli.arguments import (
+    add_analyze_options,
+    add_recording_options,
+    argument_type,
+    positive_int,
+    temperature,
+)
 from fitting.cli.recipe import with_recipe
 
 __all__ = ["EXIT_BAD_INPUT", "build_parser", "main"]
@@ -131,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _one_line(exc):
     """The message of a failed command: the error itself for bad input, else marked internal."""
-    from fitting.io import InputError
+    from fitting.recordings.errors import InputError
 
     known = (InputError, ValueError, OSError, ImportError)
     kind = "" if isinstance(exc, known) else f"internal error ({type(exc).__name__}): "

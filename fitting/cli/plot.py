@@ -6,9 +6,14 @@ batch of recordings. Both return the matplotlib Figure and, given ``path``, save
 Displayed in mV, pA and the parameters' conventional units.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from fitting.engine.inference import reversal_potential
 from fitting.engine.profile import t_quantile
@@ -17,6 +22,11 @@ from fitting.engine.summary import display_unit, ordered_names
 from fitting.outputs.atomic import atomic_path
 from ionjax.units import mV as _MV
 from ionjax.units import pA as _PA
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from fitting.engine.result import FitResult
 
 __all__ = ["plot_batch_summary", "plot_fit", "protocol_figure", "save_figure",
            "supported_formats"]
@@ -34,7 +44,7 @@ def _pyplot():
     return plt
 
 
-def supported_formats():
+def supported_formats() -> set[str]:
     """File extensions (without the dot) that ``save_figure`` can write."""
     _pyplot()
     from matplotlib.backend_bases import FigureCanvasBase
@@ -44,13 +54,14 @@ def supported_formats():
     return set(FigureCanvasBase.get_supported_filetypes()) & plain
 
 
-def save_figure(fig, path, dpi=150):
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> None:
     """Save ``fig`` to ``path`` atomically (temporary file in the same folder, then rename)."""
     with atomic_path(path, suffix=os.path.splitext(os.fspath(path))[1] or ".png") as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
 
 
-def plot_fit(res, v, i, *, labels=None, path=None, max_panels=6):
+def plot_fit(res: FitResult, v: ArrayLike, i: ArrayLike, *, labels: Sequence[str] | None = None,
+             path: str | None = None, max_panels: int = 6) -> Figure:
     """Data, fitted curve, residuals and reversal potential for up to ``max_panels`` recordings.
 
     Args:
@@ -117,7 +128,7 @@ def plot_fit(res, v, i, *, labels=None, path=None, max_panels=6):
     return fig
 
 
-def plot_batch_summary(res, *, path=None, bins=30):
+def plot_batch_summary(res: FitResult, *, path: str | None = None, bins: int = 30) -> Figure:
     """Histograms of every fitted parameter over the converged recordings of a batch.
 
     Returns:

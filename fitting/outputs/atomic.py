@@ -1,14 +1,17 @@
 """Atomic file output: write to a temporary file in the target folder, then rename over."""
 
+from __future__ import annotations
+
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 
 __all__ = ["atomic_path", "write_text"]
 
 
 @contextlib.contextmanager
-def atomic_path(path, suffix=None):
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[str]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
 
     A reader never sees a half-written file, and a failure leaves an existing ``path`` untouched.
@@ -39,7 +42,7 @@ def atomic_path(path, suffix=None):
             os.remove(tmp)
 
 
-def write_text(path, text):
+def write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as handle:

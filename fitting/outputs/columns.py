@@ -9,6 +9,7 @@ import json
 import numpy as np
 
 from fitting.outputs.atomic import atomic_path
+from fitting.recordings.formats.table import PROVENANCE
 
 __all__ = ["PROVENANCE", "json_safe", "provenance_lines", "typed_columns", "write_parquet"]
 
@@ -29,7 +30,6 @@ def json_safe(obj: object) -> object:
     return obj if obj is None or isinstance(obj, str) else str(obj)
 
 
-PROVENANCE = "# provenance: "
 
 
 def provenance_lines(provenance: dict | None) -> str:

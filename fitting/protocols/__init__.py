@@ -17,3 +17,5 @@
 Imports ``fitting.recordings``, ``fitting.engine``, ``fitting.models``, ``fitting.outputs`` and
 ``ionjax`` (engine and models on first use); never ``fitting.cli``.
 """
+
+__all__: list[str] = []  # a namespace of modules: import them by name

@@ -25,9 +25,16 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from fitting.outputs.table import fit_rows
-from fitting.protocols.base import Analysis, OptionError, Protocol, RecordingOptions, option
+from fitting.protocols.base import (
+    Analysis,
+    OptionError,
+    Protocol,
+    RecordingOptions,
+    option,
+)
 from fitting.protocols.gating import boltzmann, check_voltage, fit_line
 from fitting.protocols.ions import ion_field, resolve_ions
 from ionjax.units import mV
@@ -63,7 +70,6 @@ class Activation:
 def _ghk_conductance(ghk, v):
     """(u(V) [A per m^3/s], u'(E) [S per m^3/s], E [V]) of the GHK unit current of one ion."""
     import ionjax
-
     from fitting.models import BoltzmannGHK
 
     model = BoltzmannGHK(**ghk)  # validates z, c_in, c_out, temperature
@@ -77,7 +83,9 @@ def _ghk_conductance(ghk, v):
     return unit, (up - down) / (2 * h), e, model
 
 
-def activation(v, i, *, e_rev=None, sigma=None, min_driving_force=5 * mV, ghk=None):
+def activation(v: ArrayLike, i: ArrayLike, *, e_rev: ArrayLike | None = None,
+               sigma: ArrayLike | None = None, min_driving_force: float = 5 * mV,
+               ghk: dict | None = None) -> Activation:
     """Activation curve of a step I-V by the joint fit and by chord conductance (see module).
 
     Args:

@@ -4,6 +4,7 @@ the Boltzmann curve of their figures and the report line of a Boltzmann fit."""
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["boltzmann", "check_voltage", "fit_line"]
 
@@ -17,7 +18,7 @@ def check_voltage(name: str, x) -> np.ndarray:
     return x
 
 
-def boltzmann(v, v_half, slope):
+def boltzmann(v: ArrayLike, v_half: ArrayLike, slope: ArrayLike) -> np.ndarray:
     """1 / (1 + exp((v_half - v) / slope)) (all in V)."""
     return 1.0 / (1.0 + np.exp((v_half - v) / slope))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from fitting.outputs.table import fit_rows
 from fitting.protocols.base import Analysis, OptionError, Protocol, option, parse_window
@@ -30,7 +31,8 @@ class Inactivation:
     h: np.ndarray
 
 
-def inactivation(v_pre, i_test, *, sigma=None):
+def inactivation(v_pre: ArrayLike, i_test: ArrayLike, *,
+                 sigma: ArrayLike | None = None) -> Inactivation:
     """Steady-state inactivation from a two-pulse protocol (see the module).
 
     Args:

@@ -10,10 +10,13 @@ a = 0.7, 0.3 and tau = 0.5, 3) suits every sweep whatever its size and speed. Th
 and their standard errors are mapped back exactly (they scale linearly).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import functools
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from fitting.engine.status import Status, usable
 from fitting.outputs.table import make_row
@@ -68,7 +71,8 @@ class Kinetics:
     status: np.ndarray
 
 
-def kinetics(t, i, *, components=1, origin=None):
+def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1,
+             origin: float | None = None) -> Kinetics:
     """Fit c + sum_k a_k exp(-t / tau_k) to each sweep (see the module).
 
     Args:

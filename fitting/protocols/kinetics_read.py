@@ -1,17 +1,22 @@
 """Relaxations of an ABF for time-constant fits: each sweep's current in a window of one epoch."""
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 import numpy as np
 
-from fitting.recordings.stepiv import choose_epoch, ramp_leak
 from fitting.recordings.errors import InputError
-from fitting.recordings.window import resolve_window
+from fitting.recordings.stepiv import choose_epoch, ramp_leak
 from fitting.recordings.sweeps import checked_sweeps
+from fitting.recordings.window import resolve_window
+
+__all__ = ["relaxations_from_abf"]
 
 
-def relaxations_from_abf(path, *, channel=0, epoch=None, window=("1ms", "100%"),
-                         current_unit=None, leak=None):
+def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, window=("1ms", "100%"),
+                         current_unit: str | None = None, leak: Any = None) -> dict:
     """Each sweep's current over a window of one epoch, for ``fitting.kinetics``.
 
     Args:

@@ -1,10 +1,16 @@
 """Membrane test of an ABF recording: the test step from the protocol, then
-``fitting.protocols.membrane_test.membrane_test`` on every sweep."""
+``fitting.protocols.membrane_fit.membrane_test`` on every sweep."""
+
+from __future__ import annotations
+
+import os
 
 import numpy as np
 
 from fitting.recordings.errors import InputError
 from fitting.recordings.sweeps import checked_sweeps
+
+__all__ = ["membrane_test_from_abf"]
 
 MAX_TEST_STEP = 0.02  # [V] largest step taken as a membrane test without epoch=
 
@@ -26,7 +32,8 @@ def _test_step(path, table, epoch):
     return steps[0]
 
 
-def membrane_test_from_abf(path, *, channel=0, epoch=None, current_unit=None):
+def membrane_test_from_abf(path: str | os.PathLike, *, channel: int = 0, epoch: int | None = None,
+                           current_unit: str | None = None) -> tuple:
     """Membrane test (access and membrane resistance, capacitance) of every sweep of an ABF.
 
     The test step is the first step epoch of the protocol whose level differs from the flat
@@ -49,7 +56,9 @@ def membrane_test_from_abf(path, *, channel=0, epoch=None, current_unit=None):
       InputError: not an ABF, no step, a step that varies between sweeps, a first step over
         20 mV, a command the epoch table does not give.
     """
-    from fitting.protocols.membrane_test import membrane_test  # here: ``import fitting.io`` stays light
+    from fitting.protocols.membrane_fit import (
+        membrane_test,  # here: ``import fitting.io`` stays light
+    )
 
     rec = checked_sweeps(path, channel, current_unit)  # stimulus files, user lists refused
     current, epochs = rec.currents, rec.epochs

@@ -98,7 +98,7 @@ def write_extra(analyses: list, options: Options) -> list:
     """Write the binned curves of the (one) file to ``options.iv_out``; the line to print."""
     if options.iv_out is None:
         return []
-    from fitting.recordings.formats.table import write_csv
+    from fitting.outputs.iv_table import write_csv
 
     write_csv(options.iv_out, analyses[-1].extra)
     return [f"ramp I-V curves written to {options.iv_out}"]

@@ -1,16 +1,21 @@
 """Voltage-ramp I-V curves of an ABF: the current against the command, sample by sample, averaged
 in voltage bins, one curve per sweep."""
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 import numpy as np
 
-from fitting.recordings.stepiv import describe
 from fitting.recordings.corrections import correct
 from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError
+from fitting.recordings.stepiv import describe
 from fitting.recordings.sweeps import checked_sweeps
 from fitting.recordings.units import check_plausible
+
+__all__ = ["ramp_iv_from_abf"]
 
 
 def _ramp_epoch(path, epochs, epoch):
@@ -28,8 +33,8 @@ def _ramp_epoch(path, epochs, epoch):
     return epoch
 
 
-def ramp_iv_from_abf(path, *, channel=0, epoch=None, bin_width=1e-3, leak=None, ljp=None,
-                     current_unit=None):
+def ramp_iv_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, bin_width=1e-3, leak=None, ljp=None,
+                     current_unit: str | None = None) -> Any:
     """I-V curves of a voltage-ramp epoch, one per sweep, in SI.
 
     The command of the ramp (pyabf's ``sweepC``, rebuilt from the epoch table where a user list

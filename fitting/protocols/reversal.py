@@ -9,7 +9,6 @@ import numpy as np
 
 import ionjax
 
-
 __all__ = ["check_reversal"]
 
 

@@ -7,8 +7,12 @@ from __future__ import annotations
 import warnings
 from typing import Callable, Sequence
 
-
-from fitting.protocols.base import OptionError, RecordingOptions, parse_leak, parse_window
+from fitting.protocols.base import (
+    OptionError,
+    RecordingOptions,
+    parse_leak,
+    parse_window,
+)
 
 __all__ = ["is_table", "ljp_of", "notes", "read_steps", "solution_ljp"]
 

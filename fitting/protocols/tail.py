@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from fitting.engine.status import Status
 from fitting.outputs.table import fit_rows, make_row
@@ -51,8 +52,9 @@ class TailIV:
     comparison: object = None
 
 
-def tail_iv(v, t, i, *, onset=0.0, components=1, ghk=None, series_resistance=None,
-            compensation=0.0, leak_current=None):
+def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, components: int = 1,
+            ghk: dict | None = None, series_resistance: float | None = None,
+            compensation: float = 0.0, leak_current: ArrayLike | None = None) -> TailIV:
     """Instantaneous I-V from tail currents: each sweep's relaxation after the step to its tail
     voltage, fitted from a window that skips the capacitive transient, extrapolated back to the
     step onset (``fitting.kinetics`` with ``origin=onset``); then the open-channel I-V's

@@ -1,17 +1,28 @@
 """Two-pulse (inactivation) protocols of an ABF: the prepulse voltage against the test-pulse
 current, one point per sweep."""
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 import numpy as np
 
-from fitting.recordings.stepiv import STATISTICS, check_statistic, choose_epoch, describe, ramp_leak
 from fitting.recordings.corrections import correct
 from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError
-from fitting.recordings.window import resolve_window
+from fitting.recordings.stepiv import (
+    STATISTICS,
+    check_statistic,
+    choose_epoch,
+    describe,
+    ramp_leak,
+)
 from fitting.recordings.sweeps import checked_sweeps
 from fitting.recordings.units import check_plausible
+from fitting.recordings.window import resolve_window
+
+__all__ = ["two_pulse_from_abf"]
 
 
 def _test_epoch(path, epochs, k, test_epoch, allow_holding=False):
@@ -37,9 +48,11 @@ def _test_epoch(path, epochs, k, test_epoch, allow_holding=False):
     return test_epoch
 
 
-def two_pulse_from_abf(path, *, channel=0, prepulse_epoch=None, test_epoch=None,
+def two_pulse_from_abf(path: str | os.PathLike, *, channel=0, prepulse_epoch=None, test_epoch=None,
                        window=("0%", "30%"), statistic="peak", ljp=None, current_unit=None,
-                       tails=False, leak=None, series_resistance=None, compensation=0.0):
+                       tails: bool = False, leak: Any = None,
+                       series_resistance: float | None = None,
+                       compensation: float = 0.0) -> Any:
     """Prepulse voltage [V] against test-pulse current [A] of every sweep (inactivation).
 
     Args:

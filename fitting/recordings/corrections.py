@@ -19,14 +19,16 @@ SI, to ``metadata["corrections"]``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError
 from fitting.recordings.units import PLAUSIBLE
 from ionjax.units import celsius
+
+if TYPE_CHECKING:  # IVData imports this module for its with_corrections
+    from fitting.recordings.data import IVData
 
 __all__ = ["DEFAULT_TEMPERATURE", "correct", "correct_liquid_junction",
            "correct_series_resistance", "fit_leak", "fit_line", "junction_potential",

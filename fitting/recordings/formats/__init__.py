@@ -10,9 +10,10 @@
     nwb_series    an NWB series' values and sampling rate, checked
     neo           formats read through neo (WinWCP): recorded current and command
     table         CSV / TSV I-V tables (a format of kind "table": read straight into IVData)
-    table_write   writing I-V tables that ``table`` reads back
 
 A format module provides ``sniff(head: bytes, name: str) -> bool`` and
 ``read(path, options: ReadOptions)``: a ``Recording`` for a format of sweeps (and optionally
 ``iv(path, **options)``, its own step I-V), an ``IVData`` for a table.
 """
+
+__all__: list[str] = []  # a namespace of modules: import them by name

@@ -1,4 +1,4 @@
-"""I-V tables as CSV: unit-labelled headers, wide and long layouts (written by ``table_write``).
+"""I-V tables as CSV: unit-labelled headers, wide and long layouts (written by ``fitting.outputs.iv_table``).
 
 Every column header carries its unit, and the unit decides what the column holds::
 
@@ -23,7 +23,6 @@ import os
 
 import numpy as np
 
-from fitting.outputs.results import PROVENANCE as _PROVENANCE
 from fitting.recordings.data import IVData, pad_rows
 from fitting.recordings.errors import InputError
 from fitting.recordings.model import ReadOptions
@@ -36,7 +35,10 @@ from fitting.recordings.units import (
     unit_info,
 )
 
-__all__ = ["VOLTAGE_NAMES", "read", "read_csv", "sniff"]
+__all__ = ["PROVENANCE", "VOLTAGE_NAMES", "read", "read_csv", "sniff"]
+
+# the comment line holding a results file's provenance (JSON), written by fitting.outputs
+PROVENANCE = "# provenance: "
 
 _LABEL_COLUMNS = ("recording", "cell")
 VOLTAGE_NAMES = ("v", "voltage", "v_m", "vm", "potential", "v_cmd", "vcmd", "command")
@@ -79,9 +81,9 @@ def _provenance(text):
     """The ``# provenance: {json}`` line of a table ionjax wrote, and the corrections it
     records (applied to these numbers already: ``correct`` refuses to apply them again)."""
     for line in text.splitlines():
-        if line.startswith(_PROVENANCE):
+        if line.startswith(PROVENANCE):
             try:
-                provenance = json.loads(line[len(_PROVENANCE):])
+                provenance = json.loads(line[len(PROVENANCE):])
             except ValueError:
                 return {}
             if not isinstance(provenance, dict):

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from fitting.outputs.atomic import write_text
-from fitting.outputs.results import provenance_lines
+from fitting.outputs.columns import provenance_lines
 from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError
 from fitting.recordings.formats.table import VOLTAGE_NAMES
