@@ -28,9 +28,10 @@ _EXPORTS = {
         "driving_potential", "electrochemical_driving_force", "electrochemical_potential",
         "nernst_potential", "thermal_voltage"],
     "_src.gating": ["boltzmann", "gating_charge_from_slope"],
-    "_src.ghk": [
-        "ghk_chord_conductance", "ghk_conductance_at_reversal", "ghk_current", "ghk_fluxes",
-        "ghk_slope_conductance", "permeability_from_conductance", "ussing_flux_ratio"],
+    "_src.ghk": ["ghk_current", "ghk_fluxes", "ussing_flux_ratio"],
+    "_src.ghk_conductance": [
+        "ghk_chord_conductance", "ghk_conductance_at_reversal", "ghk_slope_conductance",
+        "permeability_from_conductance"],
     "_src.ghk_voltage": ["ghk_voltage"],
     "_src.junction": [
         "ION_TABLE", "Ion", "check_electroneutrality", "ion_mobility",

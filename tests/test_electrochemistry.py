@@ -95,8 +95,9 @@ def test_dtype_is_preserved_and_temperature_never_promotes():
                                             temperature=300.0).dtype == jnp.float32
 
 
-@pytest.mark.parametrize("args", [(0.0, 5.0, 1, 300.0), (140.0, -1.0, 1, 300.0),
-                                  (140.0, 5.0, 0, 300.0), (140.0, 5.0, 1, -3.0)])
+@pytest.mark.parametrize("args", [(-1e-3, 5.0, 1, 300.0), (140.0, -1.0, 1, 300.0),
+                                  (0.0, 0.0, 1, 300.0), (140.0, 5.0, 0, 300.0),
+                                  (140.0, 5.0, 1, -3.0)])
 def test_non_physical_input_gives_nan_inside_jit(args):
     c_in, c_out, z, t = args
     assert np.isnan(jax.jit(lambda a, b: ij.nernst_potential(a, b, z, temperature=t))(c_in, c_out))
@@ -109,3 +110,24 @@ def test_non_physical_input_gives_nan_inside_jit(args):
 def test_gradients_are_exact():
     g = jax.grad(lambda c_in: ij.nernst_potential(c_in, 5.0, 1, temperature=300.0))(140.0)
     assert float(g) == pytest.approx(-float(ref.R * 300 / ref.F) / 140.0, rel=1e-14)
+
+
+@pytest.mark.parametrize("z", [1, 2, -1, -2])
+def test_an_ion_absent_from_one_side_has_an_infinite_nernst_potential(z):
+    """E = RT/(zF) ln(c_out/c_in): c_in = 0 gives +inf for cations, -inf for anions; c_out = 0
+    the opposite (issue 27); the driving force RT ln(c_in/c_out) + zFv is -inf / +inf."""
+    t = 295.15
+    nernst = jax.jit(lambda a, b: ij.nernst_potential(a, b, z, temperature=t))
+    force = jax.jit(lambda a, b: ij.electrochemical_driving_force(a, b, -0.06, z, temperature=t))
+    for dtype in (np.float64, np.float32):
+        c_in, c_out = dtype([0.0, 140.0, 0.0]), dtype([5.0, 0.0, 0.0])
+        e, dmu = nernst(c_in, c_out), force(c_in, c_out)
+        assert e.dtype == dtype and dmu.dtype == dtype
+        assert e[0] == np.sign(z) * np.inf and e[1] == -np.sign(z) * np.inf and np.isnan(e[2])
+        assert dmu[0] == -np.inf and dmu[1] == np.inf and np.isnan(dmu[2])
+    # the limit, approached: 1e-300 mM inside already gives E = +17.5 V / z
+    tiny = float(ij.nernst_potential(1e-300, 5.0, z, temperature=t))
+    assert tiny == pytest.approx(float(ref.nernst(1e-300, 5.0, z, t)), rel=1e-13)
+    assert np.sign(tiny) == np.sign(z) and abs(tiny) > 17.0 / abs(z)
+    # an activity of 0 is still refused by the electrochemical potential (mu0 + RT ln a)
+    assert np.isnan(ij.electrochemical_potential(0.0, 0.0, z, temperature=t))

@@ -93,8 +93,8 @@ def test_bad_arguments_raise():
         fitting.fit(fitting.Ohmic(), V * 1e3, 1e-8 * V)
     with pytest.raises(ValueError, match="i holds values up to .*Convert with ionjax.units"):
         fitting.fit(fitting.Ohmic(), V, 1e4 * V)
-    with pytest.raises(ValueError, match="c_in must be > 0"):
-        fitting.GHK(z=1, c_in=0.0, c_out=5.0, temperature=300.0)
+    with pytest.raises(ValueError, match="c_in must be > 0"):  # 0 is valid (issue 27): absent
+        fitting.GHK(z=1, c_in=-1.0, c_out=5.0, temperature=300.0)
     with pytest.raises(TypeError, match="temperature"):
         fitting.GHK(z=1, c_in=1.0, c_out=5.0, temperature=None)
 

@@ -157,7 +157,8 @@ def test_axis_batching_float32_and_vmap():
 
 
 @pytest.mark.parametrize("method", ["auto", "root"])
-@pytest.mark.parametrize("bad", [dict(c_in=0.0), dict(c_out=-5.0), dict(z=0), dict(p=-1.0)])
+@pytest.mark.parametrize("bad", [dict(c_in=-1e-3), dict(c_out=-5.0), dict(z=0), dict(p=-1.0),
+                                 dict(c_in=np.nan)])
 def test_invalid_input_gives_nan(method, bad):
     args = dict(p=np.array([1.0, 0.1]), c_in=np.array([140.0, 10.0]), c_out=np.array([5.0, 140.0]),
                 z=np.array([1, 1]))

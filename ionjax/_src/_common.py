@@ -6,17 +6,26 @@ Two rules hold for every public function:
   ``float32`` out). Python scalars are weakly typed and never promote; configuration arguments
   such as ``temperature`` and the valence ``z`` are cast to that dtype, so a NumPy ``float64``
   temperature cannot silently turn a ``float32`` computation into ``float64``.
-* invalid input (a concentration <= 0, a valence of 0, a temperature <= 0, ...) yields NaN inside
-  jit, never a plausible number. The mask is applied with ``jnp.where`` on the result only, so it
-  costs nothing on valid input and does not poison gradients of valid elements.
+* invalid input (a negative or NaN concentration, a valence of 0, a temperature <= 0, ...) yields
+  NaN inside jit, never a plausible number. A concentration of exactly 0 is physics, not an error:
+  an ion absent from one side (bi-ionic conditions, NMDG or choline substitution, Ca-free
+  solutions). Each function documents what it returns there (finite where its equation is,
+  +-inf where the limit is infinite, such as the Nernst potential, NaN where it is undefined).
+  The mask is applied with ``jnp.where`` on the result only, so it costs nothing on valid input
+  and does not poison gradients of valid elements.
 """
 
 import jax.numpy as jnp
 
 
+def _array_like(x):
+    """Lists and tuples (``[140, 0]``) as arrays; everything else untouched (weak types kept)."""
+    return jnp.asarray(x) if isinstance(x, (list, tuple)) else x
+
+
 def float_dtype(*arrays):
     """The floating dtype that ``arrays`` promote to (the default float if they are all integer)."""
-    dtype = jnp.result_type(*arrays)
+    dtype = jnp.result_type(*(_array_like(a) for a in arrays))
     if not jnp.issubdtype(dtype, jnp.floating):
         dtype = jnp.result_type(float)
     return dtype
@@ -34,7 +43,7 @@ def as_float(*arrays, config=()):
       A tuple of arrays: first the cast ``arrays``, then the cast ``config`` values.
     """
     dtype = float_dtype(*arrays)
-    return tuple(jnp.asarray(a, dtype) for a in (*arrays, *config))
+    return tuple(jnp.asarray(_array_like(a), dtype) for a in (*arrays, *config))
 
 
 def nan_unless(valid, x):
@@ -48,9 +57,9 @@ def valid_valence(z):
 
 
 def valid_ion(c_in, c_out, z, temperature):
-    """True where concentrations and temperature are positive and the valence is a non-zero
-    integer."""
-    return (c_in > 0) & (c_out > 0) & valid_valence(z) & (temperature > 0)
+    """True where the concentrations are >= 0 (0 = the ion is absent from that side; False for
+    NaN), the temperature is > 0 and the valence is a non-zero integer."""
+    return (c_in >= 0) & (c_out >= 0) & valid_valence(z) & (temperature > 0)
 
 
 def log_ratio(numerator, denominator):
@@ -59,7 +68,8 @@ def log_ratio(numerator, denominator):
     ``log(a / b)`` has an absolute error of about one ulp, which is a large *relative* error of a
     result near zero (equal concentrations on both sides). Near 1 the difference ``a - b`` is exact
     (Sterbenz), so ``log1p((a - b) / b)`` keeps full relative precision. Both branches are finite
-    for positive inputs, so the ``where`` is gradient-safe.
+    for positive inputs, so the ``where`` is gradient-safe. A zero numerator gives -inf, a zero
+    denominator +inf and 0/0 NaN (with derivatives that are not finite there).
     """
     ratio = numerator / denominator
     near_one = jnp.abs(ratio - 1) < 0.5

@@ -48,7 +48,7 @@ def electrochemical_potential(activity, potential, z, *, temperature, mu0=0.0):
     """
     a, phi, mu0, z, t = as_float(activity, potential, mu0, config=(z, temperature))
     mu = mu0 + GAS_CONSTANT * t * jnp.log(a) + z * FARADAY * phi
-    return nan_unless(valid_ion(a, a, z, t), mu)
+    return nan_unless(valid_ion(a, a, z, t) & (a > 0), mu)
 
 
 def electrochemical_driving_force(c_in, c_out, v, z, *, temperature):
@@ -58,13 +58,15 @@ def electrochemical_driving_force(c_in, c_out, v, z, *, temperature):
     below its Nernst potential).
 
     Args:
-      c_in, c_out: intracellular and extracellular concentration or activity [mol/m^3 = mM].
+      c_in, c_out: intracellular and extracellular concentration or activity [mol/m^3 = mM], >= 0.
       v: membrane potential phi_in - phi_out [V].
       z: valence, non-zero.
       temperature: [K], keyword-only.
 
     Returns:
-      Delta mu-bar [J/mol], broadcast shape. NaN for c <= 0, z not a non-zero integer or T <= 0.
+      Delta mu-bar [J/mol], broadcast shape. An ion absent from one side has an infinite driving
+      force: -inf where c_in = 0 < c_out (inward movement infinitely downhill), +inf where
+      c_out = 0 < c_in; NaN where both are 0, c < 0, z is not a non-zero integer or T <= 0.
 
     Reference: Hille (2001) ch. 14, eq. 14-4.
     """
@@ -77,14 +79,17 @@ def nernst_potential(c_in, c_out, z, *, temperature):
     """Nernst equilibrium potential E = (RT / zF) ln(c_out / c_in).
 
     Args:
-      c_in, c_out: intracellular and extracellular concentration or activity [mol/m^3 = mM].
+      c_in, c_out: intracellular and extracellular concentration or activity [mol/m^3 = mM], >= 0.
       z: valence, non-zero; E scales as 1/z.
       temperature: [K], keyword-only.
 
     Returns:
-      E [V], broadcast shape of the inputs (e.g. -89.06 mV for K+ 140/5 mM at 37 degC). NaN for
-      c <= 0, z not a non-zero integer or T <= 0. Accurate to a few ulp relative, also when
-      c_in is close to c_out.
+      E [V], broadcast shape of the inputs (e.g. -89.06 mV for K+ 140/5 mM at 37 degC). Accurate to
+      a few ulp relative, also when c_in is close to c_out. An ion absent from one side has no
+      finite equilibrium potential: E = +inf for z > 0 and -inf for z < 0 where c_in = 0 < c_out,
+      the opposite signs where c_out = 0 < c_in (derivatives there are not finite). NaN where both
+      concentrations are 0 (no ion), c < 0, z is not a non-zero integer or T <= 0. The GHK
+      current and voltage stay finite at c = 0 (``ghk_current``, ``ghk_voltage``).
 
     Reference: W. Nernst, Z. Phys. Chem. 4, 129 (1889); Hille (2001) eq. 1-9.
     """

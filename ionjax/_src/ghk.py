@@ -9,6 +9,12 @@ the difference of two unidirectional fluxes, efflux p c_in f(-u) and influx p c_
 ratio obeys Ussing's flux-ratio equation efflux/influx = (c_in/c_out) e^u = exp(Delta mu-bar/RT).
 At the Nernst potential both fluxes are non-zero and equal (dynamic equilibrium).
 
+Concentrations may be 0: an ion absent from one side (bi-ionic conditions, NMDG or choline
+substitution, Ca-free solutions) is the classic use of these equations, and the current and both
+fluxes are finite there, linear in c_in and c_out with exact derivatives (also at v = 0). Only
+quantities that take a logarithm of a concentration ratio are infinite there (the Nernst
+potential, the Ussing flux ratio). The conductances live in :mod:`ionjax._src.ghk_conductance`.
+
 Numerics. f has a removable singularity at u = 0 (f(0) = 1) and e^u overflows for large u. Every
 function here evaluates f at a = |u| >= 0 only, with one ``expm1`` per point:
 
@@ -97,7 +103,7 @@ def f_pair(u):
     return jnp.where(positive, f_a, f_minus_a), jnp.where(positive, f_minus_a, f_a)
 
 
-def _reduced(v, z, temperature):
+def reduced_potential(v, z, temperature):
     return z * v * (FARADAY / GAS_CONSTANT) / temperature
 
 
@@ -108,14 +114,17 @@ def ghk_current(v, p, c_in, c_out, z, *, temperature):
       v: membrane potential phi_in - phi_out [V].
       p: permeability [m/s] (current density in A/m^2), or permeability times area [m^3/s]
         (current in A). Linear in ``p``; negative values are allowed (used by linear solvers).
-      c_in, c_out: intracellular and extracellular concentration [mol/m^3 = mM], > 0.
+      c_in, c_out: intracellular and extracellular concentration [mol/m^3 = mM], >= 0 (0 = the
+        ion is absent from that side).
       z: valence, non-zero.
       temperature: [K], keyword-only.
 
     Returns:
       I [A/m^2] or [A], broadcast shape of the inputs, dtype of the floating inputs; positive =
       outward. Zero at the Nernst potential; finite with exact first and second derivatives at
-      v = 0. NaN where c <= 0, z not a non-zero integer or T <= 0.
+      v = 0. Finite at c = 0 with exact derivatives (I is linear in c_in and c_out:
+      dI/dc_in = zFp f(-u), dI/dc_out = -zFp f(u)), e.g. I = -zFp c_out f(u), a pure influx, when
+      c_in = 0. NaN where c < 0 or NaN, z is not a non-zero integer or T <= 0.
 
     Reference: Goldman (1943) doi:10.1085/jgp.27.1.37; Hodgkin & Katz (1949)
     doi:10.1113/jphysiol.1949.sp004310.
@@ -130,7 +139,7 @@ def _ghk_current(v, p, c_in, c_out, z, t):
     a = |u| and f(-a) = f(a) + a, f(u) = f(a) + max(-u, 0) and f(-u) = f(a) + max(u, 0), so
     c_in f(-u) - c_out f(u) = (c_in - c_out) f(a) + c_in max(u, 0) - c_out max(-u, 0): one
     expm1, one division and a few multiply-adds per point, with no sign selects."""
-    u = _reduced(v, z, t)
+    u = reduced_potential(v, z, t)
     f_a = _f_abs(jnp.abs(u))
     unit = (c_in - c_out) * f_a + c_in * jnp.maximum(u, 0) - c_out * jnp.maximum(-u, 0)
     return z * FARADAY * p * unit
@@ -149,7 +158,7 @@ def _ghk_current_jvp(primals, tangents):
     evaluated. The valence is an integer label: it gets no derivative."""
     v, p, c_in, c_out, z, t = primals
     dv, dp, dc_in, dc_out, _, dt = tangents
-    u = _reduced(v, z, t)
+    u = reduced_potential(v, z, t)
     zf = z * FARADAY
     terms = []
     if _is_zero(dv) and _is_zero(dt):
@@ -183,17 +192,19 @@ def ghk_fluxes(v, p, c_in, c_out, z, *, temperature):
     Args:
       v: membrane potential [V].
       p: permeability [m/s] (fluxes in mol/(m^2 s)) or permeability * area [m^3/s] (mol/s).
-      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
+      c_in, c_out: concentrations [mol/m^3 = mM], >= 0 (0 = absent from that side).
       z: valence, non-zero.
       temperature: [K], keyword-only.
 
     Returns:
-      ``(influx, efflux)``, each of the broadcast shape, >= 0 for p >= 0; NaN for invalid input.
+      ``(influx, efflux)``, each of the broadcast shape, >= 0 for p >= 0; exactly 0 (with the
+      exact derivatives p f(u) and p f(-u) in c_out and c_in) for an ion absent from the side it
+      leaves. NaN for invalid input (c < 0 or NaN, z not a non-zero integer, T <= 0).
 
     Reference: Hodgkin & Katz (1949); Hille (2001) ch. 14 (unidirectional fluxes).
     """
     v, p, c_in, c_out, z, t = as_float(v, p, c_in, c_out, config=(z, temperature))
-    f_u, f_minus_u = f_pair(_reduced(v, z, t))
+    f_u, f_minus_u = f_pair(reduced_potential(v, z, t))
     valid = valid_ion(c_in, c_out, z, t)
     return nan_unless(valid, p * c_out * f_u), nan_unless(valid, p * c_in * f_minus_u)
 
@@ -206,117 +217,29 @@ def ussing_flux_ratio(v, c_in, c_out, z, *, temperature):
 
     Args:
       v: membrane potential [V].
-      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
+      c_in, c_out: concentrations [mol/m^3 = mM], >= 0.
       z: valence, non-zero.
       temperature: [K], keyword-only.
 
     Returns:
-      The dimensionless ratio, broadcast shape; NaN for invalid input.
+      The dimensionless ratio, broadcast shape. 0 where c_in = 0 < c_out (no efflux), with the
+      exact derivative e^u / c_out in c_in (NaN where that overflows, |u| >~ 700 in float64,
+      88 in float32); +inf where c_out = 0 < c_in (no influx); NaN where both are 0 (no flux at
+      all) and for invalid input.
 
     Reference: H.H. Ussing, Acta Physiol. Scand. 19, 43 (1949).
     """
     v, c_in, c_out, z, t = as_float(v, c_in, c_out, config=(z, temperature))
-    ratio = jnp.exp(_reduced(v, z, t) + log_ratio(c_in, c_out))
+    u = reduced_potential(v, z, t)
+    both = (c_in > 0) & (c_out > 0)
+    # double where: each branch gets safe arguments where it is not used, so that nothing
+    # overflows there and no NaN reaches a gradient
+    ratio = jnp.exp(jnp.where(both, u, 0) + log_ratio(jnp.where(both, c_in, 1),
+                                                      jnp.where(both, c_out, 1)))
+    # c_in = 0 < c_out: c_in e^u / c_out is 0, with slope e^u / c_out in c_in
+    no_efflux = (c_in == 0) & (c_out > 0)
+    slope = jnp.exp(jnp.where(no_efflux, u, 0) - jnp.log(jnp.where(no_efflux, c_out, 1)))
+    vanishing = jnp.where(jnp.isfinite(slope), c_in * slope, 0)
+    one_sided = jnp.where(c_in == 0, vanishing, jnp.inf)
+    ratio = jnp.where(both, ratio, jnp.where((c_in == 0) & (c_out == 0), jnp.nan, one_sided))
     return nan_unless(valid_ion(c_in, c_out, z, t), ratio)
-
-
-def ghk_slope_conductance(v, p, c_in, c_out, z, *, temperature):
-    """Slope conductance dI/dv of the GHK current, by forward-mode differentiation.
-
-    Args:
-      v: membrane potential [V].
-      p: permeability [m/s] or permeability * area [m^3/s].
-      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
-      z: valence, non-zero.
-      temperature: [K], keyword-only.
-
-    Returns:
-      dI/dv [S/m^2] or [S], broadcast shape. At v = E_ion it equals
-      ``ghk_conductance_at_reversal`` (the ohmic linearization).
-
-    Reference: Hille (2001) ch. 14 (slope vs chord conductance).
-    """
-    v, p, c_in, c_out, z, t = as_float(v, p, c_in, c_out, config=(z, temperature))
-    v = jnp.broadcast_to(v, jnp.broadcast_shapes(v.shape, p.shape, c_in.shape, c_out.shape,
-                                                 z.shape, t.shape))
-
-    def current(v):
-        return ghk_current(v, p, c_in, c_out, z, temperature=t)
-
-    slope = jax.jvp(current, (v,), (jnp.ones_like(v),))[1]
-    return nan_unless(valid_ion(c_in, c_out, z, t), slope)
-
-
-def ghk_chord_conductance(v, p, c_in, c_out, z, *, temperature):
-    """Chord conductance I / (v - E_ion) of the GHK current, finite at v = E_ion.
-
-    With delta = u - ln(c_out/c_in) the closed form is
-    g = z^2 F^2 p c_in f(-u) / (RT f(-delta)), which tends to the slope conductance at v = E_ion.
-
-    Args:
-      v: membrane potential [V].
-      p: permeability [m/s] or permeability * area [m^3/s].
-      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
-      z: valence, non-zero.
-      temperature: [K], keyword-only.
-
-    Returns:
-      g_chord [S/m^2] or [S], broadcast shape; NaN for invalid input.
-
-    Reference: Hille (2001) ch. 14.
-    """
-    v, p, c_in, c_out, z, t = as_float(v, p, c_in, c_out, config=(z, temperature))
-    u = _reduced(v, z, t)
-    _, f_minus_u = f_pair(u)
-    _, f_minus_delta = f_pair(u - log_ratio(c_out, c_in))
-    g = z * z * FARADAY * (FARADAY / GAS_CONSTANT) / t * p * c_in * f_minus_u / f_minus_delta
-    return nan_unless(valid_ion(c_in, c_out, z, t), g)
-
-
-def _conductance_per_permeability(c_in, c_out, z, t):
-    _, f_minus = f_pair(log_ratio(c_out, c_in))
-    return z * z * FARADAY * (FARADAY / GAS_CONSTANT) / t * c_in * f_minus
-
-
-def ghk_conductance_at_reversal(p, c_in, c_out, z, *, temperature):
-    """Closed-form GHK slope conductance at the Nernst potential (the ohmic linearization).
-
-        g = (z^2 F^2 p / RT) * c_in c_out ln(c_out/c_in) / (c_out - c_in)
-          = (z^2 F^2 p / RT) * c_in c_out / L(c_in, c_out),
-
-    with L the logarithmic mean; g = z^2 F^2 p c / RT when c_in = c_out = c (evaluated without
-    the 0/0 there). Conductance scales as z^2.
-
-    Args:
-      p: permeability [m/s] or permeability * area [m^3/s].
-      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
-      z: valence, non-zero.
-      temperature: [K], keyword-only.
-
-    Returns:
-      g [S/m^2] or [S], broadcast shape; NaN for invalid input.
-
-    Reference: Hille (2001) ch. 14; see also D.J. Aidley & P.R. Stanfield, Ion Channels (1996).
-    """
-    p, c_in, c_out, z, t = as_float(p, c_in, c_out, config=(z, temperature))
-    g = p * _conductance_per_permeability(c_in, c_out, z, t)
-    return nan_unless(valid_ion(c_in, c_out, z, t), g)
-
-
-def permeability_from_conductance(g, c_in, c_out, z, *, temperature):
-    """Inverse of ``ghk_conductance_at_reversal``: the permeability whose GHK slope at E_ion is g.
-
-    Args:
-      g: slope conductance at the reversal potential [S/m^2] or [S].
-      c_in, c_out: concentrations [mol/m^3 = mM], > 0.
-      z: valence, non-zero.
-      temperature: [K], keyword-only.
-
-    Returns:
-      p [m/s] (for g in S/m^2) or p * area [m^3/s] (for g in S), broadcast shape.
-
-    Reference: Hille (2001) ch. 14.
-    """
-    g, c_in, c_out, z, t = as_float(g, c_in, c_out, config=(z, temperature))
-    p = g / _conductance_per_permeability(c_in, c_out, z, t)
-    return nan_unless(valid_ion(c_in, c_out, z, t), p)

@@ -13,10 +13,23 @@ unique and lies between the smallest and the largest Nernst potential.
   whose single positive root is taken with the cancellation-free form of the quadratic formula.
   With monovalent ions only it factors as (x + 1)(A x + C) and gives the classic closed form
   v_r = V_T ln[(sum_cat p c_out + sum_an p c_in) / (sum_cat p c_in + sum_an p c_out)].
-* Any other valences (or valences that are traced under jit): a bracketed bisection between the
-  extreme Nernst potentials, run to the dtype's resolution, inside ``jax.lax.custom_root`` so that
-  derivatives with respect to p and the concentrations come from the implicit function theorem,
-  dv_r/dtheta = -(dI/dtheta) / (dI/dv), never from the iterations.
+* Any other valences (or valences that are traced under jit): a bracketed bisection, run to the
+  dtype's resolution, inside ``jax.lax.custom_root`` so that derivatives with respect to p and the
+  concentrations come from the implicit function theorem, dv_r/dtheta = -(dI/dtheta) / (dI/dv),
+  never from the iterations. The bracket is the span of the Nernst potentials, cut down to
+  [-max(1, ln(1.6 S_out/S_in)), max(1, ln(1.6 S_in/S_out))] V_T (see below), which stays finite
+  when an ion is absent from one side and its Nernst potential is infinite.
+
+Zero concentrations. An ion absent from one side (bi-ionic conditions, NMDG or choline
+substitution, Ca-free solutions) is the classic use of this equation, and the root stays finite as
+long as both directions of current have a carrier. Write the current of ion k as
+|z| p f(|z| x) [a e^{|z| x} - b], x = v/V_T, where a is the concentration whose flux carries
+outward current (c_in of a cation, c_out of an anion) and b the other; then
+S_out = sum z^2 p a = A and S_in = sum z^2 p b = -C of the quadratic above. With S_out = 0 the
+current is negative at every finite v and the reversal is +inf; with S_in = 0 it is -inf; with
+both 0 (no permeant ion present at all) it is NaN. Since f(-y) >= y and f(y) <= 1.582 y e^{-y}
+for y >= 1, the current is positive for x >= max(1, ln(1.6 S_in/S_out)) and negative for
+x <= -max(1, ln(1.6 S_out/S_in)): the bracket above.
 
 References: Goldman (1943); Hodgkin & Katz (1949); for the divalent case B. Lewis,
 J. Physiol. 286, 417 (1979), doi:10.1113/jphysiol.1979.sp012629, and W.F. Spangler,
@@ -61,7 +74,29 @@ def _closed_form(p, c_in, c_out, z_np, v_t):
 
 
 def _bisection_steps(dtype):
-    return 2 + jnp.finfo(dtype).nmant + 8  # bracket < 2^8 V_T, halved to the last bit
+    return 2 + jnp.finfo(dtype).nmant + 10  # bracket < 2^10 V_T, halved to the last bit
+
+
+def _carriers(p, c_in, c_out, z):
+    """(S_out, S_in) = (sum z^2 p a, sum z^2 p b): a the concentration whose flux carries outward
+    current (c_in of a cation, c_out of an anion), b the other; ions along the last axis."""
+    outward, inward = jnp.where(z > 0, c_in, c_out), jnp.where(z > 0, c_out, c_in)
+    weight = z * z * p
+    return jnp.sum(weight * outward, axis=-1), jnp.sum(weight * inward, axis=-1)
+
+
+def _bracket(p, c_in, c_out, z):
+    """[lo, hi] around the root, in units of V_T, finite where S_out and S_in are > 0."""
+    s_out, s_in = _carriers(p, c_in, c_out, z)
+    lo = -jnp.maximum(1.0, jnp.log(1.6 * s_out / s_in))
+    hi = jnp.maximum(1.0, jnp.log(1.6 * s_in / s_out))
+    # the Nernst potentials of the present ions: +-inf for one absent from one side
+    outward, inward = jnp.where(z > 0, c_in, c_out), jnp.where(z > 0, c_out, c_in)
+    present = (p > 0) & ((outward > 0) | (inward > 0))
+    e_k = jnp.log(inward / outward) / jnp.abs(z)
+    lo = jnp.maximum(lo, jnp.min(jnp.where(present, e_k, jnp.inf), axis=-1))
+    hi = jnp.minimum(hi, jnp.max(jnp.where(present, e_k, -jnp.inf), axis=-1))
+    return jax.lax.stop_gradient(lo), jax.lax.stop_gradient(hi)
 
 
 def _root_solve(p, c_in, c_out, z, v_t):
@@ -71,12 +106,11 @@ def _root_solve(p, c_in, c_out, z, v_t):
         f_u, f_minus_u = f_pair(z * v[..., None] / v_t[..., None])
         return jnp.sum(z * p * (c_in * f_minus_u - c_out * f_u), axis=-1)
 
-    e_k = v_t[..., None] / z * jnp.log(c_out / c_in)
+    lo_x, hi_x = _bracket(p, c_in, c_out, z)
 
     def bisect(func, guess):
         del guess
-        lo = jax.lax.stop_gradient(jnp.min(e_k, axis=-1))
-        hi = jax.lax.stop_gradient(jnp.max(e_k, axis=-1))
+        lo, hi = lo_x * v_t, hi_x * v_t
 
         def step(_, bracket):
             lo, hi = bracket
@@ -105,7 +139,8 @@ def ghk_voltage(p, c_in, c_out, z, *, temperature, axis=-1, method="auto"):
     Args:
       p: permeabilities [m/s] or [m^3/s] (any common unit), >= 0 and not all zero; ions along
         ``axis``.
-      c_in, c_out: concentrations [mol/m^3 = mM], > 0, broadcastable against ``p``.
+      c_in, c_out: concentrations [mol/m^3 = mM], >= 0 (0 = absent from that side),
+        broadcastable against ``p``.
       z: valences, non-zero integers, broadcastable against ``p``.
       temperature: [K], keyword-only; broadcastable against the result.
       axis: the ion axis of the broadcast inputs (default the last).
@@ -113,8 +148,15 @@ def ghk_voltage(p, c_in, c_out, z, *, temperature, axis=-1, method="auto"):
         {+-1, +-2}, else root solve), "closed" or "root".
 
     Returns:
-      v_r [V], the broadcast shape with the ion axis removed, dtype of the floating inputs. NaN
-      where any c <= 0, z not a non-zero integer, p < 0, all p == 0 or T <= 0.
+      v_r [V], the broadcast shape with the ion axis removed, dtype of the floating inputs.
+      Finite, with exact implicit-function derivatives, wherever current of both signs has a
+      carrier, zero concentrations included: bi-ionic p = (1, 0.1), c_in = (140, 0),
+      c_out = (0, 140) gives (RT/F) ln(0.1) = -58.56 mV at 22 degC. +inf where no permeant ion
+      can carry outward current (S_out = 0: no permeant cation inside and no permeant anion
+      outside, e.g. a single cation with c_in = 0, whose Nernst potential is +inf), -inf where
+      none can carry inward current (S_in = 0); derivatives there are NaN. NaN where no permeant
+      ion is present on either side, any c < 0 or NaN, z is not a non-zero integer, p < 0, all
+      p == 0 or T <= 0.
 
     Reference: Goldman (1943) doi:10.1085/jgp.27.1.37; Hodgkin & Katz (1949)
     doi:10.1113/jphysiol.1949.sp004310; Lewis (1979) doi:10.1113/jphysiol.1979.sp012629.
@@ -127,7 +169,7 @@ def ghk_voltage(p, c_in, c_out, z, *, temperature, axis=-1, method="auto"):
                          for x in (p, c_in, c_out, z))
     if z_np is not None:
         z_np = np.moveaxis(np.broadcast_to(z_np, shape), axis, -1)
-    valid = jnp.all(valid_ion(c_in, c_out, z, 1.0) & (p >= 0), axis=-1) & jnp.any(p > 0, axis=-1)
+    valid = jnp.all(valid_ion(c_in, c_out, z, 1.0) & (p >= 0), axis=-1)
     t = jnp.broadcast_to(t, jnp.broadcast_shapes(t.shape, p.shape[:-1]))
     valid = valid & (t > 0)
     v_t = t * (GAS_CONSTANT / FARADAY)
@@ -136,6 +178,12 @@ def ghk_voltage(p, c_in, c_out, z, *, temperature, axis=-1, method="auto"):
     scale_c = jax.lax.stop_gradient(jnp.maximum(jnp.max(jnp.abs(c_in), axis=-1, keepdims=True),
                                                 jnp.max(jnp.abs(c_out), axis=-1, keepdims=True)))
     c_in, c_out = c_in / scale_c, c_out / scale_c
+    s_out, s_in = _carriers(p, c_in, c_out, z)
+    valid = valid & ((s_out > 0) | (s_in > 0))  # NaN (all p or all c 0) gives False
+    finite = valid & (s_out > 0) & (s_in > 0)
+    # Both solvers run on finite numbers only: the other entries get a harmless placeholder.
+    ok = finite[..., None]
+    p, c_in, c_out, z = (jnp.where(ok, x, 1.0) for x in (p, c_in, c_out, z))
 
     use_closed = z_np is not None and np.all(np.isin(np.abs(z_np), (1, 2)))
     if method == "closed" and not use_closed:
@@ -146,11 +194,9 @@ def ghk_voltage(p, c_in, c_out, z, *, temperature, axis=-1, method="auto"):
     if use_closed:
         v_r = _closed_form(p, c_in, c_out, z_np, v_t)
     else:
-        # Sanitise invalid entries so that the solver runs on finite numbers; they become NaN.
-        ok = valid[..., None]
-        c_in = jnp.where(ok, c_in, 1.0)
-        c_out = jnp.where(ok, c_out, 1.0)
-        z = jnp.where(ok, z, 1.0)
-        p = jnp.where(ok, p, 1.0)
-        v_r = _root_solve(p, c_in, c_out, z, jnp.where(valid, v_t, 1.0))
-    return nan_unless(valid, v_r)
+        v_r = _root_solve(p, c_in, c_out, z, jnp.where(finite, v_t, 1.0))
+    # S_out = 0: no outward carrier, v_r = +inf; S_in = 0: -inf. The factor 1 + 0 (S_out + S_in)
+    # keeps that value and makes its derivatives in p and c NaN (an infinite root has none), never
+    # a plausible 0; finite entries multiply by 1 there, so that no NaN reaches their gradients.
+    limit = jnp.where(finite, 1.0, jnp.where(s_out > 0, -jnp.inf, jnp.inf)).astype(v_r.dtype)
+    return nan_unless(valid, jnp.where(finite, v_r, limit * (1 + 0 * (s_out + s_in))))

@@ -15,7 +15,9 @@ with f(u) = u/(e^u - 1) (see :mod:`ionjax._src.ghk`). The classic special cases 
   p_B / p_A = ([A]_out / [B]_out) exp(Delta E F / RT), Delta E = E_B - E_A.
 
 Concentrations here may be 0 (an ion absent from one side is what bi-ionic conditions mean); they
-must not be negative.
+must not be negative. Where a ratio's formula divides by a concentration that is 0, the ratio is
++inf (its limit: no finite permeability of an absent ion explains a finite reversal); where it is
+0/0, NaN. Each function says which.
 
 References: Hille (2001) ch. 14; B. Lewis, J. Physiol. 286, 417 (1979),
 doi:10.1113/jphysiol.1979.sp012629; P.H. Barry & J.W. Lynch, J. Membr. Biol. 121, 101 (1991),
@@ -33,6 +35,15 @@ def _u(e, z, t):
     return z * e * (FARADAY / GAS_CONSTANT) / t
 
 
+def _over(numerator, c, factor):
+    """numerator / (c * factor) for a concentration c >= 0 where numerator / factor >= 0: +inf
+    where c = 0 != numerator, NaN where both are 0 (double where: no 0/0 reaches the gradients
+    of the other entries, and the sign of a -0.0 does not matter)."""
+    zero = c == 0
+    ratio = numerator / (jnp.where(zero, 1, c) * factor)
+    return jnp.where(zero, jnp.where(numerator == 0, jnp.nan, jnp.inf), ratio)
+
+
 def permeability_ratio_bi_ionic(e_rev, c_out_x, z_x, c_in_ref, z_ref, *, temperature):
     """p_X / p_ref under bi-ionic conditions: ion X only outside, reference ion only inside.
 
@@ -40,22 +51,24 @@ def permeability_ratio_bi_ionic(e_rev, c_out_x, z_x, c_in_ref, z_ref, *, tempera
 
     Args:
       e_rev: measured reversal potential [V].
-      c_out_x: extracellular concentration of the test ion X [mol/m^3 = mM], > 0.
+      c_out_x: extracellular concentration of the test ion X [mol/m^3 = mM], >= 0.
       z_x: valence of X (same sign as ``z_ref``; otherwise no reversal exists and NaN results).
-      c_in_ref: intracellular concentration of the reference ion [mol/m^3 = mM], > 0.
+      c_in_ref: intracellular concentration of the reference ion [mol/m^3 = mM], >= 0.
       z_ref: valence of the reference ion.
       temperature: [K], keyword-only.
 
     Returns:
-      The permeability ratio (dimensionless), broadcast shape; NaN for invalid input.
+      The permeability ratio (dimensionless), broadcast shape. 0 where c_in_ref = 0 < c_out_x
+      (linear in c_in_ref: exact derivatives there), +inf where c_out_x = 0 < c_in_ref, NaN where
+      both are 0 and for invalid input.
 
     Reference: Hille (2001) eq. 14-10; Lewis (1979) doi:10.1113/jphysiol.1979.sp012629.
     """
     e, c_x, c_ref, z_x, z_ref, t = as_float(e_rev, c_out_x, c_in_ref, config=(z_x, z_ref, temperature))
     f_x, _ = f_pair(_u(e, z_x, t))
     _, f_minus_ref = f_pair(_u(e, z_ref, t))
-    ratio = z_ref * c_ref * f_minus_ref / (z_x * c_x * f_x)
-    valid = (c_x > 0) & (c_ref > 0) & (z_x * z_ref > 0) & (t > 0)
+    ratio = _over(z_ref * c_ref * f_minus_ref, c_x, z_x * f_x)
+    valid = (c_x >= 0) & (c_ref >= 0) & (z_x * z_ref > 0) & (t > 0)
     return nan_unless(valid, ratio)
 
 
@@ -75,13 +88,15 @@ def permeability_ratio_substitution(e_rev_ref, e_rev_test, c_out_ref, c_out_test
     Args:
       e_rev_ref: reversal potential with the reference ion outside [V].
       e_rev_test: reversal potential with the test ion outside [V].
-      c_out_ref, c_out_test: their extracellular concentrations [mol/m^3 = mM], > 0.
+      c_out_ref, c_out_test: their extracellular concentrations [mol/m^3 = mM], >= 0.
       z_ref, z_test: their valences (non-zero).
       temperature: [K], keyword-only.
       z_inside: valence of the permeant intracellular ions (default +1).
 
     Returns:
-      The permeability ratio (dimensionless), broadcast shape; NaN for invalid input.
+      The permeability ratio (dimensionless), broadcast shape. 0 where c_out_ref = 0 < c_out_test
+      (linear in c_out_ref: exact derivatives there), +inf where c_out_test = 0 < c_out_ref, NaN
+      where both are 0 and for invalid input.
 
     Reference: Hille (2001) ch. 14; Barry & Lynch (1991) doi:10.1007/BF01870526.
     """
@@ -91,8 +106,8 @@ def permeability_ratio_substitution(e_rev_ref, e_rev_test, c_out_ref, c_out_test
     f2, _ = f_pair(_u(e2, z2, t))
     _, g1 = f_pair(_u(e1, z_in, t))
     _, g2 = f_pair(_u(e2, z_in, t))
-    ratio = (z1 * c1 * f1 * g2) / (z2 * c2 * f2 * g1)
-    valid = (c1 > 0) & (c2 > 0) & (z1 * z_in > 0) & (z2 * z_in > 0) & (t > 0)
+    ratio = _over(z1 * c1 * f1 * g2, c2, z2 * f2 * g1)
+    valid = (c1 >= 0) & (c2 >= 0) & (z1 * z_in > 0) & (z2 * z_in > 0) & (t > 0)
     return nan_unless(valid, ratio)
 
 
@@ -115,8 +130,11 @@ def permeability_from_reversal(e_rev, p, c_in, c_out, z, *, index, temperature, 
       axis: the ion axis (default the last).
 
     Returns:
-      p_x in the unit of ``p``, the broadcast shape with ``axis`` removed. NaN where inputs are
-      invalid or the result is negative (no positive permeability reverses there).
+      p_x in the unit of ``p``, the broadcast shape with ``axis`` removed; linear in the
+      concentrations, so finite with exact derivatives at c = 0. NaN where inputs are invalid,
+      where the result is negative (no positive permeability reverses there), and where ion x
+      carries no current at ``e_rev`` (absent from both sides, or ``e_rev`` is its Nernst
+      potential), which leaves p_x undetermined.
 
     Reference: Hille (2001) ch. 14; Goldman (1943) doi:10.1085/jgp.27.1.37.
     """
@@ -126,6 +144,8 @@ def permeability_from_reversal(e_rev, p, c_in, c_out, z, *, index, temperature, 
     f_u, f_minus_u = f_pair(_u(e[..., None], z, t[..., None]))
     j = z * (c_in * f_minus_u - c_out * f_u)
     others = jnp.sum(jnp.where(jnp.arange(p.shape[-1]) == index % p.shape[-1], 0.0, p * j), -1)
-    p_x = -others / j[..., index]
-    valid = (jnp.all((c_in >= 0) & (c_out >= 0) & valid_valence(z), axis=-1) & (t > 0) & (p_x >= 0))
+    j_x = j[..., index]
+    p_x = -others / jnp.where(j_x == 0, 1, j_x)  # double where: no 0/0 in the gradients
+    valid = (jnp.all((c_in >= 0) & (c_out >= 0) & valid_valence(z), axis=-1) & (t > 0)
+             & (p_x >= 0) & (j_x != 0))
     return nan_unless(valid, p_x)

@@ -3,6 +3,8 @@
 Inside jit, ionjax never raises: invalid input gives NaN (see :mod:`ionjax._src._common`). The
 fitting package and the command line call :func:`validate_inputs` on concrete values first, so
 that a user sees a ``ValueError`` that names the argument and the offending value instead of NaN.
+A concentration of 0 is valid input (an ion absent from one side); only the Nernst potential is
+infinite there, which ``quantity="nernst"`` turns into an error.
 """
 
 import numpy as np
@@ -23,16 +25,25 @@ def _check(name, value, bad, requirement):
         raise ValueError(f"{name} must be {requirement}; got {offending:g}{where}")
 
 
-def validate_inputs(**named):
+_QUANTITIES = ("ghk", "nernst")
+
+
+def validate_inputs(*, quantity="ghk", **named):
     """Check concrete physical inputs on the host and raise ``ValueError`` on the first bad one.
 
     The check applied depends on the argument name, so a call reads like the function it guards::
 
         validate_inputs(c_in=c_in, c_out=c_out, z=z, temperature=temperature)
+        validate_inputs(c_in=c_in, c_out=c_out, z=z, temperature=temperature, quantity="nernst")
 
     Recognised names (others raise ``TypeError``):
 
-    * ``c_in``, ``c_out``, ``c``, ``concentration``, ``activity``: finite and > 0 [mol/m^3]
+    * ``c_in``, ``c_out``, ``c``, ``concentration``: finite and >= 0 [mol/m^3]. A concentration
+      of 0 (an ion absent from one side) is accepted: the GHK current, fluxes, conductances and
+      voltage, and the permeability ratios, are defined there. With ``quantity="nernst"`` they
+      must be > 0: the Nernst potential (and the electrochemical driving force) of an ion absent
+      from one side is infinite, and the error says so.
+    * ``activity``: finite and > 0 [mol/m^3] (its logarithm is taken)
     * ``z``: finite, non-zero integer valence
     * ``temperature``: finite and > 0 [K]
     * ``p``, ``g``, ``gamma``, ``n_open``, ``viscosity``, ``radius``, ``diffusion``: finite and >= 0
@@ -41,6 +52,8 @@ def validate_inputs(**named):
       certainly given in mV instead of V.
 
     Args:
+      quantity: what the inputs are for, keyword-only: ``"ghk"`` (default; concentrations may be
+        0) or ``"nernst"`` (concentrations must be > 0).
       **named: argument name -> concrete value (number or array-like, not a jax tracer).
 
     Returns:
@@ -49,6 +62,8 @@ def validate_inputs(**named):
     Raises:
       ValueError: naming the argument, the requirement, the offending value and its index.
     """
+    if quantity not in _QUANTITIES:
+        raise ValueError(f"quantity must be one of {_QUANTITIES}; got {quantity!r}")
     for name, value in named.items():
         if value is None:
             continue
@@ -57,8 +72,16 @@ def validate_inputs(**named):
             raise ValueError(f"{name} must be numeric; got {value!r}")
         a = a.astype(float)
         _check(name, a, ~np.isfinite(a), "finite")
-        if name in ("c_in", "c_out", "c", "concentration", "activity"):
-            _check(name, a, a <= 0, "> 0 (a concentration in mol/m^3 = mM)")
+        if name in ("c_in", "c_out", "c", "concentration"):
+            _check(name, a, a < 0, "> 0, or 0 for an ion absent from that side (a concentration "
+                                   "in mol/m^3 = mM)")
+            if quantity == "nernst" and np.any(a == 0):
+                _, position = _first_bad(a, a == 0)
+                where = f" at index {position}" if position else ""
+                raise ValueError(f"{name} = 0{where}: the Nernst potential of an ion absent from "
+                                 f"one side is infinite; give {name} > 0")
+        elif name == "activity":
+            _check(name, a, a <= 0, "> 0 (an activity in mol/m^3 = mM)")
         elif name == "z":
             _check(name, a, a == 0, "a non-zero valence")
             _check(name, a, a != np.round(a), "an integer valence")
