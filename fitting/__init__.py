@@ -10,11 +10,16 @@ optax L-BFGS), uncertainties, batching over recordings and devices, recordings I
     print(res.summary())
     e, se = fitting.reversal_potential(res)
 
-Split by job, imports one way (app -> io, engine -> ionjax; engine imports neither io nor app):
+Split by feature; imports run one way (README "Architecture" draws the graph, a test checks
+it): cli -> protocols -> {recordings, engine -> models} -> ionjax, outputs beside them.
 
-    fitting.engine   everything that runs under jit: models, solvers, batch driver, FitResult
-    fitting.io       files in and out: CSV, ABF, corrections, units, result export
-    fitting.cli      what a person runs: the ``ionjax`` command, the example, figures
+    fitting.models      what is fitted: one module per model family, a registry
+    fitting.engine      how it is fitted: solvers, the batch driver, statistics, FitResult
+    fitting.recordings  what was measured: Recording / Sweep / Epoch / Channel, file formats
+    fitting.protocols   what a protocol means: one module per protocol, a registry
+    fitting.outputs     tidy tables and their files (CSV, JSON, Parquet, NWB)
+    fitting.cli         the ``ionjax`` command
+    fitting.io          the I/O namespace (readers, corrections, writers) for scripts
 
 Names load lazily (``ionjax --help`` imports no jax); the engine loads on first use.
 """

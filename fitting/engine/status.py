@@ -38,7 +38,7 @@ class Status(enum.IntEnum):
                        "do not determine it, or the model cannot represent it")
 
 
-USABLE = (Status.CONVERGED, Status.MAX_STEPS)
+USABLE = (Status.CONVERGED, Status.MAX_STEPS)  # the one rule: these statuses give parameters
 
 
 def usable(status: Any) -> Any:
@@ -57,7 +57,10 @@ def usable(status: Any) -> Any:
         import numpy as np  # here: importing status loads no numpy (the command's start-up)
 
         status = np.asarray(status)
-    return (status == Status.CONVERGED) | (status == Status.MAX_STEPS)
+    found = status == USABLE[0]
+    for code in USABLE[1:]:
+        found = found | (status == code)
+    return found
 
 
 def message(status: Any) -> Any:
