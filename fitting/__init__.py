@@ -20,11 +20,12 @@ it): cli -> protocols -> {recordings, engine -> models} -> ionjax, outputs besid
     fitting.outputs     tidy tables and their files (CSV, JSON, Parquet, NWB)
     fitting.cli         the ``ionjax`` command
     fitting.io          the I/O namespace (readers, corrections, writers) for scripts
+    fitting.plot        figures of fits (matplotlib), public name of ``fitting.cli.plot``
 
 Names load lazily (``ionjax --help`` imports no jax); the engine loads on first use.
 """
 
-from ionjax._src.lazy import lazy_exports
+from ionjax._src.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "io": ["io"],
@@ -44,5 +45,5 @@ _EXPORTS = {
     "protocols.tail": ["TailIV", "tail_iv"],
     "protocols.kinetics": ["Kinetics", "kinetics"],
 }
-__getattr__, __dir__, _NAMES = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, _NAMES = _lazy_exports(__name__, _EXPORTS)
 __all__ = [name for name in _NAMES if name != "plot"]

@@ -191,3 +191,17 @@ def test_public_modules_declare_all_and_hint_their_functions():
 def test_modules_stay_small():
     for module, path in _modules():
         assert len(path.read_text().splitlines()) <= 320, f"{module} is over 320 lines"
+
+
+def test_every_module_is_named_in_its_package_docstring():
+    """A reader finds each module's job in its package's docstring (the tree and the docs
+    cannot drift apart)."""
+    missing = []
+    for init in sorted((ROOT / "fitting").rglob("__init__.py")):
+        words = set(re.findall(r"[A-Za-z_]+", ast.get_docstring(ast.parse(init.read_text()))
+                               or ""))
+        package = init.parent
+        names = [p.stem for p in package.glob("*.py") if not p.stem.startswith("_")]
+        names += [p.name for p in package.iterdir() if (p / "__init__.py").exists()]
+        missing += [f"{package.relative_to(ROOT)}/{n}" for n in names if n not in words]
+    assert not missing, f"modules no package docstring names: {missing}"

@@ -50,7 +50,7 @@ def draw(panel, ax):
     ax.axhline(panel["mean"])
 
 
-PROTOCOL = Protocol("toy", "the mean current times a gain", Options, (), extract, analyse,
+PROTOCOL = Protocol("toy", "the mean current times a gain", Options, extract, analyse,
                     draw)
 '''
 

@@ -9,7 +9,7 @@ import argparse
 import dataclasses
 from typing import Any, Callable
 
-__all__ = ["RECORDING_GROUP", "add_analyze_options", "add_recording_options", "argument_type",
+__all__ = ["protocol_defaults", "RECORDING_GROUP", "add_analyze_options", "add_recording_options", "argument_type",
            "options_of", "positive_int", "protocol_fields", "temperature"]
 
 RECORDING_GROUP = "recordings (ABF) and corrections"
@@ -116,6 +116,26 @@ def add_analyze_options(p: argparse.ArgumentParser) -> None:
         if meta.get("metavar") is not None:
             kwargs["metavar"] = meta["metavar"]
         p.add_argument("--" + name.replace("_", "-"), **kwargs)
+    p.epilog = protocol_defaults()
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def protocol_defaults() -> str:
+    """The help lines of the shared recording options that a protocol describes in its own
+    way (its own default window, statistic or epoch): one block per protocol, for the
+    ``analyze --help`` epilog."""
+    from fitting.protocols.base import RECORDING_FIELDS
+    from fitting.protocols.registry import PROTOCOLS, get_protocol
+
+    blocks = []
+    for name in PROTOCOLS:
+        lines = [f"  --{f.name.replace('_', '-')}: {f.metadata['help']}"
+                 for f in dataclasses.fields(get_protocol(name).options)
+                 if f.name in RECORDING_FIELDS and "default" in f.metadata["help"]]
+        if lines:
+            blocks.append(f"{name}:\n" + "\n".join(lines))
+    return ("the shared options as each protocol reads them:\n\n" + "\n".join(blocks)
+            if blocks else "")
 
 
 def options_of(protocol, args: argparse.Namespace) -> Any:

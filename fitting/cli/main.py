@@ -28,6 +28,7 @@ from fitting.cli.arguments import (
     temperature,
 )
 from fitting.cli.recipe import with_recipe
+from fitting.protocols.registry import PROTOCOLS  # names only: loads no jax
 
 __all__ = ["EXIT_BAD_INPUT", "build_parser", "main"]
 
@@ -48,8 +49,10 @@ def _add_fit_options(p):
     p.add_argument("--ion", help="permeant ion for ghk models (name from the ion table, e.g. K)")
     p.add_argument("--ions", help="comma-separated ions for multi-ghk, e.g. Na,K")
     p.add_argument("--z", help="valence(s), default from the ion table")
-    p.add_argument("--c-in", help="intracellular concentration(s), e.g. 140 or 10,130 (mM)")
-    p.add_argument("--c-out", help="extracellular concentration(s) (mM)")
+    p.add_argument("--c-in", help="intracellular concentration(s), e.g. 140 or 10,130 (mM; 0 "
+                                  "for an ion absent from the inside)")
+    p.add_argument("--c-out", help="extracellular concentration(s) (mM; 0 for an ion absent "
+                                   "from the outside)")
     p.add_argument("--reference", help="reference ion for permeability ratios (multi-ghk)")
 
 
@@ -58,15 +61,15 @@ def _add_calculators(sub):
     p = sub.add_parser("nernst", help="Nernst potential")
     p.add_argument("--ion", help="ion name (valence from the ion table)")
     p.add_argument("--z", type=int, help="valence (instead of --ion)")
-    p.add_argument("--c-in", required=True, type=concentration)
-    p.add_argument("--c-out", required=True, type=concentration)
+    p.add_argument("--c-in", required=True, type=concentration, help="inside (mM), > 0")
+    p.add_argument("--c-out", required=True, type=concentration, help="outside (mM), > 0")
     p.add_argument("--temperature", required=True, type=temperature)
 
     p = sub.add_parser("ghk-voltage", help="GHK reversal potential of several ions")
     p.add_argument("--ions", required=True, help="e.g. K,Na,Cl")
     p.add_argument("--p", required=True, help="relative permeabilities, e.g. 1,0.04,0.45")
-    p.add_argument("--c-in", required=True)
-    p.add_argument("--c-out", required=True)
+    p.add_argument("--c-in", required=True, help="inside, one per ion (mM; 0: absent)")
+    p.add_argument("--c-out", required=True, help="outside, one per ion (mM; 0: absent)")
     p.add_argument("--z", help="valences (default from the ion table)")
     p.add_argument("--temperature", required=True, type=temperature)
 
@@ -113,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=temperature, help="for an LJP from solutions")
     add_recording_options(p)
 
-    p = sub.add_parser("analyze", help="protocol analyses of recordings: membrane-test, "
-                                       "activation, inactivation, ramp, kinetics, tail")
+    p = sub.add_parser("analyze", help="protocol analyses of recordings: "
+                                       + ", ".join(PROTOCOLS))
     p.add_argument("files", nargs="+", metavar="FILE")
     add_analyze_options(p)
     p.add_argument("--temperature", type=temperature,

@@ -24,7 +24,7 @@ never ``fitting.recordings``, ``fitting.protocols`` or ``fitting.cli``. Names lo
 (``status`` needs no jax, so other layers can use it without loading the engine).
 """
 
-from ionjax._src.lazy import lazy_exports
+from ionjax._src.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "config": ["FitConfig"],
@@ -35,4 +35,4 @@ _EXPORTS = {
     "result": ["FitResult"],
     "status": ["MESSAGES", "Status", "usable"],
 }
-__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = _lazy_exports(__name__, _EXPORTS)

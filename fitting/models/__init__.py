@@ -16,7 +16,7 @@
 Imports only ``ionjax``, jax and numpy. Names load lazily (``ionjax --help`` imports no jax).
 """
 
-from ionjax._src.lazy import lazy_exports
+from ionjax._src.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "base": ["ModelBase"],
@@ -28,4 +28,4 @@ _EXPORTS = {
     "registry": ["register_model", "unregister_model"],
     "user": ["Model"],
 }
-__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = _lazy_exports(__name__, _EXPORTS)

@@ -11,6 +11,10 @@ concentrations [mM = mol/m^3], temperature [K]) into an :class:`Ions` and passed
 temperature=)`` and one that takes several also gets ``reference=`` and ``ions=``. A registered
 class, wherever its module, also gets its compiled fit programs kept across processes
 (``fitting.engine.compiled``).
+Those programs are named by a digest of the source of ``fitting.engine``, ``fitting.models``,
+``ionjax`` and the registered class's own module: a helper the class calls from another module
+of yours is not covered, so register a class whose numerics live in its own module (or clear
+the cache folder, ``fitting.engine.compiled.cache_folder()``, after changing such a helper).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
     base           Protocol (name, typed Options, extract -> analyse -> rows -> draw), Analysis,
                    option(), RecordingOptions (the reading options the commands share)
     registry       the protocols by name, one line each (lazy: ``ionjax --help`` imports no jax)
-    membrane_test  access/membrane resistance and capacitance per sweep (``membrane_test``)
+    membrane_test  access/membrane resistance and capacitance per sweep: the protocol; its
+                   analysis is membrane_fit (``fitting.membrane_test``), its reader
+                   membrane_read
     activation     Boltzmann of the step I-V: joint fit and chord / GHK G-V (``activation``)
     inactivation   h_inf from two pulses (``inactivation``)
     isochronal     the same analysis of tail currents after a varied step
@@ -12,7 +14,8 @@
     tail           instantaneous I-V from tails, ohmic vs GHK (``tail_iv``)
     steady_iv      the step I-V read with the corrections (``fit``, ``iv``, activation)
     gating, ions, reversal   what several protocols share
-    *_read         readers of the recordings of the protocols
+    kinetics_read, ramp_read, membrane_read, twopulse_read (inactivation and isochronal)
+                   the protocols' readers: a Recording of any format -> the numbers analysed
 
 Imports ``fitting.recordings``, ``fitting.engine``, ``fitting.models``, ``fitting.outputs`` and
 ``ionjax`` (engine and models on first use); never ``fitting.cli``.

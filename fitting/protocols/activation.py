@@ -249,5 +249,4 @@ def draw(panel: dict, ax) -> None:
 
 
 PROTOCOL = Protocol("activation", "Boltzmann of the step I-V (joint fit and chord G-V)",
-                    Options, ("leak", "ljp", "series_resistance"), extract, analyse, draw,
-                    together=True)
+                    Options, extract, analyse, draw, together=True)

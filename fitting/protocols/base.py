@@ -12,8 +12,9 @@ a :class:`Protocol` instance naming the functions of the four steps::
     membrane_test.PROTOCOL.draw(result.panels[0][1], ax)
 
 The recording options shared by the commands ``fit``, ``iv`` and ``analyze`` (channel, window,
-corrections, ...) are fields of :class:`RecordingOptions`; ``Options`` classes list the ones
-they use with :func:`recording_fields`.
+corrections, ...) are the fields of :class:`RecordingOptions`; an ``Options`` class declares
+the ones it uses as fields of the same name (or subclasses ``RecordingOptions``), with help
+texts that give its own defaults; ``Protocol.corrections`` follows from them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Sequence
 
-__all__ = ["Analysis", "OptionError", "Protocol", "RECORDING_FIELDS", "RecordingOptions",
+__all__ = ["CORRECTIONS", "Analysis", "OptionError", "Protocol", "RECORDING_FIELDS", "RecordingOptions",
            "option", "option_names", "parse_leak", "parse_window"]
 
 
@@ -73,6 +74,7 @@ class RecordingOptions:
 
 
 RECORDING_FIELDS = option_names(RecordingOptions)
+CORRECTIONS = ("series_resistance", "compensation", "ljp", "pipette", "bath", "leak")
 
 
 def parse_window(text: str | None, default: tuple[str, str]) -> tuple:
@@ -130,7 +132,6 @@ class Protocol:
       name: the ``--protocol`` name.
       summary: one line for the ``--protocol`` help ("what it measures").
       options: the ``Options`` frozen dataclass (fields made by :func:`option`).
-      corrections: the corrections that apply to it (names of ``RecordingOptions`` fields).
       extract: ``extract(path, options) -> data`` (``paths`` for ``together``).
       analyse: ``analyse(data, options) -> Analysis``.
       draw: ``draw(payload, ax)``: one figure panel (matplotlib axes).
@@ -142,12 +143,18 @@ class Protocol:
     name: str
     summary: str
     options: type
-    corrections: tuple[str, ...]
     extract: Callable[[Any, Any], Any]
     analyse: Callable[[Any, Any], Analysis]
     draw: Callable[[Any, Any], None]
     together: bool = False
     write_extra: Callable[[list, Any], list] | None = None
+
+    @property
+    def corrections(self) -> tuple[str, ...]:
+        """The corrections that apply to it: those of ``CORRECTIONS`` that are fields of its
+        ``Options``."""
+        names = option_names(self.options)
+        return tuple(name for name in CORRECTIONS if name in names)
 
     def rows(self, analysis: Analysis) -> list:
         """The tidy rows of an analysis."""

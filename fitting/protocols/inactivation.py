@@ -142,4 +142,4 @@ def draw(panel: dict, ax) -> None:
 
 
 PROTOCOL = Protocol("inactivation", "Boltzmann of the test-pulse current vs the prepulse",
-                    Options, ("leak", "ljp", "series_resistance"), extract, analyse, draw)
+                    Options, extract, analyse, draw)

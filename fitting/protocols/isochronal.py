@@ -29,5 +29,4 @@ def analyse(data: tuple, options: Options) -> Analysis:
 
 
 PROTOCOL = Protocol("isochronal", "Boltzmann of the tail current at a fixed voltage vs the "
-                    "preceding step", Options, ("leak", "ljp", "series_resistance"), extract,
-                    analyse, inactivation.draw)
+                    "preceding step", Options, extract, analyse, inactivation.draw)

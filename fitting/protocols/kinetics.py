@@ -225,4 +225,4 @@ def draw(panel: dict, ax) -> None:
 
 
 PROTOCOL = Protocol("kinetics", "time constants of each sweep's relaxation in --window",
-                    Options, (), extract, analyse, draw)
+                    Options, extract, analyse, draw)

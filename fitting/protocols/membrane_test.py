@@ -91,4 +91,4 @@ def draw(panel: dict, ax) -> None:
 
 
 PROTOCOL = Protocol("membrane-test", "access/membrane resistance and capacitance per sweep",
-                    Options, (), extract, analyse, draw)
+                    Options, extract, analyse, draw)

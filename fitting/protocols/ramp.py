@@ -119,4 +119,4 @@ def draw(panel: dict, ax) -> None:
 
 
 PROTOCOL = Protocol("ramp", "reversal and slope conductance of each sweep's ramp I-V",
-                    Options, ("leak", "ljp"), extract, analyse, draw, write_extra=write_extra)
+                    Options, extract, analyse, draw, write_extra=write_extra)

@@ -255,4 +255,4 @@ def draw(panel: dict, ax) -> None:
 
 
 PROTOCOL = Protocol("tail", "instantaneous I-V extrapolated to the step onset", Options,
-                    ("leak", "ljp", "series_resistance"), extract, analyse, draw)
+                    extract, analyse, draw)

@@ -20,7 +20,7 @@ neo, imported when a file of theirs is read), never the engine, protocols or cli
 load on first use.
 """
 
-from ionjax._src.lazy import lazy_exports
+from ionjax._src.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "model": ["Channel", "Epoch", "ReadOptions", "Recording", "Sweep"],
@@ -30,4 +30,4 @@ _EXPORTS = {
     "errors": ["InputError"],
     "formats.registry": ["format_of"],
 }
-__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = _lazy_exports(__name__, _EXPORTS)

@@ -11,9 +11,23 @@
     neo           formats read through neo (WinWCP): recorded current and command
     table         CSV / TSV I-V tables (a format of kind "table": read straight into IVData)
 
-A format module provides ``sniff(head: bytes, name: str) -> bool`` and
-``read(path, options: ReadOptions)``: a ``Recording`` for a format of sweeps (and optionally
-``iv(path, **options)``, its own step I-V), an ``IVData`` for a table.
+Writing a format (one module here plus one ``register`` line in ``registry.py``):
+
+* ``sniff(head: bytes, name: str) -> bool``: does this file (its first bytes, its name) belong
+  to the format? Every registered module is imported to ask it, so import the reading library
+  (pyabf, pynwb, neo, ...) inside ``read``, never at the top of the module.
+* ``read(path, options: ReadOptions)``: for ``kind="sweeps"``, a
+  ``fitting.recordings.model.Recording``: its ``Sweep`` s (current [A], command [V] sampled at
+  ``Recording.rate``, and the epoch table: ``fitting.recordings.epochs.epoch_tables`` reads
+  one off a stored command), the ``Channel`` s it chose and which gives the voltage
+  (``voltage_source``). Honour every field of ``ReadOptions`` (``channel``, the unit
+  overrides, ``command_channel``) or refuse it with an ``InputError`` naming the file. For
+  ``kind="table"``, an ``IVData``.
+* optional ``iv(path, **options)``: the format's own step I-V with the keyword options of
+  ``fitting.read`` (``window``, ``statistic``, ``epoch``, the corrections); without it
+  ``fitting.recordings.stepiv.recording_iv`` makes the step I-V from the ``Recording``.
+
+``tests/test_recordings.py`` registers a toy format this way from a temporary module.
 """
 
 __all__: list[str] = []  # a namespace of modules: import them by name
