@@ -117,7 +117,7 @@ def test_bad_values_exit_2():
     out = run("nernst", "--ion", "Xx", "--c-in", 1, "--c-out", 2, "--temperature", "20C")
     assert out.returncode == 2 and "unknown ion" in out.stderr
     out = run("nernst", "--ion", "K", "--c-in", -1, "--c-out", 2, "--temperature", "20C")
-    assert out.returncode == 2 and "c_in must be > 0" in out.stderr
+    assert out.returncode == 2 and "--c-in -1 mM: a concentration cannot be negative" in out.stderr
     out = run("nernst", "--ion", "K", "--c-in", 1, "--c-out", 2, "--temperature", "hot")
     assert out.returncode == 2 and "temperature" in out.stderr
 

@@ -59,14 +59,20 @@ def _one(model, x, cov_scaled, scale, v_range):
         d_v = jax.grad(lambda v: model.current(params, v))(value)
         grad = -d_param / d_v  # implicit function theorem
     grad = grad * scale  # d E / d (x / scale): stays in range in float32
-    return value, jnp.sqrt(grad @ cov_scaled @ grad)
+    # an infinite closed form (GHK of an ion absent from one side: Nernst potential +-inf;
+    # ghk_voltage where no permeant ion carries current one way) is a current that never
+    # crosses zero: no reversal, and no standard error
+    crosses = jnp.isfinite(value)
+    return (jnp.where(crosses, value, jnp.nan),
+            jnp.where(crosses, jnp.sqrt(grad @ cov_scaled @ grad), jnp.nan))
 
 
 def reversal_potential(res: "FitResult") -> ReversalPotential:
     """Potential where the fitted current crosses zero, with its delta-method standard error.
 
     Closed form where the model has one (Ohmic and BoltzmannOhmic: ``e_rev``; GHK and
-    BoltzmannGHK: the Nernst potential, exact given the concentrations, so stderr 0;
+    BoltzmannGHK: the Nernst potential, exact given the concentrations, so stderr 0, and NaN
+    with the ion absent from one side, whose Nernst potential is infinite;
     MultiIonGHK: ``ionjax.ghk_voltage`` of the fitted permeabilities); otherwise the zero crossing
     of ``predict`` nearest to the recorded voltages, with the gradient by the implicit function
     theorem. Standard error: sqrt(g^T C g), g = dE/dparams by autodiff, C the fit covariance.
@@ -76,7 +82,7 @@ def reversal_potential(res: "FitResult") -> ReversalPotential:
 
     Returns:
       ``ReversalPotential(value, stderr)`` [V], arrays of the batch shape (NaN where the fit
-      failed or the current does not cross zero).
+      failed or the current does not cross zero, an infinite closed form included; never inf).
     """
     batch = res.batch_shape
     if not res.model.single_iv:  # I-Vs in several solutions: one reversal each, none overall

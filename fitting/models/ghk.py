@@ -23,7 +23,9 @@ __all__ = ["GHK", "MultiIonGHK", "SingleIon", "ion_config", "set_fields", "unit_
 def ion_config(z: Any, c_in: Any, c_out: Any, temperature: float
                ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...], float]:
     """(z, c_in, c_out, temperature) as tuples of floats, one entry per ion, checked on the host
-    (lengths, valences, concentrations [mol/m^3] > 0, temperature [K] in 200..400)."""
+    (lengths, valences, concentrations [mol/m^3] >= 0 with 0 an ion absent from that side
+    (bi-ionic, substitution: the GHK current stays finite) but not from both, temperature [K]
+    in 200..400)."""
     if temperature is None:
         raise TypeError("temperature [K] is required (use ionjax.units.celsius for degC)")
     z, c_in, c_out = (tuple(float(x) for x in np.atleast_1d(a)) for a in (z, c_in, c_out))
@@ -31,6 +33,10 @@ def ion_config(z: Any, c_in: Any, c_out: Any, temperature: float
         raise ValueError(f"z, c_in and c_out must have one entry per ion (at least one); got "
                          f"lengths {len(z)}, {len(c_in)}, {len(c_out)}")
     ionjax.validate_inputs(z=z, c_in=c_in, c_out=c_out, temperature=temperature)
+    for k, (ci, co) in enumerate(zip(c_in, c_out)):
+        if ci == 0 and co == 0:  # a zero feature: its permeability cannot be fitted
+            raise ValueError(f"ion {k} has c_in = c_out = 0: absent from both sides it carries "
+                             "no current; leave it out")
     if not 200.0 <= float(temperature) <= 400.0:  # degC given as K: E off by a factor ~12
         raise ValueError(f"temperature is in kelvin (ionjax.units.celsius(22) = 295.15 K); got "
                          f"{temperature!r}")
@@ -55,7 +61,9 @@ def set_fields(obj: Any, **values: Any) -> None:
 @dataclasses.dataclass(frozen=True, init=False)
 class SingleIon(ModelBase):
     """A current carried by one ion (GHK): its valence, concentrations and temperature; the
-    reversal is its Nernst potential, exact given the concentrations."""
+    reversal is its Nernst potential, exact given the concentrations. With the ion absent from
+    one side (c = 0) the current is finite but one-signed: the Nernst potential is +-inf, and
+    ``fitting.reversal_potential`` reports NaN (the current does not cross zero)."""
 
     z: float
     c_in: float
@@ -81,7 +89,8 @@ class GHK(SingleIon, Linear):
     [m^3/s] (current in A). Linear in ``p``: solved in closed form (weighted least squares).
 
     Args:
-      z: valence; c_in, c_out: concentrations [mol/m^3 = mM]; temperature: [K].
+      z: valence; c_in, c_out: concentrations [mol/m^3 = mM], >= 0 (0: absent from that
+        side); temperature: [K].
     """
 
     name = "GHK"
@@ -104,7 +113,9 @@ class MultiIonGHK(Linear):
     Linear in ``p``: solved in closed form. The reversal potential is ``ionjax.ghk_voltage``.
 
     Args:
-      z, c_in, c_out: one entry per ion; temperature [K]; reference: index of the reference ion.
+      z, c_in, c_out: one entry per ion, concentrations [mol/m^3 = mM] >= 0 (0: absent from
+        that side, e.g. bi-ionic K 140/0 and Na 0/140, whose reversal ghk_voltage gives in
+        closed form); temperature [K]; reference: index of the reference ion.
       ions: optional ion names, one per ion (e.g. ("Na", "K")): reports and exported keys then
         read ``p_Na`` and ``P_Na/P_K`` instead of ``p[0]`` and ``ratios[0]``.
     """

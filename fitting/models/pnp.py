@@ -59,8 +59,8 @@ class PNPChannel(ModelBase):
       z: non-zero integer valence of each ion (S entries); every ion in the pore must be
         listed, permeant or not, since all of them screen the charge (a neutral solute carries
         no current and screens nothing: leave it out).
-      c_in, c_out: bath concentrations [mol/m^3] of each ion, (S,); or, to fit one pore to its
-        I-Vs in B bath solutions at once, (B, S) with ``points``.
+      c_in, c_out: bath concentrations [mol/m^3] of each ion, > 0, (S,); or, to fit one pore
+        to its I-Vs in B bath solutions at once, (B, S) with ``points``.
       points: with B > 1 baths, the number of points of each bath's I-V (B integers): the
         fit's v and i hold the B I-Vs one after another (the first points[0] in bath 0, ...).
         ``bath_current`` gives the current in one bath; such a fit has no single reversal

@@ -74,7 +74,7 @@ def _neutral(z, bath, k):
 
 def baths_of(z: Any, c_in: Any, c_out: Any, temperature: Any, points: Any, ion_config: Any) -> Any:
     """((c_in, c_out) per bath, points or None), checked (``ion_config``: the models' check
-    of one bath, returning (z, c_in, c_out, temperature))."""
+    of one bath, returning (z, c_in, c_out, temperature)); every concentration > 0."""
     c_in, c_out = np.asarray(c_in, float), np.asarray(c_out, float)
     if c_in.ndim < 2 and c_out.ndim < 2:
         if points is not None:
@@ -97,5 +97,10 @@ def baths_of(z: Any, c_in: Any, c_out: Any, temperature: Any, points: Any, ion_c
         points = tuple(int(n) for n in points)
     zs = np.atleast_1d(np.asarray(z, float))
     for k, bath in enumerate(baths):
+        for label, side in zip(("c_in", "c_out"), bath):
+            if min(side) <= 0:  # ion_config accepts 0 (GHK); the PNP solver works in ln c
+                raise ValueError(f"bath {k} {label} = {min(side):g} mM: PNPChannel needs every "
+                                 "ion on both sides (c > 0; the solver works with ln c); for an "
+                                 "ion absent from one side use GHK or MultiIonGHK")
         _neutral(zs, bath, k)
     return baths, points

@@ -67,6 +67,14 @@ class Activation:
     normalized: np.ndarray
 
 
+def _absent_ion(side: str) -> str:
+    """Why the GHK-corrected G-V does not exist with the ion absent from one side."""
+    return (f"{side} 0 mM: the GHK-corrected G-V is undefined for an ion absent from one "
+            f"side (its Nernst potential is infinite and the open channel's conductance at "
+            f"reversal, the G-V's unit, is 0); fit the gated GHK current itself instead "
+            f"(BoltzmannGHK: ionjax fit --model boltzmann-ghk)")
+
+
 def _ghk_conductance(ghk, v):
     """(u(V) [A per m^3/s], u'(E) [S per m^3/s], E [V]) of the GHK unit current of one ion."""
     import ionjax
@@ -74,6 +82,8 @@ def _ghk_conductance(ghk, v):
 
     model = BoltzmannGHK(**ghk)  # validates z, c_in, c_out, temperature
     args = (model.c_in, model.c_out, model.z)
+    if not (model.c_in > 0 and model.c_out > 0):
+        raise ValueError(_absent_ion("c_in =" if model.c_in == 0 else "c_out ="))
     e = float(ionjax.nernst_potential(*args, temperature=model.temperature))
     unit = np.asarray(ionjax.ghk_current(np.asarray(v, float), 1.0, *args,
                                          temperature=model.temperature), float)
@@ -98,7 +108,9 @@ def activation(v: ArrayLike, i: ArrayLike, *, e_rev: ArrayLike | None = None,
         temperature= [K]): the joint fit is ``BoltzmannGHK`` and the G-V is GHK-corrected,
         G = I u'(E) / u(V) with u the GHK current per unit permeability and E the Nernst
         potential (the conductance the open channel has at its reversal; points within
-        ``min_driving_force`` of E left out). ``e_rev`` must then be None.
+        ``min_driving_force`` of E left out). ``e_rev`` must then be None. The ion must be
+        present on both sides (c > 0): at c = 0 E is infinite, u'(E) = 0 and G is undefined
+        (ValueError; fit ``BoltzmannGHK`` to the I-V instead).
 
     Returns:
       ``Activation`` (with ``ghk``, ``e_rev`` is the Nernst potential and the joint fit's
@@ -193,6 +205,8 @@ def _ghk_options(options: Options) -> dict | None:
         raise OptionError(f"{what} takes one ion; use multi-ghk for {ions}")
     from fitting.models import BoltzmannGHK
 
+    if not (c_in[0] > 0 and c_out[0] > 0):
+        raise OptionError(_absent_ion("--c-in" if c_in[0] == 0 else "--c-out"))
     m = BoltzmannGHK(z=z[0], c_in=c_in[0], c_out=c_out[0], temperature=options.temperature)
     return dict(z=m.z, c_in=m.c_in, c_out=m.c_out, temperature=m.temperature)
 

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import ionjax
 from fitting.protocols.base import OptionError, option
-from fitting.recordings.units import parse_list, parse_positive, parse_valences
+from fitting.recordings.units import parse_concentrations, parse_list, parse_valences
 
 __all__ = ["ION_HELP", "ion_field", "ion_valence", "resolve_ions", "valences"]
 
@@ -17,8 +17,9 @@ ION_HELP = dict(
         "tail: one ion or several (Na,K), for the GHK fit ranked against the ohmic one and the "
         "permeability ratios. With --c-in, --c-out and --temperature",
     z="valence(s) of --ion (default from the ion table)",
-    c_in="intracellular concentration(s) of --ion, e.g. 10,130 (mM)",
-    c_out="extracellular concentration(s) of --ion (mM)")
+    c_in="intracellular concentration(s) of --ion, e.g. 10,130 (mM; 0 for an ion absent "
+         "from the inside)",
+    c_out="extracellular concentration(s) of --ion (mM; 0 for an ion absent from the outside)")
 
 
 def ion_field(name: str):
@@ -54,7 +55,8 @@ def valences(ions: Sequence[str], text: str | None) -> list:
 def resolve_ions(ions: str | None, z: str | None, c_in: str | None, c_out: str | None, *,
                  what: str) -> tuple[list, list, list, list]:
     """(names, valences, c_in [mM], c_out [mM]) of comma-separated ion options, one value per
-    ion; ``what`` names the asker in the messages (e.g. "--model ghk")."""
+    ion; ``what`` names the asker in the messages (e.g. "--model ghk"). Concentrations are
+    >= 0: 0 is an ion absent from that side (bi-ionic, substitution); c < 0 is refused."""
     table = {name.lower(): name for name in ionjax.ION_TABLE}
     names = [table.get(ion.lower(), ion) for ion in parse_list(ions or "")]
     if not names:
@@ -62,10 +64,15 @@ def resolve_ions(ions: str | None, z: str | None, c_in: str | None, c_out: str |
     if len({ion.lower() for ion in names}) != len(names):
         raise OptionError(f"--ions names an ion twice: {','.join(names)}")
     zs = valences(names, z)
-    inside = parse_positive(c_in, "concentration", "--c-in") if c_in else []
-    outside = parse_positive(c_out, "concentration", "--c-out") if c_out else []
+    inside = parse_concentrations(c_in, "--c-in") if c_in else []
+    outside = parse_concentrations(c_out, "--c-out") if c_out else []
     if not (len(names) == len(zs) == len(inside) == len(outside)):
         raise OptionError(f"give one --z (or none), --c-in and --c-out value per ion "
                           f"({', '.join(names)}); got {len(zs)}, {len(inside)} and "
                           f"{len(outside)}")
+    for ion, ci, co in zip(names, inside, outside):
+        if ci == 0 and co == 0:
+            raise OptionError(f"--c-in and --c-out are both 0 mM for {ion}: an ion absent from "
+                              f"both sides carries no current ({what} cannot fit its "
+                              f"permeability); leave it out")
     return names, zs, inside, outside

@@ -21,7 +21,8 @@ from ionjax import units
 
 __all__ = ["ACCEPTED", "DEFAULT_UNIT", "PLAUSIBLE", "PLAUSIBLE_CELSIUS", "QUANTITY_SI",
            "RECORDING_QUANTITIES", "canonical_unit", "check_plausible", "checked_unit",
-           "exponent", "from_si", "override_unit", "parse_list", "parse_positive",
+           "exponent", "from_si", "override_unit", "parse_concentrations", "parse_list",
+           "parse_positive",
            "parse_quantity", "parse_solution", "parse_temperature", "parse_valences",
            "quantity_of", "split_header", "to_si", "unit_info"]
 
@@ -277,6 +278,17 @@ def parse_positive(text: Any, kind: str, what: str) -> float:
     for item, value in zip(parse_list(text), values):
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"{what} {item!r} must be > 0")
+    return values
+
+
+def parse_concentrations(text: Any, what: str) -> list[float]:
+    """Comma-separated concentrations [mM = mol/m^3], each finite and >= 0: 0 is an ion absent
+    from that side (bi-ionic or substitution conditions). ``what`` names them ("--c-in")."""
+    values = parse_list(text, "concentration")
+    for item, value in zip(parse_list(text), values):
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{what} {item!r}: a concentration must be >= 0 mM (0 for an ion "
+                             f"absent from that side)")
     return values
 
 
