@@ -18,7 +18,7 @@ import sys
 from fitting.cli import interrupt
 from fitting.cli.arguments import options_of
 from fitting.cli.calculators import UsageError
-from fitting.cli.inputs import EXIT_NO_RESULT, check_paths
+from fitting.cli.inputs import EXIT_NO_RESULT, check_paths, refuse_overwrite
 from fitting.cli.progress import progress_bar
 from fitting.outputs.results import RESULT_FORMATS
 from fitting.outputs.table import write_table
@@ -50,10 +50,7 @@ def _check_outputs(files: list, out: str | None, iv_out: str | None,
             raise UsageError(f"{x}: cannot write there (no such folder, or not writable)")
     if len(files) > 1 and iv_out is not None:
         raise UsageError("--iv-out takes the curves of one file; analyze one ramp file at a time")
-    inputs = {os.path.realpath(p) for p in files}
-    for x in outputs:
-        if os.path.realpath(x) in inputs:
-            raise UsageError(f"{x}: output path is also an input; refusing to overwrite")
+    refuse_overwrite(files, outputs)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

@@ -6,7 +6,6 @@ the results (one row per recording, with its source file and corrections, and wi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -25,7 +24,7 @@ from fitting.cli.inputs import (
 )
 from fitting.cli.progress import progress_bar
 from fitting.engine.status import Status, usable
-from fitting.outputs.columns import json_safe
+from fitting.outputs.columns import strict_json
 from fitting.outputs.results import write_results
 from fitting.protocols.reversal import check_reversal
 
@@ -98,7 +97,7 @@ def row_text(data) -> dict:
     source, corrections = [], []
     for meta, count in zip(sources, counts):
         source += [str(meta.get("source", ""))] * count
-        corrections += [json.dumps(json_safe(meta.get("corrections", [])))] * count
+        corrections += [strict_json(meta.get("corrections", []))] * count
     return {"source": source[:n], "corrections": corrections[:n]}
 
 

@@ -14,23 +14,40 @@ from fitting.outputs.results import RESULT_FORMATS
 from fitting.recordings.formats.registry import written_by_ionjax
 
 __all__ = ["EXIT_NO_RESULT", "check_output_formats", "check_paths", "expand_folders",
-           "provenance", "read_recordings", "recording_options", "report_skipped"]
+           "provenance", "read_recordings", "recording_options", "refuse_overwrite",
+           "report_skipped"]
 
 EXIT_NO_RESULT = 3  # every recording was refused: the results file holds no number
 
 
+def _same_file(a, b) -> bool:
+    """Whether two paths name one file (through links too)."""
+    if os.path.realpath(str(a)) == os.path.realpath(str(b)):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def refuse_overwrite(inputs: list, outputs) -> None:
+    """Refuse, before any work, an output that is one of the ``inputs`` (files as read, folders
+    expanded): one ``UsageError`` line naming the file. The one check of fit, iv and analyze."""
+    for out in outputs:
+        if out is not None and any(_same_file(out, path) for path in inputs):
+            raise UsageError(f"{out}: output path is also an input; refusing to overwrite it")
+
+
 def expand_folders(paths: list, outputs=()) -> list:
     """The input paths with each folder replaced by its files (sorted, not hidden, not
-    recursive, not this command's ``outputs`` nor ionjax's results and figures), each file once
-    (a note names a repeated one)."""
-    skip = {os.path.realpath(str(p)) for p in outputs if p is not None}
+    recursive, not ionjax's results and figures), each file once (a note names a repeated
+    one); an ``outputs`` path that is one of them is refused (``refuse_overwrite``)."""
     out, seen = [], set()
     for path in paths:
         files = [path]
         if os.path.isdir(path):
             files = [os.path.join(path, f) for f in sorted(os.listdir(path))
                      if not f.startswith(".") and os.path.isfile(os.path.join(path, f))
-                     and os.path.realpath(os.path.join(path, f)) not in skip
                      and not written_by_ionjax(os.path.join(path, f))]
             if not files:
                 raise UsageError(f"{path}: the folder holds no recordings or tables")
@@ -41,15 +58,13 @@ def expand_folders(paths: list, outputs=()) -> list:
                 continue
             seen.add(real)
             out.append(file)
+    refuse_overwrite(out, outputs)
     return out
 
 
 def check_paths(inputs: list, outputs) -> None:
     """Refuse an output that is also an input, and inputs that do not exist."""
-    real_inputs = {os.path.realpath(str(p)) for p in inputs}
-    for out in outputs:
-        if out is not None and os.path.realpath(str(out)) in real_inputs:
-            raise UsageError(f"{out}: output path is also an input; refusing to overwrite it")
+    refuse_overwrite(inputs, outputs)
     for path in inputs:
         if not os.path.exists(path):
             raise UsageError(f"{path}: no such file")

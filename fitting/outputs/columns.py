@@ -11,7 +11,8 @@ import numpy as np
 from fitting.outputs.atomic import atomic_path
 from fitting.recordings.formats.table import PROVENANCE
 
-__all__ = ["PROVENANCE", "json_safe", "provenance_lines", "typed_columns", "write_parquet"]
+__all__ = ["PROVENANCE", "json_safe", "provenance_lines", "strict_json", "typed_columns",
+           "write_parquet"]
 
 
 def json_safe(obj: object) -> object:
@@ -30,12 +31,16 @@ def json_safe(obj: object) -> object:
     return obj if obj is None or isinstance(obj, str) else str(obj)
 
 
+def strict_json(obj: object, indent: int | None = None) -> str:
+    """``obj`` as strict JSON text (``json_safe``: non-finite numbers as null; never a NaN or
+    Infinity token): the one JSON writer of ``fitting``."""
+    return json.dumps(json_safe(obj), indent=indent, allow_nan=False)
 
 
 def provenance_lines(provenance: dict | None) -> str:
     """The provenance as one ``# provenance: {json}`` comment line for CSV files."""
     return "" if not provenance else \
-        PROVENANCE + json.dumps(json_safe(provenance), allow_nan=False) + "\n"
+        PROVENANCE + strict_json(provenance) + "\n"
 
 
 def typed_columns(rows: list) -> dict:
@@ -69,6 +74,6 @@ def write_parquet(path, rows: list, provenance: dict | None = None) -> None:
                           "'ionjax[tables]'") from exc
     table = pa.Table.from_pandas(pd.DataFrame(typed_columns(rows)), preserve_index=False)
     meta = dict(table.schema.metadata or {})
-    meta[b"ionjax"] = json.dumps(json_safe(provenance or {}), allow_nan=False).encode()
+    meta[b"ionjax"] = strict_json(provenance or {}).encode()
     with atomic_path(path) as tmp:
         pq.write_table(table.replace_schema_metadata(meta), tmp)

@@ -15,13 +15,12 @@ link (ABF, CSV).
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import uuid
 import warnings
 
 from fitting.outputs.atomic import atomic_path
-from fitting.outputs.columns import json_safe, typed_columns
+from fitting.outputs.columns import strict_json, typed_columns
 
 __all__ = ["MODULE", "TABLE", "read_nwb_results", "write_nwb"]
 
@@ -71,8 +70,7 @@ def _table(rows, provenance):
     columns = [VectorData(name=key.replace("/", "_per_"), description=_describe(key), data=data)
                for key, data in typed_columns(rows).items()]
     return DynamicTable(name=TABLE, description="ionjax fit results, one row per recording; "
-                        "provenance: " + json.dumps(json_safe(provenance or {}),
-                                                    allow_nan=False), columns=columns)
+                        "provenance: " + strict_json(provenance or {}), columns=columns)
 
 
 def write_nwb(path, rows: list, *, files=(), provenance: dict | None = None,

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 
 import numpy as np
 
 from fitting.engine.table import records as _records
 from fitting.outputs.atomic import write_text
-from fitting.outputs.columns import (PROVENANCE, json_safe, provenance_lines, typed_columns,
-                                     write_parquet)
+from fitting.outputs.columns import (PROVENANCE, json_safe, provenance_lines, strict_json,
+                                     typed_columns, write_parquet)
 from fitting.outputs.nwb import write_nwb
 
 __all__ = ["PROVENANCE", "RESULT_FORMATS", "json_safe", "provenance_lines", "typed_columns",
@@ -70,7 +69,7 @@ def write_results(path, res, labels, reversal, files=(), provenance: dict | None
                         "SI (compare differences between models only)",
                "files": [str(f) for f in files], "provenance": json_safe(provenance or {}),
                "recordings": rows}
-        write_text(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        write_text(path, strict_json(doc, indent=2) + "\n")
     elif ext == ".csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["label", "status"])

@@ -4,11 +4,10 @@ Parquet or NWB."""
 from __future__ import annotations
 
 import csv
-import json
 import math
 
 from fitting.outputs.atomic import atomic_path
-from fitting.outputs.columns import write_parquet
+from fitting.outputs.columns import json_safe, strict_json, write_parquet
 from fitting.outputs.nwb import write_nwb
 
 __all__ = ["FIELDS", "fit_rows", "make_row", "write_table"]
@@ -55,8 +54,7 @@ def fit_rows(path, item, res, index, intervals: dict, extra=()) -> list:
 
 def write_table(out: str, rows: list, files=(), provenance: dict | None = None) -> None:
     """The rows as CSV, JSON, Parquet or NWB by the extension of ``out`` (the same columns)."""
-    clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-             for r in rows]
+    clean = json_safe(rows)  # a non-finite number (NaN, an open interval's end) is None
     ext = out.lower().rsplit(".", 1)[-1]
     if ext == "parquet":
         return write_parquet(out, clean, provenance)
@@ -71,4 +69,4 @@ def write_table(out: str, rows: list, files=(), provenance: dict | None = None) 
                 writer.writerows([{k: ("" if v is None else v) for k, v in r.items()}
                                   for r in clean])
             else:
-                json.dump(dict(rows=clean), handle, indent=1)
+                handle.write(strict_json(dict(rows=clean), indent=1))

@@ -22,8 +22,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Sequence
 
-__all__ = ["CORRECTIONS", "Analysis", "OptionError", "Protocol", "RECORDING_FIELDS", "RecordingOptions",
-           "option", "option_names", "parse_leak", "parse_window"]
+__all__ = ["CORRECTIONS", "NO_CROSSING", "Analysis", "OptionError", "Protocol", "RECORDING_FIELDS", "RecordingOptions",
+           "estimate_text", "option", "option_names", "parse_leak", "parse_window"]
 
 
 class OptionError(ValueError):
@@ -75,6 +75,22 @@ class RecordingOptions:
 
 RECORDING_FIELDS = option_names(RecordingOptions)
 CORRECTIONS = ("series_resistance", "compensation", "ljp", "pipette", "bath", "leak")
+
+
+def estimate_text(value: float, stderr: float, scale: float, unit: str, why: str,
+                  fmt: str = ".2f", err_fmt: str = ".2g") -> str:
+    """A printed result: ``value ± stderr unit`` (times ``scale``), or ``not available (why)``
+    where the value is not finite: a report never prints "nan" as a result."""
+    import math
+
+    if not math.isfinite(value):
+        return f"not available ({why})"
+    if not math.isfinite(stderr):
+        return f"{value * scale:{fmt}} {unit} (stderr undefined)"
+    return f"{value * scale:{fmt}} ± {stderr * scale:{err_fmt}} {unit}"
+
+
+NO_CROSSING = "the current does not cross zero beyond its noise"
 
 
 def parse_window(text: str | None, default: tuple[str, str]) -> tuple:

@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 
 from fitting.engine.status import Status, usable
 from fitting.outputs.table import make_row
-from fitting.protocols.base import Analysis, Protocol, option
+from fitting.protocols.base import Analysis, Protocol, estimate_text, option
 
 __all__ = ["Kinetics", "Options", "PROTOCOL", "analyse", "draw", "extract", "kinetics",
            "status_text"]
@@ -202,7 +202,8 @@ def analyse(data: tuple, options: Options) -> Analysis:
             if name in k.values:
                 rows.append(make_row(path, s, name, unit, k.values[name][s], k.stderr[name][s],
                                      status=k.status[s]))
-        taus = ", ".join(f"{k.values[n][s] * 1e3:.4g} ± {k.stderr[n][s] * 1e3:.2g} ms"
+        taus = ", ".join(estimate_text(k.values[n][s], k.stderr[n][s], 1e3, "ms",
+                                       status_text(k.status[s]), fmt=".4g")
                          for n in ("tau1", "tau2") if n in k.values)
         lines.append(f"    {v * 1e3:7.1f} mV: " + (
             f"tau {taus}" if np.isfinite(k.values["tau1"][s])

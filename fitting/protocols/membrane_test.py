@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from fitting.outputs.table import make_row
-from fitting.protocols.base import Analysis, Protocol, option
+from fitting.protocols.base import Analysis, Protocol, estimate_text, option
 from fitting.protocols.membrane_fit import (
     QUANTITIES,
     UNITS,
@@ -62,13 +62,15 @@ def analyse(data: tuple, options: Options | None = None) -> Analysis:
     for q, (m, se, n) in res.mean().items():
         rows.append(make_row(path, "mean", q, UNITS[q], m, se, status=""))
         scale, unit = _SCALES[UNITS[q]]
-        lines.append(f"    {q:22s} {m * scale:10.4g} ± {se * scale:.2g} {unit} (mean ± SEM of "
-                     f"{n} sweeps)")
-    misfit = float(np.nanmedian(res.misfit))
-    lines.append(f"    misfit (median over sweeps) {misfit:.2f}: about 1 when one exponential "
-                 "describes the transient" + ("" if misfit <= 2 else "; it does not here, so "
-                 "each sweep's standard errors understate the uncertainty: use the spread over "
-                 "sweeps (mean ± SEM above)"))
+        text = estimate_text(m, se, scale, unit, "no sweep gave it", fmt="10.4g")
+        lines.append(f"    {q:22s} {text}" + (f" (mean ± SEM of {n} sweeps)" if np.isfinite(m)
+                                                else ""))
+    if np.any(np.isfinite(res.misfit)):  # no sweep fitted: no misfit to print
+        misfit = float(np.nanmedian(res.misfit))
+        lines.append(f"    misfit (median over sweeps) {misfit:.2f}: about 1 when one exponential "
+                     "describes the transient" + ("" if misfit <= 2 else "; it does not here, so "
+                     "each sweep's standard errors understate the uncertainty: use the spread over "
+                     "sweeps (mean ± SEM above)"))
     return Analysis("membrane-test", path, res, "\n".join(lines), rows,
                     [(str(path), dict(result=res))])
 

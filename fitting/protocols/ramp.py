@@ -12,7 +12,8 @@ import numpy as np
 
 from fitting.engine.status import Status
 from fitting.outputs.table import make_row
-from fitting.protocols.base import Analysis, Protocol, option, parse_leak
+from fitting.protocols.base import (NO_CROSSING, Analysis, Protocol, estimate_text, option,
+                                    parse_leak)
 
 __all__ = ["Options", "PROTOCOL", "SLOPE_SPAN", "analyse", "draw", "extract",
            "slope_conductance", "write_extra"]
@@ -88,8 +89,11 @@ def analyse(data: tuple, options: Options | None = None) -> Analysis:
         rows += [make_row(path, s, "e_rev_measured", "V", e.value[s], e.stderr[s],
                           status=status),
                  make_row(path, s, "slope_conductance_at_e_rev", "S", g, g_se, status=status)]
-        lines.append(f"    sweep {s}: E_rev {e.value[s] * 1e3:.2f} ± {e.stderr[s] * 1e3:.2g} mV, "
-                     f"slope conductance {g * 1e9:.3g} ± {g_se * 1e9:.2g} nS")
+        slope = estimate_text(g, g_se, 1e9, "nS", f"fewer than 3 points within "
+                              f"{SLOPE_SPAN * 1e3:g} mV of E_rev", fmt=".3g")
+        e_text = estimate_text(e.value[s], e.stderr[s], 1e3, "mV", NO_CROSSING)
+        lines.append(f"    sweep {s}: E_rev {e_text}"
+                     + (f", slope conductance {slope}" if np.isfinite(e.value[s]) else ""))
     return Analysis("ramp", path, e, "\n".join(lines), rows,
                     [(str(path), dict(iv=iv, reversal=e))], extra=iv)
 

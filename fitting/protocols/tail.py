@@ -13,9 +13,10 @@ import dataclasses
 import numpy as np
 from numpy.typing import ArrayLike
 
-from fitting.engine.status import Status
+from fitting.engine.status import USABLE, Status
 from fitting.outputs.table import fit_rows, make_row
-from fitting.protocols.base import Analysis, OptionError, Protocol, option, parse_window
+from fitting.protocols.base import (NO_CROSSING, Analysis, OptionError, Protocol, estimate_text,
+                                    option, parse_window)
 from fitting.protocols.gating import check_voltage
 from fitting.protocols.ions import ion_field, resolve_ions
 from fitting.protocols.kinetics import kinetics, status_text
@@ -178,6 +179,18 @@ def extract(path, options: Options) -> tuple:
     return path, r
 
 
+def _interval_text(tl: TailIV) -> str:
+    """The ohmic fit's E_rev and its 95% profile interval (an open end "unbounded"), or why
+    there is none."""
+    status, value = Status(int(tl.ohmic.status)), float(tl.ohmic.params["e_rev"])
+    if not np.isfinite(value):
+        return f"not available ({status.message if status not in USABLE else NO_CROSSING})"
+    e = tl.intervals["e_rev"]
+    ends = [f"{x * 1e3:.2f}" if np.isfinite(x) else "unbounded"
+            for x in (float(e.lower), float(e.upper))]
+    return f"{value * 1e3:.2f} mV (95% profile {ends[0]} .. {ends[1]})"
+
+
 def analyse(data: tuple, options: Options) -> Analysis:
     """The instantaneous I-V, its ohmic (and GHK) fit and zero crossing, and the report.
 
@@ -230,11 +243,9 @@ def analyse(data: tuple, options: Options) -> Analysis:
             rows += [make_row(path, name, key.replace("_from_measured", "_from_crossing"),
                               "1", np.ravel(x)[0], status="")
                      for key, x in extra.items() if key.startswith("P_")]
-    e = tl.intervals["e_rev"]
-    lines.append(f"    ohmic fit: E_rev {float(tl.ohmic.params['e_rev']) * 1e3:.2f} mV (95% "
-                 f"profile {float(e.lower) * 1e3:.2f} .. {float(e.upper) * 1e3:.2f}); zero "
-                 f"crossing of the points {float(tl.measured.value) * 1e3:.2f} ± "
-                 f"{float(tl.measured.stderr) * 1e3:.2g} mV")
+    lines.append(f"    ohmic fit: E_rev {_interval_text(tl)}; zero crossing of the points "
+                 + estimate_text(float(tl.measured.value), float(tl.measured.stderr), 1e3, "mV",
+                                 NO_CROSSING))
     return Analysis("tail", path, tl, "\n".join(lines), rows, [(str(path), dict(result=tl))])
 
 
