@@ -42,6 +42,18 @@ def test_output_that_is_an_input_of_a_folder_is_refused(tmp_path, command):
     assert out.stdout == ""
 
 
+
+@pytest.mark.parametrize("command", [("fit", "--model", "ohmic"),
+                                     ("analyze", "--protocol", "activation")])
+def test_a_folder_run_again_into_its_own_results_file_reads_no_result(tmp_path, command):
+    """ionjax's own results in the folder (CSV with provenance, the tidy analyze table) are
+    outputs, never inputs: a second run replaces them and reads the same recordings."""
+    shutil.copy(EXAMPLE, tmp_path / "cell.csv")
+    first = run(*command, tmp_path, "--out", tmp_path / "results.csv")
+    second = run(*command, tmp_path, "--out", tmp_path / "results.csv")
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert first.stdout == second.stdout
+
 @needs_data
 def test_nwb_or_abf_output_named_as_a_folder_input_is_refused(tmp_path):
     shutil.copy(HCN2, tmp_path / "cell.abf")

@@ -9,10 +9,11 @@ import math
 from fitting.outputs.atomic import atomic_path
 from fitting.outputs.columns import json_safe, strict_json, write_parquet
 from fitting.outputs.nwb import write_nwb
+from fitting.recordings.formats.table import TIDY_FIELDS
 
 __all__ = ["FIELDS", "fit_rows", "make_row", "write_table"]
 
-FIELDS = ("file", "item", "quantity", "unit", "value", "stderr", "lower", "upper", "status")
+FIELDS = TIDY_FIELDS
 
 
 def make_row(path, item, quantity: str, unit: str, value, stderr=math.nan, interval=None,

@@ -150,14 +150,17 @@ NOT_INPUT = (".json", ".parquet", ".png", ".pdf", ".svg", ".md", ".toml")
 def written_by_ionjax(path: str | os.PathLike) -> bool:
     """Whether ``path`` is an output of ionjax, or a file no reader takes, which a folder's
     listing leaves out: results and figures (JSON, Parquet, images), a CSV whose first line is
-    ionjax's provenance comment, an NWB file holding ionjax results (a copy of its source)."""
+    ionjax's provenance comment or the header of ``ionjax analyze``'s tidy table, an NWB file holding ionjax results (a copy of its source)."""
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
     if ext in NOT_INPUT:
         return True
     if ext == ".csv":
+        from fitting.recordings.formats.table import PROVENANCE, TIDY_FIELDS
+
         with open(path, "rb") as handle:
-            return handle.read(14) == b"# provenance: "
+            first = handle.readline().decode("utf-8", "replace").strip()
+        return first.startswith(PROVENANCE.strip()) or first == ",".join(TIDY_FIELDS)
     if _head(path, 8) == HDF5_MAGIC:
         try:
             import h5py

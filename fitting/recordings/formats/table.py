@@ -35,10 +35,13 @@ from fitting.recordings.units import (
     unit_info,
 )
 
-__all__ = ["PROVENANCE", "VOLTAGE_NAMES", "read", "read_csv", "sniff"]
+__all__ = ["PROVENANCE", "TIDY_FIELDS", "VOLTAGE_NAMES", "read", "read_csv", "sniff"]
 
 # the comment line holding a results file's provenance (JSON), written by fitting.outputs
 PROVENANCE = "# provenance: "
+# the columns of the tidy results table of ``ionjax analyze`` (fitting.outputs.table): such a
+# CSV is an output of ionjax, never an input
+TIDY_FIELDS = ("file", "item", "quantity", "unit", "value", "stderr", "lower", "upper", "status")
 
 _LABEL_COLUMNS = ("recording", "cell")
 VOLTAGE_NAMES = ("v", "voltage", "v_m", "vm", "potential", "v_cmd", "vcmd", "command")
