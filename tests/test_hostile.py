@@ -113,3 +113,24 @@ def test_fit_json_is_strict(tmp_path):
     assert out.returncode == 0, out.stderr
     _no_nan(out.stdout)
     _strict((tmp_path / "f.json").read_text())
+
+
+@needs_data
+def test_a_ramp_iv_out_in_the_folder_it_reads_is_an_output_next_time(tmp_path):
+    """The ramp's --iv-out CSV carries ionjax's provenance line: the same command run again
+    replaces it instead of refusing it as an input."""
+    shutil.copy(os.path.join(SHARED, "protocols", "DM1_0002.abf"), tmp_path / "ramp.abf")
+    runs = [run("analyze", tmp_path, "--protocol", "ramp", "--iv-out", tmp_path / "iv.csv")
+            for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr
+    assert (tmp_path / "iv.csv").read_text().startswith("# provenance: ")
+
+
+def test_python_m_fitting_cli_runs_the_command():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "fitting.cli", "nernst", "--ion", "K",
+                          "--c-in", "140", "--c-out", "5", "--temperature", "37C"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "mV" in out.stdout, out.stderr

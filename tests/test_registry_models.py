@@ -90,6 +90,38 @@ def test_a_model_registered_from_any_module_gets_exported_programs(tmp_path):
     assert len(list((tmp_path / "cache" / "exported").glob("*.bin"))) == 6
 
 
+MAIN_MODEL = textwrap.dedent("""
+    import dataclasses, json, sys
+    import numpy as np
+    import fitting, ionjax
+    from fitting.models import Ohmic, registry
+
+    @dataclasses.dataclass(frozen=True)
+    class Scaled(Ohmic):
+        def current(self, params, v):
+            return {factor} * ionjax.ohmic_current(v, params["g"], params["e_rev"])
+
+    registry.register_model("scaled", Scaled)
+    v = np.linspace(-0.08, 0.04, 9)
+    res = fitting.fit(Scaled(), v, 1e-9 * (v + 0.07))
+    print(json.dumps(float(res.params["g"])))
+""")
+
+
+def test_a_model_without_a_source_file_is_never_kept(tmp_path):
+    """A class defined in ``python -c`` (or a notebook) has no source to tell its versions
+    apart: its programs are traced each time, so an edited class gives its own answer."""
+    env = dict(os.environ, IONJAX_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("IONJAX_NO_CACHE", None)
+    found = []
+    for factor in (1.0, 2.0):
+        out = subprocess.run([sys.executable, "-c", MAIN_MODEL.replace("{factor}", str(factor))],
+                             env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+        found.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(found, [1e-9, 0.5e-9], rtol=1e-4)
+    assert not list((tmp_path / "cache").rglob("*.bin"))
+
 def test_unregister_model_removes_the_entry_and_only_it():
     class Toy(fitting.Ohmic):
         pass

@@ -115,14 +115,19 @@ def persistent_cache() -> Iterator[str | None]:
 
 
 @functools.lru_cache(maxsize=None)
-def _source_digest(module: str) -> str:
-    """Digest of the source the programs of a model of ``module`` are built from."""
+def _source_digest(module: str) -> str | None:
+    """Digest of the source the programs of a model of ``module`` are built from; None for a
+    module without a source file (a class defined in ``python -c``, a notebook or an
+    interactive session): nothing would tell its next version from this one, so such a
+    model's programs are traced, never kept."""
     digest = hashlib.sha256()
     here = pathlib.Path(__file__).parent
     roots = [here, here.parent / "models", pathlib.Path(ionjax.__file__).parent]
     files = [path.resolve() for root in roots for path in sorted(root.rglob("*.py"))]
     own = getattr(sys.modules.get(module), "__file__", None)
-    if own is not None and pathlib.Path(own).resolve() not in files:  # a model of a plug-in
+    if own is None or not pathlib.Path(own).is_file():
+        return None
+    if pathlib.Path(own).resolve() not in files:  # a model of a plug-in
         files.append(pathlib.Path(own).resolve())
     for path in files:
         digest.update(path.name.encode())
@@ -152,7 +157,7 @@ def programs(config: FitConfig, folder: str | None) -> Callable[..., Any] | None
     Each program is resolved once per argument shapes; an artifact that fails at its first call
     (a damaged module) is deleted and rebuilt."""
     if not registry.is_registered(config.model) or config.method != "lm" \
-            or jax.device_count() != 1:
+            or jax.device_count() != 1 or _source_digest(type(config.model).__module__) is None:
         return None
     resolved: dict[tuple, Callable] = {}
 

@@ -99,12 +99,19 @@ def analyse(data: tuple, options: Options | None = None) -> Analysis:
 
 
 def write_extra(analyses: list, options: Options) -> list:
-    """Write the binned curves of the (one) file to ``options.iv_out``; the line to print."""
+    """Write the binned curves of the (one) file to ``options.iv_out``, with the provenance
+    line that marks it as ionjax's output (a folder read later leaves it out); the line to
+    print."""
     if options.iv_out is None:
         return []
+    import dataclasses
+
     from fitting.outputs.iv_table import write_csv
 
-    write_csv(options.iv_out, analyses[-1].extra)
+    iv = analyses[-1].extra
+    metadata = dict(iv.metadata, command="ionjax analyze --protocol ramp",
+                    sources=[iv.metadata.get("source")])
+    write_csv(options.iv_out, dataclasses.replace(iv, metadata=metadata))
     return [f"ramp I-V curves written to {options.iv_out}"]
 
 
