@@ -110,7 +110,7 @@ EXAMPLE_IONS = {  # the example is a peak Na+ I-V
     "multi-ghk": ["--ions", "Na,K", "--c-in", "10,140", "--c-out", "140,5", "--temperature",
                   "22C"],
 }
-MODELS = ("ohmic", "ghk", "multi-ghk", "boltzmann-ohmic", "boltzmann-ghk")  # fitting.app.cli
+MODELS = ("ohmic", "ghk", "multi-ghk", "boltzmann-ohmic", "boltzmann-ghk")  # fitting.cli (the --model choices)
 PROTOCOLS = ("membrane-test", "activation", "inactivation", "isochronal", "ramp", "kinetics",
              "tail")
 CALCULATORS = ("nernst", "ghk-voltage", "ljp")

@@ -1,7 +1,7 @@
 """Lazy package attributes (PEP 562): a package names its public objects and the modules that
 define them, and each module is imported on first access to one of its names.
 
-Used by ``ionjax`` and ``fitting`` so that ``import fitting.app.cli`` (``ionjax --help``) and
+Used by ``ionjax`` and ``fitting`` so that ``import fitting.cli`` (``ionjax --help``) and
 ``import ionjax.units`` do not import jax (about 0.5-1.5 s): only what is used is loaded.
 """
 
