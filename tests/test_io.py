@@ -817,7 +817,10 @@ def test_unit_override_must_name_a_unit_of_its_quantity(tmp_path):
     path.write_text("voltage_mV,current_pA\n-80,-100\n40,80\n")
     with pytest.raises(io.InputError, match="voltage_unit 'pA' is not a voltage unit"):
         io.read_csv(path, voltage_unit="pA")
-    assert io.read(path, current_unit="nA").i[0] == pytest.approx(-100e-9)
+    # issue 23: nA on a header of pA-scale numbers labelled pA (a 1000x error) was accepted;
+    # the override reaches the table reader and is refused there (fitting.recordings.plausibility)
+    with pytest.raises(io.InputError, match="labelled pA.*--current-unit nA"):
+        io.read(path, current_unit="nA")
 
 
 def test_abf_unit_labels_padded_with_nul_bytes_are_read():

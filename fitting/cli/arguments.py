@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any, Callable
 
 __all__ = ["protocol_defaults", "RECORDING_GROUP", "add_analyze_options", "add_recording_options", "argument_type",
-           "options_of", "positive_int", "protocol_fields", "temperature"]
+           "options_of", "positive_int", "protocol_fields", "temperature", "unit_argument"]
 
 RECORDING_GROUP = "recordings (ABF) and corrections"
 
@@ -30,6 +30,20 @@ def argument_type(parse: str, *extra) -> Callable[[str], Any]:
 
 
 temperature = argument_type("parse_temperature")
+
+
+def unit_argument(quantity: str) -> Callable[[str], str]:
+    """An argparse ``type``: a unit label of ``quantity`` ("pA", "nA", ...), its table spelling;
+    an empty or unknown one is a usage error."""
+    def convert(text: str) -> str:
+        from fitting.recordings.units import override_unit
+
+        try:
+            return override_unit(text, quantity, f"--{quantity}-unit")[0]
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def positive_int(text: str) -> int:
@@ -59,12 +73,21 @@ def add_recording_options(p: argparse.ArgumentParser) -> None:
                    "...); NWB, WinWCP: in the table read off the command (0 is the holding "
                    "before its first change); default: automatic")
     g.add_argument("--command-channel", type=int,
-                   help="ADC channel recording the command voltage: step voltages are read from it "
-                        "(needed when a Clampex user list varies a level)")
-    g.add_argument("--voltage-unit", help="unit of the file's voltages, overriding its label "
-                                          "(e.g. mV for a column headed voltage_V)")
-    g.add_argument("--current-unit", help="unit of the file's currents, overriding its label "
-                                          "(e.g. pA)")
+                   help="ADC channel recording the COMMAND voltage (flat at each level): step "
+                        "voltages are read from it (needed when a Clampex user list varies a "
+                        "level)")
+    g.add_argument("--voltage-channel", type=int,
+                   help="ADC channel recording the MEMBRANE potential V_m (two-electrode clamp): "
+                        "step voltages are its mean over the window, the command's epochs still "
+                        "locate the step; the notes give max |V_m - V_cmd|. Not with "
+                        "--command-channel")
+    g.add_argument("--voltage-unit", type=unit_argument("voltage"),
+                   help="unit of the file's voltages, overriding its label (e.g. mV for a "
+                        "column headed voltage_V)")
+    g.add_argument("--current-unit", type=unit_argument("current"),
+                   help="unit of the file's currents, for a file whose label is missing or "
+                        "wrong (e.g. pA for a file labelled A that holds pA numbers); refused "
+                        "where the label's numbers are typical")
     g.add_argument("--leak", help="leak subtraction: 'ramp' or 'range:LO,HI' (mV)")
     g.add_argument("--ljp", type=argument_type("parse_quantity", "voltage"),
                    help="liquid junction potential, e.g. 3.18mV (V_m = V_cmd - LJP)")

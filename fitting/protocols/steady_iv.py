@@ -78,12 +78,15 @@ def read_steps(paths: Sequence, options: RecordingOptions,
         raise OptionError(f"{tables[0]}: --leak ramp needs a recording of sweeps (ABF, NWB, "
                           "...); use --leak range:LO,HI")
     abf_only = [f"--{name.replace('_', '-')}" for name in
-                ("window", "channel", "statistic", "epoch", "command_channel")
+                ("window", "channel", "statistic", "epoch", "command_channel", "voltage_channel")
                 if getattr(options, name, None) is not None]
     if abf_only and tables:
         raise OptionError(f"{tables[0]}: {', '.join(abf_only)} appl"
                           f"{'ies' if len(abf_only) == 1 else 'y'} to recordings of sweeps "
                           "(ABF, NWB, ...), not to I-V tables")
+    if options.command_channel is not None and options.voltage_channel is not None:
+        raise OptionError("give --command-channel (an ADC recording the command) or "
+                          "--voltage-channel (an ADC recording the membrane potential), not both")
     window = parse_window(options.window, ("60%", "95%"))
     if len(window) != 2:
         raise OptionError(f"--window takes two values 'start,stop'; got {options.window!r}")
@@ -92,13 +95,30 @@ def read_steps(paths: Sequence, options: RecordingOptions,
                       compensation=options.compensation, channel=options.channel,
                       window=window, statistic=options.statistic or "mean",
                       epoch=options.epoch, command_channel=options.command_channel,
+                      voltage_channel=options.voltage_channel,
                       voltage_unit=options.voltage_unit, current_unit=options.current_unit)
 
 
 def notes(data, channel_given: bool) -> list:
-    """The notes of a reading: other current channels not read, recordings left out."""
+    """The notes of a reading: the command DAC when not the current's own, the clamp error of a
+    recorded membrane potential, other current channels not read, recordings left out."""
     lines = []
     for source in data.metadata.get("sources", [data.metadata]):
+        if source.get("command_dac_choice"):
+            lines.append(f"{source['source']}: current on ADC {source['channel']}; "
+                         f"{source['command_dac_choice']}")
+        clamp = source.get("clamp_error")
+        if clamp:
+            lines.append(f"{source['source']}: voltage from the recorded membrane potential "
+                         f"(ADC {source['voltage_channel']}), mean over the window; it differs "
+                         f"from the command by up to {clamp['max_abs_V'] * 1e3:.3g} mV (sweep "
+                         f"{clamp['sweep']}; mean {clamp['mean_V'] * 1e3:+.3g} mV)")
+        volts = source.get("other_voltage_channels")
+        if volts:
+            lines.append(f"{source['source']}: channel(s) {', '.join(volts)} record a voltage, "
+                         "not read: the step voltage is the command's (--command-channel N "
+                         "reads a recorded command, --voltage-channel N a recorded membrane "
+                         "potential)")
         others = source.get("other_current_channels")
         if others and not channel_given:
             lines.append(f"{source['source']}: channel(s) {', '.join(others)} also hold a "

@@ -18,6 +18,7 @@ from fitting.recordings.corrections import DEFAULT_TEMPERATURE, correct, fit_lin
 from fitting.recordings.data import IVData, pad_rows
 from fitting.recordings.errors import InputError
 from fitting.recordings.model import Epoch, EpochTables as Tables, Recording
+from fitting.recordings.plausibility import check_current_unit, current_problem
 from fitting.recordings.units import check_plausible
 from fitting.recordings.window import resolve_window
 
@@ -125,12 +126,20 @@ def step_iv(rec: Recording, *, window: Sequence[Any], statistic: str, epoch: Any
     """IVData of one recording's step I-V; see ``iv_from_abf`` for the arguments.
 
     The step voltages are the epoch table's levels, or the recorded voltage's mean over the
-    window when ``rec.voltage_source`` is "adc". ``transients(k)``: an optional check of the
+    window when ``rec.voltage_source`` is "adc". A recorded membrane potential
+    (``rec.recorded_voltage`` "membrane") leaves the choice of the step to the table and puts
+    ``clamp_error`` in the metadata: the largest |V_m - V_cmd| over the sweeps [V], its sweep,
+    and the mean difference [V]. ``transients(k)``: an optional check of the
     chosen epoch, returning the command check's text or None. ``metadata``: the reader's own
     entries, completed here.
     """
     path, epochs, rate, recorded = rec.path, rec.epochs, float(rec.rate), rec.recorded
-    k, others = choose_epoch(path, epoch, epochs, recorded)
+    membrane = rec.recorded_voltage == "membrane" and recorded is not None
+    if membrane and series_resistance is not None:
+        raise InputError("series_resistance (--series-resistance) corrects a command for the "
+                         "drop across R_s; a recorded membrane potential (voltage_channel) has "
+                         "none: leave it out", path=path)
+    k, others = choose_epoch(path, epoch, epochs, None if membrane else recorded)
     if transients is not None:
         metadata["command_check"] = transients(k)
     v, i, windows = _extract(path, rec.currents, recorded, epochs, k, window, statistic, rate)
@@ -149,12 +158,21 @@ def step_iv(rec: Recording, *, window: Sequence[Any], statistic: str, epoch: Any
                          f"every sweep: no I-V ({hint}; epochs: {describe(epochs[0])})",
                          path=path)
     units = rec.units
-    for quantity, values, unit in (("voltage", v, units.get("recorded_command", units["command"])),
-                                   ("current", i, units["current"])):
-        problem = check_plausible(values, quantity, unit,
-                                  override=f"{quantity}_unit= (--{quantity}-unit)")
+    check_current_unit(path, np.concatenate(rec.currents), rec.current.unit, units["current"],
+                       what=f"channel {rec.current.index} ({rec.current.name.strip()})",
+                       membrane=membrane)
+    v_unit = units.get("membrane_potential", units.get("recorded_command", units["command"]))
+    for problem in (check_plausible(v, "voltage", v_unit, override="voltage_unit= "
+                                    "(--voltage-unit)"),
+                    current_problem(i, units["current"], label=rec.current.unit,
+                                    membrane=membrane)):
         if problem:
             raise InputError(f"the step I-V: {problem}", path=path)
+    if membrane:
+        error = v - np.array([table[k].level for table in epochs])
+        worst = int(np.argmax(np.abs(error)))
+        metadata["clamp_error"] = {"max_abs_V": float(abs(error[worst])), "sweep": worst,
+                                   "mean_V": float(np.mean(error))}
     metadata.update({
         "sweeps": list(range(len(epochs))), "sampling_rate_Hz": rate,
         "epoch": k, "other_varying_epochs": others,

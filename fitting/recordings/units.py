@@ -137,7 +137,8 @@ _TYPICAL = {"voltage": (0.01, 0.5), "current": (1e-11, 1e-7)}
 _RULE = {"voltage": "|V| <= 0.5 V spanning >= 1 mV", "current": "1 fA <= max |I| <= 1 uA"}
 
 
-def check_plausible(values: Any, quantity: str, unit: Any, *, override: str) -> str | None:
+def check_plausible(values: Any, quantity: str, unit: Any, *, override: str,
+                    limit: float | None = None) -> str | None:
     """Refuse values that, read in ``unit``, cannot be a voltage-clamp I-V.
 
     Args:
@@ -145,6 +146,8 @@ def check_plausible(values: Any, quantity: str, unit: Any, *, override: str) -> 
       quantity: "voltage" (checks the largest |v| and the span) or "current" (largest |i|).
       unit: the unit the numbers were read in (a label of the file, or an override).
       override: the option that overrides the unit (named in the message).
+      limit: the largest plausible |value| [SI], default ``PLAUSIBLE`` (the two-electrode
+        bound of currents: ``fitting.recordings.plausibility``).
 
     Returns:
       None, or a message (str) naming the likely unit and the override; the caller raises it.
@@ -153,7 +156,7 @@ def check_plausible(values: Any, quantity: str, unit: Any, *, override: str) -> 
     finite = finite[np.isfinite(finite)]
     if finite.size == 0:
         return None
-    lo, hi = PLAUSIBLE[quantity]
+    lo, hi = PLAUSIBLE[quantity][0], limit or PLAUSIBLE[quantity][1]
     size = np.max(np.abs(finite)) if quantity == "current" else np.ptp(finite)
     biggest = np.max(np.abs(finite))
     if (biggest <= hi and size >= lo) or size == 0:  # all equal: nothing to tell a unit by
@@ -166,7 +169,8 @@ def check_plausible(values: Any, quantity: str, unit: Any, *, override: str) -> 
             f"{quantity}s {'spanning' if quantity == 'voltage' else 'of at most'} "
             f"{size:.3g} {QUANTITY_SI[quantity]}")
     guess = f"; the numbers look like {' or '.join(likely)}" if likely else ""
-    return (f"{what} when read as {unit}: not a voltage-clamp I-V ({_RULE[quantity]}){guess}. "
+    rule = _RULE[quantity] if hi == PLAUSIBLE[quantity][1] else f"max |I| <= {hi * 1e6:g} uA"
+    return (f"{what} when read as {unit}: not a voltage-clamp I-V ({rule}){guess}. "
             f"Fix the unit label or give {override}")
 
 
