@@ -14,7 +14,7 @@ from fitting.protocols.base import (
     parse_window,
 )
 
-__all__ = ["is_table", "ljp_of", "notes", "read_steps", "solution_ljp"]
+__all__ = ["is_table", "ljp_of", "notes", "read_steps", "solution_ljp", "source_notes"]
 
 
 def solution_ljp(pipette: str, bath: str, temperature: float) -> float:
@@ -95,14 +95,19 @@ def read_steps(paths: Sequence, options: RecordingOptions,
                       voltage_unit=options.voltage_unit, current_unit=options.current_unit)
 
 
-def notes(data, channel_given: bool) -> list:
-    """The notes of a reading: other current channels not read, recordings left out."""
+def source_notes(source: dict, channel_given: bool) -> list:
+    """The notes of one file's reading (its metadata): other current channels not read,
+    recordings left out."""
     lines = []
-    for source in data.metadata.get("sources", [data.metadata]):
-        others = source.get("other_current_channels")
-        if others and not channel_given:
-            lines.append(f"{source['source']}: channel(s) {', '.join(others)} also hold a "
-                         "current, not read (--channel N reads one)")
-        for why in source.get("skipped_recordings", []):
-            lines.append(f"{source['source']}: {why}; left out")
-    return lines
+    others = source.get("other_current_channels")
+    if others and not channel_given:
+        lines.append(f"channel(s) {', '.join(others)} also hold a current, not read "
+                     "(--channel N reads one)")
+    return lines + [f"{why}; left out" for why in source.get("skipped_recordings", [])]
+
+
+def notes(data, channel_given: bool) -> list:
+    """The notes of a reading, (source file, note) pairs (``source_notes`` of each file)."""
+    return [(str(source.get("source", "")), line)
+            for source in data.metadata.get("sources", [data.metadata])
+            for line in source_notes(source, channel_given)]
