@@ -264,6 +264,32 @@ def test_keyword_arguments_become_the_commands_options():
     assert in_cli_voice("K=140,gluconate=140 epoch=3", options) == "K=140,gluconate=140 epoch=3"
 
 
+def test_si_checks_speak_in_options_on_the_command_line(shared_data):
+    hcn2 = shared_data / "abf" / "hcn2_20d10009.abf"
+    out = run("analyze", hcn2, "--protocol", "activation", "--e-rev", "600mV")
+    line = _one_line_error(out, "--e-rev 600 mV")
+    assert "(SI)" not in line and "0.05" not in line
+    import fitting
+
+    v = np.linspace(-0.1, 0.04, 8)
+    with pytest.raises(ValueError, match=r"fitting.fit takes SI units") as caught:
+        fitting.fit(fitting.Ohmic(), v * 1e3, 1e-9 * v)  # the API keeps its own voice
+    assert "--voltage-unit" in caught.value.cli_message
+
+
+def test_a_refusal_names_the_sweep_and_the_time_constant_it_found(shared_data):
+    hcn2 = shared_data / "abf" / "hcn2_20d10009.abf"
+    out = run("analyze", hcn2, "--protocol", "kinetics", "--window", "0%,100%")
+    line = _one_line_error(out, "sweep ", "time constant found there (")
+    assert re.search(r"window \(\d[\d.]* ms\)", line), line
+    # a tail refused after the series-resistance correction has no corrected voltage: the
+    # report names its sweep and command, never "nan mV"
+    out = run("analyze", hcn2, "--protocol", "tail", "--series-resistance", "50MOhm")
+    assert out.returncode == 0, out.stderr
+    assert not re.search(r"\bnan\b", out.stdout, re.IGNORECASE), out.stdout
+    assert re.search(r"sweep \d \(-?\d+ mV command\): refused", out.stdout), out.stdout
+
+
 def test_an_out_that_is_a_folder_is_named_as_given(tmp_path):
     folder = tmp_path / "results.json"
     folder.mkdir()
