@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-__all__ = ["check", "exit_code", "install", "interrupted", "leave"]
+__all__ = ["check", "exit_code", "install", "interrupted", "leave", "restore"]
 
 interrupted = False
 signal_number = None  # the signal that came (None: none, or one recorded without its number)
@@ -80,21 +80,36 @@ def _quiet_unraisable(default):
 _SILENT_CODES = frozenset({_quiet_unraisable(None).__code__, _deliver_again.__code__})
 
 
-def install(command: bool = False) -> None:
+def restore(previous: dict | None) -> None:
+    """Put back the handlers ``install`` replaced (``main`` called from Python, not the
+    console command, leaves its process's handlers as it found them)."""
+    for number, handler in (previous or {}).items():
+        try:
+            signal.signal(number, handler)
+        except (ValueError, TypeError):  # not the main thread, or not set from Python
+            pass
+
+
+def install(command: bool = False) -> dict:
     """Handle SIGINT and SIGTERM (main thread only; elsewhere the handlers stay as they are).
 
     Args:
       command: the console command itself (not a call of ``main`` from Python): also silence
         the "Exception ignored" report of an interrupt that landed in a callback.
+
+    Returns:
+      The handlers replaced, signal number -> handler (for ``restore``).
     """
+    previous = {}
     for number in (signal.SIGINT, signal.SIGTERM):
         try:
-            signal.signal(number, _handler)
+            previous[number] = signal.signal(number, _handler)
         except ValueError:  # not the main thread
-            return
+            return previous
     if command and not getattr(sys.unraisablehook, "ionjax", False):
         sys.unraisablehook = _quiet_unraisable(sys.unraisablehook)
         sys.unraisablehook.ionjax = True
+    return previous
 
 
 def check() -> None:

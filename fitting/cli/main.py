@@ -187,7 +187,10 @@ def main(argv: list | None = None) -> int:
     """
     from fitting.cli import interrupt  # first, before the heavy imports: the signal only
 
-    interrupt.install(command=argv is None)
+    if argv is None:  # the console command: also silence interrupts lost in callbacks
+        previous = interrupt.install(command=True)
+    else:
+        previous = interrupt.install()
     try:
         code = _main(argv)
     except KeyboardInterrupt:
@@ -197,9 +200,12 @@ def main(argv: list | None = None) -> int:
         if argv is None:  # the command itself: leave at once. Tearing the interpreter down
             sys.stderr.flush()  # while XLA still compiles on its threads can crash it; the
             os._exit(interrupt.exit_code())  # temporary output files are already removed
+        interrupt.restore(previous)
         return interrupt.exit_code()
     if argv is None:
         interrupt.leave()
+    else:  # called from Python: the caller's handlers again
+        interrupt.restore(previous)
     return code
 
 
