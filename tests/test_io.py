@@ -696,7 +696,9 @@ def test_fake_abf_unknown_units_and_current_clamp(fake_abf):
 
 def test_fake_abf_without_a_varying_epoch_needs_epoch(fake_abf):
     path = fake_abf(levels=[-0.05] * 3)
-    with pytest.raises(io.InputError, match="pass epoch="):
+    # naming an epoch cannot help (it would not vary either): the message says so (issue 23)
+    with pytest.raises(io.InputError, match="no step epoch changes its level across sweeps: "
+                       "no step I-V in this recording"):
         io.iv_from_abf(path)
     with pytest.raises(io.InputError, match="epoch 3 holds the same voltage .-50 mV. in every "
                        "sweep: no I-V .no step epoch varies"):

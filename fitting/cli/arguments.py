@@ -10,7 +10,8 @@ import dataclasses
 from typing import Any, Callable
 
 __all__ = ["protocol_defaults", "RECORDING_GROUP", "add_analyze_options", "add_recording_options", "argument_type",
-           "options_of", "positive_int", "protocol_fields", "temperature", "unit_argument"]
+           "options_of", "positive_int", "protocol_fields", "quantity", "temperature",
+           "unit_argument"]
 
 RECORDING_GROUP = "recordings (ABF) and corrections"
 
@@ -42,6 +43,32 @@ def unit_argument(quantity: str) -> Callable[[str], str]:
             return override_unit(text, quantity, f"--{quantity}-unit")[0]
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+_UNITS_OF = {"voltage": ("mV", "V"), "resistance": ("MOhm", "GOhm"), "time": ("ms", "s")}
+
+
+def quantity(kind: str) -> Callable[[str], float]:
+    """An argparse ``type`` for a quantity written with its unit ("3.18mV" -> 0.00318 V, SI).
+
+    A bare number other than 0 is refused for voltages, resistances and times (is
+    ``--ljp 0.003`` volts or millivolts?), as the window's bounds are; concentrations keep
+    the field's habit, a bare number in mM (``--c-in 140``).
+    """
+    parse = argument_type("parse_quantity", kind)
+
+    def convert(text: str) -> float:
+        try:
+            bare = float(text)
+        except ValueError:
+            return parse(text)
+        if kind in _UNITS_OF and bare != 0:
+            raise argparse.ArgumentTypeError(
+                f"{text.strip()} has no unit: write it with one, e.g. "
+                + " or ".join(f"{text.strip()}{u}" for u in _UNITS_OF[kind]))
+        return parse(text)
 
     return convert
 
@@ -89,11 +116,11 @@ def add_recording_options(p: argparse.ArgumentParser) -> None:
                         "wrong (e.g. pA for a file labelled A that holds pA numbers); refused "
                         "where the label's numbers are typical")
     g.add_argument("--leak", help="leak subtraction: 'ramp' or 'range:LO,HI' (mV)")
-    g.add_argument("--ljp", type=argument_type("parse_quantity", "voltage"),
+    g.add_argument("--ljp", type=quantity("voltage"),
                    help="liquid junction potential, e.g. 3.18mV (V_m = V_cmd - LJP)")
     g.add_argument("--pipette", help="pipette solution for the LJP, e.g. K=140,gluconate=140")
     g.add_argument("--bath", help="bath solution for the LJP, e.g. Na=140,Cl=140")
-    g.add_argument("--series-resistance", type=argument_type("parse_quantity", "resistance"),
+    g.add_argument("--series-resistance", type=quantity("resistance"),
                    help="series resistance, e.g. 10MOhm (V_m = V - I R_s (1 - compensation))")
     g.add_argument("--compensation", type=float, default=0.0,
                    help="fraction of R_s compensated by the amplifier, 0..1 (default 0)")
@@ -107,7 +134,7 @@ def _type_of(parse) -> Callable | None:
         return {"int": int, "float": float}[parse]
     if parse == "temperature":
         return temperature
-    return argument_type("parse_quantity", parse)
+    return quantity(parse)
 
 
 def protocol_fields() -> dict:

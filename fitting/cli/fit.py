@@ -86,19 +86,23 @@ def build_model(name: str, ion: str | None = None, ions: str | None = None,
                            temperature, index))
 
 
-def row_text(data) -> dict:
+def row_text(data, channel_given: bool = False) -> dict:
     """Per recording of ``data`` (an IVData, one file or several stacked): ``source`` (its
-    file) and ``corrections`` (the corrections applied to it, as JSON)."""
+    file), ``corrections`` (the corrections applied to it, as JSON) and ``notes`` (the notes
+    of its file's reading, which stderr says once for all the files they concern)."""
+    from fitting.protocols.steady_iv import source_notes
+
     n = len(data.labels)
     sources = data.metadata.get("sources")
     counts = data.metadata.get("rows_per_source")
     if sources is None or counts is None:
         sources, counts = [data.metadata], [n]
-    source, corrections = [], []
+    source, corrections, notes = [], [], []
     for meta, count in zip(sources, counts):
         source += [str(meta.get("source", ""))] * count
         corrections += [strict_json(meta.get("corrections", []))] * count
-    return {"source": source[:n], "corrections": corrections[:n]}
+        notes += ["; ".join(source_notes(meta, channel_given))] * count
+    return {"source": source[:n], "corrections": corrections[:n], "notes": notes[:n]}
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -147,7 +151,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
                      if args.intervals else None)
         write_results(args.out, res, data.labels, e, files=args.files,
                          provenance=provenance(args, data), extra=extra, intervals=intervals,
-                         text=row_text(data))
+                         text=row_text(data, args.channel is not None))
         print(f"results written to {args.out}")
     if args.plot:
         print(f"figure written to {args.plot}")

@@ -8,6 +8,7 @@ import argparse
 from fitting.cli import interrupt
 from fitting.cli.calculators import UsageError
 from fitting.cli.inputs import (
+    check_output_formats,
     provenance,
     read_recordings,
     recording_options,
@@ -25,6 +26,7 @@ def cmd_iv(args: argparse.Namespace) -> int:
         raise UsageError("ionjax iv needs --out FILE.csv")
     if not str(args.out).lower().endswith(".csv"):
         raise UsageError(f"{args.out}: ionjax iv writes a .csv table")
+    check_output_formats(None, None, args.out)
     data = read_recordings(args.files, recording_options(args), outputs=(args.out, None),
                            progress=not args.no_progress)
     interrupt.check()

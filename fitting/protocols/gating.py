@@ -13,8 +13,16 @@ def check_voltage(name: str, x) -> np.ndarray:
     """``x`` as a float array; ValueError for values beyond 0.5 (mV given as V)."""
     x = np.asarray(x, float)
     if np.any(np.abs(x[np.isfinite(x)]) > 0.5):
-        raise ValueError(f"{name} is in V (SI), e.g. 50 mV = 0.05; got values up to "
-                         f"{np.nanmax(np.abs(x)):g}")
+        largest = float(np.nanmax(np.abs(x)))
+        error = ValueError(f"{name} is in V (SI), e.g. 50 mV = 0.05; got values up to "
+                           f"{largest:g}")
+        # the command's voice: its options carry units, so the value itself is wrong
+        error.cli_message = (f"--e-rev {largest * 1e3:g} mV is beyond 500 mV: not a reversal "
+                             "potential" if name == "e_rev" else
+                             f"the voltages reach {largest * 1e3:g} mV after the corrections, "
+                             "beyond any patch-clamp voltage (500 mV): check --ljp, "
+                             "--series-resistance and --voltage-unit")
+        raise error
     return x
 
 

@@ -116,7 +116,10 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1,
         raise ValueError(f"origin ({origin} s) must not lie after the first sample ({t[0]} s)")
     s = (t[None, :] - origin) / tau0[:, None] * _T_UNIT
     if np.any(s > 2):  # a window of more than 2000 tau0: beyond the engine's range
-        raise ValueError("the window is over 1000 times the relaxation's time constant: "
+        k = int(np.argmax(s.max(axis=1)))
+        raise ValueError(f"sweep {k}: the window ({(t[-1] - origin) * 1e3:.4g} ms) is over "
+                         f"1000 times the relaxation's time constant found there "
+                         f"({tau0[k] * 1e3:.3g} ms, from the current's first drop to 1/e): "
                          "shorten it to the relaxation")
     y = (i - late[:, None]) / first[:, None] * _I_UNIT
     mask = np.broadcast_to(~flat[:, None], y.shape)

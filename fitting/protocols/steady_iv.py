@@ -14,7 +14,7 @@ from fitting.protocols.base import (
     parse_window,
 )
 
-__all__ = ["is_table", "ljp_of", "notes", "read_steps", "solution_ljp"]
+__all__ = ["is_table", "ljp_of", "notes", "read_steps", "solution_ljp", "source_notes"]
 
 
 def solution_ljp(pipette: str, bath: str, temperature: float) -> float:
@@ -99,30 +99,33 @@ def read_steps(paths: Sequence, options: RecordingOptions,
                       voltage_unit=options.voltage_unit, current_unit=options.current_unit)
 
 
-def notes(data, channel_given: bool) -> list:
-    """The notes of a reading: the command DAC when not the current's own, the clamp error of a
-    recorded membrane potential, other current channels not read, recordings left out."""
+def source_notes(source: dict, channel_given: bool) -> list:
+    """The notes of one file's reading (its metadata): the command DAC when not the current's
+    own, the clamp error of a recorded membrane potential, voltage and current channels not
+    read, recordings left out."""
     lines = []
-    for source in data.metadata.get("sources", [data.metadata]):
-        if source.get("command_dac_choice"):
-            lines.append(f"{source['source']}: current on ADC {source['channel']}; "
-                         f"{source['command_dac_choice']}")
-        clamp = source.get("clamp_error")
-        if clamp:
-            lines.append(f"{source['source']}: voltage from the recorded membrane potential "
-                         f"(ADC {source['voltage_channel']}), mean over the window; it differs "
-                         f"from the command by up to {clamp['max_abs_V'] * 1e3:.3g} mV (sweep "
-                         f"{clamp['sweep']}; mean {clamp['mean_V'] * 1e3:+.3g} mV)")
-        volts = source.get("other_voltage_channels")
-        if volts:
-            lines.append(f"{source['source']}: channel(s) {', '.join(volts)} record a voltage, "
-                         "not read: the step voltage is the command's (--command-channel N "
-                         "reads a recorded command, --voltage-channel N a recorded membrane "
-                         "potential)")
-        others = source.get("other_current_channels")
-        if others and not channel_given:
-            lines.append(f"{source['source']}: channel(s) {', '.join(others)} also hold a "
-                         "current, not read (--channel N reads one)")
-        for why in source.get("skipped_recordings", []):
-            lines.append(f"{source['source']}: {why}; left out")
-    return lines
+    if source.get("command_dac_choice"):
+        lines.append(f"current on ADC {source['channel']}; {source['command_dac_choice']}")
+    clamp = source.get("clamp_error")
+    if clamp:
+        lines.append(f"voltage from the recorded membrane potential (ADC "
+                     f"{source['voltage_channel']}), mean over the window; it differs from the "
+                     f"command by up to {clamp['max_abs_V'] * 1e3:.3g} mV (sweep "
+                     f"{clamp['sweep']}; mean {clamp['mean_V'] * 1e3:+.3g} mV)")
+    volts = source.get("other_voltage_channels")
+    if volts:
+        lines.append(f"channel(s) {', '.join(volts)} record a voltage, not read: the step "
+                     "voltage is the command's (--command-channel N reads a recorded command, "
+                     "--voltage-channel N a recorded membrane potential)")
+    others = source.get("other_current_channels")
+    if others and not channel_given:
+        lines.append(f"channel(s) {', '.join(others)} also hold a current, not read "
+                     "(--channel N reads one)")
+    return lines + [f"{why}; left out" for why in source.get("skipped_recordings", [])]
+
+
+def notes(data, channel_given: bool) -> list:
+    """The notes of a reading, (source file, note) pairs (``source_notes`` of each file)."""
+    return [(str(source.get("source", "")), line)
+            for source in data.metadata.get("sources", [data.metadata])
+            for line in source_notes(source, channel_given)]

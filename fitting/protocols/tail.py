@@ -221,7 +221,10 @@ def analyse(data: tuple, options: Options) -> Analysis:
                           status=status),
                  make_row(path, s, "tau1", "s", tl.kinetics.values["tau1"][s],
                           tl.kinetics.stderr["tau1"][s], status=tl.kinetics.status[s])]
-        lines.append(f"    {v * 1e3:7.1f} mV: " + (
+        # a refused tail has no corrected voltage (V_m needs its current): name the sweep
+        where = (f"{v * 1e3:7.1f} mV" if np.isfinite(v) else
+                 f"sweep {s} ({r['v'][s] * 1e3:g} mV command)")
+        lines.append(f"    {where}: " + (
             f"{tl.i[s] * 1e12:9.2f} ± {tl.stderr[s] * 1e12:.2g} pA" if np.isfinite(tl.i[s])
             else f"refused ({status_text(status)})"))
     rows += fit_rows(path, "ohmic", tl.ohmic, (), tl.intervals)

@@ -62,13 +62,15 @@ def choose_epoch(path: str, epoch: Any, epochs: Tables,
         levels = np.array([[r[(e.start + e.stop) // 2:e.stop].mean() if e.stop > e.start
                             else np.nan for e in table] for table, r in zip(epochs, recorded)])
         tol = 1e-3
-    varying = [k for k in range(1, len(types) - 1)
+    varying = [k for k in range(len(types))
                if types[k] == "Step" and np.ptp(levels[:, k]) > tol]
-    if not varying:
-        raise InputError("no step epoch changes its level across sweeps; pass epoch= (--epoch; "
-                         "an index into the epoch table, pyabf's sweepEpochs for an ABF): "
-                         f"{describe(epochs[0])}", path=path)
-    return varying[0], varying[1:]
+    inner = [k for k in varying if 0 < k < len(types) - 1]
+    if not inner:  # naming an epoch helps only where a step at the table's edge varies
+        hint = (f"; the step at the table's edge varies: name it with epoch={varying[0]}"
+                if varying else ": no step I-V in this recording")
+        raise InputError(f"no step epoch changes its level across sweeps{hint} (epochs: "
+                         f"{describe(epochs[0])})", path=path)
+    return inner[0], inner[1:]
 
 
 def describe(table: tuple[Epoch, ...]) -> str:
