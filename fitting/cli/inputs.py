@@ -101,7 +101,9 @@ def report_notes(pairs: list) -> None:
     for source, text in pairs:
         files.setdefault(text, []).append(source)
     for text, sources in files.items():
-        if len(sources) == 1:
+        if sources == [""]:  # a note of the whole reading
+            print(f"ionjax: note: {text}", file=sys.stderr)
+        elif len(sources) == 1:
             print(f"ionjax: note: {sources[0]}: {text}", file=sys.stderr)
         else:
             span = ", ".join(sources) if len(sources) == 2 else f"{sources[0]} ... {sources[-1]}"

@@ -26,6 +26,10 @@ def solution_ljp(pipette: str, bath: str, temperature: float) -> float:
     from fitting.recordings.units import parse_solution
 
     solutions = (parse_solution(pipette), parse_solution(bath))
+    for option, text, solution in (("--pipette", pipette, solutions[0]),
+                                   ("--bath", bath, solutions[1])):
+        if not any(solution.values()):  # ions at 0 mM are absent; one must be present
+            raise OptionError(f"{option} {text!r} holds no ion (every concentration is 0)")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
@@ -90,13 +94,22 @@ def read_steps(paths: Sequence, options: RecordingOptions,
     window = parse_window(options.window, ("60%", "95%"))
     if len(window) != 2:
         raise OptionError(f"--window takes two values 'start,stop'; got {options.window!r}")
-    return read_files(paths, progress=progress, skip_bad=True, leak=parse_leak(options.leak),
-                      ljp=ljp_of(options), series_resistance=options.series_resistance,
+    ljp = ljp_of(options)
+    data = read_files(paths, progress=progress, skip_bad=True, leak=parse_leak(options.leak),
+                      ljp=ljp, series_resistance=options.series_resistance,
                       compensation=options.compensation, channel=options.channel,
                       window=window, statistic=options.statistic or "mean",
                       epoch=options.epoch, command_channel=options.command_channel,
                       voltage_channel=options.voltage_channel,
                       voltage_unit=options.voltage_unit, current_unit=options.current_unit)
+    if options.pipette:  # an LJP from solutions states the temperature it was computed at
+        from fitting.recordings.corrections import DEFAULT_TEMPERATURE
+
+        t = DEFAULT_TEMPERATURE if options.temperature is None else options.temperature
+        given = "" if options.temperature is not None else " (the default: give --temperature)"
+        note = f"LJP of --pipette/--bath = {ljp * 1e3:.2f} mV at {t - 273.15:.4g} degC{given}"
+        data = data.replace(metadata={**data.metadata, "notes": [note]})
+    return data
 
 
 def source_notes(source: dict, channel_given: bool) -> list:
@@ -125,7 +138,9 @@ def source_notes(source: dict, channel_given: bool) -> list:
 
 
 def notes(data, channel_given: bool) -> list:
-    """The notes of a reading, (source file, note) pairs (``source_notes`` of each file)."""
-    return [(str(source.get("source", "")), line)
-            for source in data.metadata.get("sources", [data.metadata])
-            for line in source_notes(source, channel_given)]
+    """The notes of a reading, (source file, note) pairs: those of the whole reading (the LJP of
+    solutions with its temperature) with the file "", then ``source_notes`` of each file."""
+    return [("", line) for line in data.metadata.get("notes", [])] + [
+        (str(source.get("source", "")), line)
+        for source in data.metadata.get("sources", [data.metadata])
+        for line in source_notes(source, channel_given)]

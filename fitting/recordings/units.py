@@ -18,13 +18,13 @@ import numpy as np
 
 from fitting.recordings.errors import InputError
 from ionjax import units
+from ionjax._src.validation import MAX_CONCENTRATION
 
 __all__ = ["ACCEPTED", "DEFAULT_UNIT", "PLAUSIBLE", "PLAUSIBLE_CELSIUS", "QUANTITY_SI",
-           "RECORDING_QUANTITIES", "canonical_unit", "check_plausible", "checked_unit",
-           "exponent", "from_si", "override_unit", "parse_concentrations", "parse_list",
-           "parse_positive",
-           "parse_quantity", "parse_solution", "parse_temperature", "parse_valences",
-           "quantity_of", "split_header", "to_si", "unit_info"]
+           "RECORDING_QUANTITIES", "canonical_unit", "check_dissolvable", "check_plausible",
+           "checked_unit", "exponent", "from_si", "override_unit", "parse_concentrations",
+           "parse_list", "parse_positive", "parse_quantity", "parse_solution", "parse_temperature",
+           "parse_valences", "quantity_of", "split_header", "to_si", "unit_info"]
 
 # the SI unit of each quantity a file or a command line may hold
 QUANTITY_SI = {"voltage": "V", "current": "A", "concentration": "mol/m^3",
@@ -250,8 +250,9 @@ def parse_temperature(text: Any) -> float:
         raise ValueError(f"cannot read {text!r} as a temperature; write e.g. '22C' or '295.15K'")
     lo, hi = PLAUSIBLE_CELSIUS
     if not units.celsius(lo) <= kelvin <= units.celsius(hi):
+        slip = f"did you mean {kelvin:g} degC ({units.celsius(kelvin):g} K)?"
         raise ValueError(f"temperature {text!r} = {kelvin:g} K is outside {lo:g}..{hi:g} degC "
-                         "(liquid water); write e.g. '22C' or '295.15K'")
+                         f"(liquid water): {slip if lo <= kelvin <= hi else 'write e.g. 22C'}")
     return kelvin
 
 
@@ -276,12 +277,14 @@ def parse_valences(text: str) -> list[int]:
     return valences
 
 
-def parse_positive(text: Any, kind: str, what: str) -> float:
-    """Comma-separated quantities of ``kind``, each finite and > 0 (``what`` names them)."""
+def parse_positive(text: Any, kind: str, what: str, zero: bool = False) -> float:
+    """Quantities of ``kind``, each finite, > 0 (or 0 if ``zero``), <= 10 M if concentrations."""
     values = parse_list(text, kind)
     for item, value in zip(parse_list(text), values):
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{what} {item!r} must be > 0")
+        if not (math.isfinite(value) and (value > 0 or (zero and value == 0))):
+            raise ValueError(f"{what} {item!r} must be > 0{', or 0 (absent)' if zero else ''}")
+        if kind == "concentration":
+            check_dissolvable(value, f"{what} {item!r}")
     return values
 
 
@@ -293,11 +296,19 @@ def parse_concentrations(text: Any, what: str) -> list[float]:
         if not (math.isfinite(value) and value >= 0):
             raise ValueError(f"{what} {item!r}: a concentration must be >= 0 mM (0 for an ion "
                              f"absent from that side)")
-    return values
+    return parse_positive(text, "concentration", what, zero=True)  # and <= 10 M
+
+
+def check_dissolvable(value: float, what: str) -> None:
+    """ValueError for a concentration [mM] above 10 M (``ionjax.MAX_CONCENTRATION``): a slip."""
+    if value > MAX_CONCENTRATION:  # saturated NaCl is 6.1 M
+        raise ValueError(f"{what} = {value / 1e3:g} M is above 10 M, more than any salt dissolves;"
+                         " check its unit (a bare number is mM)")
 
 
 def parse_solution(text: str) -> dict[str, float]:
-    """"K=140,gluconate=140" -> {"K": 140.0, "gluconate": 140.0} (concentrations in mM, > 0)."""
+    """"K=140,gluconate=140" -> {"K": 140.0, "gluconate": 140.0} (concentrations in mM, >= 0:
+    "Ca=0" lists an ion absent from this solution, the Henderson LJP is defined there)."""
     solution = {}
     for item in parse_list(text):
         name, sep, value = item.partition("=")
@@ -307,7 +318,7 @@ def parse_solution(text: str) -> dict[str, float]:
         if name.strip() in solution:
             raise ValueError(f"solution {text!r} names {name.strip()} twice")
         (solution[name.strip()],) = parse_positive(value, "concentration",
-                                                   f"concentration of {name.strip()}")
+                                                   f"concentration of {name.strip()}", zero=True)
     if not solution:
         raise ValueError("the solution is empty; write ion=concentration, e.g. 'K=140,Cl=10'")
     return solution
