@@ -24,6 +24,7 @@ from fitting.cli.inputs import (
 )
 from fitting.cli.progress import progress_bar
 from fitting.engine.status import Status, usable
+from fitting.engine.summary import extrapolation_warning
 from fitting.outputs.columns import strict_json
 from fitting.outputs.results import write_results
 from fitting.protocols.reversal import check_reversal
@@ -122,8 +123,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(res.summary() if single else res.summary(max_rows=args.max_rows, labels=data.labels))
     e = engine.reversal_potential(res)
     status = np.atleast_1d(np.asarray(res.status))
-    for label, value, err, code in zip(data.labels, np.atleast_1d(np.asarray(e.value)),
-                                       np.atleast_1d(np.asarray(e.stderr)), status):
+    ranges = np.reshape(np.asarray(res.v_range, float), (-1, 2))
+    for label, value, err, code, v_range in zip(data.labels, np.atleast_1d(np.asarray(e.value)),
+                                                np.atleast_1d(np.asarray(e.stderr)), status,
+                                                ranges):
         if np.isfinite(value) and np.isfinite(err):
             print(f"E_rev {label}: {value * 1e3:.3f} ± {err * 1e3:.3f} mV (stderr)")
         elif np.isfinite(value):
@@ -133,6 +136,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
             why = ("the fitted current does not cross zero" if usable(status)
                    else status.message)
             print(f"E_rev {label}: not available ({why})")
+        # the summary warns of a fitted e_rev parameter where it shows each recording
+        far = extrapolation_warning("E_rev", value, v_range)
+        if far and ("e_rev" not in res.params or len(data.labels) > args.max_rows):
+            print(f"warning: {label}: {far}")
     extra = check_reversal(res, v, i, e, data.labels)
     interrupt.check()
     if args.plot:  # first: drawing is the slow part, and an interrupt then leaves no output

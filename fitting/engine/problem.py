@@ -4,7 +4,8 @@ For one recording with valid points V (mask, finite v and i, positive sigma):
 
 1. starting values: for built-in models, variable projection on a grid of the nonlinear
    parameters (weighted linear least squares for the amplitudes at each grid point, best kept);
-   for a user ``Model``, its given values;
+   for a user ``Model``, its given values; a model without the linear form may scan the data
+   itself (``ModelBase.start_from_data``, e.g. ``fitting.models.relaxation``);
 2. internal scaling: theta = x / s for each parameter x (s = |starting value|, or the
    parameter's floor when that is 0 or not admissible), or theta = log(x / s) for positive
    ones; residuals divided by sigma, or by the RMS current when sigma is None. Everything the
@@ -182,7 +183,7 @@ def prepare(config: FitConfig, v: Any, i: Any, sigma: Any, mask: Any) -> Any:
     if model.has_linear_form:
         x0 = linear_start(model, v0, i0, w, valid)
     else:
-        x0 = model.start_vector(dtype)
+        x0 = model.start_from_data(v0, i0, w, valid)
     ok = jnp.isfinite(x0) & (x0 != 0) & (~positive | (x0 > 0))
     scale = jnp.where(ok, jnp.abs(x0), floors)
     # a zero start of a signed parameter stays zero (its scale is the floor): replacing it by

@@ -33,8 +33,11 @@ def boltzmann(v: ArrayLike, v_half: ArrayLike, slope: ArrayLike) -> np.ndarray:
 
 def fit_line(label: str, res, index, intervals=None) -> str:
     """One line per Boltzmann fit: V_1/2 and slope with their standard errors, the V_1/2
-    profile interval, and a flag where that interval reaches beyond the recorded voltages (the
-    midpoint is then an extrapolation the data hardly constrain)."""
+    profile interval, a flag where that interval reaches beyond the recorded voltages (the
+    midpoint is then an extrapolation the data hardly constrain), and a warning with the
+    distance where V_1/2 itself lies beyond them (``extrapolation_warning``)."""
+    from fitting.engine.summary import extrapolation_warning
+
     vh, k = res.params["v_half"][index] * 1e3, res.params["slope"][index] * 1e3
     if not np.isfinite(vh):
         return f"    {label}: refused ({np.asarray(res.message)[index]})"
@@ -48,4 +51,5 @@ def fit_line(label: str, res, index, intervals=None) -> str:
         if not (lo >= v_lo - 0.5 * (v_hi - v_lo) and hi <= v_hi + 0.5 * (v_hi - v_lo)):
             line += (f" -- reaches beyond the recorded {v_lo:.0f}..{v_hi:.0f} mV: the curve "
                      "does not saturate there, V_1/2 is poorly determined")
-    return line + f" ({np.asarray(res.message)[index]})"
+    far = extrapolation_warning("V_1/2", vh * 1e-3, np.asarray(res.v_range)[index])
+    return line + f" ({np.asarray(res.message)[index]})" + (f"; warning: {far}" if far else "")
