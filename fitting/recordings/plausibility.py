@@ -14,7 +14,7 @@ recording's configuration.
   or unknown label, or of numbers atypical as labelled (5.6 "A" that are pA), is used and the
   result must pass the bound. An override equal to the label changes nothing.
 
-``fitting.recordings.units.check_plausible`` names the likely unit of implausible numbers.
+``check_plausible`` names the likely unit of implausible numbers (any quantity).
 """
 
 from __future__ import annotations
@@ -24,15 +24,61 @@ from typing import Any
 import numpy as np
 
 from fitting.recordings.errors import InputError
-from fitting.recordings.units import canonical_unit, check_plausible, exponent
+from fitting.recordings.units import QUANTITY_SI, canonical_unit, exponent
+from ionjax import units
 
-__all__ = ["CURRENT_OPTION", "TWO_ELECTRODE_UNITS", "TYPICAL", "check_current_unit",
-           "current_limit", "current_problem", "is_two_electrode"]
+__all__ = ["CURRENT_OPTION", "PLAUSIBLE", "TWO_ELECTRODE_UNITS", "TYPICAL", "check_current_unit",
+           "check_plausible", "current_limit", "current_problem", "is_two_electrode"]
 
 CURRENT_OPTION = "current_unit= (--current-unit)"
 TWO_ELECTRODE_UNITS = ("nA", "uA")
 LIMIT = {False: 1e-6, True: 1e-4}  # [A] largest plausible |I|: whole-cell, two-electrode
 TYPICAL = {False: (1e-11, 1e-7), True: (1e-10, 1e-4)}  # [A] typical largest |I|
+
+
+# What a voltage-clamp I-V holds once in SI: membrane potentials within +-0.5 V spanning at
+# least 1 mV, whole-cell currents within +-1 uA and (unless all zero) above 1 fA somewhere.
+PLAUSIBLE = {"voltage": (1e-3, 0.5), "current": (1e-15, 1e-6)}
+# largest |value| of a typical recording, used to name the likely unit of implausible numbers
+_TYPICAL = {"voltage": (0.01, 0.5), "current": (1e-11, 1e-7)}
+_RULE = {"voltage": "|V| <= 0.5 V spanning >= 1 mV", "current": "1 fA <= max |I| <= 1 uA"}
+
+
+def check_plausible(values: Any, quantity: str, unit: Any, *, override: str,
+                    limit: float | None = None) -> str | None:
+    """Refuse values that, read in ``unit``, cannot be a voltage-clamp I-V.
+
+    Args:
+      values: the column or channel in SI (V or A).
+      quantity: "voltage" (checks the largest |v| and the span) or "current" (largest |i|).
+      unit: the unit the numbers were read in (a label of the file, or an override).
+      override: the option that overrides the unit (named in the message).
+      limit: the largest plausible |value| [SI], default ``PLAUSIBLE`` (``current_limit``: the
+        two-electrode bound of currents).
+
+    Returns:
+      None, or a message (str) naming the likely unit and the override; the caller raises it.
+    """
+    finite = np.asarray(values, float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None
+    lo, hi = PLAUSIBLE[quantity][0], limit or PLAUSIBLE[quantity][1]
+    size = np.max(np.abs(finite)) if quantity == "current" else np.ptp(finite)
+    biggest = np.max(np.abs(finite))
+    if (biggest <= hi and size >= lo) or size == 0:  # all equal: nothing to tell a unit by
+        return None
+    raw = biggest / 10.0 ** exponent(canonical_unit(unit))
+    t_lo, t_hi = _TYPICAL[quantity]
+    likely = [sym for sym, (_, si) in units.UNITS.items() if si == QUANTITY_SI[quantity]
+              and sym != canonical_unit(unit) and t_lo <= raw * 10.0 ** exponent(sym) <= t_hi]
+    what = (f"{quantity}s up to {biggest:.3g} {QUANTITY_SI[quantity]}" if biggest > hi else
+            f"{quantity}s {'spanning' if quantity == 'voltage' else 'of at most'} "
+            f"{size:.3g} {QUANTITY_SI[quantity]}")
+    guess = f"; the numbers look like {' or '.join(likely)}" if likely else ""
+    rule = _RULE[quantity] if hi == PLAUSIBLE[quantity][1] else f"max |I| <= {hi * 1e6:g} uA"
+    return (f"{what} when read as {unit}: not a voltage-clamp I-V ({rule}){guess}. "
+            f"Fix the unit label or give {override}")
 
 
 def _symbol(label: Any) -> str | None:

@@ -18,8 +18,7 @@ from fitting.recordings.corrections import DEFAULT_TEMPERATURE, correct, fit_lin
 from fitting.recordings.data import IVData, pad_rows
 from fitting.recordings.errors import InputError
 from fitting.recordings.model import Epoch, EpochTables as Tables, Recording
-from fitting.recordings.plausibility import check_current_unit, current_problem
-from fitting.recordings.units import check_plausible
+from fitting.recordings.plausibility import check_current_unit, check_plausible, current_problem
 from fitting.recordings.window import resolve_window
 
 __all__ = ["STATISTICS", "check_statistic", "choose_epoch", "describe", "ramp_leak",

@@ -20,8 +20,8 @@ from fitting.recordings.errors import InputError
 from ionjax import units
 from ionjax._src.validation import MAX_CONCENTRATION
 
-__all__ = ["ACCEPTED", "DEFAULT_UNIT", "PLAUSIBLE", "PLAUSIBLE_CELSIUS", "QUANTITY_SI",
-           "RECORDING_QUANTITIES", "canonical_unit", "check_dissolvable", "check_plausible",
+__all__ = ["ACCEPTED", "DEFAULT_UNIT", "PLAUSIBLE_CELSIUS", "QUANTITY_SI",
+           "RECORDING_QUANTITIES", "canonical_unit", "check_dissolvable",
            "checked_unit", "exponent", "from_si", "override_unit", "parse_concentrations",
            "parse_list", "parse_positive", "parse_quantity", "parse_solution", "parse_temperature",
            "parse_valences", "quantity_of", "split_header", "to_si", "unit_info"]
@@ -127,51 +127,6 @@ def to_si(values: Any, exp: int) -> np.ndarray:
 def from_si(values: Any, exp: int) -> np.ndarray:
     """SI -> values in the unit 10**exp of SI."""
     return to_si(values, -exp)
-
-
-# What a voltage-clamp I-V holds once in SI: membrane potentials within +-0.5 V spanning at
-# least 1 mV, whole-cell currents within +-1 uA and (unless all zero) above 1 fA somewhere.
-PLAUSIBLE = {"voltage": (1e-3, 0.5), "current": (1e-15, 1e-6)}
-# largest |value| of a typical recording, used to name the likely unit of implausible numbers
-_TYPICAL = {"voltage": (0.01, 0.5), "current": (1e-11, 1e-7)}
-_RULE = {"voltage": "|V| <= 0.5 V spanning >= 1 mV", "current": "1 fA <= max |I| <= 1 uA"}
-
-
-def check_plausible(values: Any, quantity: str, unit: Any, *, override: str,
-                    limit: float | None = None) -> str | None:
-    """Refuse values that, read in ``unit``, cannot be a voltage-clamp I-V.
-
-    Args:
-      values: the column or channel in SI (V or A).
-      quantity: "voltage" (checks the largest |v| and the span) or "current" (largest |i|).
-      unit: the unit the numbers were read in (a label of the file, or an override).
-      override: the option that overrides the unit (named in the message).
-      limit: the largest plausible |value| [SI], default ``PLAUSIBLE`` (the two-electrode
-        bound of currents: ``fitting.recordings.plausibility``).
-
-    Returns:
-      None, or a message (str) naming the likely unit and the override; the caller raises it.
-    """
-    finite = np.asarray(values, float)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
-        return None
-    lo, hi = PLAUSIBLE[quantity][0], limit or PLAUSIBLE[quantity][1]
-    size = np.max(np.abs(finite)) if quantity == "current" else np.ptp(finite)
-    biggest = np.max(np.abs(finite))
-    if (biggest <= hi and size >= lo) or size == 0:  # all equal: nothing to tell a unit by
-        return None
-    raw = biggest / 10.0 ** exponent(canonical_unit(unit))
-    t_lo, t_hi = _TYPICAL[quantity]
-    likely = [sym for sym, (_, si) in units.UNITS.items() if si == QUANTITY_SI[quantity]
-              and sym != canonical_unit(unit) and t_lo <= raw * 10.0 ** exponent(sym) <= t_hi]
-    what = (f"{quantity}s up to {biggest:.3g} {QUANTITY_SI[quantity]}" if biggest > hi else
-            f"{quantity}s {'spanning' if quantity == 'voltage' else 'of at most'} "
-            f"{size:.3g} {QUANTITY_SI[quantity]}")
-    guess = f"; the numbers look like {' or '.join(likely)}" if likely else ""
-    rule = _RULE[quantity] if hi == PLAUSIBLE[quantity][1] else f"max |I| <= {hi * 1e6:g} uA"
-    return (f"{what} when read as {unit}: not a voltage-clamp I-V ({rule}){guess}. "
-            f"Fix the unit label or give {override}")
 
 
 # "name [unit]", "name (unit)", then "name_unit", "name/unit", "name unit"

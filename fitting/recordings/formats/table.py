@@ -26,10 +26,13 @@ import numpy as np
 from fitting.recordings.data import IVData, pad_rows
 from fitting.recordings.errors import InputError
 from fitting.recordings.model import ReadOptions
-from fitting.recordings.plausibility import check_current_unit, current_limit
+from fitting.recordings.plausibility import (
+    check_current_unit,
+    check_plausible,
+    current_limit,
+)
 from fitting.recordings.units import (
     ACCEPTED,
-    check_plausible,
     override_unit,
     split_header,
     to_si,
