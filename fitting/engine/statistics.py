@@ -211,10 +211,12 @@ def finish(config: FitConfig, problem: Any, solved: Any) -> Any:
     x = physical(model, problem, theta)
     cov_psi, singular, chi2, rss = covariance(config, problem, x, r, jac)
     status = final_status(status, problem, model, x, singular)
-    stalled = short_of_optimum(config, problem, x, r, jac, cov_psi, chi2)
-    status = jnp.where((status == Status.CONVERGED) & stalled, Status.STALLED, status)
     identified = gating_identified(config, problem, x, chi2)
     status = jnp.where(usable(status) & ~identified, Status.UNIDENTIFIABLE, status)
+    # after identifiability: along an unidentified direction the Gauss-Newton step is long by
+    # nature, and UNIDENTIFIABLE says why
+    stalled = short_of_optimum(config, problem, x, r, jac, cov_psi, chi2)
+    status = jnp.where((status == Status.CONVERGED) & stalled, Status.STALLED, status)
     failed = ~usable(status)
     x = jnp.where(failed, jnp.nan, x)
     cov_psi = jnp.where(failed, jnp.nan, cov_psi)
