@@ -260,6 +260,8 @@ def analyse(data, options: Options) -> Analysis:
     try:
         a = activation(data.v, data.i, e_rev=options.e_rev, ghk=ghk)
     except ValueError as exc:  # the command's words for the API's
+        if getattr(exc, "cli_message", None):
+            raise OptionError(exc.cli_message) from None
         if str(exc).startswith("e_rev "):
             raise OptionError("--e-rev " + str(exc)[len("e_rev "):]) from None
         raise

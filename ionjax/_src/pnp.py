@@ -203,10 +203,13 @@ def _tangent_solve(g, y):
 
 def _check_neutral_baths(z, c_in, c_out):
     """Host side, on concrete baths: ValueError unless each is electroneutral to
-    ``NEUTRALITY_RTOL`` (|sum z c| <= rtol sum |z| c)."""
+    ``NEUTRALITY_RTOL`` (|sum z c| <= rtol sum |z| c). A bath with a concentration <= 0 or not
+    finite is invalid input instead, NaN like every other (not checked here)."""
     z = np.asarray(z, float)
     for label, c in (("c_in", c_in), ("c_out", c_out)):
         c = np.asarray(c, float)
+        if not np.all(np.isfinite(c) & (c > 0)):  # an invalid bath gives NaN (see Returns)
+            continue
         net, total = float(np.sum(z * c)), float(np.sum(np.abs(z) * c))
         if np.isfinite(net) and abs(net) > NEUTRALITY_RTOL * total:
             raise ValueError(f"the {label} bath is not electroneutral: sum z c = {net:g} mol/m^3 "
