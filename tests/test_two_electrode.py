@@ -258,7 +258,7 @@ def test_current_unit_contradicting_a_typical_label_is_refused(whole_cell, tmp_p
     assert fitting.read(path, current_unit="pA").i[0] == pytest.approx(8e-9 * (LEVELS[0] - E),
                                                                        rel=1e-4)
     out = run("iv", path, "--current-unit", "nA", "--out", tmp_path / "iv.csv")
-    assert out.returncode == 2 and "--current-unit nA" in out.stderr
+    assert out.returncode == 2 and "nA as --current-unit would make" in out.stderr, out.stderr
     assert not (tmp_path / "iv.csv").exists()
 
 
@@ -317,3 +317,39 @@ def test_csv_override_contradicting_its_header_is_refused(tmp_path):
 def test_default_channel_holding_vm_names_the_current_channel(tevc):
     with pytest.raises(InputError, match=r"channel 0 \(Vm\) records a voltage.*1 \(Imemb\).*--channel N"):
         fitting.read(tevc[0])
+
+
+def test_a_sweep_whose_clamp_did_not_hold_is_left_out_and_named(tmp_path):
+    """V_m of the last sweep escapes the clamp (a ramp of 40 mV over the step, as a failing
+    two-electrode clamp at a large current): its window mean is no point of the I-V. It is
+    masked (NaN current), named in the metadata and in the command's note; the fit of the
+    rest is the cell's own g and E."""
+    v_m = membrane(command())
+    window = step_window()
+    v_m[-1, window] += np.linspace(0.0, 0.04, window.stop - window.start)
+    i = G * (v_m - E)
+    path = tmp_path / "lost.abf"
+    write_abf1(path, [("Vm", "mV", v_m * 1e3), ("Imemb", "nA", i * 1e9)],
+               [("Cmd 0", "mV", True), ("Cmd 1", "nA", False)],
+               [(1, HOLD * 1e3, 0.0, EPOCHS[0][0]),
+                (1, LEVELS[0] * 1e3, EPOCHS[1][1] * 1e3, EPOCHS[1][0]),
+                (1, HOLD * 1e3, 0.0, EPOCHS[2][0])])
+    iv = fitting.read(path, channel=1, voltage_channel=0)
+    assert np.isnan(iv.i[-1]) and np.all(np.isfinite(iv.i[:-1]))
+    lost = iv.metadata["clamp_lost"]
+    assert [d["sweep"] for d in lost] == [SWEEPS - 1]
+    assert lost[0]["max_V"] - lost[0]["min_V"] == pytest.approx(0.04, abs=2e-4)
+    res = fitting.fit(fitting.Ohmic(), iv.v, iv.i)
+    assert int(res.n_masked) == 1
+    assert float(res.params["g"]) == pytest.approx(G, rel=1e-4)
+    out = run("iv", path, "--channel", "1", "--voltage-channel", "0", "--out", tmp_path / "iv.csv")
+    assert out.returncode == 0, out.stderr
+    assert f"sweep {SWEEPS - 1}: the clamp did not hold" in out.stderr
+
+
+def test_a_negative_value_with_a_unit_after_its_option_is_its_value():
+    from fitting.cli.main import negative_values
+
+    assert negative_values(["analyze", "x.abf", "--e-rev", "-150mV", "--window", "-10ms,20ms"]) \
+        == ["analyze", "x.abf", "--e-rev=-150mV", "--window=-10ms,20ms"]
+    assert negative_values(["fit", "--ljp=-3mV", "-v"]) == ["fit", "--ljp=-3mV", "-v"]

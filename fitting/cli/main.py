@@ -31,7 +31,7 @@ from fitting.cli.arguments import (
 from fitting.cli.recipe import with_recipe
 from fitting.protocols.registry import PROTOCOLS  # names only: loads no jax
 
-__all__ = ["EXIT_BAD_INPUT", "build_parser", "in_cli_voice", "main"]
+__all__ = ["EXIT_BAD_INPUT", "build_parser", "in_cli_voice", "main", "negative_values"]
 
 EXIT_BAD_INPUT = 2
 COMMANDS = {"fit": "fitting.cli.fit", "iv": "fitting.cli.iv", "analyze": "fitting.cli.analyze",
@@ -209,13 +209,29 @@ def main(argv: list | None = None) -> int:
     return code
 
 
+_NEGATIVE = re.compile(r"-\d")  # "-150mV", "-10ms,20ms": a value, never an option name
+
+
+def negative_values(argv: list) -> list:
+    """``--e-rev -150mV`` as ``--e-rev=-150mV``: argparse takes a value that starts with "-"
+    and is not a bare number for an option name ("expected one argument")."""
+    out = []
+    for token in argv:
+        previous = out[-1] if out else ""
+        if _NEGATIVE.match(str(token)) and previous.startswith("--") and "=" not in previous:
+            out[-1] = f"{previous}={token}"
+        else:
+            out.append(str(token))
+    return out
+
+
 def _main(argv: list | None) -> int:
     """Parse, then run the command; every failure one line on stderr (unless --debug)."""
     parser = build_parser()
     argv = with_recipe(parser, argv)
     if "--no-progress" in argv:  # a global option, accepted after the command's name too
         argv = ["--no-progress"] + [t for t in argv if t != "--no-progress"]
-    args = parser.parse_args(argv)
+    args = parser.parse_args(negative_values(argv))
     if args.command == "nernst" and args.ion is None and args.z is None:
         parser.error("nernst needs --ion NAME or --z VALENCE")
     if args.command in ("fit", "example", "analyze"):

@@ -125,6 +125,10 @@ def source_notes(source: dict, channel_given: bool) -> list:
                      f"{source['voltage_channel']}), mean over the window; it differs from the "
                      f"command by up to {clamp['max_abs_V'] * 1e3:.3g} mV (sweep "
                      f"{clamp['sweep']}; mean {clamp['mean_V'] * 1e3:+.3g} mV)")
+    for lost in source.get("clamp_lost", []):
+        lines.append(f"sweep {lost['sweep']}: the clamp did not hold (V_m spans "
+                     f"{lost['min_V'] * 1e3:.3g} .. {lost['max_V'] * 1e3:.3g} mV over the "
+                     "window): point left out")
     volts = source.get("other_voltage_channels")
     if volts:
         lines.append(f"channel(s) {', '.join(volts)} record a voltage, not read: the step "

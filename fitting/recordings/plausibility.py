@@ -137,5 +137,5 @@ def check_current_unit(path: str, values: Any, label: Any, used: Any, *, what: s
         raise InputError(
             f"{what} is labelled {own} and its currents (up to {biggest / 10.0 ** exponent(own):.3g}"
             f" {own}) are typical of a {'two-electrode' if two else 'whole-cell'} recording as "
-            f"labelled; current_unit={over!r} (--current-unit {over}) would make every current "
+            f"labelled; {over} as current_unit= (--current-unit) would make every current "
             f"{size}: leave it out (it is for a file whose label is missing or wrong)", path=path)

@@ -114,6 +114,30 @@ def _extract(path, current, recorded, epochs, k, window, statistic, rate):
     return np.array(v), np.array(i), windows
 
 
+# a clamp that holds keeps the recorded V_m within noise and a slow drift over the window
+CLAMP_SPREAD = 5e-3  # [V]
+
+
+def _clamp_held(path, i, recorded, epochs, k, windows, metadata):
+    """Currents with NaN (masked, counted by the fit) for the sweeps whose recorded membrane
+    potential spans more than ``CLAMP_SPREAD`` over the window: the clamp did not hold, and the
+    window's mean V_m and I are no point of the I-V. ``metadata["clamp_lost"]`` names them."""
+    lost = []
+    for s, (table, (k0, k1)) in enumerate(zip(epochs, windows)):
+        vm = recorded[s][table[k].start + k0:table[k].start + k1]
+        if np.ptp(vm) > CLAMP_SPREAD:
+            lost.append({"sweep": s, "min_V": float(vm.min()), "max_V": float(vm.max())})
+    if len(lost) == len(i):
+        raise InputError(f"the recorded membrane potential spans more than "
+                         f"{CLAMP_SPREAD * 1e3:g} mV over the window in every sweep: the clamp "
+                         "did not hold; no I-V", path=path)
+    if lost:
+        i = np.array(i, float)
+        i[[d["sweep"] for d in lost]] = np.nan
+        metadata["clamp_lost"] = lost
+    return i
+
+
 def check_statistic(statistic: str) -> None:
     """Refuse a statistic that is not one of ``STATISTICS``."""
     if statistic not in STATISTICS:
@@ -174,6 +198,7 @@ def step_iv(rec: Recording, *, window: Sequence[Any], statistic: str, epoch: Any
         worst = int(np.argmax(np.abs(error)))
         metadata["clamp_error"] = {"max_abs_V": float(abs(error[worst])), "sweep": worst,
                                    "mean_V": float(np.mean(error))}
+        i = _clamp_held(path, i, recorded, epochs, k, windows, metadata)
     metadata.update({
         "sweeps": list(range(len(epochs))), "sampling_rate_Hz": rate,
         "epoch": k, "other_varying_epochs": others,
