@@ -364,3 +364,21 @@ def test_the_help_says_how_bare_numbers_are_read():
     text = " ".join(run("--help").stdout.split())
     assert "concentrations are in mM" in text and "Quantities carry their unit" in text
 
+
+
+def test_a_ghk_reversal_fixed_by_the_concentrations_is_not_printed_with_a_zero_error(tmp_path):
+    import ionjax
+
+    v = np.linspace(-0.12, 0.04, 17)
+    i = ionjax.ghk_current(v, 1e-14, 140.0, 5.0, 1, temperature=295.15)
+    i = i + 2e-12 * np.random.default_rng(1).standard_normal(v.size)
+    path = tmp_path / "k.csv"
+    path.write_text("voltage_mV,cell_pA\n" + "".join(f"{a * 1e3},{b * 1e12}\n"
+                                                    for a, b in zip(v, i)))
+    out = run("fit", path, "--model", "ghk", "--ion", "K", "--c-in", "140", "--c-out", "5",
+              "--temperature", "22C")
+    assert out.returncode == 0, out.stderr
+    nernst = float(ionjax.nernst_potential(140.0, 5.0, 1, temperature=295.15)) * 1e3
+    assert f"E_rev k.csv:cell: {nernst:.3f} mV (fixed by the concentrations, not fitted)" \
+        in out.stdout
+    assert "± 0.000" not in out.stdout

@@ -127,7 +127,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     for label, value, err, code, v_range in zip(data.labels, np.atleast_1d(np.asarray(e.value)),
                                                 np.atleast_1d(np.asarray(e.stderr)), status,
                                                 ranges):
-        if np.isfinite(value) and np.isfinite(err):
+        if np.isfinite(value) and err == 0:  # one permeant ion: its Nernst potential
+            print(f"E_rev {label}: {value * 1e3:.3f} mV (fixed by the concentrations, not "
+                  "fitted)")
+        elif np.isfinite(value) and np.isfinite(err):
             print(f"E_rev {label}: {value * 1e3:.3f} ± {err * 1e3:.3f} mV (stderr)")
         elif np.isfinite(value):
             print(f"E_rev {label}: {value * 1e3:.3f} mV (stderr undefined: no degrees of freedom)")
