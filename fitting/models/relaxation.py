@@ -8,8 +8,11 @@ coarser grid for two components) the amplitudes are solved exactly by weighted l
 squares, and the candidate with the smallest residual is kept; Levenberg-Marquardt then polishes
 all parameters together. A fit that starts from one fixed guess can stop in a local minimum (a
 fast small transient instead of the slow main relaxation, with a several-fold larger residual);
-the scan starts it in the basin of the global optimum of the grid instead. Reference: Golub &
-Pereyra, Inverse Problems 19 (2003) R1, doi:10.1088/0266-5611/19/2/201.
+the scan starts it in the basin of the global optimum of the grid instead. A known sign of the
+amplitudes (``sign``, e.g. a membrane's charging current, of the step's sign) keeps only the
+candidates whose amplitudes all have it: the global optimum of two free exponentials may be one
+decay plus a slow drift of the other sign, which such a model does not describe. Reference:
+Golub & Pereyra, Inverse Problems 19 (2003) R1, doi:10.1088/0266-5611/19/2/201.
 """
 
 import dataclasses
@@ -32,14 +35,19 @@ class Exponentials(ModelBase):
 
     Args:
       components: 1 or 2 exponentials.
+      sign: 0 (any), or +1 / -1: the starting scan keeps only candidates whose amplitudes all
+        have this sign (module docstring); the fit itself is not constrained.
     """
 
     components: int = 1
+    sign: int = 0
     has_linear_form = False
 
     def __post_init__(self) -> None:
         if self.components not in (1, 2):
             raise ValueError(f"components must be 1 or 2; got {self.components!r}")
+        if self.sign not in (-1, 0, 1):
+            raise ValueError(f"sign must be -1, 0 or 1; got {self.sign!r}")
 
     @property
     def name(self) -> str:
@@ -109,6 +117,8 @@ class Exponentials(ModelBase):
         amps = [coef[:, k] * jnp.exp(first / tau[k]) for k in range(self.components)]
         x = jnp.stack([c] + sum(([a, t] for a, t in zip(amps, tau)), []), -1)
         ok = jnp.all(jnp.isfinite(x), -1) & jnp.isfinite(rss)
+        if self.sign:
+            ok = ok & jnp.all(self.sign * coef > 0, -1)
         rss = jnp.where(ok, rss, jnp.inf)
         index = jnp.arange(rss.shape[0])
         best = jnp.min(jnp.where(rss == jnp.min(rss), index, rss.shape[0] - 1))

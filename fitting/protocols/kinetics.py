@@ -64,7 +64,7 @@ def _amps(x: float) -> str:
     return f"{x * 1e9:.4g} nA" if abs(x) >= 1e-9 else f"{x * 1e12:.4g} pA"
 
 
-def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1,
+def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1, sign: int = 0,
              origin: float | None = None) -> Kinetics:
     """Fit c + sum_k a_k exp(-t / tau_k) to each sweep (see the module).
 
@@ -72,6 +72,8 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1,
       t: (n,) sample times [s], increasing, evenly spaced.
       i: (S, n) or (n,) currents [A].
       components: 1 or 2 exponentials.
+      sign: 0, or the known sign (+1 / -1) of the amplitudes: the starting scan keeps only
+        candidates of that sign (``fitting.models.relaxation``).
       origin: the time [s] at which the amplitudes a_k are reported and ``at_origin`` is
         evaluated (<= t[0]; default t[0]): e.g. the onset of the step, to extrapolate a tail
         current back over the capacitive transient that the window skips.
@@ -86,7 +88,7 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1,
     from fitting.engine.batch import fit
     from fitting.models.relaxation import Exponentials
 
-    model = Exponentials(components)
+    model = Exponentials(components, sign)
     t = np.asarray(t, float)
     i = np.atleast_2d(np.asarray(i, float))
     if t.ndim != 1 or i.shape[-1] != t.size or t.size < 3 * model.n_params:

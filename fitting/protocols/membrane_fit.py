@@ -116,16 +116,18 @@ def _stderr(x, cov, dv, width):
     return {name: np.sqrt(np.einsum("si,sij,sj->s", g, cov, g)) for name, g in grads.items()}
 
 
-def _decays(t, i, edge, start, stop):
+def _decays(t, i, edge, start, stop, dv):
     """One and two exponentials fitted to i[:, start:stop] (time from the edge): per model,
-    (status, c, b (S, K), tau (S, K), rss)."""
+    (status, c, b (S, K), tau (S, K), rss). The fits start from amplitudes of the step's sign
+    (a charging current; ``fitting.models.relaxation``): two free exponentials may fit best as
+    one decay plus a slow drift of the other sign, which the circuit does not describe."""
     from fitting.protocols.kinetics import kinetics
 
     x, y = t[start:stop] - edge, i[:, start:stop]
     out = {}
     for k in (1, 2):
         with np.errstate(invalid="ignore"):  # kinetics' stderr of a degenerate second exp
-            res = kinetics(t[start:stop], y, components=k, origin=edge)
+            res = kinetics(t[start:stop], y, components=k, sign=int(np.sign(dv)), origin=edge)
         v = res.values
         b = np.stack([v[f"a{j}"] for j in range(1, k + 1)], axis=1)
         tau = np.stack([v[f"tau{j}"] for j in range(1, k + 1)], axis=1)
@@ -246,7 +248,7 @@ def membrane_test(t: ArrayLike, i: ArrayLike, *, v_hold: float, v_step: float, e
         raise ValueError(f"fewer than 20 samples of the decay after the transient's peak "
                          f"({t[k0 + peak] * 1e3:g} ms) before the step's end ({end} s)")
     transient = _transient(t, i, edge, end, max(tau_e, dt), i_hold, noise, dv)
-    x, y, out = _decays(t, i, edge, start, stop)
+    x, y, out = _decays(t, i, edge, start, stop, dv)
     components, delta = _choose(out, x.size, dv)
     status, c, b, tau, rss = out[components]
     tau_max = float(np.nanmax(tau)) if np.any(np.isfinite(tau)) else t[last - 1] - edge
