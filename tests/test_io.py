@@ -821,7 +821,7 @@ def test_unit_override_must_name_a_unit_of_its_quantity(tmp_path):
         io.read_csv(path, voltage_unit="pA")
     # issue 23: nA on a header of pA-scale numbers labelled pA (a 1000x error) was accepted;
     # the override reaches the table reader and is refused there (fitting.recordings.plausibility)
-    with pytest.raises(io.InputError, match="labelled pA.*--current-unit nA"):
+    with pytest.raises(io.InputError, match=r"labelled pA.*nA as current_unit= \(--current-unit\)"):
         io.read(path, current_unit="nA")
 
 
