@@ -397,3 +397,12 @@ def test_an_inactivation_choice_without_a_comparison_says_the_other_fit_was_refu
     line = next(t for t in out.stdout.splitlines() if "AICc:" in t)
     assert "AICc: none -," in line, line
     assert line.endswith("chosen: pedestal (the fit without a pedestal was refused)"), line
+
+
+def test_a_chord_gv_without_a_reversal_says_so(shared_data):
+    out = run("analyze", shared_data / "abf" / "14o16001_vc_pair_step.abf",
+              "--protocol", "activation")
+    assert "joint I-V fit : refused" in out.stdout, out.stdout
+    assert "chord G-V     : refused (no reversal potential: the joint fit was refused and none " \
+           "was given; give --e-rev)" in out.stdout
+    assert "too few valid points" not in out.stdout
