@@ -382,3 +382,27 @@ def test_a_ghk_reversal_fixed_by_the_concentrations_is_not_printed_with_a_zero_e
     assert f"E_rev k.csv:cell: {nernst:.3f} mV (fixed by the concentrations, not fitted)" \
         in out.stdout
     assert "± 0.000" not in out.stdout
+
+
+def test_a_kinetics_window_too_short_for_the_model_says_so_in_the_commands_words(shared_data):
+    hcn2 = shared_data / "abf" / "hcn2_20d10009.abf"
+    out = run("analyze", hcn2, "--protocol", "kinetics", "--window", "0ms,1ms")
+    line = _one_line_error(out, "the window holds 2 samples of each sweep", "widen --window")
+    assert "(n,)" not in line
+
+
+def test_an_inactivation_choice_without_a_comparison_says_the_other_fit_was_refused(shared_data):
+    out = run("analyze", shared_data / "abf" / "171116sh_0012.abf", "--protocol", "inactivation")
+    assert out.returncode == 0, out.stderr
+    line = next(t for t in out.stdout.splitlines() if "AICc:" in t)
+    assert "AICc: none -," in line, line
+    assert line.endswith("chosen: pedestal (the fit without a pedestal was refused)"), line
+
+
+def test_a_chord_gv_without_a_reversal_says_so(shared_data):
+    out = run("analyze", shared_data / "abf" / "14o16001_vc_pair_step.abf",
+              "--protocol", "activation")
+    assert "joint I-V fit : refused" in out.stdout, out.stdout
+    assert "chord G-V     : refused (no reversal potential: the joint fit was refused and none " \
+           "was given; give --e-rev)" in out.stdout
+    assert "too few valid points" not in out.stdout

@@ -315,8 +315,11 @@ def test_csv_override_contradicting_its_header_is_refused(tmp_path):
 
 
 def test_default_channel_holding_vm_names_the_current_channel(tevc):
-    with pytest.raises(InputError, match=r"channel 0 \(Vm\) records a voltage.*1 \(Imemb\).*--channel N"):
+    with pytest.raises(InputError, match=r"channel 0 \(Vm\) records a voltage.*1 \(Imemb\).*"
+                                         r"give channel= \(--channel\) one of them"):
         fitting.read(tevc[0])
+    out = run("iv", tevc[0], "--out", tevc[0].parent / "iv.csv")  # the command's own words
+    assert out.returncode == 2 and "give --channel one of them" in out.stderr, out.stderr
 
 
 def test_a_sweep_whose_clamp_did_not_hold_is_left_out_and_named(tmp_path):

@@ -276,7 +276,11 @@ def analyse(data, options: Options) -> Analysis:
                      + (f" (test step: epoch {epoch}; --epoch names another)"
                         if epoch is not None else ""))
         lines.append(fit_line("joint I-V fit ", a.joint, r, a.joint_intervals))
-        lines.append(fit_line(f"{route} G-V".ljust(14), a.gv, r, a.gv_intervals))
+        if route == "chord" and not np.isfinite(a.e_rev[r]):  # nothing to divide by
+            lines.append(f"    {'chord G-V'.ljust(14)}: refused (no reversal potential: the "
+                         "joint fit was refused and none was given; give --e-rev)")
+        else:
+            lines.append(fit_line(f"{route} G-V".ljust(14), a.gv, r, a.gv_intervals))
         panels.append((name, dict(result=a, index=r, v=data.v)))
         rows += fit_rows(name, "joint", a.joint, r, a.joint_intervals)
         rows += fit_rows(name, route, a.gv, r, a.gv_intervals,

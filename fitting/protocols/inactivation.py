@@ -139,6 +139,10 @@ def _pedestal_report(path, label, res: Inactivation, text: str, rows: list) -> t
     """The pedestal fit's line, both AICc and the choice; its rows (item ``h_inf_pedestal``,
     ``aicc`` of each, ``pedestal_chosen`` 1 or 0)."""
     chosen = "pedestal" if bool(res.chosen) else "none"
+    alone = [k for k in ("none", "pedestal") if not np.isfinite(float(res.aicc[k]))]
+    if len(alone) == 1:  # no comparison: the other fit was refused
+        chosen = (f"{'pedestal' if alone[0] == 'none' else 'none'} (the fit "
+                  f"{'without' if alone[0] == 'none' else 'with'} a pedestal was refused)")
     text += "\n" + fit_line(f"{label} + pedestal", res.pedestal, (), res.pedestal_intervals)
     p, p_se = float(res.pedestal.params["pedestal"]), float(res.pedestal.stderr["pedestal"])
     aicc = {k: float(x) for k, x in res.aicc.items()}

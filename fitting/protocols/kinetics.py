@@ -91,9 +91,15 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1, sign: int = 0,
     model = Exponentials(components, sign)
     t = np.asarray(t, float)
     i = np.atleast_2d(np.asarray(i, float))
-    if t.ndim != 1 or i.shape[-1] != t.size or t.size < 3 * model.n_params:
-        raise ValueError(f"t must be (n,) with n >= {3 * model.n_params} and i (sweeps, n); "
-                         f"got t {t.shape}, i {i.shape}")
+    if t.ndim != 1 or i.shape[-1] != t.size:
+        raise ValueError(f"t must be (n,) and i (sweeps, n); got t {t.shape}, i {i.shape}")
+    if t.size < 3 * model.n_params:
+        error = ValueError(f"the window holds {t.size} samples; {components} exponential(s) "
+                           f"need at least {3 * model.n_params}")
+        error.cli_message = (f"the window holds {t.size} samples of each sweep; "
+                             f"{components} exponential(s) need at least {3 * model.n_params}: "
+                             "widen --window")
+        raise error
     if np.any(np.diff(t) <= 0) or not np.all(np.isfinite(i)) or not np.all(np.isfinite(t)):
         raise ValueError("t must increase, and t and i must be finite")
     origin = t[0] if origin is None else float(origin)

@@ -151,7 +151,7 @@ def _recording(path, abf, options):
     if options.current_unit is None and quantity_of(abf.adcUnits[channel]) == "voltage" and amps:
         raise InputError(f"channel {channel} ({str(abf.adcNames[channel]).strip()}) records a "
                          f"voltage, not the current; channel(s) {', '.join(amps)} hold a "
-                         "current: give channel=N (--channel N)", path=path)
+                         "current: give channel= (--channel) one of them", path=path)
     command_channel, membrane = _named(path, abf, options, channel)
     dac, dac_note = command_dac(path, abf, channel)
     lists, slots, probe = protocol_checks(path, abf, channel, command_channel, dac=dac,
