@@ -139,16 +139,16 @@ def _pedestal_report(path, label, res: Inactivation, text: str, rows: list) -> t
     """The pedestal fit's line, both AICc and the choice; its rows (item ``h_inf_pedestal``,
     ``aicc`` of each, ``pedestal_chosen`` 1 or 0)."""
     chosen = "pedestal" if bool(res.chosen) else "none"
-    alone = [k for k in ("none", "pedestal") if not np.isfinite(float(res.aicc[k]))]
-    if len(alone) == 1:  # no comparison: the other fit was refused
-        chosen = (f"{'pedestal' if alone[0] == 'none' else 'none'} (the fit "
-                  f"{'without' if alone[0] == 'none' else 'with'} a pedestal was refused)")
+    why = ""
+    refused = [k for k in ("none", "pedestal") if not np.isfinite(float(res.aicc[k]))]
+    if len(refused) == 1:  # no comparison: the other fit was refused
+        why = f" (the fit {'without' if refused[0] == 'none' else 'with'} a pedestal was refused)"
     text += "\n" + fit_line(f"{label} + pedestal", res.pedestal, (), res.pedestal_intervals)
     p, p_se = float(res.pedestal.params["pedestal"]), float(res.pedestal.stderr["pedestal"])
     aicc = {k: float(x) for k, x in res.aicc.items()}
     text += (f"\n    pedestal p {p:.3g} ± {p_se:.2g}; " if np.isfinite(p) else "\n    ") + (
         f"AICc: none {aicc['none']:.2f}, pedestal {aicc['pedestal']:.2f} -> chosen: {chosen}"
-        .replace("nan", "-"))
+        .replace("nan", "-")) + why
     rows = rows + fit_rows(path, f"{label}_pedestal", res.pedestal, (), res.pedestal_intervals)
     rows += [make_row(path, name, "aicc", "1", aicc[key], status="")
              for key, name in (("none", label), ("pedestal", f"{label}_pedestal"))]
