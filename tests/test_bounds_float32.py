@@ -9,10 +9,6 @@ solutions that list an ion at 0 mM.
 * LJP: "Ca=0" is an ion absent from that solution; the Henderson value against its closed form.
 """
 
-import os
-import subprocess
-import sys
-import tempfile
 
 import jax
 import jax.numpy as jnp
@@ -25,15 +21,9 @@ import ionjax
 from ionjax._src.constants import FARADAY, GAS_CONSTANT
 from ionjax._src.pnp import pnp_steady
 
+from test_zero_concentration_cli import run  # the command in a fresh process, float32 JAX
+
 T = 295.15  # 22 degC
-
-
-def run(*args):
-    env = dict(os.environ)
-    env.pop("JAX_ENABLE_X64", None)
-    env["IONJAX_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "ionjax-test-xla-cache")
-    return subprocess.run([sys.executable, "-m", "fitting", "--no-progress", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
 def refused(out, message):
