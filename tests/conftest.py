@@ -4,7 +4,10 @@ ionjax itself never touches ``jax_enable_x64``; the tests turn it on so that flo
 be checked, and pass ``float32`` arrays explicitly where float32 behaviour is under test.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import jax
@@ -15,6 +18,14 @@ jax.config.update("jax_enable_x64", True)
 # programs and runs small batches, where compilation dominates. Subprocesses inherit it.
 # tests/test_fitting_batch.py checks the fully optimised program against it.
 os.environ.setdefault("IONJAX_FAST_COMPILE", "1")
+# JAX's persistent compilation cache: a fresh folder per test process (per xdist worker), shared
+# only with the commands that process starts and waits for; no two processes of the suite use
+# one folder at once. A worker of CI's run crashed (segmentation fault) with both workers on one
+# folder even with JAX's file lock held for reads and writes (fitting/engine/compiled.py).
+if "IONJAX_CACHE_DIR" not in os.environ:
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    os.environ["IONJAX_CACHE_DIR"] = tempfile.mkdtemp(prefix=f"ionjax-xla-{_worker}-")
+    atexit.register(shutil.rmtree, os.environ["IONJAX_CACHE_DIR"], ignore_errors=True)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if os.environ.get("IONJAX_DATA"):

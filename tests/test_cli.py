@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 
 import numpy as np
@@ -16,8 +15,6 @@ from fitting import io
 def run(*args, cwd=None):
     env = dict(os.environ)
     env.pop("JAX_ENABLE_X64", None)
-    # compiled fits are cached across the test's subprocesses, outside the user's home
-    env["IONJAX_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "ionjax-test-xla-cache")
     return subprocess.run([sys.executable, "-m", "fitting", "--no-progress", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
 

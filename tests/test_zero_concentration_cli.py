@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import pytest
@@ -27,7 +26,6 @@ V = np.arange(-100, 41, 10.0) * 1e-3
 def run(*args):
     env = dict(os.environ)
     env.pop("JAX_ENABLE_X64", None)
-    env["IONJAX_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "ionjax-test-xla-cache")
     return subprocess.run([sys.executable, "-m", "fitting", "--no-progress", *map(str, args)],
                           capture_output=True, text=True, env=env, timeout=600, check=False)
 
