@@ -84,17 +84,17 @@ def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, wind
     return dict(t=t, i=i - leak_i[:, None], v=v,
                 v_before=np.array([e[k - 1].level for e in epochs]), epoch=k, leak=leak_i,
                 t_after=np.arange(k1, end) / rate, i_after=after - leak_i[:, None], vm=vm,
-                probe=None if vm is not None else _probe(rec, windows))
+                probe=None if vm is not None else _probe(rec, windows, current_unit))
 
 
-def _probe(rec, windows) -> dict | None:
+def _probe(rec, windows, current_unit) -> dict | None:
     """The first other ADC channel with a voltage unit, over the window, or None (none, or one
     the reader refuses as a membrane potential)."""
     for c in rec.channels:
         if c.source == "adc" and c.kind == "voltage" and c.index != rec.current.index:
             try:
                 other = read_recording(rec.path, ReadOptions(
-                    channel=rec.current.index, current_unit=rec.units.get("current"),
+                    channel=rec.current.index, current_unit=current_unit,
                     voltage_channel=c.index))
             except InputError:
                 return None
