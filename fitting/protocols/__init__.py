@@ -14,6 +14,8 @@
     tail           instantaneous I-V from tails, ohmic vs GHK (``tail_iv``)
     steady_iv      the step I-V read with the corrections (``fit``, ``iv``, activation)
     gating, ions, reversal   what several protocols share
+    relaxation_checks   a fitted relaxation that is the recording's, refused: a tail window
+                   started inside the transient, a clamp still settling (kinetics, tail)
     kinetics_read, ramp_read, membrane_read, twopulse_read (inactivation and isochronal)
                    the protocols' readers: a Recording of any format -> the numbers analysed
 

@@ -131,7 +131,8 @@ def extract(path, options, *, tails: bool = False) -> tuple:
                             statistic=options.statistic or statistic,
                             current_unit=options.current_unit, ljp=options.ljp, tails=tails,
                             leak=options.leak, series_resistance=options.series_resistance,
-                            compensation=options.compensation)
+                            compensation=options.compensation,
+                            voltage_channel=getattr(options, "voltage_channel", None))
     return path, window, iv
 
 
@@ -177,6 +178,14 @@ def analyse(data: tuple, options, *, tails: bool = False) -> Analysis:
             f"{m['test_level_V'] * 1e3:g} mV, window {window[0]}-{window[1]} "
             f"({statistic}), {len(iv.v)} sweeps")
     label = "isochronal" if tails else "h_inf"
+    if m.get("test_vm"):
+        text += (f"\n    voltage: V_m recorded on channel {m['voltage_channel']}, mean over the "
+                 f"prepulse's last 20%; V_m in the window {min(m['test_vm']) * 1e3:.4g} .. "
+                 f"{max(m['test_vm']) * 1e3:.4g} mV across sweeps")
+    for lost in m.get("clamp_lost", []):
+        text += (f"\n    sweep {lost['sweep']}: the clamp did not hold (V_m spans "
+                 f"{lost['min_V'] * 1e3:.4g} .. {lost['max_V'] * 1e3:.4g} mV over "
+                 f"{lost['where']}): point left out")
     text += "\n" + fit_line(label, res.fit, (), res.intervals)
     rows = fit_rows(path, label, res.fit, (), res.intervals)
     if res.pedestal is not None:

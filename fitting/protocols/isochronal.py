@@ -8,14 +8,19 @@ from __future__ import annotations
 import dataclasses
 
 from fitting.protocols import inactivation
-from fitting.protocols.base import Analysis, Protocol
+from fitting.protocols.base import Analysis, Protocol, option
 
 __all__ = ["Options", "PROTOCOL", "analyse", "extract"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Options(inactivation.Options):
-    """Options of the isochronal protocol: as inactivation's (``test_epoch`` is the tail)."""
+    """Options of the isochronal protocol: as inactivation's (``test_epoch`` is the tail), and
+    a recorded membrane potential (two-electrode clamp)."""
+
+    voltage_channel: int | None = option(help="ADC channel recording the membrane potential "
+                                              "(each step's voltage: its mean over the step's "
+                                              "last 20%)")
 
 
 def extract(path, options: Options) -> tuple:

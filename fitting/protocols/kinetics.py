@@ -172,6 +172,8 @@ class Options:
     window: str | None = option(help="fitted window 'start,stop' (default '1ms,100%')")
     epoch: int | None = option(help="index of the step epoch (default: automatic)")
     current_unit: str | None = option(help="unit of the file's currents, overriding its label")
+    voltage_channel: int | None = option(help="ADC channel recording the membrane potential "
+                                              "(each sweep's voltage: its mean over --window)")
     components: int | None = option(help="kinetics: exponentials per sweep (default 1)",
                                     parse="int", choices=(1, 2))
 
@@ -183,7 +185,8 @@ def extract(path, options: Options) -> tuple:
 
     window = parse_window(options.window, ("1ms", "100%"))
     return path, relaxations_from_abf(path, channel=options.channel or 0, epoch=options.epoch,
-                                      window=window, current_unit=options.current_unit)
+                                      window=window, current_unit=options.current_unit,
+                                      voltage_channel=options.voltage_channel)
 
 
 def status_text(status) -> str:
@@ -259,6 +262,10 @@ def analyse(data: tuple, options: Options) -> Analysis:
                              "--window after the transient", path=path)
     lines = [f"{path}: epoch {r['epoch']}, window {r['t'][0] * 1e3:g}-{r['t'][-1] * 1e3:g} ms, "
              f"{len(r['v'])} sweeps, {components} exponential(s)"]
+    from fitting.protocols.relaxation_checks import recorded_clamp
+
+    k, more = recorded_clamp(k, r, options.voltage_channel)
+    lines += more
     rows = []
     for s, v in enumerate(r["v"]):
         rows.append(make_row(path, s, "v_step", "V", v, status=k.status[s]))

@@ -1,4 +1,7 @@
-"""Relaxations of an ABF for time-constant fits: each sweep's current in a window of one epoch."""
+"""Relaxations of an ABF for time-constant fits: each sweep's current in a window of one epoch,
+the current after the window (what the tail's checks compare the fit with) and, where the file
+records it, the membrane potential over the window (``voltage_channel``, or a probe of the
+file's other voltage channels for a clamp that is still settling)."""
 
 from __future__ import annotations
 
@@ -9,14 +12,16 @@ import numpy as np
 
 from fitting.recordings.errors import InputError
 from fitting.recordings.stepiv import choose_epoch, ramp_leak
-from fitting.recordings.sweeps import checked_sweeps
+from fitting.recordings.model import ReadOptions
+from fitting.recordings.sweeps import read_recording
 from fitting.recordings.window import resolve_window
 
 __all__ = ["relaxations_from_abf"]
 
 
 def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, window=("1ms", "100%"),
-                         current_unit: str | None = None, leak: Any = None) -> dict:
+                         current_unit: str | None = None, leak: Any = None,
+                         voltage_channel: int | None = None) -> dict:
     """Each sweep's current over a window of one epoch, for ``fitting.kinetics``.
 
     Args:
@@ -36,13 +41,18 @@ def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, wind
     Returns:
       dict: ``t`` (n,) [s] from the epoch's onset, ``i`` (sweeps, n) [A], ``v`` (sweeps,) the
       epoch's level [V], ``v_before`` (sweeps,) the level of the epoch before it [V],
-      ``epoch``, ``leak`` (sweeps,) the subtracted leak current [A] (zeros without one).
+      ``epoch``, ``leak`` (sweeps,) the subtracted leak current [A] (zeros without one);
+      ``t_after`` (m,) [s] and ``i_after`` (sweeps, m) [A]: the current after the window, up to
+      three window lengths or the epoch's end (m may be 0); ``vm`` (sweeps, n) [V]: V_m over the
+      window (``voltage_channel``) or None; ``probe``: None or dict(channel=, name=, vm=
+      (sweeps, n) [V]) of the other voltage channel read.
 
     Raises:
       InputError: not an ABF, no such step, windows that differ between sweeps.
     """
     path = os.fspath(path)
-    rec = checked_sweeps(path, channel, current_unit)
+    rec = read_recording(path, ReadOptions(channel=channel, current_unit=current_unit,
+                                           voltage_channel=voltage_channel))
     rate, current, command, epochs = rec.rate, rec.currents, rec.commands, rec.epochs
     k, _ = choose_epoch(path, epoch, epochs, None)
     windows = [(e[k].start,) + tuple(resolve_window(path, window, e[k].stop - e[k].start, rate))
@@ -54,6 +64,13 @@ def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, wind
     i = np.stack([c[p1 + k0:p1 + k1] for c, (p1, k0, k1) in zip(current, windows)])
     t = (windows[0][1] + np.arange(i.shape[1])) / rate
     v = np.array([e[k].level for e in epochs])
+    k0, k1 = windows[0][1:]
+    end = min(min(e[k].stop - e[k].start for e in epochs), k1 + 3 * (k1 - k0))
+    after = np.stack([c[p1 + k1:p1 + end] for c, (p1, _, _) in zip(current, windows)])
+    vm = None if voltage_channel is None else np.stack(
+        [r[p1 + k0:p1 + k1] for r, (p1, _, _) in zip(rec.recorded, windows)])
+    if vm is not None:
+        v = vm.mean(axis=1)
     if leak is None:
         leak_i = np.zeros(len(v))
     elif isinstance(leak, str) and leak == "ramp":
@@ -65,4 +82,22 @@ def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, wind
         raise InputError(f"leak must be None, 'ramp' or (g_leak, e_leak); got {leak!r}",
                          path=path)
     return dict(t=t, i=i - leak_i[:, None], v=v,
-                v_before=np.array([e[k - 1].level for e in epochs]), epoch=k, leak=leak_i)
+                v_before=np.array([e[k - 1].level for e in epochs]), epoch=k, leak=leak_i,
+                t_after=np.arange(k1, end) / rate, i_after=after - leak_i[:, None], vm=vm,
+                probe=None if vm is not None else _probe(rec, windows, current_unit))
+
+
+def _probe(rec, windows, current_unit) -> dict | None:
+    """The first other ADC channel with a voltage unit, over the window, or None (none, or one
+    the reader refuses as a membrane potential)."""
+    for c in rec.channels:
+        if c.source == "adc" and c.kind == "voltage" and c.index != rec.current.index:
+            try:
+                other = read_recording(rec.path, ReadOptions(
+                    channel=rec.current.index, current_unit=current_unit,
+                    voltage_channel=c.index))
+            except InputError:
+                return None
+            return dict(channel=c.index, name=c.name.strip(), vm=np.stack(
+                [r[p1 + k0:p1 + k1] for r, (p1, k0, k1) in zip(other.recorded, windows)]))
+    return None

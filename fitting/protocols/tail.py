@@ -20,6 +20,7 @@ from fitting.protocols.base import (NO_CROSSING, Analysis, OptionError, Protocol
 from fitting.protocols.gating import check_voltage
 from fitting.protocols.ions import ion_field, resolve_ions
 from fitting.protocols.kinetics import kinetics, passive
+from fitting.protocols.relaxation_checks import faster_component
 from fitting.protocols.reversal import flag_ohmic
 from fitting.recordings.errors import InputError
 
@@ -44,7 +45,8 @@ class TailIV:
       comparison: ``fitting.compare`` of the ohmic and GHK fits (AICc, Akaike weights), or None.
       status: the ohmic I-V's ``Status``: the fit's, or a flag where it is not believable
         (``flag_ohmic``); ``flags``: why, one line each; ``warnings``: E_rev extrapolated
-        beyond the tail voltages within the margin.
+        beyond the tail voltages within the margin; ``start``: the window start [s] suggested
+        where a window began inside a faster component (``faster_component``), else None.
     """
 
     v: np.ndarray
@@ -59,11 +61,13 @@ class TailIV:
     status: object = Status.CONVERGED
     flags: tuple = ()
     warnings: tuple = ()
+    start: float | None = None
 
 
 def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, components: int = 1,
             ghk: dict | None = None, series_resistance: float | None = None,
-            compensation: float = 0.0, leak_current: ArrayLike | None = None) -> TailIV:
+            compensation: float = 0.0, leak_current: ArrayLike | None = None,
+            after: tuple | None = None) -> TailIV:
     """Instantaneous I-V from tail currents: each sweep's relaxation after the step to its tail
     voltage, fitted from a window that skips the capacitive transient, extrapolated back to the
     step onset (``fitting.kinetics`` with ``origin=onset``); then the open-channel I-V's
@@ -87,6 +91,9 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
         V_m = V - I_total R_s (1 - compensation), with I_total the instantaneous current plus
         ``leak_current`` (the current that flows through R_s; (S,) [A], default 0).
       compensation: compensated fraction of R_s, in [0, 1).
+      after: None or (t_after (m,) [s], i_after (S, m) [A]), the current after the window:
+        a one-exponential tail whose window starts inside a faster component (the capacitive
+        transient's tail) is refused (``fitting.protocols.relaxation_checks``).
 
     Returns:
       ``TailIV`` (``v`` the corrected voltages when ``series_resistance`` is given).
@@ -102,6 +109,7 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
                          "several voltages (an isochronal design: fit the tail current "
                          "against the step before it, fitting.inactivation)")
     k = kinetics(t, i, components=components, origin=onset)
+    k, start = faster_component(k, t, i, *after, onset) if after is not None else (k, None)
     inst, se = k.values["at_origin"], k.stderr["at_origin"]
     # no relaxation (a tail voltage near the reversal): the current is its own mean
     flat = k.status == Status.NO_SIGNAL
@@ -134,7 +142,7 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
     status, flags, warnings = flag_ohmic(res, intervals, v[ok])
     return TailIV(v=v, i=inst, stderr=se, kinetics=k, ohmic=res, intervals=intervals,
                   measured=measured, ghk=ghk_res, comparison=comparison, status=status,
-                  flags=flags, warnings=warnings)
+                  flags=flags, warnings=warnings, start=start)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,7 +237,8 @@ def analyse(data: tuple, options: Options) -> Analysis:
     v = r["v"] - (options.ljp or 0.0)  # V_m = V_cmd - LJP
     tl = tail_iv(v, r["t"], r["i"], onset=0.0, components=options.components or 1,
                  ghk=ghk_options(options), series_resistance=options.series_resistance,
-                 compensation=options.compensation, leak_current=r["leak"])
+                 compensation=options.compensation, leak_current=r["leak"],
+                 after=(r["t_after"], r["i_after"]))
     one = tl.kinetics if options.components in (None, 1) else kinetics(r["t"], r["i"], origin=0.0)
     why = passive(one, r["v"] - r["v_before"])
     if why:
@@ -277,6 +286,9 @@ def analyse(data: tuple, options: Options) -> Analysis:
             rows += [make_row(path, name, key.replace("_from_measured", "_from_crossing"),
                               "1", np.ravel(x)[0], status="")
                      for key, x in extra.items() if key.startswith("P_")]
+    if tl.start is not None:
+        lines.append(f"    the window starts inside the capacitive transient in the sweeps refused "
+                     f"above: start it later, e.g. --window {tl.start * 1e3:.2g}ms,30%")
     lines += [f"    warning: {text}" for text in tl.warnings]
     lines.append(f"    ohmic fit: E_rev {_interval_text(tl)}; zero crossing of the points "
                  + estimate_text(float(tl.measured.value), float(tl.measured.stderr), 1e3, "mV",

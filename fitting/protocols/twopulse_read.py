@@ -1,5 +1,7 @@
 """Two-pulse (inactivation) protocols of an ABF: the prepulse voltage against the test-pulse
-current, one point per sweep."""
+current, one point per sweep; with a recorded membrane potential (``voltage_channel``) the
+prepulse voltage is V_m's mean over the prepulse's last 20%, and a sweep whose V_m spans more
+than the clamp allows (``CLAMP_SPREAD``) there or over the test window is left out."""
 
 from __future__ import annotations
 
@@ -11,14 +13,16 @@ import numpy as np
 from fitting.recordings.corrections import correct
 from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError
+from fitting.recordings.model import ReadOptions
 from fitting.recordings.stepiv import (
+    CLAMP_SPREAD,
     STATISTICS,
     check_statistic,
     choose_epoch,
     describe,
     ramp_leak,
 )
-from fitting.recordings.sweeps import checked_sweeps
+from fitting.recordings.sweeps import read_recording
 from fitting.recordings.plausibility import current_problem
 from fitting.recordings.window import resolve_window
 
@@ -52,7 +56,7 @@ def two_pulse_from_abf(path: str | os.PathLike, *, channel=0, prepulse_epoch=Non
                        window=("0%", "30%"), statistic="peak", ljp=None, current_unit=None,
                        tails: bool = False, leak: Any = None,
                        series_resistance: float | None = None,
-                       compensation: float = 0.0) -> Any:
+                       compensation: float = 0.0, voltage_channel: int | None = None) -> Any:
     """Prepulse voltage [V] against test-pulse current [A] of every sweep (inactivation).
 
     Args:
@@ -76,6 +80,11 @@ def two_pulse_from_abf(path: str | os.PathLike, *, channel=0, prepulse_epoch=Non
         V - I_pre R_s (1 - compensation), I_pre the mean current over the prepulse's last 20%
         (before leak subtraction: the leak flows through R_s too).
       compensation: compensated fraction of R_s, in [0, 1).
+      voltage_channel: the ADC channel recording the membrane potential V_m (two-electrode
+        clamp), or None: the prepulse voltage is then V_m's mean over the prepulse's last 20%
+        (where the gates have reached the prepulse's steady state); a sweep whose V_m spans
+        more than ``CLAMP_SPREAD`` there or over the test window gets a NaN current (left out
+        of the fit; ``metadata["clamp_lost"]`` names it). Not with ``series_resistance``.
 
     Returns:
       ``IVData`` of shape (sweeps,): v = prepulse voltages, i = test-pulse currents; metadata
@@ -87,20 +96,42 @@ def two_pulse_from_abf(path: str | os.PathLike, *, channel=0, prepulse_epoch=Non
     """
     path = os.fspath(path)
     check_statistic(statistic)
-    rec = checked_sweeps(path, channel, current_unit)
+    if voltage_channel is not None and series_resistance is not None:
+        raise InputError("series_resistance (--series-resistance) corrects a command for the "
+                         "drop across R_s; a recorded membrane potential (--voltage-channel) "
+                         "has none: leave it out", path=path)
+    rec = read_recording(path, ReadOptions(channel=channel, current_unit=current_unit,
+                                           voltage_channel=voltage_channel))
     rate, channel, current, command, epochs, units = (
         rec.rate, rec.provenance["channel"], rec.currents, rec.commands, rec.epochs, rec.units)
     lists, check = rec.user_lists, rec.command_check
     k, _ = choose_epoch(path, prepulse_epoch, epochs, None)
     m = _test_epoch(path, epochs, k, test_epoch, allow_holding=tails)
     stat = STATISTICS[statistic]
-    v, i = [], []
+    v, i, lost, test_vm = [], [], [], []
     for s, table in enumerate(epochs):
         test = table[m]
         k0, k1 = resolve_window(path, window, test.stop - test.start, rate)
         i.append(stat(current[s][test.start + k0:test.start + k1]))
         v.append(table[k].level)
+        if voltage_channel is not None:
+            pre = table[k].stop - (table[k].stop - table[k].start) // 5
+            spans = [rec.recorded[s][a:b] for a, b in ((pre, table[k].stop),
+                                                       (test.start + k0, test.start + k1))]
+            v[-1], test_vm = float(spans[0].mean()), test_vm + [float(spans[1].mean())]
+            wide = [(x, w) for x, w in zip(spans, ("the prepulse's last 20%", "the window"))
+                    if np.ptp(x) > CLAMP_SPREAD]
+            if wide:
+                lost.append({"sweep": s, "min_V": float(wide[0][0].min()),
+                             "max_V": float(wide[0][0].max()), "where": wide[0][1]})
     v, i = np.array(v), np.array(i)
+    if len(i) - len(lost) < 3:
+        raise InputError(f"the recorded membrane potential spans more than "
+                         f"{CLAMP_SPREAD * 1e3:g} mV over the prepulse's last 20% or the window "
+                         f"in {len(lost)} of {len(i)} sweeps: the clamp did not hold, too few "
+                         "points are left for a Boltzmann (start --window where V_m has "
+                         "settled)", path=path)
+    i[[d["sweep"] for d in lost]] = np.nan
     if series_resistance is not None:
         if not (series_resistance >= 0 and 0 <= compensation < 1):
             raise InputError(f"series_resistance must be >= 0 Ohm and compensation in [0, 1); "
@@ -117,12 +148,14 @@ def two_pulse_from_abf(path: str | os.PathLike, *, channel=0, prepulse_epoch=Non
             raise InputError(f"leak must be None, 'ramp' or (g_leak, e_leak); got {leak!r}",
                              path=path)
         i = i - float(leak[0]) * (level - float(leak[1]))
-    problem = current_problem(i, units["current"], label=rec.current.unit)
+    problem = current_problem(i[np.isfinite(i)], units["current"], label=rec.current.unit)
     if problem:
         raise InputError(f"the test-pulse currents: {problem}", path=path)
     metadata = dict(source=path, format=rec.format, channel=channel, prepulse_epoch=k,
                     test_epoch=m, test_level_V=float(epochs[0][m].level),
                     window=dict(spec=list(window), start_s=k0 / rate, end_s=k1 / rate),
-                    statistic=statistic, units=units, user_lists=lists, command_check=check)
+                    statistic=statistic, units=units, user_lists=lists, command_check=check,
+                    voltage_channel=voltage_channel, clamp_lost=lost,
+                    test_vm=test_vm or None)
     iv = IVData(v, i, [os.path.splitext(os.path.basename(path))[0]], metadata)
     return correct(iv, ljp=ljp) if ljp is not None else iv

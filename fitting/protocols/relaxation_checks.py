@@ -1,0 +1,180 @@
+"""Checks that a fitted relaxation is the channel's, not the recording's: refused sweeps get
+NaN values, ``Status.OUT_OF_RANGE`` and a note naming what was found (``refuse``).
+
+* ``faster_component`` (tails): a window that starts inside a fast component (the capacitive
+  transient's tail) fits that component: its exponential is over within the window while the
+  current after the window keeps relaxing, and its extrapolation to the step onset is the
+  transient's, not the channel's. With I(t) = c + a exp(-(t - t_o) / tau) fitted on
+  [t_0, t_1), the sweep is refused when (t_1 - t_0) / tau >= 3 (the fit says the relaxation is
+  over) and the mean current over the span after the window departs from the fit's
+  continuation in the relaxation's own direction (sign -a) by more than 3 standard errors
+  (sqrt(se_c^2 + sd^2 / m), sd the noise of the window's last tenth, m samples) and by more
+  than 10% of the change the fit follows inside the window,
+  |a| (exp(-(t_0 - t_o) / tau) - exp(-(t_1 - t_o) / tau)). The suggested start is where the
+  fast component falls below the noise: t_o + tau ln(|a| / sd).
+* ``clamp_settling`` (two-electrode clamp): a relaxation fitted while the recorded membrane
+  potential V_m still moves is the clamp settling (a current charging the membrane towards
+  the command), not a channel at a constant voltage. V_m settles at the first time after which
+  it stays within max(1 mV, 3 SD of its noise) of its final level (the window's last tenth);
+  the sweep is refused when that time is later than t_0 + tau (the shortest tau) (a V_m whose
+  final tenth is not steady within ``CLAMP_SPREAD`` is left to ``clamp_lost``).
+* ``clamp_lost``: V_m spans more than ``fitting.recordings.stepiv.CLAMP_SPREAD`` over the
+  window, the rule of the step I-V: the clamp did not hold, the window has no one voltage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from fitting.engine.status import Status
+from fitting.recordings.stepiv import CLAMP_SPREAD
+
+__all__ = ["clamp_lost", "clamp_settling", "faster_component", "recorded_clamp", "refuse"]
+
+SETTLED = 1e-3  # [V]: V_m within this (or 3 SD of its noise) of its final level has settled
+
+
+def refuse(k, which: ArrayLike, notes: dict) -> object:
+    """``k`` (a ``Kinetics``) with the sweeps ``which`` (bool (S,)) refused: NaN values and
+    errors, ``Status.OUT_OF_RANGE``, ``notes[s]`` their notes; the others unchanged."""
+    which = np.asarray(which, bool)
+    if not which.any():
+        return k
+    status = np.where(which, Status.OUT_OF_RANGE, k.status)
+    values = {n: np.where(which, np.nan, x) for n, x in k.values.items()}
+    stderr = {n: np.where(which, np.nan, x) for n, x in k.stderr.items()}
+    old = list(k.notes) if len(k.notes) == len(which) else [""] * len(which)
+    return dataclasses.replace(k, values=values, stderr=stderr, status=status,
+                               notes=tuple(notes.get(s, old[s]) for s in range(len(which))))
+
+
+def _ms(x: float) -> str:
+    return f"{x * 1e3:.3g} ms"
+
+
+def faster_component(k, t: ArrayLike, i: ArrayLike, t_after: ArrayLike, i_after: ArrayLike,
+                     origin: float) -> tuple:
+    """Refuse the tails whose window starts inside a faster component (see the module).
+
+    Args:
+      k: the ``Kinetics`` of one exponential per sweep fitted on (t, i) with ``origin``.
+      t: (n,) window times [s]; i: (S, n) currents [A].
+      t_after: (m,) times after the window [s]; i_after: (S, m) currents there [A] (m = 0:
+        the window reaches the epoch's end, nothing to check).
+      origin: the time [s] the amplitudes refer to (the step onset).
+
+    Returns:
+      (the ``Kinetics`` with those sweeps refused, the suggested window start [s] or None).
+    """
+    t, i = np.asarray(t, float), np.atleast_2d(np.asarray(i, float))
+    t_after, i_after = np.asarray(t_after, float), np.atleast_2d(np.asarray(i_after, float))
+    if t_after.size < 3 or "tau2" in k.values:
+        return k, None
+    c, a, tau = k.values["c"], k.values["a1"], k.values["tau1"]
+    tail = i[:, -max(t.size // 10, 2):]
+    sd = np.std(tail, axis=1, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        continued = c[:, None] + a[:, None] * np.exp(-(t_after - origin) / tau[:, None])
+        departure = np.mean(i_after - continued, axis=1)
+        se = np.sqrt(k.stderr["c"] ** 2 + sd ** 2 / t_after.size)
+        change = np.abs(a) * (np.exp(-(t[0] - origin) / tau) - np.exp(-(t[-1] - origin) / tau))
+        over = (t[-1] - t[0]) / tau >= 3
+        which = (np.isfinite(tau) & over & (np.sign(departure) == -np.sign(a))
+                 & (np.abs(departure) > 3 * se) & (np.abs(departure) > 0.1 * change))
+        start = origin + tau * np.log(np.abs(a) / sd)
+    notes = {}
+    for s in np.flatnonzero(which):
+        notes[s] = (f"the window starts inside a faster component (the capacitive transient's "
+                    f"tail): its fitted tau {_ms(tau[s])} is over within the window, yet the "
+                    f"current keeps relaxing after it (by {departure[s] * 1e12:+.3g} pA on "
+                    f"average over the next {_ms(t_after[-1] - t[-1])}), so the extrapolation "
+                    f"to the onset ({(c[s] + a[s]) * 1e12:.4g} pA) is the transient's; start "
+                    f"--window after "
+                    f"{_ms(start[s])}")
+    suggested = float(np.max(start[which])) if which.any() else None
+    return refuse(k, which, notes), suggested
+
+
+def _settled_at(t: np.ndarray, vm: np.ndarray) -> tuple:
+    """(time [s] from which V_m stays within its tolerance of its final level, final [V],
+    tolerance [V]) of one sweep."""
+    last = vm[-max(vm.size // 10, 2):]
+    final, tol = float(last.mean()), max(SETTLED, 3 * float(np.std(last, ddof=1)))
+    outside = np.flatnonzero(np.abs(vm - final) > tol)
+    return (t[0] if outside.size == 0 else t[min(outside[-1] + 1, t.size - 1)]), final, tol
+
+
+def clamp_settling(k, t: ArrayLike, vm: ArrayLike, channel: str) -> tuple:
+    """Refuse the relaxations fitted while the recorded V_m still settles (see the module).
+
+    Args:
+      k: the ``Kinetics`` fitted on the window t.
+      t: (n,) window times [s] from the epoch's onset; vm: (S, n) V_m over it [V].
+      channel: the V_m channel as the report names it (e.g. "channel 1 (IN 1)").
+
+    Returns:
+      (the ``Kinetics`` with those sweeps refused, the latest settling time [s] or None).
+    """
+    t, vm = np.asarray(t, float), np.atleast_2d(np.asarray(vm, float))
+    tau = np.fmin(k.values["tau1"], k.values.get("tau2", k.values["tau1"]))
+    notes, late = {}, []
+    for s in range(vm.shape[0]):
+        settled, final, tol = _settled_at(t, vm[s])
+        if np.isfinite(tau[s]) and settled > t[0] + tau[s] and tol <= CLAMP_SPREAD:
+            late.append(settled)
+            notes[s] = (f"the clamp is still settling: V_m ({channel}) reaches within "
+                        f"{tol * 1e3:.2g} mV of its final {final * 1e3:.4g} mV only at "
+                        f"{_ms(settled)}, after the fitted tau {_ms(tau[s])}: the relaxation is "
+                        f"the clamp's, not a channel's at one voltage; start --window at "
+                        f"{_ms(settled)}")
+    which = np.isin(np.arange(vm.shape[0]), list(notes))
+    return refuse(k, which, notes), (max(late) if late else None)
+
+
+def clamp_lost(k, vm: ArrayLike, channel: str) -> object:
+    """Refuse the sweeps whose V_m spans more than ``CLAMP_SPREAD`` over the window."""
+    vm = np.atleast_2d(np.asarray(vm, float))
+    lo, hi = vm.min(axis=1), vm.max(axis=1)
+    which = (hi - lo > CLAMP_SPREAD) & np.isfinite(k.values["tau1"])
+    notes = {}
+    for s in np.flatnonzero(which):
+        settled, final, tol = _settled_at(np.arange(vm.shape[1], dtype=float), vm[s])
+        notes[s] = (f"the clamp did not hold: V_m ({channel}) spans {lo[s] * 1e3:.4g} .. "
+                    f"{hi[s] * 1e3:.4g} mV over the window (more than {CLAMP_SPREAD * 1e3:g} "
+                    "mV)" + ("; start --window later, where it has settled"
+                             if tol <= CLAMP_SPREAD and settled < vm.shape[1] * 0.9 else ""))
+    return refuse(k, which, notes)
+
+
+def recorded_clamp(k, r: dict, voltage_channel: int | None) -> tuple:
+    """The kinetics protocol's clamp checks: with ``voltage_channel`` (``r["vm"]``),
+    ``clamp_settling`` then ``clamp_lost``; without it, ``clamp_settling`` on the file's other
+    voltage channel (``r["probe"]``) in the sweeps where it follows the command's step (its final
+    level nearer the step's level ``r["v"]`` than the level before, ``r["v_before"]``).
+
+    Returns:
+      (the ``Kinetics`` with refused sweeps, the report's lines).
+    """
+    probe, settled, lines = r.get("probe"), None, []
+    if r.get("vm") is not None:
+        name = f"channel {voltage_channel}"
+        lines.append(f"    voltage: V_m recorded on {name}, each sweep's mean over the window")
+        k, settled = clamp_settling(k, r["t"], r["vm"], name)
+        k = clamp_lost(k, r["vm"], name)
+    elif probe is not None:
+        final = probe["vm"][:, -max(r["t"].size // 10, 2):].mean(axis=1)
+        follows = np.abs(final - r["v"]) < 0.5 * np.abs(r["v"] - r["v_before"])
+        vm = np.where(follows[:, None], probe["vm"], final[:, None])  # others: taken as flat
+        name = f"channel {probe['channel']} ({probe['name']})"
+        k, settled = clamp_settling(k, r["t"], vm, name)
+        if settled is not None:
+            lines.append(f"    {name} records a voltage that follows the command: read as the "
+                         f"membrane potential V_m (--voltage-channel {probe['channel']} makes "
+                         "each sweep's voltage its mean)")
+    if settled is not None:
+        lines.append(f"    the clamp settles until {_ms(settled)} in the sweeps refused below: "
+                     f"start --window there (e.g. --window {settled * 1e3:.3g}ms,100%)")
+    return k, lines
