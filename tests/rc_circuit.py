@@ -26,3 +26,18 @@ def filtered(t, d_ss, amps, taus, fc, poles=4):
     r, p, _ = signal.residue(np.polymul(b, num), np.polymul(a, np.poly(poles_x)))
     out = np.real(np.sum(r[:, None] * np.exp(p[:, None] * x[None, :]), axis=0))
     return np.where(t > 0, out, 0.0)
+
+
+def two_compartments(dv, ra=10e6, c1=20e-12, r1=1e9, rd=40e6, c2=15e-12, r2=1e9):
+    """(d_ss, amps, taus) of the current's response to a step ``dv`` [V] of a soma (c1 || r1)
+    behind R_a with a second compartment (c2 || r2) behind R_d, from the eigenvectors of the node
+    equations C dV/dt = -G V + b (taus fastest first)."""
+    g = np.array([[1 / ra + 1 / r1 + 1 / rd, -1 / rd], [-1 / rd, 1 / rd + 1 / r2]])
+    c = np.diag([c1, c2])
+    m = -np.linalg.solve(c, g)
+    v_inf = np.linalg.solve(g, [dv / ra, 0.0])
+    lam, vec = np.linalg.eig(m)
+    coef = np.linalg.solve(vec, -v_inf)  # V(t) = v_inf + sum coef_k vec_k exp(lam_k t), V(0)=0
+    amps = [-(coef[k] * vec[0, k]) / ra for k in range(2)]  # I = (dv - V_1) / R_a
+    order = np.argsort(-lam)[::-1]
+    return (dv - v_inf[0]) / ra, [amps[k] for k in order], [-1 / lam[k] for k in order]

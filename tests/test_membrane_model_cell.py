@@ -13,6 +13,7 @@ import struct
 import numpy as np
 import pytest
 from rc_circuit import filtered as _filtered
+from rc_circuit import two_compartments
 from scipy import signal
 
 import fitting
@@ -82,18 +83,9 @@ def test_extrapolating_through_the_filter_is_what_went_wrong():
     np.testing.assert_allclose(res.values["capacitance"], CM, rtol=0.02)
 
 
-def _two_compartments(ra=10e6, c1=20e-12, r1=1e9, rd=40e6, c2=15e-12, r2=1e9):
-    """(d_ss, amps, taus) of a soma (c1 || r1) behind R_a with a second compartment
-    (c2 || r2) behind R_d, from the eigenvectors of the node equations C dV/dt = -G V + b."""
-    g = np.array([[1 / ra + 1 / r1 + 1 / rd, -1 / rd], [-1 / rd, 1 / rd + 1 / r2]])
-    c = np.diag([c1, c2])
-    m = -np.linalg.solve(c, g)
-    v_inf = np.linalg.solve(g, [DV / ra, 0.0])
-    lam, vec = np.linalg.eig(m)
-    coef = np.linalg.solve(vec, -v_inf)  # V(t) = v_inf + sum coef_k vec_k exp(lam_k t), V(0)=0
-    amps = [-(coef[k] * vec[0, k]) / ra for k in range(2)]  # I = (DV - V_1) / R_a
-    order = np.argsort(-lam)[::-1]
-    return (DV - v_inf[0]) / ra, [amps[k] for k in order], [-1 / lam[k] for k in order]
+def _two_compartments(**kw):
+    """``rc_circuit.two_compartments`` of the step DV."""
+    return two_compartments(DV, **kw)
 
 
 def test_two_component_transient_is_reported_with_its_own_capacitance():

@@ -202,15 +202,17 @@ def test_cli_analyze_membrane_test_writes_a_tidy_table(tmp_path):
                  "--out", str(out)]) == 0
     rows = list(csv.DictReader(open(out)))
     # tidy: 20 sweeps x (9 quantities (two exponentials: tau_slow, charge and filter delay
-    # added, issue 23 item 2) + charge C_m + misfit) + 10 mean rows + the components row
-    assert len(rows) == 20 * 11 + 10 + 1 and rows[-1]["item"] == "mean"
+    # added, issue 23 item 2) + charge C_m + misfit) + 10 median and 10 spread rows (the
+    # unweighted mean that one bad sweep moved is gone, issue 23 item 2) + the other model's
+    # R_a, R_m, C_m + the components row
+    assert len(rows) == 20 * 11 + 2 * 10 + 3 + 1 and rows[-1]["item"] == "median"
     res, _ = io.membrane_test_from_abf(MEMTEST)
     k = int(np.flatnonzero(res.status == 0)[0])  # a sweep not refused
     row = next(r for r in rows if r["item"] == str(k) and r["quantity"] == "access_resistance")
     assert (row["unit"], float(row["value"])) == ("Ohm", res.values["access_resistance"][k])
     assert float(row["stderr"]) == res.stderr["access_resistance"][k]
-    mean = next(r for r in rows if r["item"] == "mean" and r["quantity"] == "capacitance")
-    assert float(mean["value"]) == res.mean()["capacitance"][0]
+    median = next(r for r in rows if r["item"] == "median" and r["quantity"] == "capacitance")
+    assert float(median["value"]) == res.summary()["capacitance"].median
     # a wrong output extension is refused before anything is read or written
     bad = tmp_path / "mt.txt"
     assert main(["analyze", MEMTEST, "--protocol", "membrane-test", "--out", str(bad)]) == 2

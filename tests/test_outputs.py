@@ -191,7 +191,7 @@ def test_cli_results_carry_intervals_source_and_corrections(shared_data, tmp_pat
 
 
 def test_analyze_tables_are_the_same_in_every_format(shared_data, tmp_path):
-    """The tidy table of ``ionjax analyze`` (an ``item`` column of sweep numbers and "mean")
+    """The tidy table of ``ionjax analyze`` (an ``item`` column of sweep numbers and "median")
     in CSV, Parquet and NWB: the same columns and values."""
     pytest.importorskip("pynwb")
     pd = pytest.importorskip("pandas")
@@ -204,7 +204,7 @@ def test_analyze_tables_are_the_same_in_every_format(shared_data, tmp_path):
     parquet = pd.read_parquet(tmp_path / "mt.parquet")
     nwb = pd.DataFrame(read_nwb_results(tmp_path / "mt.nwb"))
     assert list(text.columns) == list(parquet.columns) == list(nwb.columns)
-    assert set(text["item"]) >= {"0", "19", "mean"}
+    assert set(text["item"]) >= {"0", "19", "median"}
     for frame in (parquet, nwb):  # a missing status (a derived row) is "" there, empty in CSV
         pd.testing.assert_frame_equal(frame.replace("", np.nan), text, check_dtype=False)
 

@@ -5,7 +5,8 @@
     registry       the protocols by name, one line each (lazy: ``ionjax --help`` imports no jax)
     membrane_test  access/membrane resistance and capacitance per sweep: the protocol; its
                    analysis is membrane_fit (``fitting.membrane_test``), the circuit read
-                   through the amplifier's filter membrane_charge, its reader membrane_read
+                   through the amplifier's filter membrane_charge, its reader membrane_read,
+                   the summary over sweeps and the two decay models compared membrane_summary
     activation     Boltzmann of the step I-V: joint fit and chord / GHK G-V (``activation``)
     inactivation   h_inf from two pulses (``inactivation``)
     isochronal     the same analysis of tail currents after a varied step

@@ -50,6 +50,7 @@ from fitting.protocols.membrane_charge import (
     decay_covariance,
     decay_values,
 )
+from fitting.protocols.membrane_summary import summarise
 
 __all__ = ["MembraneTest", "QUANTITIES", "UNITS", "membrane_test"]
 
@@ -71,7 +72,9 @@ class MembraneTest:
     filter delay; model-free but for the factor (R_t / R_m)^2, about 1); ``misfit``: the decay
     fit's residual RMS / the SD of the holding current (near 1 when the model describes the
     transient); ``components``: 1 or 2 exponentials (one for the recording); ``delta_aicc``:
-    AICc(two) - AICc(one), summed over the sweeps (NaN if two did not fit); ``status``
+    AICc(two) - AICc(one), summed over the sweeps (NaN if two did not fit); ``alternative``:
+    the same reading with the other number of exponentials (None where it fitted no sweep;
+    ``summary`` compares the two); ``status``
     (``fitting.Status``: NO_SIGNAL for a sweep without a transient; NaN values where not
     usable); ``v_hold``, ``v_step`` [V], ``edge`` and ``end`` [s] (the step used)."""
 
@@ -86,6 +89,7 @@ class MembraneTest:
     end: float
     components: int = 1
     delta_aicc: float = float("nan")
+    alternative: MembraneTest | None = None
 
     def mean(self):
         """Mean over the usable sweeps and its standard error (SD / sqrt(n)) of each
@@ -96,6 +100,16 @@ class MembraneTest:
             x = self.values[name][ok & np.isfinite(self.values[name])]
             se = np.std(x, ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan
             out[name] = (float(np.mean(x)) if len(x) else np.nan, float(se), len(x))
+        return out
+
+    def summary(self) -> dict:
+        """The summary over the usable sweeps that one bad sweep cannot move: dict name ->
+        ``membrane_summary.Summary`` (median, its standard error, n, the spread, the sweeps
+        that disagree with the rest), for ``QUANTITIES`` and ``capacitance_from_charge``."""
+        ok = usable(self.status)
+        out = {q: summarise(self.values[q], self.stderr[q], ok) for q in QUANTITIES}
+        out["capacitance_from_charge"] = summarise(
+            self.capacitance_from_charge, np.full(len(ok), np.nan), ok)
         return out
 
 
@@ -250,10 +264,27 @@ def membrane_test(t: ArrayLike, i: ArrayLike, *, v_hold: float, v_step: float, e
     transient = _transient(t, i, edge, end, max(tau_e, dt), i_hold, noise, dv)
     x, y, out = _decays(t, i, edge, start, stop, dv)
     components, delta = _choose(out, x.size, dv)
-    status, c, b, tau, rss = out[components]
-    tau_max = float(np.nanmax(tau)) if np.any(np.isfinite(tau)) else t[last - 1] - edge
-    s_raw, w, _, _, width = _sample_charge(t, i, edge, end, tau_max, i_hold)
-    xs = np.concatenate([np.stack([i_hold, s_raw, c], axis=1),
+    read = dict(t=t, i=i, edge=edge, end=end, last=last, start=start, dv=dv, i_hold=i_hold,
+                noise=noise, base=base, x=x, y=y, transient=transient, v_hold=float(v_hold),
+                v_step=float(v_step))
+    other = None
+    if usable(out[3 - components][0]).any():  # the other model's reading, where it fitted
+        other = _reading(out[3 - components], 3 - components, read, delta, signs=True)
+    return dataclasses.replace(_reading(out[components], components, read, delta),
+                               alternative=other)
+
+
+def _reading(fit, components, r, delta, signs=False):
+    """The ``MembraneTest`` of one decay model's fits ``fit`` (``_decays``' (status, c, b, tau,
+    rss)) on the numbers ``r`` of ``membrane_test``; ``signs``: a sweep with an amplitude of
+    the sign opposite to the step's is OUT_OF_RANGE (the model not chosen, which ``_choose``
+    has not checked)."""
+    t, i, dv, noise, base, x, y = (r[k] for k in ("t", "i", "dv", "noise", "base", "x", "y"))
+    edge, start, dt = r["edge"], r["start"], t[1] - t[0]
+    status, c, b, tau, rss = fit
+    tau_max = float(np.nanmax(tau)) if np.any(np.isfinite(tau)) else t[r["last"] - 1] - edge
+    s_raw, w, _, _, width = _sample_charge(t, i, edge, r["end"], tau_max, r["i_hold"])
+    xs = np.concatenate([np.stack([r["i_hold"], s_raw, c], axis=1),
                          np.stack([b, tau], axis=2).reshape(len(i), -1)], axis=1)
     cov = np.zeros((len(i), xs.shape[1], xs.shape[1]))
     cov[:, 0, 0] = noise ** 2 / base.shape[1]
@@ -268,8 +299,9 @@ def membrane_test(t: ArrayLike, i: ArrayLike, *, v_hold: float, v_step: float, e
                                        "filter_delay"))
     # the filter must have settled where the decay is fitted: a delay beyond the fit's start
     # (or before the edge) is a transient the circuit behind a filter does not describe
-    physical = (np.isfinite(ra) & (ra > 0) & (rm > 0) & (t_d > -dt) & (t_d < t[start] - edge))
-    status = np.where(usable(status) & ~transient, Status.NO_SIGNAL,
+    physical = (np.isfinite(ra) & (ra > 0) & (rm > 0) & (t_d > -dt) & (t_d < t[start] - edge)
+                & (np.all(b * dv > 0, axis=1) | (not signs)))
+    status = np.where(usable(status) & ~r["transient"], Status.NO_SIGNAL,
                       np.where(usable(status) & ~physical, Status.OUT_OF_RANGE, status))
     good = usable(status)
     if components == 1:
@@ -281,5 +313,5 @@ def membrane_test(t: ArrayLike, i: ArrayLike, *, v_hold: float, v_step: float, e
     return MembraneTest(values=values, stderr=stderr,
                         capacitance_from_charge=np.where(good, from_charge, np.nan),
                         misfit=np.where(good, misfit, np.nan), status=status,
-                        v_hold=float(v_hold), v_step=float(v_step), edge=float(edge),
-                        end=float(end), components=components, delta_aicc=delta)
+                        v_hold=r["v_hold"], v_step=r["v_step"], edge=float(edge),
+                        end=float(r["end"]), components=components, delta_aicc=delta)

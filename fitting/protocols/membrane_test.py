@@ -1,12 +1,13 @@
 """The membrane-test protocol (``ionjax analyze --protocol membrane-test``): its options, the
 recording's transients (``membrane_read``), their analysis (``membrane_fit``: access and
-membrane resistance, capacitance, per sweep and averaged), the rows and the figure."""
+membrane resistance, capacitance, per sweep and over the sweeps: ``membrane_summary``), the rows
+and the figure."""
 
 import dataclasses
 
 import numpy as np
 
-from fitting.engine.status import Status
+from fitting.engine.status import Status, usable
 from fitting.outputs.table import make_row
 from fitting.protocols.base import Analysis, Protocol, estimate_text, option
 from fitting.protocols.membrane_fit import (
@@ -15,6 +16,7 @@ from fitting.protocols.membrane_fit import (
     MembraneTest,
     membrane_test,
 )
+from fitting.protocols.membrane_summary import CIRCUIT, OUTLIER_Z, model_dependence, summarise
 
 __all__ = ["MembraneTest", "Options", "PROTOCOL", "analyse", "draw", "extract", "membrane_test"]
 
@@ -44,16 +46,82 @@ _SCALES = {"Ohm": (1e-6, "MOhm"), "F": (1e12, "pF"), "s": (1e3, "ms"), "A": (1e1
 _SOURCES = {"holding_current": "samples", "capacitance_from_charge": "samples x (R_t/R_m)^2"}
 
 
-def _mean_line(name, unit, mean, se, n):
-    """One printed line: the mean ± SEM over the sweeps and what it rests on."""
+_MODEL = {1: "one exponential", 2: "two exponentials"}
+_SHORT = {"access_resistance": "R_a", "membrane_resistance": "R_m", "capacitance": "C_m"}
+
+
+def _summary_line(name, unit, summ, other=None):
+    """One printed line: the median ± its SE over the sweeps, the spread, what it rests on and,
+    for a circuit value that the other decay model moves beyond the errors, that model's value
+    (``other``: (its Summary, the model's name))."""
     scale, shown = _SCALES[unit]
-    text = estimate_text(mean, se, scale, shown, "no sweep gave it", fmt="10.4g")
-    return (f"    {name:23s} {text}" + (f" (mean ± SEM of {n} sweeps)" if np.isfinite(mean)
-                                          else "") + f" [{_SOURCES.get(name, 'circuit')}]")
+    text = estimate_text(summ.median, summ.stderr, scale, shown, "no sweep gave it", fmt="10.4g")
+    if np.isfinite(summ.median):
+        text += (f" (median ± SE of {summ.n} sweeps; spread {summ.spread * scale:.2g})"
+                 if np.isfinite(summ.spread) else " (1 sweep)")
+    source = _SOURCES.get(name, "circuit")
+    if other is not None:
+        theirs, model = other
+        source += (f"; model-dependent: {model} give{'s' if model == _MODEL[1] else ''} "
+                   f"{estimate_text(theirs.median, theirs.stderr, scale, shown, '', fmt='.4g')}")
+    return f"    {name:23s} {text} [{source}]"
+
+
+def _outlier_line(summ):
+    """The sweeps that disagree with the rest, each with the quantities where it does ("" if
+    none)."""
+    where = {}
+    for q, s in summ.items():
+        for k in s.outliers:
+            where.setdefault(k, []).append(q)
+    if not where:
+        return ""
+    named = ", ".join(f"{k} ({', '.join(where[k])})" for k in sorted(where))
+    return (f"    sweep(s) unlike the rest, beyond {OUTLIER_Z:g} x (spread (+) their SE (+) the "
+            f"median's) from the median (which they do not move): {named}")
+
+
+def _dependence(res):
+    """(flags {name: (other Summary, model)}, the printed line, rows' (name, Summary)) of the
+    circuit's values read with the other decay model, both summarised over the sweeps that both
+    read (a comparison of the models, not of the sweeps each keeps); nothing without one."""
+    alt = res.alternative
+    if alt is None:
+        return {}, "", []
+    model, mine = _MODEL[alt.components], _MODEL[res.components]
+    both = usable(res.status) & usable(alt.status)
+    if not both.any():
+        return {}, (f"    with {model} instead: no sweep that {mine} read"
+                    f"{'s' if res.components == 1 else ''} gives the circuit (refused: "
+                    f"{', '.join(sorted({Status(k).name for k in alt.status[usable(res.status)]}))}"
+                    f"), so the choice of {mine} is not a matter of the circuit's values"), []
+    parts, flags, rows = [], {}, []
+    for q in CIRCUIT:
+        ours = summarise(res.values[q], res.stderr[q], both)
+        theirs = summarise(alt.values[q], alt.stderr[q], both)
+        ratio, _, dependent = model_dependence(ours, theirs)
+        if not np.isfinite(ratio):
+            continue
+        scale, shown = _SCALES[UNITS[q]]
+        parts.append(f"{_SHORT[q]} {theirs.median * scale:.4g} vs {ours.median * scale:.4g} "
+                     f"{shown} (x{ratio:.3g})")
+        rows.append((q, theirs))
+        if dependent:
+            flags[q] = (theirs, model)
+    verdict = ("differ beyond their errors: the circuit's values depend on the decay's model "
+               "(flagged model-dependent)" if flags else "agree within their errors")
+    line = (f"    with {model} instead of {mine} (medians over the {int(both.sum())} sweeps both "
+            f"read): {', '.join(parts)}; they {verdict}; the [samples] values are model-free")
+    return flags, line, rows
 
 
 def analyse(data: tuple, options: Options | None = None) -> Analysis:
-    """The per-sweep quantities, their mean ± SEM over the sweeps and the printed report.
+    """The per-sweep quantities, their median over the sweeps (± its SE, with the spread) and
+    the printed report (``membrane_summary``): the sweeps unlike the rest named, and the
+    circuit's values read with the other decay model beside them, flagged model-dependent where
+    they differ beyond their errors. Rows: per sweep; "median" (value, SE) and "spread" (the
+    robust SD) per quantity; the other model's R_a, R_m, C_m (item "one exponential" or "two
+    exponentials": median, SE).
 
     Each printed line says what it rests on: [samples] (model-free: the recorded samples
     alone), [circuit] (the R-C circuit's decay fitted after the filter has settled, its
@@ -80,18 +148,18 @@ def analyse(data: tuple, options: Options | None = None) -> Analysis:
         rows += [make_row(path, s, "capacitance_from_charge", "F",
                           res.capacitance_from_charge[s], status=res.status[s]),
                  make_row(path, s, "misfit", "1", res.misfit[s], status=res.status[s])]
-    means = res.mean()
-    ok = np.isfinite(res.capacitance_from_charge)
-    cq = res.capacitance_from_charge[ok]
-    means["capacitance_from_charge"] = (float(np.mean(cq)) if cq.size else np.nan,
-                                        float(np.std(cq, ddof=1) / np.sqrt(cq.size))
-                                        if cq.size > 1 else np.nan, int(cq.size))
+    summ = res.summary()
+    flags, dependence, other_rows = _dependence(res)
     for q in names + ["capacitance_from_charge"]:
-        m, se, n = means[q]
         unit = UNITS.get(q, "F")
-        rows.append(make_row(path, "mean", q, unit, m, se, status=""))
-        lines.append(_mean_line(q, unit, m, se, n))
-    rows.append(make_row(path, "mean", "components", "1", res.components, status=""))
+        rows += [make_row(path, "median", q, unit, summ[q].median, summ[q].stderr, status=""),
+                 make_row(path, "spread", q, unit, summ[q].spread, status="")]
+        lines.append(_summary_line(q, unit, summ[q], flags.get(q)))
+    model = _MODEL[3 - res.components]
+    rows += [make_row(path, model, q, UNITS[q], s.median, s.stderr, status="")
+             for q, s in other_rows]
+    rows.append(make_row(path, "median", "components", "1", res.components, status=""))
+    lines += [text for text in (_outlier_line(summ), dependence) if text]
     slow = int(np.sum(res.status == Status.OUT_OF_RANGE))
     if slow:
         lines.append(f"    {slow} sweep(s) refused (OUT_OF_RANGE): their charge implies a filter delay "
@@ -103,7 +171,7 @@ def analyse(data: tuple, options: Options | None = None) -> Analysis:
         lines.append(f"    misfit (median over sweeps) {misfit:.2f}: about 1 when {model} the "
                      "transient" + ("" if misfit <= 2 else "; not here, so each sweep's "
                      "standard errors understate the uncertainty: use the spread over sweeps "
-                     "(mean ± SEM above)"))
+                     "(median ± SE above)"))
     return Analysis("membrane-test", path, res, "\n".join(lines), rows,
                     [(str(path), dict(result=res))])
 
