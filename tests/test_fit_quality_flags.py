@@ -1,5 +1,6 @@
 """Fits that look converged but are not (issue 23, items 3-5): the interval rule
-(``fitting.engine.quality.refuse_unidentified``), the runs test of lack of fit, the E_rev check
+(``fitting.engine.quality.refuse_unidentified``), the runs test of lack of fit
+(``fitting.engine.lack_of_fit``), the E_rev check
 shared by ``FitResult.summary`` and ``ionjax fit``, and the isochronal figure's own labels.
 Truth: simulated data of known parameters, and an exhaustive enumeration of sign orders."""
 
@@ -11,8 +12,8 @@ import numpy as np
 import pytest
 
 import fitting
-from fitting.engine.quality import (LACK_OF_FIT_ALPHA, interval_verdicts, refuse_unidentified,
-                                    runs_test)
+from fitting.engine.lack_of_fit import LACK_OF_FIT_ALPHA, runs_test
+from fitting.engine.quality import interval_verdicts, refuse_unidentified
 from fitting.models import BoltzmannCurrent
 from fitting.protocols.inactivation import inactivation
 

@@ -37,7 +37,7 @@ import jax.numpy as jnp
 from fitting.engine.config import FitConfig
 from fitting.engine.linalg import gram_inverse
 from fitting.engine.problem import dpsi_dtheta, physical, ungated_chi2
-from fitting.engine.quality import runs_test
+from fitting.engine.lack_of_fit import runs_test
 from fitting.engine.solvers import tolerances
 from fitting.engine.status import Status, usable
 

@@ -45,7 +45,7 @@ def extrapolation_warning(name: str, value: float, v_range: Any) -> str:
 def _warnings(res, more=""):
     """The warnings of one recording: extrapolated fitted voltages (e_rev, v_half), lack of fit
     (``fitting.engine.quality``) and ``more`` (the reversal check of the data)."""
-    from fitting.engine.quality import lack_of_fit_warning
+    from fitting.engine.lack_of_fit import lack_of_fit_warning
 
     out = []
     for name, label in (("e_rev", "E_rev"), ("v_half", "V_1/2")):
@@ -125,7 +125,7 @@ def _batch(res, max_rows, names=None, more=None):
             lines.append(f"--- recording {k}{name} ---")
             lines.append(_single(res[np.unravel_index(k, res.batch_shape)], more.ravel()[k]))
         return "\n".join(lines)
-    from fitting.engine.quality import LACK_OF_FIT_ALPHA
+    from fitting.engine.lack_of_fit import LACK_OF_FIT_ALPHA
 
     lack = np.asarray(res.lack_of_fit, float).ravel()
     flagged = np.sum(converged & (lack < LACK_OF_FIT_ALPHA))

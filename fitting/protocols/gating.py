@@ -38,7 +38,7 @@ def fit_line(label: str, res, index, intervals=None, notes=None) -> str:
     where V_1/2 itself lies beyond them (``extrapolation_warning``) and one of lack of fit
     (``fitting.engine.quality``). A refused fit gives its reason: ``notes`` (the reasons of
     ``refuse_unidentified``, of the batch shape) where it has one, else its status."""
-    from fitting.engine.quality import lack_of_fit_warning
+    from fitting.engine.lack_of_fit import lack_of_fit_warning
     from fitting.engine.summary import extrapolation_warning
 
     vh, k = res.params["v_half"][index] * 1e3, res.params["slope"][index] * 1e3
