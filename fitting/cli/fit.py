@@ -120,6 +120,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
     res = engine.fit(model, v, i, mask=np.isfinite(v), method=args.method,
                       max_steps=args.max_steps, fast_compile=fast_compile(data.shape[0], data.i.size),
                       progress=progress_bar(not args.no_progress, "fitting", "fit"))
+    intervals = None
+    if args.out and args.intervals:  # first: the interval rule may refuse a fit (issue 23)
+        from fitting.engine.quality import refuse_unidentified
+
+        res, intervals, notes = refuse_unidentified(
+            res, engine.profile_intervals(res, v, i, mask=np.isfinite(v)))
+        for label, note in zip(data.labels, np.ravel(notes)):
+            if note:
+                print(f"refused: {label}: {note}")
     print(res.summary() if single else res.summary(max_rows=args.max_rows, labels=data.labels))
     e = engine.reversal_potential(res)
     status = np.atleast_1d(np.asarray(res.status))
@@ -157,8 +166,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
             plot_fit(res, v, i, labels=data.labels, path=args.plot)
     interrupt.check()
     if args.out:
-        intervals = (engine.profile_intervals(res, v, i, mask=np.isfinite(v))
-                     if args.intervals else None)
         write_results(args.out, res, data.labels, e, files=args.files,
                          provenance=provenance(args, data), extra=extra, intervals=intervals,
                          text=row_text(data, args.channel is not None))

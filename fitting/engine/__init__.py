@@ -16,6 +16,9 @@
     inference.py     reversal potentials (fitted, with delta-method errors; measured)
     comparison.py    ``compare``: models ranked by AIC / AICc / BIC
     profile.py       profile-likelihood confidence intervals
+    quality.py       fits that look converged but are not: the interval rule (profile vs Wald
+                     intervals, ``refuse_unidentified``)
+    lack_of_fit.py   the runs test of the residual signs in voltage order (``lack_of_fit``)
 
 The per-recording work (set-up, solver, statistics) runs under ``jax.jit``; the host side
 (checks, padding, blocks, results, reports, comparison, measured reversals) is NumPy. Imports

@@ -13,7 +13,8 @@ from fitting.engine.status import usable
 if TYPE_CHECKING:  # annotations only: result imports this module on use
     from fitting.engine.result import FitResult
 
-__all__ = ["ReversalPotential", "difference_noise", "measured_reversal", "reversal_potential"]
+__all__ = ["ReversalPotential", "difference_noise", "measured_reversal", "reversal_potential",
+           "reversal_warnings"]
 
 
 class ReversalPotential(NamedTuple):
@@ -187,3 +188,39 @@ def measured_reversal(v: Any, i: Any, noise: Any = None) -> ReversalPotential:
         value[r] = (v1 * i2 - v2 * i1) / (i2 - i1)
         stderr[r] = abs(s * (v2 - v1) / (i2 - i1)) * np.hypot(i1, i2) / abs(i2 - i1)
     return ReversalPotential(value.reshape(batch), stderr.reshape(batch))
+
+
+def reversal_warnings(res: "FitResult", v: Any, i: Any,
+                      fitted: ReversalPotential | None = None) -> tuple:
+    """Where the fitted E_rev and the data's own zero crossing disagree beyond their
+    uncertainty: the model does not describe the data near reversal. The one check of
+    ``FitResult.summary(v=, i=)`` and of ``ionjax fit`` / the tail protocol
+    (``fitting.protocols.reversal.check_reversal``).
+
+    Disagreement: |E_fit - E_data| > max(2 sqrt(SE_fit^2 + SE_data^2), 1 mV) (the interpolated
+    crossing of a curved I-V is off by a fraction of a mV even without noise).
+
+    Args:
+      res: the ``FitResult``; v, i: the fitted data [V], [A] (shapes as given to ``fit``).
+      fitted: ``reversal_potential(res)`` if already computed.
+
+    Returns:
+      (``measured_reversal(v, i)`` of the batch shape, object array of the batch shape: the
+      warning, without the recording's name, or "").
+    """
+    e = reversal_potential(res) if fitted is None else fitted
+    shape = np.shape(e.value)
+    measured = measured_reversal(v, i)
+    measured = ReversalPotential(*(np.reshape(x, shape) for x in measured))
+    out = np.full(int(np.prod(shape, dtype=int)), "", object)
+    rows = zip(*(np.ravel(np.asarray(x, float)) for x in
+                 (e.value, e.stderr, measured.value, measured.stderr)))
+    for k, (fit_e, fit_se, data_e, data_se) in enumerate(rows):
+        if not np.all(np.isfinite([fit_e, fit_se, data_e, data_se])):
+            continue
+        if abs(fit_e - data_e) <= max(2 * np.hypot(fit_se, data_se), 1e-3):
+            continue
+        out[k] = (f"the fitted E_rev {fit_e * 1e3:.2f} ± {fit_se * 1e3:.2f} mV and the data's "
+                  f"zero crossing {data_e * 1e3:.2f} ± {data_se * 1e3:.2f} mV disagree (beyond "
+                  "2 combined SE): the model does not describe the data near reversal")
+    return measured, out.reshape(shape)

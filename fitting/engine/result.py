@@ -42,6 +42,9 @@ class FitResult:
       n_points: number of points used (after masking).
       n_masked: points masked out because v or i was NaN/inf (or sigma invalid).
       v_range: (..., 2) smallest and largest voltage used [V].
+      lack_of_fit: exact p-value of the runs test of the residual signs in voltage order
+        (``fitting.engine.quality``): below 0.01 the residuals arch, the model's shape is
+        wrong (``summary()`` warns); NaN where not tested (a refused or an exact fit).
       model: the model (static).
       weighted: (static) whether ``sigma`` was given, i.e. ``loss`` is chi^2, not RSS.
     """
@@ -59,6 +62,7 @@ class FitResult:
     n_points: jax.Array
     n_masked: jax.Array
     v_range: jax.Array
+    lack_of_fit: jax.Array
     model: object = dataclasses.field(metadata=dict(static=True))
     weighted: bool = dataclasses.field(default=False, metadata=dict(static=True))
 
@@ -168,10 +172,13 @@ class FitResult:
         frame = pd.DataFrame.from_records(rows)
         return frame.fillna(np.nan) if len(frame) else frame
 
-    def summary(self, max_rows: int = 10, labels: Any | None = None) -> str:
+    def summary(self, max_rows: int = 10, labels: Any | None = None, *, v: Any | None = None,
+                i: Any | None = None) -> str:
         """A readable report in conventional units (nS, mV, pA), like lmfit's fit report;
-        ``labels`` name the recordings of a batch."""
-        return _summary(self, max_rows=max_rows, labels=labels)
+        ``labels`` name the recordings of a batch. Warnings: fitted voltages beyond the
+        recorded ones, lack of fit (``lack_of_fit``), and, given the fitted data ``v``, ``i``
+        [V, A], a fitted E_rev that disagrees with the data's own zero crossing."""
+        return _summary(self, max_rows=max_rows, labels=labels, v=v, i=i)
 
     def __repr__(self):
         return (f"FitResult(model={self.model.name}, batch_shape={self.batch_shape}, "

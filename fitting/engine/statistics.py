@@ -37,6 +37,7 @@ import jax.numpy as jnp
 from fitting.engine.config import FitConfig
 from fitting.engine.linalg import gram_inverse
 from fitting.engine.problem import dpsi_dtheta, physical, ungated_chi2
+from fitting.engine.lack_of_fit import runs_test
 from fitting.engine.solvers import tolerances
 from fitting.engine.status import Status, usable
 
@@ -221,7 +222,12 @@ def finish(config: FitConfig, problem: Any, solved: Any) -> Any:
     x = jnp.where(failed, jnp.nan, x)
     cov_psi = jnp.where(failed, jnp.nan, cov_psi)
     params, stderr = parameters(model, x, cov_psi, scale)
+    # lack of fit: the runs test of the residual signs by voltage (``fitting.engine.quality``);
+    # not tested where the fit failed or is exact to rounding (no noise to order)
+    signal = jnp.sum(jnp.where(problem["valid"], problem["w"] * problem["i"], 0.0) ** 2)
+    exact = chi2 <= (100 * jnp.finfo(chi2.dtype).eps) ** 2 * signal
+    lack = jnp.where(failed | exact, jnp.nan, runs_test(problem["v"], r, problem["valid"]))
     return dict(params=params, stderr=stderr, cov_scaled=cov_psi, param_scale=scale,
                 **goodness_of_fit(config, problem["n_valid"], chi2, rss, failed),
                 n_steps=n_steps, status=status, n_points=problem["n_valid"],
-                v_range=voltage_range(problem))
+                v_range=voltage_range(problem), lack_of_fit=lack)

@@ -42,13 +42,18 @@ def extrapolation_warning(name: str, value: float, v_range: Any) -> str:
             f"{end} recorded voltage {edge * 1e3:.0f} mV: extrapolated")
 
 
-def _warnings(res):
-    """The extrapolation warnings of one recording's fitted voltages (e_rev, v_half)."""
+def _warnings(res, more=""):
+    """The warnings of one recording: extrapolated fitted voltages (e_rev, v_half), lack of fit
+    (``fitting.engine.quality``) and ``more`` (the reversal check of the data)."""
+    from fitting.engine.lack_of_fit import lack_of_fit_warning
+
     out = []
     for name, label in (("e_rev", "E_rev"), ("v_half", "V_1/2")):
         if name in res.params and np.ndim(res.params[name]) == 0:
             text = extrapolation_warning(label, res.params[name], res.v_range)
             out += [f"    {text}"] if text else []
+    out += [f"    {text}" for text in (lack_of_fit_warning(float(res.lack_of_fit)), more)
+            if text]
     return ["[[Warnings]]"] + out if out else []
 
 
@@ -68,7 +73,7 @@ def _loss_text(res):
     return f"chi^2 = {_format(float(res.loss), 1)}"
 
 
-def _single(res):
+def _single(res, more=""):
     model = res.model
     lines = [f"[[Model]] {model.name}",
              f"[[Fit]] status {int(res.status)}: {res.message}; {int(res.n_steps)} steps; "
@@ -89,10 +94,10 @@ def _single(res):
             rel = f"{100 * abs(e / x):.3g}%" if x != 0 and np.isfinite(e) else "-"
             lines.append(f"    {label:<12} {_format(x, factor):>14} {_format(e, factor):>14} "
                          f"{rel:>9}  {unit}")
-    return "\n".join(lines + _warnings(res))
+    return "\n".join(lines + _warnings(res, more))
 
 
-def _batch(res, max_rows, names=None):
+def _batch(res, max_rows, names=None, more=None):
     model = res.model
     status = np.asarray(res.status).ravel()
     converged = status == Status.CONVERGED
@@ -118,16 +123,32 @@ def _batch(res, max_rows, names=None):
         for k in range(n):
             name = f": {names[k]}" if names is not None and k < len(names) else ""
             lines.append(f"--- recording {k}{name} ---")
-            lines.append(_single(res[np.unravel_index(k, res.batch_shape)]))
+            lines.append(_single(res[np.unravel_index(k, res.batch_shape)], more.ravel()[k]))
+        return "\n".join(lines)
+    from fitting.engine.lack_of_fit import LACK_OF_FIT_ALPHA
+
+    lack = np.asarray(res.lack_of_fit, float).ravel()
+    flagged = np.sum(converged & (lack < LACK_OF_FIT_ALPHA))
+    lines += [f"    lack of fit (runs test p < {LACK_OF_FIT_ALPHA}) in {flagged} converged "
+              "recordings: the model's shape does not follow their data"] if flagged else []
+    lines += [f"    recording {k}: {text}" for k, text in enumerate(more.ravel()) if text]
     return "\n".join(lines)
 
 
-def summary(res: Any, max_rows: int = 10, labels: Any | None = None) -> str:
+def summary(res: Any, max_rows: int = 10, labels: Any | None = None, v: Any | None = None,
+            i: Any | None = None) -> str:
     """The report of one recording, or of a batch (counts by status, medians and quartiles of
     the converged recordings, and each recording, named by ``labels`` if given, when there are
-    at most ``max_rows``)."""
+    at most ``max_rows``). With the fitted data ``v``, ``i`` [V, A] it also warns where the
+    fitted E_rev and the data's own zero crossing disagree (``inference.reversal_warnings``,
+    the check of ``ionjax fit``)."""
+    from fitting.engine.inference import reversal_warnings
+
+    if res.batch_shape == () or int(np.prod(res.batch_shape)) > 0:
+        more = (np.full(res.batch_shape, "", object) if v is None or i is None
+                else reversal_warnings(res, v, i)[1])
     if res.batch_shape == ():
-        return _single(res)
+        return _single(res, str(more))
     if int(np.prod(res.batch_shape)) == 0:
         return f"[[Model]] {res.model.name}\n[[Batch]] 0 recordings"
-    return _batch(res, max_rows, labels)
+    return _batch(res, max_rows, labels, more)

@@ -55,6 +55,8 @@ class Activation:
       gv: ``FitResult`` of ``BoltzmannConductance`` on (v, conductance).
       gv_intervals: profile intervals of its ``v_half`` and ``slope``.
       normalized: (..., n) conductance / fitted g_max.
+      notes: dict "joint" / "gv" -> (...,) why a fit was refused as not pinned down by its
+        intervals (``fitting.engine.quality.refuse_unidentified``), or "".
     """
 
     joint: object
@@ -65,6 +67,7 @@ class Activation:
     gv: object
     gv_intervals: dict
     normalized: np.ndarray
+    notes: dict = dataclasses.field(default_factory=dict)
 
 
 def _absent_ion(side: str) -> str:
@@ -151,6 +154,7 @@ def activation(v: ArrayLike, i: ArrayLike, *, e_rev: ArrayLike | None = None,
     from fitting.engine.batch import fit
     from fitting.engine.inference import difference_noise
     from fitting.engine.profile import profile_intervals
+    from fitting.engine.quality import refuse_unidentified as judged
     from fitting.models import BoltzmannConductance, BoltzmannOhmic
 
     v = check_voltage("v", v)
@@ -164,15 +168,16 @@ def activation(v: ArrayLike, i: ArrayLike, *, e_rev: ArrayLike | None = None,
             raise ValueError("with ghk the reversal is the Nernst potential: leave e_rev None")
         unit, slope_at_e, nernst, model = _ghk_conductance(ghk, v_full)
         joint = fit(model, v, i, sigma=sigma)
-        joint_intervals = profile_intervals(joint, v, i, ["v_half", "slope"], sigma=sigma)
+        joint, joint_intervals, joint_notes = judged(
+            joint, profile_intervals(joint, v, i, ["v_half", "slope"], sigma=sigma))
         e = np.full(batch, nernst)
         # the GHK-corrected "driving force": I = G_ghk * unit / u'(E)
         drive = np.where(np.abs(v_full - nernst) >= min_driving_force, unit / slope_at_e,
                          0.0)
     else:
         joint = fit(BoltzmannOhmic(), v, i, sigma=sigma)
-        joint_intervals = profile_intervals(joint, v, i, ["e_rev", "v_half", "slope"],
-                                            sigma=sigma)
+        joint, joint_intervals, joint_notes = judged(joint, profile_intervals(
+            joint, v, i, ["e_rev", "v_half", "slope"], sigma=sigma))
         e = np.asarray(joint.params["e_rev"], float) if e_rev is None else \
             np.broadcast_to(check_voltage("e_rev", e_rev), batch).astype(float)
         drive = v_full - e[..., None]
@@ -192,12 +197,12 @@ def activation(v: ArrayLike, i: ArrayLike, *, e_rev: ArrayLike | None = None,
         _check_side(v_full, i, e, g / np.where(ok, g_se, np.inf))
     g_se_fit = np.where(ok, g_se, 1.0)
     gv = fit(BoltzmannConductance(), v_full, np.where(ok, g, 0.0), sigma=g_se_fit, mask=ok)
-    gv_intervals = profile_intervals(gv, v_full, np.where(ok, g, 0.0), ["v_half", "slope"],
-                                     sigma=g_se_fit, mask=ok)
+    gv, gv_intervals, gv_notes = judged(gv, profile_intervals(
+        gv, v_full, np.where(ok, g, 0.0), ["v_half", "slope"], sigma=g_se_fit, mask=ok))
     normalized = g / np.asarray(gv.params["g_max"], float)[..., None]
     return Activation(joint=joint, joint_intervals=joint_intervals, e_rev=e, conductance=g,
                       conductance_stderr=g_se, gv=gv, gv_intervals=gv_intervals,
-                      normalized=normalized)
+                      normalized=normalized, notes={"joint": joint_notes, "gv": gv_notes})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,12 +280,14 @@ def analyse(data, options: Options) -> Analysis:
         lines.append(f"{name}: activation, {np.sum(np.isfinite(data.i[r]))} steps"
                      + (f" (test step: epoch {epoch}; --epoch names another)"
                         if epoch is not None else ""))
-        lines.append(fit_line("joint I-V fit ", a.joint, r, a.joint_intervals))
+        lines.append(fit_line("joint I-V fit ", a.joint, r, a.joint_intervals,
+                              a.notes.get("joint")))
         if route == "chord" and not np.isfinite(a.e_rev[r]):  # nothing to divide by
             lines.append(f"    {'chord G-V'.ljust(14)}: refused (no reversal potential: the "
                          "joint fit was refused and none was given; give --e-rev)")
         else:
-            lines.append(fit_line(f"{route} G-V".ljust(14), a.gv, r, a.gv_intervals))
+            lines.append(fit_line(f"{route} G-V".ljust(14), a.gv, r, a.gv_intervals,
+                                  a.notes.get("gv")))
         panels.append((name, dict(result=a, index=r, v=data.v)))
         rows += fit_rows(name, "joint", a.joint, r, a.joint_intervals)
         rows += fit_rows(name, route, a.gv, r, a.gv_intervals,

@@ -31,16 +31,20 @@ def boltzmann(v: ArrayLike, v_half: ArrayLike, slope: ArrayLike) -> np.ndarray:
     return 1.0 / (1.0 + np.exp((v_half - v) / slope))
 
 
-def fit_line(label: str, res, index, intervals=None) -> str:
+def fit_line(label: str, res, index, intervals=None, notes=None) -> str:
     """One line per Boltzmann fit: V_1/2 and slope with their standard errors, the V_1/2
     profile interval, a flag where that interval reaches beyond the recorded voltages (the
-    midpoint is then an extrapolation the data hardly constrain), and a warning with the
-    distance where V_1/2 itself lies beyond them (``extrapolation_warning``)."""
+    midpoint is then an extrapolation the data hardly constrain), a warning with the distance
+    where V_1/2 itself lies beyond them (``extrapolation_warning``) and one of lack of fit
+    (``fitting.engine.quality``). A refused fit gives its reason: ``notes`` (the reasons of
+    ``refuse_unidentified``, of the batch shape) where it has one, else its status."""
+    from fitting.engine.lack_of_fit import lack_of_fit_warning
     from fitting.engine.summary import extrapolation_warning
 
     vh, k = res.params["v_half"][index] * 1e3, res.params["slope"][index] * 1e3
     if not np.isfinite(vh):
-        return f"    {label}: refused ({np.asarray(res.message)[index]})"
+        note = "" if notes is None else str(np.asarray(notes, object)[index])
+        return f"    {label}: refused ({note or np.asarray(res.message)[index]})"
     line = (f"    {label}: v_half {vh:.2f} ± {res.stderr['v_half'][index] * 1e3:.2g} mV, slope "
             f"{k:.2f} ± {res.stderr['slope'][index] * 1e3:.2g} mV")
     if intervals and "v_half" in intervals:
@@ -52,4 +56,6 @@ def fit_line(label: str, res, index, intervals=None) -> str:
             line += (f" -- reaches beyond the recorded {v_lo:.0f}..{v_hi:.0f} mV: the curve "
                      "does not saturate there, V_1/2 is poorly determined")
     far = extrapolation_warning("V_1/2", vh * 1e-3, np.asarray(res.v_range)[index])
-    return line + f" ({np.asarray(res.message)[index]})" + (f"; warning: {far}" if far else "")
+    lack = lack_of_fit_warning(float(np.asarray(res.lack_of_fit)[index]))
+    return (line + f" ({np.asarray(res.message)[index]})" + (f"; warning: {far}" if far else "")
+            + (f"; warning: {lack}" if lack else ""))

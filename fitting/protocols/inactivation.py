@@ -7,7 +7,8 @@ pedestal (a non-inactivating fraction 0 <= p < 1, ``BoltzmannPedestal``),
 I = i_max [p + (1 - p) / (1 + exp((v_half - V)/slope))], i.e. h_inf = p + (1 - p) /
 (1 + exp((V - V_1/2)/k)) with k = -slope. The model with the smaller AICc is chosen (the
 pedestal only where its extra parameter pays for itself; a pedestal fit that is not usable,
-e.g. p on its bound 0, is never chosen); both AICc are reported. The isochronal
+e.g. p on its bound 0, is never chosen); both AICc are reported. A fit whose profile interval
+is open or far from its standard error's is refused (``fitting.engine.quality``). The isochronal
 protocol (``fitting.protocols.isochronal``) is the same analysis of the tail current at a fixed
 voltage after a varied step.
 """
@@ -38,6 +39,8 @@ class Inactivation:
       pedestal_intervals: its profile intervals of ``v_half``, ``slope``, ``pedestal``.
       aicc: dict "none" / "pedestal" -> (...,) AICc of each (NaN where a fit is not usable).
       chosen: (...,) bool, True where the pedestal model is chosen (smaller AICc).
+      notes: dict "none" / "pedestal" -> (...,) why a fit was refused as not pinned down by
+        its intervals (``fitting.engine.quality.refuse_unidentified``), or "".
     """
 
     fit: object
@@ -47,6 +50,7 @@ class Inactivation:
     pedestal_intervals: dict = dataclasses.field(default_factory=dict)
     aicc: dict = dataclasses.field(default_factory=dict)
     chosen: np.ndarray = False
+    notes: dict = dataclasses.field(default_factory=dict)
 
 
 def inactivation(v_pre: ArrayLike, i_test: ArrayLike, *, sigma: ArrayLike | None = None,
@@ -66,6 +70,7 @@ def inactivation(v_pre: ArrayLike, i_test: ArrayLike, *, sigma: ArrayLike | None
     """
     from fitting.engine.batch import fit
     from fitting.engine.profile import profile_intervals
+    from fitting.engine.quality import refuse_unidentified
     from fitting.engine.status import usable
     from fitting.models import BoltzmannCurrent
     from fitting.models.pedestal import BoltzmannPedestal
@@ -73,21 +78,30 @@ def inactivation(v_pre: ArrayLike, i_test: ArrayLike, *, sigma: ArrayLike | None
     v_pre = check_voltage("v_pre", v_pre)
     i_test = np.asarray(i_test, float)
     res = fit(BoltzmannCurrent(), v_pre, i_test, sigma=sigma)
-    intervals = profile_intervals(res, v_pre, i_test, ["v_half", "slope"], sigma=sigma)
+    res, intervals, notes = refuse_unidentified(
+        res, profile_intervals(res, v_pre, i_test, ["v_half", "slope"], sigma=sigma))
     if not pedestal:
-        return Inactivation(fit=res, intervals=intervals,
-                            h=i_test / np.asarray(res.params["i_max"], float)[..., None],
-                            chosen=np.zeros(np.shape(res.status), bool))
+        return Inactivation(fit=res, intervals=intervals, h=_normalized(i_test, res),
+                            chosen=np.zeros(np.shape(res.status), bool),
+                            notes={"none": notes})
     ped = fit(BoltzmannPedestal(), v_pre, i_test, sigma=sigma)
-    ped_intervals = profile_intervals(ped, v_pre, i_test, ["v_half", "slope", "pedestal"],
-                                      sigma=sigma)
+    ped, ped_intervals, ped_notes = refuse_unidentified(ped, profile_intervals(
+        ped, v_pre, i_test, ["v_half", "slope", "pedestal"], sigma=sigma))
     aicc = {name: np.where(usable(r.status), np.asarray(r.aicc, float), np.nan)
             for name, r in (("none", res), ("pedestal", ped))}
     chosen = aicc["pedestal"] < np.where(np.isfinite(aicc["none"]), aicc["none"], np.inf)
     i_max = np.where(chosen, np.asarray(ped.params["i_max"], float),
                      np.asarray(res.params["i_max"], float))
-    return Inactivation(fit=res, intervals=intervals, h=i_test / i_max[..., None], pedestal=ped,
-                        pedestal_intervals=ped_intervals, aicc=aicc, chosen=chosen)
+    return Inactivation(fit=res, intervals=intervals, h=_normalized(i_test, res, i_max),
+                        pedestal=ped, pedestal_intervals=ped_intervals, aicc=aicc,
+                        chosen=chosen, notes={"none": notes, "pedestal": ped_notes})
+
+
+def _normalized(i_test, res, i_max=None) -> np.ndarray:
+    """I / i_max of the fit; where no fit gives i_max (refused), I over the largest |I|."""
+    i_max = np.asarray(res.params["i_max"], float) if i_max is None else i_max
+    peak = np.take_along_axis(i_test, np.nanargmax(np.abs(i_test), axis=-1)[..., None], -1)
+    return i_test / np.where(np.isfinite(i_max), i_max, peak[..., 0])[..., None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,7 +158,8 @@ def _pedestal_report(path, label, res: Inactivation, text: str, rows: list) -> t
     refused = [k for k in ("none", "pedestal") if not np.isfinite(float(res.aicc[k]))]
     if len(refused) == 1:  # no comparison: the other fit was refused
         why = f" (the fit {'without' if refused[0] == 'none' else 'with'} a pedestal was refused)"
-    text += "\n" + fit_line(f"{label} + pedestal", res.pedestal, (), res.pedestal_intervals)
+    text += "\n" + fit_line(f"{label} + pedestal", res.pedestal, (), res.pedestal_intervals,
+                             res.notes.get("pedestal"))
     p, p_se = float(res.pedestal.params["pedestal"]), float(res.pedestal.stderr["pedestal"])
     aicc = {k: float(x) for k, x in res.aicc.items()}
     text += (f"\n    pedestal p {p:.3g} ± {p_se:.2g}; " if np.isfinite(p) else "\n    ") + (
@@ -186,7 +201,7 @@ def analyse(data: tuple, options, *, tails: bool = False) -> Analysis:
         text += (f"\n    sweep {lost['sweep']}: the clamp did not hold (V_m spans "
                  f"{lost['min_V'] * 1e3:.4g} .. {lost['max_V'] * 1e3:.4g} mV over "
                  f"{lost['where']}): point left out")
-    text += "\n" + fit_line(label, res.fit, (), res.intervals)
+    text += "\n" + fit_line(label, res.fit, (), res.intervals, res.notes.get("none"))
     rows = fit_rows(path, label, res.fit, (), res.intervals)
     if res.pedestal is not None:
         text, rows = _pedestal_report(path, label, res, text, rows)
@@ -194,21 +209,22 @@ def analyse(data: tuple, options, *, tails: bool = False) -> Analysis:
                     [(str(path), dict(result=res, v=iv.v))])
 
 
-def draw(panel: dict, ax) -> None:
-    """h = I / I_max against the prepulse voltage, and the fitted h_inf."""
+def draw(panel: dict, ax, *, tails: bool = False) -> None:
+    """h = I / I_max against the prepulse voltage, and the fitted h_inf; ``tails``: the
+    isochronal activation curve, I_tail / I_max against the step voltage."""
     res = panel["result"]
     v = panel["v"]
-    ax.plot(v * 1e3, res.h, "o", ms=3, label="I / I_max")
+    ax.plot(v * 1e3, res.h, "o", ms=3, label="I_tail / I_max" if tails else "I / I_max")
     best = res.pedestal if bool(res.chosen) else res.fit
     vh, k = float(best.params["v_half"]), float(best.params["slope"])
     p = float(best.params["pedestal"]) if bool(res.chosen) else 0.0
     if np.isfinite(vh):
         grid = np.linspace(np.min(v), np.max(v), 200)
         ax.plot(grid * 1e3, p + (1 - p) * boltzmann(grid, vh, k), "-",
-                label=f"h_inf: V_1/2 {vh * 1e3:.1f} mV, k {k * 1e3:.1f} mV"
-                      + (f", pedestal {p:.2f}" if p else ""))
-    ax.set_xlabel("prepulse V [mV]")
-    ax.set_ylabel("h")
+                label=f"{'activation' if tails else 'h_inf'}: V_1/2 {vh * 1e3:.1f} mV, "
+                      f"k {k * 1e3:.1f} mV" + (f", pedestal {p:.2f}" if p else ""))
+    ax.set_xlabel("step V [mV]" if tails else "prepulse V [mV]")
+    ax.set_ylabel("I_tail / I_max (isochronal)" if tails else "h")
     ax.legend(fontsize=7)
 
 

@@ -10,7 +10,7 @@ import dataclasses
 from fitting.protocols import inactivation
 from fitting.protocols.base import Analysis, Protocol, option
 
-__all__ = ["Options", "PROTOCOL", "analyse", "extract"]
+__all__ = ["Options", "PROTOCOL", "analyse", "draw", "extract"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,5 +33,11 @@ def analyse(data: tuple, options: Options) -> Analysis:
     return inactivation.analyse(data, options, tails=True)
 
 
+def draw(panel: dict, ax) -> None:
+    """I_tail / I_max against the step voltage and the fitted activation curve (its own
+    labels: no prepulse, no h)."""
+    inactivation.draw(panel, ax, tails=True)
+
+
 PROTOCOL = Protocol("isochronal", "Boltzmann of the tail current at a fixed voltage vs the "
-                    "preceding step", Options, extract, analyse, inactivation.draw)
+                    "preceding step", Options, extract, analyse, draw)

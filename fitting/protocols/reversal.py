@@ -19,10 +19,10 @@ def check_reversal(res, v, i, e, labels, emit: Callable[[str], None] = print) ->
     offer the permeability ratio that the measured reversal implies. Returns the columns for
     the results file: the zero crossing (and that ratio), per recording. Each warning line
     goes to ``emit`` (default ``print``)."""
-    from fitting.engine.inference import measured_reversal
+    from fitting.engine.inference import reversal_warnings
     from fitting.models import MultiIonGHK
 
-    measured = measured_reversal(v, i)
+    measured, warnings = reversal_warnings(res, v, i, e)
     shape = np.shape(e.value)
     extra = {"e_rev_measured_V": np.reshape(measured.value, shape),
              "e_rev_measured_stderr_V": np.reshape(measured.stderr, shape)}
@@ -36,18 +36,10 @@ def check_reversal(res, v, i, e, labels, emit: Callable[[str], None] = print) ->
             np.array(model.z), index=other, temperature=model.temperature)) if np.isfinite(x)
             else np.nan)(np.reshape(measured.value, shape))
         extra[f"P_{names[other]}/P_{names[model.reference]}_from_measured"] = ratio
-    rows = zip(labels, *(np.atleast_1d(np.asarray(x, float)) for x in
-                         (e.value, e.stderr, measured.value, measured.stderr)))
-    for k, (label, fit_e, fit_se, data_e, data_se) in enumerate(rows):
-        if not np.all(np.isfinite([fit_e, fit_se, data_e, data_se])):
+    for k, (label, text) in enumerate(zip(labels, np.ravel(warnings))):
+        if not text:
             continue
-        # beyond 2 combined SE and beyond 1 mV (the interpolated crossing of a curved I-V is
-        # off by a fraction of a mV even without noise)
-        if abs(fit_e - data_e) <= max(2 * np.hypot(fit_se, data_se), 1e-3):
-            continue
-        emit(f"warning: {label}: the fitted E_rev {fit_e * 1e3:.2f} ± {fit_se * 1e3:.2f} mV and "
-              f"the data's zero crossing {data_e * 1e3:.2f} ± {data_se * 1e3:.2f} mV disagree "
-              f"(beyond 2 combined SE): the model does not describe the data near reversal")
+        emit(f"warning: {label}: {text}")
         if two_ions:
             p = np.ravel(ratio)[k]
             fitted = np.asarray(res.params["ratios"]).reshape(-1, 2)[k, other]
@@ -66,13 +58,15 @@ def flag_ohmic(res, intervals: dict, v: np.ndarray) -> tuple:
     Flagged (status OUT_OF_RANGE or UNIDENTIFIABLE, never CONVERGED): a negative conductance
     (an open channel's instantaneous current rises with voltage), an E_rev beyond the tail
     voltages by more than half their span (an extrapolation the points do not support), or a
-    95% profile interval of g or E_rev without finite ends. An E_rev beyond the tail voltages
-    by less is a warning with the distance.
+    95% profile interval of g or E_rev without finite ends or not pinned down by the rule of
+    every protocol (``fitting.engine.quality.interval_verdicts``). An E_rev beyond the tail
+    voltages by less is a warning with the distance.
 
     Args:
       res: ``FitResult`` of ``Ohmic`` on one I-V; intervals: its profile intervals;
       v: (S,) the tail voltages used [V].
     """
+    from fitting.engine.quality import interval_verdicts
     from fitting.engine.summary import extrapolation_warning
 
     status = Status(int(res.status))
@@ -90,10 +84,11 @@ def flag_ohmic(res, intervals: dict, v: np.ndarray) -> tuple:
     ends = [float(x) for name in ("g", "e_rev") if name in intervals
             for x in (intervals[name].lower, intervals[name].upper)]
     unbounded = not all(np.isfinite(ends))
-    if unbounded and not flags:
+    verdict = str(interval_verdicts(res, intervals))  # the rule of every protocol's fits
+    if (unbounded or verdict) and not flags:
         status = Status.UNIDENTIFIABLE
-        flags.append("the 95% profile interval of g or E_rev is unbounded: the points do not "
-                     "pin the I-V down")
+        flags.append(verdict or "the 95% profile interval of g or E_rev is unbounded: the "
+                     "points do not pin the I-V down")
     elif flags:
         status = Status.OUT_OF_RANGE
     return status, tuple(flags), (() if flags or not far else (far,))
