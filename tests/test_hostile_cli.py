@@ -406,3 +406,17 @@ def test_a_chord_gv_without_a_reversal_says_so(shared_data):
     assert "chord G-V     : refused (no reversal potential: the joint fit was refused and none " \
            "was given; give --e-rev)" in out.stdout
     assert "too few valid points" not in out.stdout
+
+
+def test_a_signal_of_an_earlier_call_does_not_stop_the_next_one(capsys):
+    """main() called from Python after an interrupted call: the spent signal is forgotten."""
+    from fitting.cli import interrupt
+    from fitting.cli.main import main
+
+    interrupt.interrupted, interrupt.signal_number = True, signal.SIGINT  # as after Ctrl-C
+    try:
+        assert main(["nernst", "--ion", "K", "--c-in", "140mM", "--c-out", "5mM", "--temperature", "22C"]) == 0
+        assert "mV" in capsys.readouterr().out
+        assert not interrupt.interrupted
+    finally:
+        interrupt.interrupted, interrupt.signal_number = False, None

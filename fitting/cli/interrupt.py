@@ -100,6 +100,8 @@ def install(command: bool = False) -> dict:
     Returns:
       The handlers replaced, signal number -> handler (for ``restore``).
     """
+    global interrupted, signal_number
+    interrupted, signal_number = False, None  # a new command: an earlier call's signal is spent
     previous = {}
     for number in (signal.SIGINT, signal.SIGTERM):
         try:
