@@ -11,6 +11,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -118,3 +119,59 @@ def test_a_slow_tail_reaches_the_scipy_optimum_and_is_converged(dtype):
         assert abs(got - value) <= 0.05 * se, (name, got, value, se)
     model = y - res.predict(s.astype(np.float64).astype(dtype)).astype(np.float64)
     np.testing.assert_allclose(np.sum(model ** 2), rss, rtol=1e-5)
+
+
+# --- 2. the console entry point: signal handlers before any heavy import -----------------------
+
+def _console_script():
+    """What pip's wrapper of the ``ionjax`` entry point in pyproject.toml runs (less its
+    ``import re``, which the interpreter's site has loaded already)."""
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as handle:
+        entry = tomllib.load(handle)["project"]["scripts"]["ionjax"]
+    module, function = entry.split(":")
+    return f"import sys\nfrom {module} import {function}\nsys.exit({function}())"
+
+
+# what runs before the handlers are installed: the wrapper's code, the import machinery, and
+# the lazy namespaces of the packages around the entry module (a few ms; no CLI module, no jax)
+_BEFORE_HANDLERS = {os.path.join(ROOT, *p.split("/")) for p in (
+    "fitting/__init__.py", "fitting/cli/__init__.py", "fitting/cli/__main__.py",
+    "fitting/cli/interrupt.py", "ionjax/__init__.py", "ionjax/_src/__init__.py",
+    "ionjax/_src/lazy.py")}
+
+
+def test_the_console_entry_point_handles_a_signal_in_its_first_milliseconds():
+    """SIGINT or SIGTERM 5-200 ms (the first 50 ms, and more for a loaded machine) after the start of the ``ionjax`` console script (the imports:
+    jax takes about a second) ends it with one line and 130 / 143, or, before the interpreter
+    has installed any handler, kills it quietly (-2 / -15). A traceback only from the few ms
+    before the entry module's handlers (``_BEFORE_HANDLERS``: the interpreter's start, frozen
+    importlib, the lazy package namespaces), never from the CLI's modules. The interpreter's site
+    module (which no package can guard) is left out with -S, its packages given by PYTHONPATH;
+    the old entry point (fitting.cli.main:main, handlers installed after importing the parser,
+    ~40 ms) printed KeyboardInterrupt tracebacks from fitting/cli/arguments.py and others."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [ROOT] + [p for p in sys.path if p and os.path.isdir(p) and p != ROOT]))
+    command = [sys.executable, "-S", "-c", _console_script(), "nernst", "--ion", "K",
+               "--c-in", "140", "--c-out", "5", "--temperature", "25C"]
+    runs = [(signal.SIGINT, t) for t in (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.08, 0.12, 0.2)]
+    runs += [(signal.SIGTERM, t) for t in (0.01, 0.03, 0.05, 0.08, 0.12, 0.2)]
+    handled = 0
+    for number, delay in runs:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        time.sleep(delay)
+        proc.send_signal(number)
+        stdout, stderr = proc.communicate(timeout=120)
+        ours = {f for f in re.findall(r'File "([^"]+)"', stderr) if f.startswith(ROOT)}
+        assert not ours - _BEFORE_HANDLERS, f"{number!r} at {delay} s:\n{stderr}"
+        if "Traceback" in stderr:  # before the handlers: the interpreter's start
+            continue
+        if proc.returncode == 0:  # finished before the signal came (a fast machine)
+            continue
+        assert proc.returncode in (128 + number, -number), (number, delay, proc.returncode,
+                                                             stderr)
+        if proc.returncode > 0:
+            handled += 1
+            assert stderr.strip().splitlines() == ["ionjax: interrupted"] or \
+                stderr.strip().splitlines()[-1].startswith("ionjax: interrupted"), stderr
+    assert handled > 0  # some signals did land in the command's own start
