@@ -119,13 +119,8 @@ def _lm_run(residual, state, limit):
         cosine = jnp.max(jnp.abs(g) / jnp.maximum(col_norm * jnp.sqrt(2 * s["cost"]), tiny),
                          initial=0.0)
         # a step below xtol ends the fit even when rejected (MINPACK's xtol test): at the optimum
-        # in float32 the cost is only known to rounding, so tiny steps may all be "uphill"; but
-        # not a step that lowered the cost by more than ftol: that is progress along a long
-        # valley (c and a of a slow exponential nearly cancel), where damped steps are short
-        # far from the optimum (float32 stopped at the first step, 5 % off in tau: STALLED)
-        progress = accept & ~small_change
-        converged = ((small_step & ~progress) | (accept & small_change) | (cosine <= gtol)
-                     | (s["cost"] <= tiny))
+        # in float32 the cost is only known to rounding, so tiny steps may all be "uphill"
+        converged = small_step | (accept & small_change) | (cosine <= gtol) | (s["cost"] <= tiny)
         lam_accept = s["lam"] * jnp.maximum(LM_MIN_SHRINK, 1.0 - (2.0 * rho - 1.0) ** 3)
         gave_up = s["lam"] > LM_LAMBDA_MAX
         return dict(

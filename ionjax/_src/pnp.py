@@ -290,9 +290,9 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
       charge the current tends to ``ghk_current`` with p = D A / L [m^3/s]. NaN, and
       ``converged`` False, where an input is invalid (a concentration, D, L, A or eps_r
       <= 0 or not finite, a non-integer valence; traced, a concentration above 10 M, L above
-      100 um, T outside 200..400 K, which concrete values raise, see Raises) or Newton did not converge (at most 60
-      iterations); the gradient there is NaN too. Differentiable (implicit function theorem)
-      w.r.t. every floating input.
+      100 um, T outside 200..400 K, which concrete values raise, see Raises) or Newton did
+      not converge (at most 60 iterations); the gradient there is NaN too. Differentiable
+      (implicit function theorem) w.r.t. every floating input.
 
     Raises:
       ValueError: (at trace time) z, diffusion, c_in, c_out not all of shape (S,), n_grid < 2,
