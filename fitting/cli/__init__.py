@@ -12,7 +12,7 @@
 
 Imports ``fitting.protocols``, ``fitting.outputs``, ``fitting.engine``, ``fitting.models``,
 ``fitting.recordings`` and ``ionjax``; nothing imports ``fitting.cli`` but the ``ionjax``
-console script (``python -m fitting``) and ``fitting.plot``.
+console script (``fitting.cli.__main__:run``, also ``python -m fitting``) and ``fitting.plot``.
 """
 
 __all__: list[str] = []  # a namespace of modules: import them by name

@@ -1,7 +1,9 @@
-"""``python -m fitting.cli`` (and ``python -m fitting``): the ``ionjax`` command.
+"""``python -m fitting.cli`` (and ``python -m fitting``), and the ``ionjax`` console script
+(``pyproject.toml``: ``fitting.cli.__main__:run``): the ``ionjax`` command.
 
-The signal handlers come first, so that Ctrl-C during the imports ends the command with one
-line and the status 130 (143 for SIGTERM), not a traceback."""
+The signal handlers come first, before any heavy import (this module loads ``fitting``'s lazy
+namespace and ``interrupt``, a few ms), so that Ctrl-C during the imports ends the command with
+one line and the status 130 (143 for SIGTERM), not a traceback."""
 
 import os
 import sys

@@ -4,9 +4,10 @@ The command parses, calls the protocol's API (``fitting.protocols.<name>``: ``ex
 ``analyse``, whose ``Analysis.text`` it prints) and writes: the tidy table
 (``fitting.outputs.table``: one row per file x sweep (or route) x quantity, with columns
 ``file``, ``item``, ``quantity``, ``unit`` (SI), ``value``, ``stderr``, ``lower``/``upper``
-(95% profile-likelihood interval where one is computed) and ``status`` (a ``fitting.Status``
-name); CSV, JSON, Parquet or NWB by the extension of ``--out``), the figure (one panel per
-file, drawn by the protocol) and the protocol's own files (the ramp's ``--iv-out``).
+(95% profile-likelihood interval where one is computed), ``status`` (a ``fitting.Status``
+name) and ``notes`` (its file's, as in ``ionjax fit``'s table: ``with_notes``); CSV, JSON,
+Parquet or NWB by the extension of ``--out``), the figure (one panel per file, drawn by the
+protocol) and the protocol's own files (the ramp's ``--iv-out``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fitting.cli.inputs import (EXIT_NO_RESULT, check_output_formats, check_path
 from fitting.cli.progress import progress_bar
 from fitting.outputs.table import write_table
 
-__all__ = ["COMMAND", "cmd_analyze"]
+__all__ = ["COMMAND", "cmd_analyze", "with_notes"]
 
 
 def _check_outputs(files: list, out: str | None, iv_out: str | None,
@@ -52,14 +53,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     options = options_of(protocol, args)
     iv_out = getattr(args, "iv_out", None)
     _check_outputs(args.files, args.out, iv_out, args.plot)
-    analyses = []
+    analyses, reading = [], []
     if protocol.together:
         check_paths(args.files, (args.out, args.plot))
         data = protocol.extract(args.files, options,
                                 progress_bar(not args.no_progress, "reading", "file"))
         from fitting.protocols.steady_iv import notes
 
-        report_notes(notes(data, options.channel is not None))
+        reading = notes(data, options.channel is not None)
+        report_notes(reading)
         analyses.append(protocol.analyse(data, options))
         print(analyses[-1].text)
     else:
@@ -67,7 +69,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             analyses.append(protocol.run(path, options))
             print(analyses[-1].text)
             interrupt.check()
-    rows = [row for analysis in analyses for row in protocol.rows(analysis)]
+    rows = with_notes([row for analysis in analyses for row in protocol.rows(analysis)],
+                      analyses, reading)
     if args.out is not None:
         write_table(args.out, rows, files=args.files)
         print(f"results written to {args.out}")
@@ -83,6 +86,40 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print("ionjax: error: no usable result (see the status column)", file=sys.stderr)
         return EXIT_NO_RESULT
     return 0
+
+
+_SAID = ("refused (", "not available (", "warning: ")  # report lines that are notes
+
+
+def with_notes(rows: list, analyses: list, reading: list) -> list:
+    """Each row with ``notes``: those of its file, as in ``ionjax fit``'s table (one string,
+    "; "-separated, "" for none): the notes of the file's reading (``reading``: (file, note)
+    pairs; "" for the whole reading), the report's refusals and warnings about it (its lines
+    holding "refused (", "not available (" or "warning: "), and the message of each status
+    that gives no value (e.g. ``STALLED``)."""
+    from fitting.engine.status import Status, usable
+
+    said = {}
+    for analysis in analyses:
+        sources = analysis.source if isinstance(analysis.source, (list, tuple)) else [
+            analysis.source]
+        lines = [line.strip() for line in analysis.text.splitlines()
+                 if any(key in line for key in _SAID)]
+        names = [str(source) for source in sources]
+        for line in lines:  # a line naming files is theirs; one naming none, every file's
+            named = [n for n in names if n in line or os.path.basename(n) in line]
+            for name in named or names:
+                said.setdefault(name, []).append(line)
+        for name in names:
+            said.setdefault(name, [])
+    for source, note in reading:
+        for key in (said if source == "" else [str(source)]):
+            said.setdefault(key, []).append(note)
+    for row in rows:
+        if row["status"] and not usable(Status[row["status"]]):
+            said.setdefault(row["file"], []).append(Status[row["status"]].message)
+    text = {key: "; ".join(dict.fromkeys(lines)) for key, lines in said.items()}
+    return [{**row, "notes": text.get(row["file"], "")} for row in rows]
 
 
 COMMAND = {"analyze": cmd_analyze}

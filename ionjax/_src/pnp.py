@@ -56,7 +56,8 @@ import numpy as np
 from ionjax._src._common import as_float, is_concrete, nan_unless, valid_temperature
 from ionjax._src.constants import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
 from ionjax._src.ghk import f_pair
-from ionjax._src.validation import MAX_CONCENTRATION, MAX_LENGTH, NEUTRALITY_RTOL
+from ionjax._src.validation import (MAX_CONCENTRATION, MAX_LENGTH, NEUTRALITY_RTOL,
+                                    validate_inputs)
 
 _MAX_ITERATIONS = 60
 _MAX_STEP = 2.0  # largest Newton update of psi and eta (thermal voltages)
@@ -217,6 +218,17 @@ def _check_neutral_baths(z, c_in, c_out):
                              "the solution, permeant or not")
 
 
+def _check_bounds(**named):
+    """Host side, on concrete values (temperature, length, c_in, c_out): a value out of its
+    bound raises ``validate_inputs``'s error, which names the likely slip (37 K: "did you mean
+    37 degC (310.15 K)?"; a length in um, a concentration in uM). A value <= 0 or not finite is
+    invalid input instead, NaN like every other (not checked here)."""
+    for name, value in named.items():
+        a = np.asarray(value, float)
+        if np.all(np.isfinite(a) & (a > 0)):
+            validate_inputs(**{name: a})
+
+
 def _solve(v, z, diffusion, c_in, c_out, fixed, length, area, temperature, permittivity,
            n_grid):
     """The steady PNP problem for one scalar v; arguments already cast (see ``pnp_steady``)."""
@@ -277,17 +289,20 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
       c [mol/m^3] (..., N+1, S), converged, iterations). For small L/(Debye length) and no fixed
       charge the current tends to ``ghk_current`` with p = D A / L [m^3/s]. NaN, and
       ``converged`` False, where an input is invalid (a concentration, D, L, A or eps_r
-      <= 0 or not finite, a concentration above 10 M, L above 100 um, T outside 200..400 K,
-      a non-integer valence) or Newton did not converge (at most 60
-      iterations); the gradient there is NaN too. Differentiable (implicit function theorem)
-      w.r.t. every floating input.
+      <= 0 or not finite, a non-integer valence; traced, a concentration above 10 M, L above
+      100 um, T outside 200..400 K, which concrete values raise, see Raises) or Newton did
+      not converge (at most 60 iterations); the gradient there is NaN too. Differentiable
+      (implicit function theorem) w.r.t. every floating input.
 
     Raises:
       ValueError: (at trace time) z, diffusion, c_in, c_out not all of shape (S,), n_grid < 2,
         or a fixed_charge of another length than n_grid or n_grid + 1; and, when z, c_in and
         c_out are concrete (not traced inside jit or grad), a bath that is not electroneutral
         (|sum z c| > 1e-6 sum |z| c): it has lost an ion, and its Poisson boundary data would
-        charge the bath. Inside jit that check is the caller's (``fitting.PNPChannel`` does it).
+        charge the bath; and a concrete temperature, length or concentration outside its bound
+        (the message of ``validate_inputs`` names the slip: 37 K, "did you mean 37 degC
+        (310.15 K)?"). Inside jit these checks are the caller's (``fitting.PNPChannel`` does
+        them) and the result is NaN.
     """
     if fixed_charge is None:
         fixed_charge = 0.0
@@ -303,6 +318,9 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
                          f"{n_grid + 1} node values; got shape {jnp.shape(fixed_charge)}")
     if is_concrete((z, c_in, c_out)):
         _check_neutral_baths(z, c_in, c_out)
+    _check_bounds(**{name: value for name, value in dict(
+        temperature=temperature, length=length, c_in=c_in, c_out=c_out).items()
+        if is_concrete((value,))})
     v, d, c_in, c_out, fixed, z, length, area, t, eps_r = as_float(
         v, diffusion, c_in, c_out, fixed_charge,
         config=(z, length, area, temperature, permittivity))

@@ -160,7 +160,9 @@ def written_by_ionjax(path: str | os.PathLike) -> bool:
 
         with open(path, "rb") as handle:
             first = handle.readline().decode("utf-8", "replace").strip()
-        return first.startswith(PROVENANCE.strip()) or first == ",".join(TIDY_FIELDS)
+        # the tidy header, with or without its last column (notes, since issue 23)
+        return first.startswith(PROVENANCE.strip()) or first in (
+            ",".join(TIDY_FIELDS), ",".join(TIDY_FIELDS[:-1]))
     if _head(path, 8) == HDF5_MAGIC:
         try:
             import h5py

@@ -45,7 +45,8 @@ __all__ = ["PROVENANCE", "TIDY_FIELDS", "VOLTAGE_NAMES", "read", "read_csv", "sn
 PROVENANCE = "# provenance: "
 # the columns of the tidy results table of ``ionjax analyze`` (fitting.outputs.table): such a
 # CSV is an output of ionjax, never an input
-TIDY_FIELDS = ("file", "item", "quantity", "unit", "value", "stderr", "lower", "upper", "status")
+TIDY_FIELDS = ("file", "item", "quantity", "unit", "value", "stderr", "lower", "upper", "status",
+               "notes")
 
 _LABEL_COLUMNS = ("recording", "cell")
 VOLTAGE_NAMES = ("v", "voltage", "v_m", "vm", "potential", "v_cmd", "vcmd", "command")
