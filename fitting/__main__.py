@@ -1,7 +1,7 @@
-"""``python -m fitting``: the ``ionjax`` command."""
+"""``python -m fitting``: the ``ionjax`` command (``fitting.cli.__main__.run``)."""
 
 import sys
 
-from fitting.cli.main import main
+from fitting.cli.__main__ import run
 
-sys.exit(main())
+sys.exit(run())

@@ -49,6 +49,8 @@ _EXPORTS = {
         "access_current", "access_resistance", "diffusion_limited_fraction",
         "stokes_einstein_diffusion", "stokes_radius", "viscosity_scaled_conductance",
         "walden_conductance"],
-    "_src.validation": ["validate_inputs"],
+    "_src.validation": [
+        "MAX_CONCENTRATION", "MAX_LENGTH", "MAX_VALENCE", "NEUTRALITY_RTOL", "TEMPERATURE_RANGE",
+        "validate_inputs"],
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -43,8 +43,11 @@ def test_cases_cover_failures_and_every_model(golden):
     assert np.any(np.isnan(golden["ohmic_lm/params.g"]))
 
 
-# recordings that may now be refused: (case prefix, rows) -> the new statuses allowed there
-REFUSED = {"ohmic": (range(4, 5), {6}), "boltzmann": (range(20), {5})}
+# recordings that may now be refused: (case prefix, rows) -> the new statuses allowed there.
+# The linear cells of the Boltzmann batch have no gating to find: UNIDENTIFIABLE, or (since the
+# starting values are scaled before squaring, issue 23) SINGULAR where the float32 fit now ends
+# with the gate saturated over the data, which leaves g_max and the gate inseparable.
+REFUSED = {"ohmic": (range(4, 5), {6}), "boltzmann": (range(20), {4, 5})}
 
 
 @pytest.mark.parametrize("name", sorted(golden_fits.cases()))
@@ -55,7 +58,8 @@ def test_results_identical_to_saved(name, golden, data):
     saved = {k.split("/", 1)[1]: v for k, v in golden.items() if k.startswith(name + "/")}
     assert sorted(out) == sorted(saved)
     status = out["status"]
-    refused = np.isin(status, [Status.UNIDENTIFIABLE, Status.NO_SIGNAL])
+    refused = np.isin(status, [Status.UNIDENTIFIABLE, Status.NO_SIGNAL, Status.SINGULAR]) & \
+        (status != saved["status"])
     rows, allowed = next((r for prefix, r in REFUSED.items() if name.startswith(prefix)),
                          (range(0), set()))
     assert set(np.flatnonzero(refused)) <= set(rows), f"{name}: refused {np.flatnonzero(refused)}"
@@ -75,7 +79,12 @@ def test_results_identical_to_saved(name, golden, data):
         saved[field] = np.where(refused_fit, np.nan, saved[field])
     for field, value in out.items():
         assert value.dtype == saved[field].dtype, field
-        new, old = value[keep], saved[field][keep]
+        rows = keep
+        if field == "param_scale":  # a refused fit's internal scale (from its start) is no result
+            rows = keep & usable(status)
+        new, old = value[rows], saved[field][rows]
+        if new.size == 0:
+            continue
         if field == "n_steps":  # rounding may tip a convergence test by one iteration
             moved = new != old
             assert moved.sum() <= max(1, 0.1 * moved.size) and np.all(np.abs(new - old) <= 1), name

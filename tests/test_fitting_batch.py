@@ -315,10 +315,10 @@ def test_user_model_with_an_unhashable_callable_is_compared_by_identity():
 def test_status_enumeration_and_usable_rule():
     from fitting.engine.status import MESSAGES
 
-    assert [int(s) for s in fitting.Status] == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert [int(s) for s in fitting.Status] == [0, 1, 2, 3, 4, 5, 6, 7, 8]
     assert fitting.Status(4).message.startswith("singular") and MESSAGES[2].startswith("too few")
-    codes = np.array([0, 1, 2, 3, 4, 5, 6, 7])
-    np.testing.assert_array_equal(fitting.usable(codes), [True, True] + [False] * 6)
+    codes = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8])
+    np.testing.assert_array_equal(fitting.usable(codes), [True, True] + [False] * 7)
     np.testing.assert_array_equal(fitting.usable(jnp.asarray(codes)), fitting.usable(codes))
     np.testing.assert_array_equal(fitting.usable([0, 1, 3]), [True, True, False])
     assert fitting.STATUS_MESSAGES == MESSAGES

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from rc_circuit import filtered
 
 import fitting
 from fitting import io
@@ -13,18 +14,19 @@ DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "pr
 MEMTEST = os.path.join(DATA, "171116sh_0011.abf")
 
 RA, RM, CM, DV, VH, IH = 10e6, 200e6, 30e-12, -0.01, -0.07, -20e-12
-RATE, EDGE, END = 20000.0, 0.1, 0.3
+RATE, EDGE, END, FILTER = 20000.0, 0.1, 0.3, 5000.0
 
 
 def _rc_cell(sweeps, noise, seed):
-    """Current of Ra in series with Rm || Cm for a step V_hold -> V_hold + DV at EDGE (exact
-    solution, sampled at RATE), plus white noise of SD ``noise``."""
+    """Current of Ra in series with Rm || Cm for a step V_hold -> V_hold + DV at EDGE and back
+    at END (exact solution through the amplifier's 4-pole Bessel filter at FILTER, sampled at
+    RATE), plus white noise of SD ``noise``. (Issue 23 item 2: this cell was unfiltered, the
+    one trace an amplifier never records; extrapolating the fitted decay to the edge was right
+    for it only, and 1.7 times too large in C_m behind a 2 kHz filter.)"""
     t = np.arange(0, 0.5, 1 / RATE)
     tau = CM * RA * RM / (RA + RM)
-    x = t - EDGE
-    on = (x > 0) & (t < END)
-    clean = np.full_like(t, IH)
-    clean[on] += DV / (RA + RM) + (DV / RA - DV / (RA + RM)) * np.exp(-x[on] / tau)
+    response = (DV / (RA + RM), [DV / RA - DV / (RA + RM)], [tau])
+    clean = IH + filtered(t - EDGE, *response, FILTER) - filtered(t - END, *response, FILTER)
     rng = np.random.default_rng(seed)
     return t, clean + rng.normal(0, noise, (sweeps, t.size)), tau
 
@@ -70,50 +72,94 @@ needs_data = pytest.mark.skipif(not os.path.exists(MEMTEST), reason="../shared/d
 
 
 def _independent(path):
-    """The same extraction written from pyabf + numpy + scipy alone."""
+    """The same reading written from pyabf + numpy + scipy alone (issue 23 item 2): the decay
+    fitted with one and with two exponentials (curve_fit) from twice the mean transient's peak
+    delay, two kept where the summed AICc is lower by over 10, the samples' charge (trapezoid
+    over 12 slowest time constants), the filter delay t_d (brentq) and the circuit."""
     pyabf = pytest.importorskip("pyabf")
-    from scipy.optimize import curve_fit
+    from scipy.optimize import brentq, curve_fit
 
     abf = pyabf.ABF(path)
-    rate = abf.dataRate
-    out = []
+    rate, dt = abf.dataRate, 1 / abf.dataRate
+    i = []
     for s in abf.sweepList:
         abf.setSweep(s)
-        p1, p2 = abf.sweepEpochs.p1s[1], abf.sweepEpochs.p2s[1]
-        v_hold, v_step = abf.sweepEpochs.levels[0] * 1e-3, abf.sweepEpochs.levels[1] * 1e-3
-        t, i = np.arange(len(abf.sweepY)) / rate, abf.sweepY * 1e-12
-        edge, end = p1 / rate, p2 / rate
-        before = (t < edge) & (t >= 0.2 * edge)
-        i_hold = i[before].mean()
-        step = (t > edge) & (t < end)
-        head = step & (t < edge + 0.1 * (end - edge))
-        out.append((t, i, edge, end, v_hold, v_step, i_hold,
-                    np.flatnonzero(head)[np.argmax(np.abs(i[head] - i_hold))]))
-    start = max(o[-1] for o in out) + 1
+        i.append(abf.sweepY * 1e-12)
+    i = np.array(i)
+    p1, p2 = abf.sweepEpochs.p1s[1], abf.sweepEpochs.p2s[1]
+    dv = (abf.sweepEpochs.levels[1] - abf.sweepEpochs.levels[0]) * 1e-3
+    t = np.arange(i.shape[1]) / rate
+    edge, end = p1 / rate, p2 / rate
+    before = (t < edge) & (t >= 0.2 * edge)
+    i_hold = i[:, before].mean(axis=1)
+    head = np.abs(np.mean(i[:, p1 + 1:p1 + 1 + (p2 - p1 - 1) // 10] - i_hold[:, None], axis=0))
+    peak = int(np.argmax(head)) + 1
+    start = p1 + max(2 * peak, peak + 1)
+    mean = i.mean(axis=0)
+    drop = np.abs(mean[start:p2] - mean[p2 - (p2 - start) // 5:p2].mean())
+    tau_e = (np.flatnonzero(drop < drop[0] / np.e)[0]) * dt
+    stop = min(p2, start + max(int(500 * max(tau_e, dt) / dt), 20))
+    x = t[start:stop] - edge
+
+    def one(x, c, b, k):
+        return c + b * np.exp(-x / k)
+
+    def two(x, c, b1, k1, b2, k2):
+        return c + b1 * np.exp(-x / k1) + b2 * np.exp(-x / k2)
+
+    fits = {1: [], 2: []}
+    for y in i[:, start:stop]:
+        p, _ = curve_fit(one, x, y, p0=(y[-1], (y[0] - y[-1]) * np.exp(x[0] / tau_e), tau_e),
+                         xtol=1e-14, ftol=1e-14, maxfev=20000)
+        q, _ = curve_fit(two, x, y, p0=(p[0], 0.8 * p[1], 0.7 * p[2], 0.2 * p[1], 4 * p[2]),
+                         xtol=1e-14, ftol=1e-14, maxfev=50000)
+        if q[2] > q[4]:
+            q = q[[0, 3, 4, 1, 2]]
+        fits[1].append((p, np.sum((y - one(x, *p)) ** 2)))
+        fits[2].append((q, np.sum((y - two(x, *q)) ** 2)))
+    n = x.size
+
+    def aicc(rss, k):
+        return n * np.log(rss / n) + 2 * k + 2 * k * (k + 1) / (n - k - 1)
+
+    delta = sum(aicc(r2, 5) - aicc(r1, 3) for (_, r1), (_, r2) in zip(fits[1], fits[2]))
+    k = 2 if delta < -10 and all(q[1] * dv > 0 and q[3] * dv > 0 for q, _ in fits[2]) else 1
+    pars = np.array([p for p, _ in fits[k]])
+    c, b, tau = pars[:, 0], pars[:, 1::2], pars[:, 2::2]
+    k1 = int(np.searchsorted(t, edge + min(12 * tau.max(), end - edge))) - 1
     rows = []
-    for t, i, edge, end, v_hold, v_step, i_hold, _ in out:
-        x, y = t[start:] - edge, i[start:]
-        keep = t[start:] < end
-        x, y = x[keep], y[keep]
-        (i_ss, amp, tau), _ = curve_fit(lambda x, c, a, k: c + a * np.exp(-x / k), x, y,
-                                        p0=(y[-100:].mean(), y[0] - y[-100:].mean(), 2e-3),
-                                        xtol=1e-13, ftol=1e-13, maxfev=20000)
-        dv = v_step - v_hold
-        ra, rt = dv / (amp + i_ss - i_hold), dv / (i_ss - i_hold)
-        rows.append((ra, rt - ra, tau * (1 / ra + 1 / (rt - ra)), tau, i_hold))
-    return np.array(rows)
+    for s in range(len(i)):
+        d_ss = c[s] - i_hold[s]
+        area = np.trapezoid(i[s, p1:k1 + 1] - c[s], dx=dt)
+        t_d = brentq(lambda d: np.sum(b[s] * tau[s] * np.exp(-d / tau[s])) - d_ss * d - area,
+                     -tau[s, 0], 5 * tau[s, -1])
+        ra = dv / (np.sum(b[s] * np.exp(-t_d / tau[s])) + d_ss)
+        rt = dv / d_ss
+        cm = (area + d_ss * t_d) / dv * (rt / (rt - ra)) ** 2
+        ok = -dt < t_d < t[start] - edge and ra > 0 and rt - ra > 0
+        rows.append((ra, rt - ra, cm, tau[s, 0], i_hold[s]) if ok else (np.nan,) * 5)
+    return k, np.array(rows)
 
 
 @needs_data
 def test_real_memtest_equals_an_independent_scipy_extraction():
+    """Issue 23 item 2: this cell's transient has a slow second component (two exponentials,
+    chosen by the AICc), and the sweeps whose charge implies a filter delay beyond the fit's
+    start are refused (OUT_OF_RANGE) by both readings; the rest agree."""
     res, info = io.membrane_test_from_abf(MEMTEST)
     assert info == dict(epoch=1, sweeps=20, rate=20000.0)
     assert (res.v_hold, res.v_step) == pytest.approx((-0.07, -0.08))
-    assert np.all(res.status == 0)
-    ref = _independent(MEMTEST)
+    components, ref = _independent(MEMTEST)
+    assert res.components == components == 2
+    refused = np.isnan(ref[:, 0])
+    np.testing.assert_array_equal(res.status, np.where(refused, 7, 0))
+    assert refused.sum() <= 10  # 8 of 20 here: their fast component rises too slowly
     got = np.stack([res.values[k] for k in ("access_resistance", "membrane_resistance",
                                             "capacitance", "tau", "holding_current")], axis=1)
-    np.testing.assert_allclose(got, ref, rtol=1e-5)
+    np.testing.assert_allclose(got[~refused], ref[~refused], rtol=1e-4)
+    # C_m from the samples' charge alone, and the cell's, within 7% of each other
+    np.testing.assert_allclose(res.capacitance_from_charge[~refused],
+                               res.values["capacitance"][~refused], rtol=0.07)
 
 
 @needs_data
@@ -128,12 +174,15 @@ def test_real_memtest_agrees_with_pyabf_where_the_methods_agree():
     theirs = Memtest(pyabf.ABF(MEMTEST))
     # their pre-step window differs from this one (the 80% before the edge): per sweep within
     # 3%, the mean over the 20 sweeps within 0.5%
-    np.testing.assert_allclose(res.values["holding_current"], theirs.Ih.values * 1e-12,
-                               rtol=0.03)
+    ok = res.status == 0  # the sweeps not refused (issue 23 item 2)
+    np.testing.assert_allclose(res.values["holding_current"][ok],
+                               theirs.Ih.values[ok] * 1e-12, rtol=0.03)
     np.testing.assert_allclose(res.mean()["holding_current"][0],
-                               np.mean(theirs.Ih.values) * 1e-12, rtol=5e-3)
-    np.testing.assert_allclose(res.mean()["access_resistance"][0],
-                               np.mean(theirs.Ra.values) * 1e6, rtol=0.05)
+                               np.mean(theirs.Ih.values[ok]) * 1e-12, rtol=5e-3)
+    # their R_a comes from the recorded peak, which the filter cuts: an upper bound, within 10%
+    # of this one (issue 23 item 2: the extrapolated exponential was within 5% of it by chance)
+    ra, theirs_ra = res.mean()["access_resistance"][0], np.mean(theirs.Ra.values[ok]) * 1e6
+    assert 0.9 * theirs_ra < ra < theirs_ra
 
 
 def test_single_exponential_cell_has_misfit_near_one():
@@ -152,12 +201,14 @@ def test_cli_analyze_membrane_test_writes_a_tidy_table(tmp_path):
     assert main(["--no-progress", "analyze", MEMTEST, "--protocol", "membrane-test",
                  "--out", str(out)]) == 0
     rows = list(csv.DictReader(open(out)))
-    # tidy: 20 sweeps x (6 quantities + charge C_m + misfit) + 6 mean rows
-    assert len(rows) == 20 * 8 + 6 and rows[-1]["item"] == "mean"
+    # tidy: 20 sweeps x (9 quantities (two exponentials: tau_slow, charge and filter delay
+    # added, issue 23 item 2) + charge C_m + misfit) + 10 mean rows + the components row
+    assert len(rows) == 20 * 11 + 10 + 1 and rows[-1]["item"] == "mean"
     res, _ = io.membrane_test_from_abf(MEMTEST)
-    row = next(r for r in rows if r["item"] == "3" and r["quantity"] == "access_resistance")
-    assert (row["unit"], float(row["value"])) == ("Ohm", res.values["access_resistance"][3])
-    assert float(row["stderr"]) == res.stderr["access_resistance"][3]
+    k = int(np.flatnonzero(res.status == 0)[0])  # a sweep not refused
+    row = next(r for r in rows if r["item"] == str(k) and r["quantity"] == "access_resistance")
+    assert (row["unit"], float(row["value"])) == ("Ohm", res.values["access_resistance"][k])
+    assert float(row["stderr"]) == res.stderr["access_resistance"][k]
     mean = next(r for r in rows if r["item"] == "mean" and r["quantity"] == "capacitance")
     assert float(mean["value"]) == res.mean()["capacitance"][0]
     # a wrong output extension is refused before anything is read or written

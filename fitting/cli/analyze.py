@@ -18,9 +18,9 @@ import sys
 from fitting.cli import interrupt
 from fitting.cli.arguments import options_of
 from fitting.cli.calculators import UsageError
-from fitting.cli.inputs import EXIT_NO_RESULT, check_paths, refuse_overwrite
+from fitting.cli.inputs import (EXIT_NO_RESULT, check_output_formats, check_paths,
+                                refuse_overwrite, report_notes)
 from fitting.cli.progress import progress_bar
-from fitting.outputs.results import RESULT_FORMATS
 from fitting.outputs.table import write_table
 
 __all__ = ["COMMAND", "cmd_analyze"]
@@ -29,25 +29,15 @@ __all__ = ["COMMAND", "cmd_analyze"]
 def _check_outputs(files: list, out: str | None, iv_out: str | None,
                    plot: str | None) -> None:
     """Refuse outputs that cannot be written: one ``UsageError`` line, before anything is
-    read or written."""
-    if out is not None and not out.lower().endswith(RESULT_FORMATS):
-        raise UsageError(f"{out}: results must be {', '.join(RESULT_FORMATS)}")
-    if iv_out is not None and not iv_out.lower().endswith(".csv"):
-        raise UsageError(f"{iv_out}: --iv-out writes a .csv table")
-    if plot is not None:
-        from fitting.cli.plot import supported_formats
-
-        ext = os.path.splitext(plot)[1].lower().lstrip(".")
-        if ext not in supported_formats():
-            raise UsageError(f"{plot}: figures are written as "
-                             f"{', '.join(sorted(supported_formats()))}")
+    read or written (``check_output_formats``: formats, folders)."""
+    check_output_formats(out, plot)
+    if iv_out is not None:
+        if not iv_out.lower().endswith(".csv"):
+            raise UsageError(f"{iv_out}: --iv-out writes a .csv table")
+        check_output_formats(None, None, iv_out)
     outputs = [x for x in (out, iv_out, plot) if x is not None]
     if len({os.path.realpath(x) for x in outputs}) < len(outputs):
         raise UsageError("--out, --iv-out and --plot must be different files")
-    for x in outputs:
-        folder = os.path.dirname(os.path.abspath(x))
-        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-            raise UsageError(f"{x}: cannot write there (no such folder, or not writable)")
     if len(files) > 1 and iv_out is not None:
         raise UsageError("--iv-out takes the curves of one file; analyze one ramp file at a time")
     refuse_overwrite(files, outputs)
@@ -69,8 +59,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                                 progress_bar(not args.no_progress, "reading", "file"))
         from fitting.protocols.steady_iv import notes
 
-        for line in notes(data, options.channel is not None):
-            print(f"ionjax: note: {line}", file=sys.stderr)
+        report_notes(notes(data, options.channel is not None))
         analyses.append(protocol.analyse(data, options))
         print(analyses[-1].text)
     else:

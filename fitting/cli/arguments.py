@@ -10,7 +10,8 @@ import dataclasses
 from typing import Any, Callable
 
 __all__ = ["protocol_defaults", "RECORDING_GROUP", "add_analyze_options", "add_recording_options", "argument_type",
-           "options_of", "positive_int", "protocol_fields", "temperature"]
+           "options_of", "positive_int", "protocol_fields", "quantity", "temperature",
+           "unit_argument"]
 
 RECORDING_GROUP = "recordings (ABF) and corrections"
 
@@ -30,6 +31,46 @@ def argument_type(parse: str, *extra) -> Callable[[str], Any]:
 
 
 temperature = argument_type("parse_temperature")
+
+
+def unit_argument(quantity: str) -> Callable[[str], str]:
+    """An argparse ``type``: a unit label of ``quantity`` ("pA", "nA", ...), its table spelling;
+    an empty or unknown one is a usage error."""
+    def convert(text: str) -> str:
+        from fitting.recordings.units import override_unit
+
+        try:
+            return override_unit(text, quantity, f"--{quantity}-unit")[0]
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+_UNITS_OF = {"voltage": ("mV", "V"), "resistance": ("MOhm", "GOhm"), "time": ("ms", "s")}
+
+
+def quantity(kind: str) -> Callable[[str], float]:
+    """An argparse ``type`` for a quantity written with its unit ("3.18mV" -> 0.00318 V, SI).
+
+    A bare number other than 0 is refused for voltages, resistances and times (is
+    ``--ljp 0.003`` volts or millivolts?), as the window's bounds are; concentrations keep
+    the field's habit, a bare number in mM (``--c-in 140``).
+    """
+    parse = argument_type("parse_quantity", kind)
+
+    def convert(text: str) -> float:
+        try:
+            bare = float(text)
+        except ValueError:
+            return parse(text)
+        if kind in _UNITS_OF and bare != 0:
+            raise argparse.ArgumentTypeError(
+                f"{text.strip()} has no unit: write it with one, e.g. "
+                + " or ".join(f"{text.strip()}{u}" for u in _UNITS_OF[kind]))
+        return parse(text)
+
+    return convert
 
 
 def positive_int(text: str) -> int:
@@ -59,18 +100,27 @@ def add_recording_options(p: argparse.ArgumentParser) -> None:
                    "...); NWB, WinWCP: in the table read off the command (0 is the holding "
                    "before its first change); default: automatic")
     g.add_argument("--command-channel", type=int,
-                   help="ADC channel recording the command voltage: step voltages are read from it "
-                        "(needed when a Clampex user list varies a level)")
-    g.add_argument("--voltage-unit", help="unit of the file's voltages, overriding its label "
-                                          "(e.g. mV for a column headed voltage_V)")
-    g.add_argument("--current-unit", help="unit of the file's currents, overriding its label "
-                                          "(e.g. pA)")
+                   help="ADC channel recording the COMMAND voltage (flat at each level): step "
+                        "voltages are read from it (needed when a Clampex user list varies a "
+                        "level)")
+    g.add_argument("--voltage-channel", type=int,
+                   help="ADC channel recording the MEMBRANE potential V_m (two-electrode clamp): "
+                        "step voltages are its mean over the window, the command's epochs still "
+                        "locate the step; the notes give max |V_m - V_cmd|. Not with "
+                        "--command-channel")
+    g.add_argument("--voltage-unit", type=unit_argument("voltage"),
+                   help="unit of the file's voltages, overriding its label (e.g. mV for a "
+                        "column headed voltage_V)")
+    g.add_argument("--current-unit", type=unit_argument("current"),
+                   help="unit of the file's currents, for a file whose label is missing or "
+                        "wrong (e.g. pA for a file labelled A that holds pA numbers); refused "
+                        "where the label's numbers are typical")
     g.add_argument("--leak", help="leak subtraction: 'ramp' or 'range:LO,HI' (mV)")
-    g.add_argument("--ljp", type=argument_type("parse_quantity", "voltage"),
+    g.add_argument("--ljp", type=quantity("voltage"),
                    help="liquid junction potential, e.g. 3.18mV (V_m = V_cmd - LJP)")
     g.add_argument("--pipette", help="pipette solution for the LJP, e.g. K=140,gluconate=140")
     g.add_argument("--bath", help="bath solution for the LJP, e.g. Na=140,Cl=140")
-    g.add_argument("--series-resistance", type=argument_type("parse_quantity", "resistance"),
+    g.add_argument("--series-resistance", type=quantity("resistance"),
                    help="series resistance, e.g. 10MOhm (V_m = V - I R_s (1 - compensation))")
     g.add_argument("--compensation", type=float, default=0.0,
                    help="fraction of R_s compensated by the amplifier, 0..1 (default 0)")
@@ -84,7 +134,7 @@ def _type_of(parse) -> Callable | None:
         return {"int": int, "float": float}[parse]
     if parse == "temperature":
         return temperature
-    return argument_type("parse_quantity", parse)
+    return quantity(parse)
 
 
 def protocol_fields() -> dict:

@@ -8,7 +8,7 @@ import ionjax
 from fitting.protocols.base import OptionError
 from fitting.protocols.ions import ion_valence, valences
 from fitting.protocols.steady_iv import solution_ljp
-from fitting.recordings.units import parse_concentrations, parse_list
+from fitting.recordings.units import check_dissolvable, parse_concentrations, parse_list
 
 __all__ = ["COMMAND", "UsageError", "cmd_ghk_voltage", "cmd_ljp", "cmd_nernst",
            "finite_or_refuse"]
@@ -42,6 +42,7 @@ def cmd_nernst(args) -> int:
                    "ionjax ghk-voltage for bi-ionic or substitution conditions)" if c == 0
                    else "a concentration cannot be negative")
             raise UsageError(f"{option} {c:g} mM: {why}; give {option} > 0")
+        check_dissolvable(c, f"{option} {c:g} mM")
     ionjax.validate_inputs(c_in=args.c_in, c_out=args.c_out, z=z, temperature=args.temperature,
                            quantity="nernst")
     e = ionjax.nernst_potential(args.c_in, args.c_out, z, temperature=args.temperature)
@@ -78,8 +79,10 @@ def cmd_ghk_voltage(args) -> int:
 
 def cmd_ljp(args) -> int:
     """``ionjax ljp``: the Henderson LJP [mV] of two solutions."""
-    ljp = solution_ljp(args.pipette, args.bath, args.temperature)
-    print(f"LJP = {_mv(ljp)} mV (bath relative to pipette; V_membrane = V_command - LJP)")
+    ljp = solution_ljp(args.pipette, args.bath, args.temperature)  # 0 mM: an ion absent
+    celsius = args.temperature - ionjax.ZERO_CELSIUS
+    print(f"LJP = {_mv(ljp)} mV at {celsius:.4g} degC (bath relative to pipette; V_membrane = "
+          "V_command - LJP)")
     return 0
 
 

@@ -24,6 +24,7 @@ from fitting.cli.inputs import (
 )
 from fitting.cli.progress import progress_bar
 from fitting.engine.status import Status, usable
+from fitting.engine.summary import extrapolation_warning
 from fitting.outputs.columns import strict_json
 from fitting.outputs.results import write_results
 from fitting.protocols.reversal import check_reversal
@@ -86,19 +87,23 @@ def build_model(name: str, ion: str | None = None, ions: str | None = None,
                            temperature, index))
 
 
-def row_text(data) -> dict:
+def row_text(data, channel_given: bool = False) -> dict:
     """Per recording of ``data`` (an IVData, one file or several stacked): ``source`` (its
-    file) and ``corrections`` (the corrections applied to it, as JSON)."""
+    file), ``corrections`` (the corrections applied to it, as JSON) and ``notes`` (the notes
+    of its file's reading, which stderr says once for all the files they concern)."""
+    from fitting.protocols.steady_iv import source_notes
+
     n = len(data.labels)
     sources = data.metadata.get("sources")
     counts = data.metadata.get("rows_per_source")
     if sources is None or counts is None:
         sources, counts = [data.metadata], [n]
-    source, corrections = [], []
+    source, corrections, notes = [], [], []
     for meta, count in zip(sources, counts):
         source += [str(meta.get("source", ""))] * count
         corrections += [strict_json(meta.get("corrections", []))] * count
-    return {"source": source[:n], "corrections": corrections[:n]}
+        notes += ["; ".join(source_notes(meta, channel_given))] * count
+    return {"source": source[:n], "corrections": corrections[:n], "notes": notes[:n]}
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -118,9 +123,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(res.summary() if single else res.summary(max_rows=args.max_rows, labels=data.labels))
     e = engine.reversal_potential(res)
     status = np.atleast_1d(np.asarray(res.status))
-    for label, value, err, code in zip(data.labels, np.atleast_1d(np.asarray(e.value)),
-                                       np.atleast_1d(np.asarray(e.stderr)), status):
-        if np.isfinite(value) and np.isfinite(err):
+    ranges = np.reshape(np.asarray(res.v_range, float), (-1, 2))
+    for label, value, err, code, v_range in zip(data.labels, np.atleast_1d(np.asarray(e.value)),
+                                                np.atleast_1d(np.asarray(e.stderr)), status,
+                                                ranges):
+        if np.isfinite(value) and err == 0:  # one permeant ion: its Nernst potential
+            print(f"E_rev {label}: {value * 1e3:.3f} mV (fixed by the concentrations, not "
+                  "fitted)")
+        elif np.isfinite(value) and np.isfinite(err):
             print(f"E_rev {label}: {value * 1e3:.3f} ± {err * 1e3:.3f} mV (stderr)")
         elif np.isfinite(value):
             print(f"E_rev {label}: {value * 1e3:.3f} mV (stderr undefined: no degrees of freedom)")
@@ -129,6 +139,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
             why = ("the fitted current does not cross zero" if usable(status)
                    else status.message)
             print(f"E_rev {label}: not available ({why})")
+        # the summary warns of a fitted e_rev parameter where it shows each recording
+        far = extrapolation_warning("E_rev", value, v_range)
+        if far and ("e_rev" not in res.params or len(data.labels) > args.max_rows):
+            print(f"warning: {label}: {far}")
     extra = check_reversal(res, v, i, e, data.labels)
     interrupt.check()
     if args.plot:  # first: drawing is the slow part, and an interrupt then leaves no output
@@ -147,7 +161,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
                      if args.intervals else None)
         write_results(args.out, res, data.labels, e, files=args.files,
                          provenance=provenance(args, data), extra=extra, intervals=intervals,
-                         text=row_text(data))
+                         text=row_text(data, args.channel is not None))
         print(f"results written to {args.out}")
     if args.plot:
         print(f"figure written to {args.plot}")

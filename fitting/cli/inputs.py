@@ -15,7 +15,7 @@ from fitting.recordings.formats.registry import written_by_ionjax
 
 __all__ = ["EXIT_NO_RESULT", "check_output_formats", "check_paths", "expand_folders",
            "provenance", "read_recordings", "recording_options", "refuse_overwrite",
-           "report_skipped"]
+           "report_notes", "report_skipped"]
 
 EXIT_NO_RESULT = 3  # every recording was refused: the results file holds no number
 
@@ -85,16 +85,37 @@ def read_recordings(files: list, options, *, outputs=(), progress: bool = True):
 
     check_paths(files, outputs)
     data = read_steps(files, options, progress_bar(progress, "reading", "file"))
-    for line in notes(data, options.channel is not None):
-        print(f"ionjax: note: {line}", file=sys.stderr)
+    report_notes(notes(data, options.channel is not None))
     return data
 
 
-def check_output_formats(out: str | None, plot: str | None) -> None:
-    """Refuse output names whose format is not written, before any work or any file."""
+def report_notes(pairs: list) -> None:
+    """Each distinct note of a reading once on stderr, with the number of files it concerns:
+    ``ionjax: note: a.abf: ...`` for one file, ``ionjax: note (600 files, a.abf ... z.abf):
+    ...`` for several (the results table keeps each file's notes).
+
+    Args:
+      pairs: (file, note) pairs (``fitting.protocols.steady_iv.notes``).
+    """
+    files = {}
+    for source, text in pairs:
+        files.setdefault(text, []).append(source)
+    for text, sources in files.items():
+        if sources == [""]:  # a note of the whole reading
+            print(f"ionjax: note: {text}", file=sys.stderr)
+        elif len(sources) == 1:
+            print(f"ionjax: note: {sources[0]}: {text}", file=sys.stderr)
+        else:
+            span = ", ".join(sources) if len(sources) == 2 else f"{sources[0]} ... {sources[-1]}"
+            print(f"ionjax: note ({len(sources)} files, {span}): {text}", file=sys.stderr)
+
+
+def check_output_formats(out: str | None, plot: str | None, *others: str | None) -> None:
+    """Refuse output names whose format is not written, and outputs that are folders or lie
+    in no writable folder, before any work or any file (``others``: more output files)."""
     if out is not None and os.path.splitext(str(out))[1].lower() not in RESULT_FORMATS:
         raise UsageError(f"{out}: results must be {', '.join(RESULT_FORMATS)}")
-    for path in (out, plot):
+    for path in (out, plot, *others):
         if path is None:
             continue
         folder = os.path.dirname(os.path.abspath(str(path)))

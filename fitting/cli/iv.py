@@ -8,6 +8,7 @@ import argparse
 from fitting.cli import interrupt
 from fitting.cli.calculators import UsageError
 from fitting.cli.inputs import (
+    check_output_formats,
     provenance,
     read_recordings,
     recording_options,
@@ -25,11 +26,16 @@ def cmd_iv(args: argparse.Namespace) -> int:
         raise UsageError("ionjax iv needs --out FILE.csv")
     if not str(args.out).lower().endswith(".csv"):
         raise UsageError(f"{args.out}: ionjax iv writes a .csv table")
+    check_output_formats(None, None, args.out)
     data = read_recordings(args.files, recording_options(args), outputs=(args.out, None),
                            progress=not args.no_progress)
     interrupt.check()
+    import numpy as np
+
+    big = bool(np.nanmax(np.abs(data.i), initial=0.0) > 1e-6)  # two-electrode: nA reads back
     write_csv(args.out, IVData(v=data.v, i=data.i, labels=data.labels,
-                               metadata=dict(provenance(args, data), files=args.files)))
+                               metadata=dict(provenance(args, data), files=args.files)),
+              units="mV/nA" if big else "mV/pA")
     print(f"{len(data.labels)} I-V curve(s) written to {args.out}")
     return report_skipped(data)
 

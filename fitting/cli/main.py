@@ -18,19 +18,20 @@ refused; outputs are written atomically.
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from fitting.cli.arguments import (
     add_analyze_options,
     add_recording_options,
-    argument_type,
     positive_int,
+    quantity,
     temperature,
 )
 from fitting.cli.recipe import with_recipe
 from fitting.protocols.registry import PROTOCOLS  # names only: loads no jax
 
-__all__ = ["EXIT_BAD_INPUT", "build_parser", "main"]
+__all__ = ["EXIT_BAD_INPUT", "build_parser", "in_cli_voice", "main", "negative_values"]
 
 EXIT_BAD_INPUT = 2
 COMMANDS = {"fit": "fitting.cli.fit", "iv": "fitting.cli.iv", "analyze": "fitting.cli.analyze",
@@ -57,7 +58,7 @@ def _add_fit_options(p):
 
 
 def _add_calculators(sub):
-    concentration = argument_type("parse_quantity", "concentration")
+    concentration = quantity("concentration")
     p = sub.add_parser("nernst", help="Nernst potential")
     p.add_argument("--ion", help="ion name (valence from the ion table)")
     p.add_argument("--z", type=int, help="valence (instead of --ion)")
@@ -85,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="ionjax", description="Fit patch-clamp I-V recordings; ion-transport calculators. "
-                                   "Units: mV, pA, mM unless written (e.g. 3.18mV, 22C).")
+                                   "Quantities carry their unit (3.18mV, 10MOhm, 2.5ms, 22C); "
+                                   "concentrations are in mM (--c-in 140).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bars (they are drawn only on a terminal anyway)")
@@ -137,15 +139,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(exc):
-    """The message of a failed command: the error itself for bad input, else marked internal."""
+def _one_line(exc, options=frozenset()):
+    """The message of a failed command: the error itself for bad input, else marked internal;
+    in the command's voice (``in_cli_voice``)."""
     from fitting.recordings.errors import InputError
 
     known = (InputError, ValueError, OSError, ImportError)
     kind = "" if isinstance(exc, known) else f"internal error ({type(exc).__name__}): "
     if isinstance(exc, OSError) and exc.filename:
         return f"{kind}{exc.filename}: {exc.strerror}"
-    return f"{kind}{exc}"
+    return f"{kind}{in_cli_voice(str(getattr(exc, 'cli_message', None) or exc), options)}"
+
+
+_KEYWORD = re.compile(r"(?<![\w.-])([a-z][a-z0-9_]*)=(?: \((--[a-z0-9-]+)(\)|; )|(?![\w=]))")
+
+
+def in_cli_voice(message: str, options) -> str:
+    """A library message as the command says it: each keyword argument it names (``epoch=``,
+    ``current_unit= (--current-unit)``) becomes the command's option (``--epoch``,
+    ``--current-unit``) where the command has that option; the Python API keeps its own
+    wording. A message may also carry the command's wording whole, as the exception's
+    ``cli_message`` attribute.
+
+    Args:
+      message: the exception's text (one line).
+      options: the option strings of the command (e.g. {"--epoch", "--window"}).
+    """
+    def option(match):
+        flag = match.group(2) or "--" + match.group(1).replace("_", "-")
+        if flag not in options:
+            return match.group(0)
+        return flag + (" (" if match.group(3) == "; " else "")
+
+    return _KEYWORD.sub(option, message)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -154,23 +180,64 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list | None = None) -> int:
-    """Entry point of the ``ionjax`` console script; returns the exit status."""
+    """Entry point of the ``ionjax`` console script; returns the exit status.
+
+    Ctrl-C or SIGTERM at any moment after the first line (the imports and the parsing
+    included) ends the command with one line and the status 130 (SIGINT) or 143 (SIGTERM).
+    """
+    from fitting.cli import interrupt  # first, before the heavy imports: the signal only
+
+    if argv is None:  # the console command: also silence interrupts lost in callbacks
+        previous = interrupt.install(command=True)
+    else:
+        previous = interrupt.install()
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:
+        if argv is None:  # a second signal now ends the process at once, quietly
+            interrupt.leave()
+        print("ionjax: interrupted; no partial output was left", file=sys.stderr)
+        if argv is None:  # the command itself: leave at once. Tearing the interpreter down
+            sys.stderr.flush()  # while XLA still compiles on its threads can crash it; the
+            os._exit(interrupt.exit_code())  # temporary output files are already removed
+        interrupt.restore(previous)
+        return interrupt.exit_code()
+    if argv is None:
+        interrupt.leave()
+    else:  # called from Python: the caller's handlers again
+        interrupt.restore(previous)
+    return code
+
+
+_NEGATIVE = re.compile(r"-\d")  # "-150mV", "-10ms,20ms": a value, never an option name
+
+
+def negative_values(argv: list) -> list:
+    """``--e-rev -150mV`` as ``--e-rev=-150mV``: argparse takes a value that starts with "-"
+    and is not a bare number for an option name ("expected one argument")."""
+    out = []
+    for token in argv:
+        previous = out[-1] if out else ""
+        if _NEGATIVE.match(str(token)) and previous.startswith("--") and "=" not in previous:
+            out[-1] = f"{previous}={token}"
+        else:
+            out.append(str(token))
+    return out
+
+
+def _main(argv: list | None) -> int:
+    """Parse, then run the command; every failure one line on stderr (unless --debug)."""
     parser = build_parser()
     argv = with_recipe(parser, argv)
     if "--no-progress" in argv:  # a global option, accepted after the command's name too
         argv = ["--no-progress"] + [t for t in argv if t != "--no-progress"]
-    args = parser.parse_args(argv)
+    args = parser.parse_args(negative_values(argv))
     if args.command == "nernst" and args.ion is None and args.z is None:
         parser.error("nernst needs --ion NAME or --z VALENCE")
     if args.command in ("fit", "example", "analyze"):
         from fitting.engine.compiled import enable_persistent_cache
 
         enable_persistent_cache()
-    # SIGTERM ends the command like Ctrl-C: clean-up (temporary output files) runs first, and
-    # a signal whose exception something swallowed is raised again before any output
-    from fitting.cli import interrupt
-
-    interrupt.install()
     try:
         from fitting.cli.inputs import expand_folders
 
@@ -178,19 +245,14 @@ def main(argv: list | None = None) -> int:
             args.files = expand_folders(args.files, [getattr(args, k, None) for k in
                                                      ("out", "plot", "iv_out")])
         return _run(args)
-    except KeyboardInterrupt:
-        print("ionjax: interrupted; no partial output was left", file=sys.stderr)
-        if argv is None:  # the command itself: leave at once. Tearing the interpreter down
-            sys.stdout.flush()  # while XLA still compiles on its threads can crash it; the
-            sys.stderr.flush()  # temporary output files are already removed at this point
-            os._exit(130)
-        return 130
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line unless --debug
         if args.debug:
             raise
-        print(f"ionjax: error: {_one_line(exc)}", file=sys.stderr)
+        command = next(a for a in parser._actions
+                       if isinstance(a, argparse._SubParsersAction)).choices[args.command]
+        options = {o for a in command._actions for o in a.option_strings}
+        print(f"ionjax: error: {_one_line(exc, options)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,23 +22,36 @@ def _recipe_tokens(parser: argparse.ArgumentParser, path: str) -> list:
             parser.error("--recipe needs Python >= 3.11 or the tomli package")
     try:
         with open(path, "rb") as handle:
-            recipe = tomllib.load(handle)
+            recipe = tomllib.loads(handle.read().decode("utf-8"))
     except OSError as exc:
-        parser.error(f"--recipe {path}: {exc.strerror}")
+        parser.error(f"--recipe {path}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        parser.error(f"--recipe {path}: not a TOML text file (not UTF-8); a recipe is a text "
+                     "file such as: protocol = \"tail\"")
     except tomllib.TOMLDecodeError as exc:
         parser.error(f"--recipe {path}: not valid TOML ({exc})")
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     options = {o for a in sub.choices["analyze"]._actions for o in a.option_strings}
-    tokens = []
+    tokens, keys = [], {}
     for key, value in recipe.items():
         flag = "--" + str(key).replace("_", "-")
         if flag not in options or flag in ("--help", "--recipe", "--out", "--plot", "--iv-out"):
             parser.error(f"--recipe {path}: {key!r} is not an option a recipe can set "
                          "(see ionjax analyze --help; outputs are given on the command line)")
+        if flag in keys:  # series-resistance and series_resistance: one option twice
+            parser.error(f"--recipe {path}: {keys[flag]!r} and {key!r} both set {flag}; "
+                         "keep one")
+        keys[flag] = key
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             parser.error(f"--recipe {path}: {key} = {value!r}: give a string or a number")
         tokens += [flag, str(value)]
     return tokens
+
+
+def _is_recipe(token: str) -> bool:
+    """``--recipe``, ``--recipe=FILE`` or an abbreviation argparse takes for it (``--rec``)."""
+    flag = token.split("=", 1)[0]
+    return len(flag) >= len("--rec") and "--recipe".startswith(flag)
 
 
 def with_recipe(parser: argparse.ArgumentParser, argv: list | None) -> list:
@@ -47,8 +60,12 @@ def with_recipe(parser: argparse.ArgumentParser, argv: list | None) -> list:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "analyze" not in argv:
         return argv
+    given = [t for t in argv if _is_recipe(t)]
+    if len(given) > 1:
+        parser.error("--recipe is given more than once; one recipe per command (options on "
+                     "the command line override it)")
     for k, token in enumerate(argv):
-        if token == "--recipe" or token.startswith("--recipe="):
+        if _is_recipe(token):
             path = token.split("=", 1)[1] if "=" in token else \
                 (argv[k + 1] if k + 1 < len(argv) else parser.error("--recipe needs a file"))
             rest = argv[:k] + argv[k + (1 if "=" in token else 2):]

@@ -56,9 +56,16 @@ def _check_inputs(model, v, i, sigma, mask):
                                           ("i", i, 1e-3, "A", "100 pA = 1e-10")):
         largest = np.nanmax(np.abs(np.where(np.isfinite(a), a, 0.0))) if a.size else 0.0
         if largest > limit:
-            raise ValueError(f"{name} holds values up to {largest:g}: fitting.fit takes SI "
-                             f"units ({unit}; {example}), and no patch-clamp {name} reaches "
-                             f"{limit:g} {unit}. Convert with ionjax.units (mV, pA)")
+            error = ValueError(f"{name} holds values up to {largest:g}: fitting.fit takes SI "
+                               f"units ({unit}; {example}), and no patch-clamp {name} reaches "
+                               f"{limit:g} {unit}. Convert with ionjax.units (mV, pA)")
+            quantity = {"v": "voltage", "i": "current"}[name]
+            # the command's voice: its readers gave SI, so a correction or a unit went wrong
+            error.cli_message = (f"the {quantity}s reach {largest:g} {unit} after reading and "
+                                 f"the corrections, beyond any patch-clamp {quantity} "
+                                 f"({limit:g} {unit}): check --{quantity}-unit"
+                                 + (", --ljp and --series-resistance" if name == "v" else ""))
+            raise error
     if sigma is not None and np.any(_as_array("sigma", sigma) <= 0):
         raise ValueError("sigma must be > 0 (the per-point noise SD in A)")
     model.check_points(i.shape[-1])

@@ -11,7 +11,8 @@ instead and never overridden). The cache is trusted code: keep it private to the
 
 * JAX's persistent compilation cache skips XLA's compilation in a new process. ``fit`` turns it
   on only for its own duration (``persistent_cache``): the JAX settings it changes
-  (``jax_compilation_cache_dir``, ``jax_persistent_cache_min_compile_time_secs``) are restored
+  (``jax_compilation_cache_dir``, ``jax_persistent_cache_min_compile_time_secs``,
+  ``jax_compilation_cache_max_size``: a bound, so that reads and writes are locked) are restored
   and JAX's cache object reset when it returns, so the process's JAX configuration is what it
   was. The ``ionjax`` command turns it on for the whole process (``enable_persistent_cache``).
 * Exported programs skip the tracing and lowering of the Python program too (about 0.2 s for
@@ -51,7 +52,12 @@ from fitting.outputs.atomic import atomic_path
 
 __all__ = ["cache_folder", "enable_persistent_cache", "persistent_cache", "programs"]
 
-_SETTINGS = {"jax_compilation_cache_dir": None, "jax_persistent_cache_min_compile_time_secs": 0.1}
+# JAX writes a cache entry in place and reads it unlocked unless the cache has a size bound:
+# then every read and write holds a file lock (filelock), and two processes on one folder (an
+# xdist worker, two ionjax commands) never read an entry half written, which crashed the reader
+# ("Failed to materialize symbols", segmentation faults). 4 GiB, least recently used evicted.
+_SETTINGS = {"jax_compilation_cache_dir": None, "jax_persistent_cache_min_compile_time_secs": 0.1,
+             "jax_compilation_cache_max_size": 4 * 2**30}
 _MAGIC = b"ionjax-export-2 "
 _loaded: dict[str, Callable] = {}
 

@@ -4,7 +4,8 @@ For one recording with valid points V (mask, finite v and i, positive sigma):
 
 1. starting values: for built-in models, variable projection on a grid of the nonlinear
    parameters (weighted linear least squares for the amplitudes at each grid point, best kept);
-   for a user ``Model``, its given values;
+   for a user ``Model``, its given values; a model without the linear form may scan the data
+   itself (``ModelBase.start_from_data``, e.g. ``fitting.models.relaxation``);
 2. internal scaling: theta = x / s for each parameter x (s = |starting value|, or the
    parameter's floor when that is 0 or not admissible), or theta = log(x / s) for positive
    ones; residuals divided by sigma, or by the RMS current when sigma is None. Everything the
@@ -26,21 +27,27 @@ __all__ = ["dpsi_dtheta", "internal", "linear_start", "physical", "prepare", "re
 def _projection(model, gate, v, i, w):
     """Weighted linear least squares of the amplitudes for each row of ``gate`` (G, n).
 
-    With basis currents phi_j = gate h_j(v) and weights u = w^2, the normal equations of every
-    row come from two matrix products over the n points: A_ab = sum_n gate^2 (u h_a h_b) and
-    b_a = sum_n gate (u h_a i), i.e. (G, n) @ (n, m(m+1)/2) and (G, n) @ (n, m). Each A a = b
-    (Jacobi-equilibrated, unrolled Cholesky) gives the amplitudes and the weighted RSS
-    sum u i^2 - a.b.
+    With basis currents phi_j = gate h_j(v), the weighted features w h_j are first divided by
+    their largest magnitude c_j (so a GHK feature of 1e11 A per m^3/s times a weight of 1e13/A
+    does not overflow float32 when squared: the products below are O(n)), q_j = w h_j / c_j.
+    The normal equations of every row then come from two matrix products over the n points:
+    A_ab = sum_n gate^2 q_a q_b and b_a = sum_n gate q_a (w i), i.e. (G, n) @ (n, m(m+1)/2) and
+    (G, n) @ (n, m). Each A a' = b (Jacobi-equilibrated, unrolled Cholesky) gives the amplitudes
+    a = a' / c and the weighted RSS sum (w i)^2 - a'.b.
 
     Returns:
       (amplitudes (G, m), weighted RSS (G,)).
     """
     h = model.features(v)
     m = len(h)
-    u = w * w
+    wi = w * i
+    q = [w * h_a for h_a in h]
+    c = [jnp.max(jnp.abs(q_a)) for q_a in q]
+    c = [jnp.where((c_a > 0) & jnp.isfinite(c_a), c_a, 1.0) for c_a in c]
+    q = [q_a / c_a for q_a, c_a in zip(q, c)]
     pairs = [(a, b) for a in range(m) for b in range(a, m)]
-    gram = (gate * gate) @ jnp.stack([u * h[a] * h[b] for a, b in pairs], axis=-1)
-    rhs = gate @ jnp.stack([u * h[a] * i for a in range(m)], axis=-1)  # (G, m)
+    gram = (gate * gate) @ jnp.stack([q[a] * q[b] for a, b in pairs], axis=-1)
+    rhs = gate @ jnp.stack([q[a] * wi for a in range(m)], axis=-1)  # (G, m)
     entry = {pair: gram[:, c] for c, pair in enumerate(pairs)}  # A_ab, each (G,)
     d = [jnp.sqrt(entry[a, a]) for a in range(m)]
     d = [jnp.where(x > 0, x, 1.0) for x in d]
@@ -48,8 +55,8 @@ def _projection(model, gate, v, i, w):
                     for a in range(m)]
     amplitudes = spd_solve_entries(equilibrated, [rhs[:, a] / d[a] for a in range(m)])
     amplitudes = [x / d_a for x, d_a in zip(amplitudes, d)]
-    rss = jnp.sum(u * i * i) - sum(x * rhs[:, a] for a, x in enumerate(amplitudes))
-    return jnp.stack(amplitudes, axis=-1), rss
+    rss = jnp.sum(wi * wi) - sum(x * rhs[:, a] for a, x in enumerate(amplitudes))
+    return jnp.stack([x / c_a for x, c_a in zip(amplitudes, c)], axis=-1), rss
 
 
 def linear_start(model: Any, v: Any, i: Any, w: Any, valid: Any) -> Any:
@@ -84,7 +91,7 @@ def ungated_chi2(model: Any, problem: Any) -> Any:
     the smaller of the two. These are where the gating parameters run off to infinity."""
     v, i, w = problem["v"], problem["i"], problem["w"]
     _, open_rss = _projection(model, jnp.ones((1,) + v.shape, v.dtype), v, i, w)
-    return jnp.minimum(open_rss[0], jnp.sum(w * w * i * i))
+    return jnp.minimum(open_rss[0], jnp.sum((w * i) ** 2))
 
 
 def physical(model: Any, problem: Any, theta: Any) -> Any:
@@ -164,7 +171,10 @@ def prepare(config: FitConfig, v: Any, i: Any, sigma: Any, mask: Any) -> Any:
     n_valid = jnp.sum(valid)
     v0 = jnp.where(valid, v, 0.0)
     i0 = jnp.where(valid, i, 0.0)
-    i_scale = jnp.sqrt(jnp.sum(i0 * i0) / jnp.maximum(n_valid, 1))
+    # RMS current, its largest value taken out first: 1e-20 A squared underflows float32
+    i_max = jnp.max(jnp.abs(i0))
+    i_max = jnp.where(i_max > 0, i_max, 1.0)
+    i_scale = i_max * jnp.sqrt(jnp.sum((i0 / i_max) ** 2) / jnp.maximum(n_valid, 1))
     i_scale = jnp.where(i_scale > 0, i_scale, 1.0)
     noise = jnp.where(valid, sigma, 1.0) if config.has_sigma else i_scale
     w = jnp.where(valid, 1.0 / noise, 0.0)
@@ -173,7 +183,7 @@ def prepare(config: FitConfig, v: Any, i: Any, sigma: Any, mask: Any) -> Any:
     if model.has_linear_form:
         x0 = linear_start(model, v0, i0, w, valid)
     else:
-        x0 = model.start_vector(dtype)
+        x0 = model.start_from_data(v0, i0, w, valid)
     ok = jnp.isfinite(x0) & (x0 != 0) & (~positive | (x0 > 0))
     scale = jnp.where(ok, jnp.abs(x0), floors)
     # a zero start of a signed parameter stays zero (its scale is the floor): replacing it by

@@ -7,6 +7,13 @@ absolute_sigma=False), C = (J^T W J)^{-1} with W = 1/sigma^2 otherwise; a derive
 gets G C G^T with G = dd/dx. A rank-deficient J (parameters that the data cannot separate, e.g.
 three monovalent permeabilities from one I-V curve) gives ``Status.SINGULAR``.
 
+Optimality (``Status.STALLED``). A solver may stop short of the optimum (in float32, a step
+rejected for rounding ends the fit as "too small"). At the reported x the Gauss-Newton step to
+the optimum of the linearised problem is delta = -(J^T J)^{-1} J^T r (in psi = x / scale). A
+converged fit has every |delta_j| within half its standard error, or within the solver's step
+tolerance xtol (8 sqrt(eps), ``fitting.engine.solvers``) times max(|psi_j|, 1): noise-free data
+have vanishing standard errors, and no answer is more precise than the solver's tolerance.
+
 Identifiability of a gated model (``Status.UNIDENTIFIABLE``, decided from the data). The gating
 parameters of a Boltzmann model are not pinned down when any of these holds:
 
@@ -30,10 +37,11 @@ import jax.numpy as jnp
 from fitting.engine.config import FitConfig
 from fitting.engine.linalg import gram_inverse
 from fitting.engine.problem import dpsi_dtheta, physical, ungated_chi2
+from fitting.engine.solvers import tolerances
 from fitting.engine.status import Status, usable
 
 __all__ = ["covariance", "final_status", "finish", "gating_identified", "goodness_of_fit",
-           "parameters", "voltage_range"]
+           "parameters", "short_of_optimum", "voltage_range"]
 
 # a diagonal entry of R below this many machine epsilons marks linearly dependent columns
 SINGULAR_RTOL_EPS = 64
@@ -43,6 +51,8 @@ CHI2_2_QUANTILE = 9.210340371976182  # chi^2 with 2 dof, 99% quantile: -2 ln 0.0
 TRANSITION = (0.01, 0.99)  # open probabilities that bound the gate's transition
 MIN_TRANSITION_POINTS = 2
 MIN_GATE_CHANGE = 0.25
+# optimality (see the module docstring)
+STALL_SIGMAS = 0.5  # largest Gauss-Newton step left at a converged optimum [standard errors]
 
 
 def covariance(config: FitConfig, problem: Any, x: Any, r: Any, jac: Any) -> Any:
@@ -53,14 +63,18 @@ def covariance(config: FitConfig, problem: Any, x: Any, r: Any, jac: Any) -> Any
       x: (k,) parameters [SI]; r: (n,) weighted residuals; jac: (n, k) d r / d theta.
 
     Returns:
-      (cov_psi (k, k), singular flag, chi2 = sum r^2, RSS [A^2]).
+      (cov_psi (k, k), singular flag, chi2 = sum r^2, (a, RSS / a^2)): the RSS [A^2] as a
+      current scale a [A] (the largest 1/w) and a dimensionless sum, so that 1e-20 A currents
+      keep their RMSE in float32 (their RSS, 1e-40 A^2, underflows).
     """
     model, valid = config.model, problem["valid"]
     dtype = x.dtype
     w, n_valid, scale = problem["w"], problem["n_valid"], problem["scale"]
     chi2 = jnp.sum(r * r)
     w_safe = jnp.where(valid, w, 1.0)
-    rss = jnp.sum(jnp.where(valid, (r / w_safe) ** 2, 0.0))
+    noise = jnp.max(jnp.where(valid, 1.0 / w_safe, 0.0))
+    noise = jnp.where(noise > 0, noise, 1.0)
+    rss = (noise, jnp.sum(jnp.where(valid, (r / (w_safe * noise)) ** 2, 0.0)))
     # the solver's Jacobian is d r / d theta; d r / d psi with psi = x / scale divides it by
     # d psi / d theta (x / scale for log-scaled parameters, 1 for plain ones)
     jac = jac / dpsi_dtheta(model, scale, x)[None, :]
@@ -90,6 +104,23 @@ def final_status(status: Any, problem: Any, model: Any, x: Any, singular: Any) -
     negative = jnp.any(model.nonnegative_array() & (x < 0))
     outside = negative | model.out_of_range(model.unflatten(x))
     return jnp.where(usable(status) & outside, Status.OUT_OF_RANGE, status)
+
+
+def short_of_optimum(config: FitConfig, problem: Any, x: Any, r: Any, jac: Any,
+                     cov_psi: Any, chi2: Any) -> Any:
+    """True where the Gauss-Newton step left at x exceeds both ``STALL_SIGMAS`` standard errors
+    and the solver's step tolerance (module docstring); ``jac`` is d r / d theta, ``cov_psi``
+    from ``covariance``. False where the covariance is singular (that status says so)."""
+    model, scale = config.model, problem["scale"]
+    dof = problem["n_valid"] - model.n_params
+    s2 = 1.0 if config.has_sigma else chi2 / jnp.maximum(dof, 1).astype(chi2.dtype)
+    g = (jac / dpsi_dtheta(model, scale, x)[None, :]).T @ r  # J_psi^T r
+    delta = (cov_psi / jnp.where(s2 > 0, s2, 1.0)) @ g  # (J_psi^T J_psi)^{-1} J_psi^T r
+    se = jnp.sqrt(jnp.diag(cov_psi))
+    _, xtol = tolerances(x.dtype)
+    far = (jnp.abs(delta) > STALL_SIGMAS * se) & (
+        jnp.abs(delta) > xtol * jnp.maximum(jnp.abs(x / scale), 1.0))
+    return (dof > 0) & jnp.any(far)
 
 
 def gating_identified(config: FitConfig, problem: Any, x: Any, chi2: Any) -> Any:
@@ -142,19 +173,24 @@ def parameters(model: Any, x: Any, cov_psi: Any, scale: Any) -> Any:
 
 
 def goodness_of_fit(config: FitConfig, n_valid: Any, chi2: Any, rss: Any, failed: Any) -> Any:
-    """loss (RSS [A^2], or chi^2 with sigma), rmse [A], AIC and BIC (NaN where failed).
+    """loss (RSS [A^2], or chi^2 with sigma), rmse [A], AIC and BIC (NaN where failed, and the
+    loss NaN where it underflows); ``rss`` is (a, RSS / a^2) from ``covariance``.
 
     AIC and BIC are NaN without residual degrees of freedom (n <= k): the curve passes through
     every point, the loss is rounding, and its logarithm would be an arbitrary number."""
-    dtype = rss.dtype
+    noise, unit_rss = rss
+    dtype = unit_rss.dtype
     k = config.model.n_params
     n = n_valid.astype(dtype)
-    loss = chi2 if config.has_sigma else rss
-    log_like = n * jnp.log(loss / n)
+    loss = chi2 if config.has_sigma else noise * noise * unit_rss
+    # an RSS below the dtype's normal range (1e-40 A^2 in float32) is unknown, never 0
+    loss = jnp.where((loss < jnp.finfo(dtype).tiny) & (unit_rss > 0), jnp.nan, loss)
+    log_like = n * (jnp.log(chi2 / n) if config.has_sigma
+                    else jnp.log(unit_rss / n) + 2 * jnp.log(noise))
     no_criterion = failed | (n_valid <= k)
     return dict(
         loss=jnp.where(failed, jnp.nan, loss),
-        rmse=jnp.where(failed, jnp.nan, jnp.sqrt(rss / n)),
+        rmse=jnp.where(failed, jnp.nan, noise * jnp.sqrt(unit_rss / n)),
         aic=jnp.where(no_criterion, jnp.nan, log_like + 2 * k),
         bic=jnp.where(no_criterion, jnp.nan, log_like + k * jnp.log(n)),
     )
@@ -177,6 +213,10 @@ def finish(config: FitConfig, problem: Any, solved: Any) -> Any:
     status = final_status(status, problem, model, x, singular)
     identified = gating_identified(config, problem, x, chi2)
     status = jnp.where(usable(status) & ~identified, Status.UNIDENTIFIABLE, status)
+    # after identifiability: along an unidentified direction the Gauss-Newton step is long by
+    # nature, and UNIDENTIFIABLE says why
+    stalled = short_of_optimum(config, problem, x, r, jac, cov_psi, chi2)
+    status = jnp.where((status == Status.CONVERGED) & stalled, Status.STALLED, status)
     failed = ~usable(status)
     x = jnp.where(failed, jnp.nan, x)
     cov_psi = jnp.where(failed, jnp.nan, cov_psi)

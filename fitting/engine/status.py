@@ -36,6 +36,9 @@ class Status(enum.IntEnum):
     OUT_OF_RANGE = 7, ("a fitted value is outside physics or the model's valid range (e.g. a "
                        "negative permeability, a PNP charge too large for its grid): the data "
                        "do not determine it, or the model cannot represent it")
+    STALLED = 8, ("the solver stopped short of the optimum: a Gauss-Newton step from its answer "
+                  "still moves a parameter by more than half its standard error (float32 "
+                  "rounding, or a flat valley: try float64 or other starting values)")
 
 
 USABLE = (Status.CONVERGED, Status.MAX_STEPS)  # the one rule: these statuses give parameters

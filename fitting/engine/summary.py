@@ -8,7 +8,7 @@ import numpy as np
 from fitting.engine.status import Status
 from ionjax.units import pA
 
-__all__ = ["display_unit", "ordered_names", "summary"]
+__all__ = ["display_unit", "extrapolation_warning", "ordered_names", "summary"]
 
 
 def display_unit(model: Any, name: str) -> str:
@@ -21,6 +21,35 @@ def ordered_names(res: Any) -> list[str]:
     """Free parameters in the model's order, then derived quantities."""
     names = list(res.model.param_names)
     return names + sorted(set(res.params) - set(names))
+
+
+def extrapolation_warning(name: str, value: float, v_range: Any) -> str:
+    """A warning where a fitted voltage (an E_rev, a V_1/2) lies beyond the recorded voltages,
+    with the distance, e.g. "E_rev -58.7 mV lies 18.7 mV below the lowest recorded voltage
+    -40 mV: extrapolated"; "" inside the range or for a value that does not exist.
+
+    Args:
+      name: the quantity as printed ("E_rev", "V_1/2").
+      value: its fitted value [V].
+      v_range: (lowest, highest) recorded voltage [V].
+    """
+    lo, hi = (float(x) for x in np.asarray(v_range, float).ravel()[:2])
+    value = float(value)
+    if not np.isfinite(value) or lo <= value <= hi:
+        return ""
+    side, end, edge = (("below", "lowest", lo) if value < lo else ("above", "highest", hi))
+    return (f"{name} {value * 1e3:.1f} mV lies {abs(value - edge) * 1e3:.1f} mV {side} the "
+            f"{end} recorded voltage {edge * 1e3:.0f} mV: extrapolated")
+
+
+def _warnings(res):
+    """The extrapolation warnings of one recording's fitted voltages (e_rev, v_half)."""
+    out = []
+    for name, label in (("e_rev", "E_rev"), ("v_half", "V_1/2")):
+        if name in res.params and np.ndim(res.params[name]) == 0:
+            text = extrapolation_warning(label, res.params[name], res.v_range)
+            out += [f"    {text}"] if text else []
+    return ["[[Warnings]]"] + out if out else []
 
 
 def _format(value, factor, spec=".6g"):
@@ -60,7 +89,7 @@ def _single(res):
             rel = f"{100 * abs(e / x):.3g}%" if x != 0 and np.isfinite(e) else "-"
             lines.append(f"    {label:<12} {_format(x, factor):>14} {_format(e, factor):>14} "
                          f"{rel:>9}  {unit}")
-    return "\n".join(lines)
+    return "\n".join(lines + _warnings(res))
 
 
 def _batch(res, max_rows, names=None):

@@ -4,11 +4,14 @@
     params.py      ``ParamSpec`` / ``spec``: a parameter's size, units, scaling and bounds
     linear.py      the partially linear form (grid, gate, features) as mixins
     ohmic.py       ``Ohmic``
+    pedestal.py    ``BoltzmannPedestal``: a Boltzmann on a pedestal (incomplete inactivation)
     ghk.py         ``GHK``, ``MultiIonGHK`` and the single-ion helpers
     boltzmann.py   ``BoltzmannOhmic``, ``BoltzmannGHK``, ``BoltzmannConductance``,
                    ``BoltzmannCurrent``
     pnp.py         ``PNPChannel`` (a charged pore, Poisson-Nernst-Planck); pnp_checks.py its
                    host-side checks
+    relaxation.py  ``Exponentials``: c + sum_k a_k exp(-t / tau_k) in time (kinetics), started
+                   by a variable-projection scan of the time constants
     user.py        ``Model``: any user function ``fn(params, v) -> i``
     registry.py    the models by command-line name (``register_model``); a registered model
                    gets its compiled programs kept across processes (``fitting.engine.compiled``)
@@ -24,8 +27,10 @@ _EXPORTS = {
     "ghk": ["GHK", "MultiIonGHK"],
     "ohmic": ["Ohmic"],
     "params": ["ParamSpec"],
+    "pedestal": ["BoltzmannPedestal"],
     "pnp": ["PNPChannel"],
     "registry": ["register_model", "unregister_model"],
+    "relaxation": ["Exponentials"],
     "user": ["Model"],
 }
 __getattr__, __dir__, __all__ = _lazy_exports(__name__, _EXPORTS)

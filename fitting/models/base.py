@@ -18,7 +18,9 @@ Hooks a model implements (REQUIRED) or may override (defaults here):
                         ``grid(v, mask)`` (G, q) candidate theta, ``gate(grid, v)`` (G, n),
                         ``features(v)`` the tuple of h_j, ``from_linear(a, theta)`` -> params
                         (``fitting.models.linear`` has the usual ones). False: the model gives
-                        ``start_vector(dtype)`` (k,) starting values [SI] instead.
+                        ``start_vector(dtype)`` (k,) starting values [SI] instead, or
+                        ``start_from_data(v, i, w, valid)`` starting values found from the
+                        recording itself under jit (default: ``start_vector``).
     gated               True: ``open_probability(params, v)`` gives the gate and
                         ``gating_params`` names its parameters (the identifiability rule of
                         ``fitting.engine.statistics``); False by default.
@@ -137,6 +139,13 @@ class ModelBase:
     def derived(self, params: Params) -> Params:
         """Derived quantities reported beside the parameters (dict name -> array)."""
         return {}
+
+    def start_from_data(self, v: jnp.ndarray, i: jnp.ndarray, w: jnp.ndarray,
+                        valid: jnp.ndarray) -> jnp.ndarray:
+        """Starting values (k,) [SI] of a model without the linear form, from one recording
+        under jit: v, i (n,) [V, A] (0 at unused points), weights w (n,) [1/A], valid (n,) bool.
+        Default: ``start_vector`` (data-free)."""
+        return self.start_vector(v.dtype)
 
     def start_vector(self, dtype: Any) -> jnp.ndarray:  # pragma: no cover - abstract
         """Starting values (k,) [SI] of a model without the linear form (has_linear_form False)."""

@@ -12,16 +12,17 @@ from typing import Any
 import numpy as np
 
 from ionjax._src.constants import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
+from ionjax._src.validation import MAX_LENGTH, NEUTRALITY_RTOL
 
 __all__ = ["AREA_RANGE", "GRID_PER_DEBYE", "GRID_RANGE", "LENGTH_RANGE", "NEUTRALITY", "baths_of",
            "check_grid", "grid_needed", "positive", "screening_strength"]
 
 # plausible pores: a unit slip (nm typed as m, nm^2 as m^2) lands far outside these ranges
-LENGTH_RANGE = (1e-10, 1e-4)  # m: 1 angstrom (a filter) to 100 um (track-etched foils)
+LENGTH_RANGE = (1e-10, MAX_LENGTH)  # m: 1 angstrom (a filter) to 100 um (track-etched foils)
 AREA_RANGE = (1e-21, 1e-10)   # m^2: 0.001 nm^2 to ~10 um diameter
 GRID_RANGE = (8, 4096)  # cells along the pore: second-order accurate from 8; time grows as N
 GRID_PER_DEBYE = 6.0  # cells per (pore length / shortest Debye length): current within ~1e-3
-NEUTRALITY = 1e-6  # a bath's |sum z c| relative to sum |z| c
+NEUTRALITY = NEUTRALITY_RTOL  # a bath's |sum z c| relative to sum |z| c (as pnp_steady)
 
 
 def positive(name: str, value: Any, plausible: Any | None = None, unit: str = "",

@@ -18,7 +18,8 @@ from fitting.recordings.units import from_si, split_header
 
 __all__ = ["write_csv"]
 
-_UNIT_SETS = {"mV/pA": (("mV", -3), ("pA", -12)), "SI": (("V", 0), ("A", 0))}
+_UNIT_SETS = {"mV/pA": (("mV", -3), ("pA", -12)), "mV/nA": (("mV", -3), ("nA", -9)),
+              "SI": (("V", 0), ("A", 0))}
 
 
 def _cell(x):
@@ -48,7 +49,9 @@ def write_csv(path: str | os.PathLike, iv: IVData, *, units: str = "mV/pA") -> N
     Args:
       path: output file.
       iv: IVData of shape (n,) or (R, n).
-      units: "mV/pA" (default) or "SI" (V and A).
+      units: "mV/pA" (default), "mV/nA" (two-electrode currents: a table of microamperes
+        labelled nA reads back as plausible, ``fitting.recordings.plausibility``) or "SI"
+        (V and A).
 
     Returns:
       None.

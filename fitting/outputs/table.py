@@ -20,10 +20,14 @@ def make_row(path, item, quantity: str, unit: str, value, stderr=math.nan, inter
              status=0) -> dict:
     """One tidy row: ``file``, ``item`` (sweep, "mean" or route), ``quantity``, its SI
     ``unit``, ``value``, ``stderr``, the 95% interval's ``lower``/``upper`` (NaN if none) and
-    ``status`` (a ``fitting.Status`` or its code, as its name; "" for none)."""
-    from fitting.engine.status import Status
+    ``status`` (a ``fitting.Status`` or its code, as its name; "" for none). A row without a
+    finite value is never marked usable: CONVERGED or MAX_STEPS with no number becomes
+    NON_FINITE (every number is right or refused)."""
+    from fitting.engine.status import Status, usable
 
     lower, upper = (math.nan, math.nan) if interval is None else interval
+    if status != "" and usable(int(status)) and not math.isfinite(float(value)):
+        status = Status.NON_FINITE
     return dict(file=str(path), item=item, quantity=quantity, unit=unit,
                 value=float(value), stderr=float(stderr), lower=float(lower),
                 upper=float(upper), status=Status(int(status)).name if status != "" else "")

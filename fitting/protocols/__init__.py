@@ -4,8 +4,8 @@
                    option(), RecordingOptions (the reading options the commands share)
     registry       the protocols by name, one line each (lazy: ``ionjax --help`` imports no jax)
     membrane_test  access/membrane resistance and capacitance per sweep: the protocol; its
-                   analysis is membrane_fit (``fitting.membrane_test``), its reader
-                   membrane_read
+                   analysis is membrane_fit (``fitting.membrane_test``), the circuit read
+                   through the amplifier's filter membrane_charge, its reader membrane_read
     activation     Boltzmann of the step I-V: joint fit and chord / GHK G-V (``activation``)
     inactivation   h_inf from two pulses (``inactivation``)
     isochronal     the same analysis of tail currents after a varied step

@@ -93,6 +93,33 @@ def _ghk_conductance(ghk, v):
     return unit, (up - down) / (2 * h), e, model
 
 
+def _check_side(v, i, e, z) -> None:
+    """ValueError where a given E_rev lies on the wrong side of the currents, i.e. where the
+    chord conductances I / (V - E_rev) are negative beyond noise (z = G / SE(G) < -3) in a way
+    that the noise cannot make: at points between the currents' own zero crossing (``fitting.
+    engine.inference.measured_reversal``, a sign change beyond the noise) and E_rev, or, where
+    the currents do not cross zero, at most of the points whose G differs from 0 beyond noise.
+    The message names E_rev and where the currents cross zero."""
+    from fitting.engine.inference import measured_reversal
+
+    for r in np.ndindex(z.shape[:-1]):
+        ok = np.isfinite(v[r]) & np.isfinite(i[r])
+        cross = float(measured_reversal(v[r][ok], i[r][ok], noise=None).value)
+        wrong = z[r] < -3
+        if np.isfinite(cross):
+            lo, hi = sorted((cross, float(e[r])))
+            bad = wrong & (v[r] > lo) & (v[r] < hi)
+        else:
+            bad = wrong if np.sum(wrong) > np.sum(np.abs(z[r]) > 3) / 2 else wrong & False
+        if not np.any(bad):
+            continue
+        where = (f"cross zero at {cross * 1e3:.1f} mV" if np.isfinite(cross)
+                 else "do not cross zero")
+        raise ValueError(f"e_rev {float(e[r]) * 1e3:.1f} mV lies on the wrong side of the "
+                         f"currents, which {where}: the chord conductance I/(V - E_rev) is "
+                         f"negative at {', '.join(f'{x * 1e3:g}' for x in v[r][bad])} mV")
+
+
 def activation(v: ArrayLike, i: ArrayLike, *, e_rev: ArrayLike | None = None,
                sigma: ArrayLike | None = None, min_driving_force: float = 5 * mV,
                ghk: dict | None = None) -> Activation:
@@ -115,6 +142,11 @@ def activation(v: ArrayLike, i: ArrayLike, *, e_rev: ArrayLike | None = None,
     Returns:
       ``Activation`` (with ``ghk``, ``e_rev`` is the Nernst potential and the joint fit's
       intervals cover ``v_half`` and ``slope``).
+
+    Raises:
+      ValueError: a given ``e_rev`` on the wrong side of the currents (chord conductances
+        negative beyond 3 standard errors between the currents' zero crossing and it),
+        naming where the currents cross zero.
     """
     from fitting.engine.batch import fit
     from fitting.engine.inference import difference_noise
@@ -156,6 +188,8 @@ def activation(v: ArrayLike, i: ArrayLike, *, e_rev: ArrayLike | None = None,
         g = np.where(use, i / drive, np.nan)
         g_se = np.where(use, noise / np.abs(drive), np.nan)
     ok = use & np.isfinite(g_se) & (g_se > 0)
+    if e_rev is not None:
+        _check_side(v_full, i, e, g / np.where(ok, g_se, np.inf))
     g_se_fit = np.where(ok, g_se, 1.0)
     gv = fit(BoltzmannConductance(), v_full, np.where(ok, g, 0.0), sigma=g_se_fit, mask=ok)
     gv_intervals = profile_intervals(gv, v_full, np.where(ok, g, 0.0), ["v_half", "slope"],
@@ -223,7 +257,14 @@ def analyse(data, options: Options) -> Analysis:
       ``Analysis`` with ``result`` the ``Activation`` of all recordings, one panel each.
     """
     ghk = _ghk_options(options)
-    a = activation(data.v, data.i, e_rev=options.e_rev, ghk=ghk)
+    try:
+        a = activation(data.v, data.i, e_rev=options.e_rev, ghk=ghk)
+    except ValueError as exc:  # the command's words for the API's
+        if getattr(exc, "cli_message", None):
+            raise OptionError(exc.cli_message) from None
+        if str(exc).startswith("e_rev "):
+            raise OptionError("--e-rev " + str(exc)[len("e_rev "):]) from None
+        raise
     route = "chord" if ghk is None else "ghk"
     rows, lines, panels = [], [], []
     sources = data.metadata.get("sources") or [data.metadata]
@@ -235,7 +276,11 @@ def analyse(data, options: Options) -> Analysis:
                      + (f" (test step: epoch {epoch}; --epoch names another)"
                         if epoch is not None else ""))
         lines.append(fit_line("joint I-V fit ", a.joint, r, a.joint_intervals))
-        lines.append(fit_line(f"{route} G-V".ljust(14), a.gv, r, a.gv_intervals))
+        if route == "chord" and not np.isfinite(a.e_rev[r]):  # nothing to divide by
+            lines.append(f"    {'chord G-V'.ljust(14)}: refused (no reversal potential: the "
+                         "joint fit was refused and none was given; give --e-rev)")
+        else:
+            lines.append(fit_line(f"{route} G-V".ljust(14), a.gv, r, a.gv_intervals))
         panels.append((name, dict(result=a, index=r, v=data.v)))
         rows += fit_rows(name, "joint", a.joint, r, a.joint_intervals)
         rows += fit_rows(name, route, a.gv, r, a.gv_intervals,

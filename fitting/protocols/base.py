@@ -62,6 +62,7 @@ class RecordingOptions:
     statistic: str | None = option(help="statistic over the window: mean, peak, min, max")
     epoch: int | None = option(help="index of the test-step epoch")
     command_channel: int | None = option(help="ADC channel recording the command voltage")
+    voltage_channel: int | None = option(help="ADC channel recording the membrane potential")
     voltage_unit: str | None = option(help="unit of the file's voltages, overriding its label")
     current_unit: str | None = option(help="unit of the file's currents, overriding its label")
     leak: str | None = option(help="leak subtraction: 'ramp' or 'range:LO,HI' (mV)")

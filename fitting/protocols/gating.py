@@ -13,8 +13,16 @@ def check_voltage(name: str, x) -> np.ndarray:
     """``x`` as a float array; ValueError for values beyond 0.5 (mV given as V)."""
     x = np.asarray(x, float)
     if np.any(np.abs(x[np.isfinite(x)]) > 0.5):
-        raise ValueError(f"{name} is in V (SI), e.g. 50 mV = 0.05; got values up to "
-                         f"{np.nanmax(np.abs(x)):g}")
+        largest = float(np.nanmax(np.abs(x)))
+        error = ValueError(f"{name} is in V (SI), e.g. 50 mV = 0.05; got values up to "
+                           f"{largest:g}")
+        # the command's voice: its options carry units, so the value itself is wrong
+        error.cli_message = (f"--e-rev {largest * 1e3:g} mV is beyond 500 mV: not a reversal "
+                             "potential" if name == "e_rev" else
+                             f"the voltages reach {largest * 1e3:g} mV after the corrections, "
+                             "beyond any patch-clamp voltage (500 mV): check --ljp, "
+                             "--series-resistance and --voltage-unit")
+        raise error
     return x
 
 
@@ -25,8 +33,11 @@ def boltzmann(v: ArrayLike, v_half: ArrayLike, slope: ArrayLike) -> np.ndarray:
 
 def fit_line(label: str, res, index, intervals=None) -> str:
     """One line per Boltzmann fit: V_1/2 and slope with their standard errors, the V_1/2
-    profile interval, and a flag where that interval reaches beyond the recorded voltages (the
-    midpoint is then an extrapolation the data hardly constrain)."""
+    profile interval, a flag where that interval reaches beyond the recorded voltages (the
+    midpoint is then an extrapolation the data hardly constrain), and a warning with the
+    distance where V_1/2 itself lies beyond them (``extrapolation_warning``)."""
+    from fitting.engine.summary import extrapolation_warning
+
     vh, k = res.params["v_half"][index] * 1e3, res.params["slope"][index] * 1e3
     if not np.isfinite(vh):
         return f"    {label}: refused ({np.asarray(res.message)[index]})"
@@ -40,4 +51,5 @@ def fit_line(label: str, res, index, intervals=None) -> str:
         if not (lo >= v_lo - 0.5 * (v_hi - v_lo) and hi <= v_hi + 0.5 * (v_hi - v_lo)):
             line += (f" -- reaches beyond the recorded {v_lo:.0f}..{v_hi:.0f} mV: the curve "
                      "does not saturate there, V_1/2 is poorly determined")
-    return line + f" ({np.asarray(res.message)[index]})"
+    far = extrapolation_warning("V_1/2", vh * 1e-3, np.asarray(res.v_range)[index])
+    return line + f" ({np.asarray(res.message)[index]})" + (f"; warning: {far}" if far else "")

@@ -1,19 +1,29 @@
 """The kinetics protocol. Time constants of current relaxations: I(t) = c + sum_k a_k exp(-t / tau_k), one batched fit.
 
 Each sweep's relaxation (activation, deactivation or inactivation after a voltage step, time t
-from the window's start) is fitted with one or two exponentials and an offset c (the steady
-current). The engine takes the sweeps as recordings with time as the independent variable.
-Each sweep is first put on a common scale: time in units of its own 1/e time tau0 (where
-|I - I_late| first falls below 1/e of its first value) and current in units of its first
-excursion I(0) - I_late, so one set of starting values (c = 0, a = 1, tau = 1; two components:
-a = 0.7, 0.3 and tau = 0.5, 3) suits every sweep whatever its size and speed. The parameters
-and their standard errors are mapped back exactly (they scale linearly).
+from the origin) is fitted with one or two exponentials and an offset c (the steady current):
+``fitting.models.relaxation.Exponentials``, whose start is the global optimum of a
+variable-projection scan over a log grid of time constants (the amplitudes solved exactly at
+each), so a fast small transient is not taken for the relaxation when a slow one fits better.
+The engine takes the sweeps as recordings with time as the independent variable, each put on a
+common scale (time in units of the window, current in units of its largest excursion from its
+steady level; the parameters and their errors map back exactly).
+
+What the fit refuses (NaN values, a status and a note naming the time constant found):
+
+* NO_SIGNAL: no relaxation, the current (a running mean over 1/50 of the window) stays within
+  3 SD of its steady level everywhere (mean and SD of the last tenth of the window);
+* OUT_OF_RANGE: a time constant shorter than 3 samples (the filter or a transient's tail, not
+  a relaxation the sampling resolves);
+* UNIDENTIFIABLE: a time constant longer than the window from the origin to the last sample (it
+  and the amplitudes are not pinned down).
+
+A family whose only relaxation is the capacitive transient is told apart by ``passive``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -23,37 +33,12 @@ from fitting.outputs.table import make_row
 from fitting.protocols.base import Analysis, Protocol, estimate_text, option
 
 __all__ = ["Kinetics", "Options", "PROTOCOL", "analyse", "draw", "extract", "kinetics",
-           "status_text"]
+           "passive", "status_text"]
 
 # the engine refuses data outside patch-clamp SI ranges (|v| <= 2, |i| <= 1e-3): the unitless
 # scaled time and current enter it as these multiples (they cancel exactly)
 _T_UNIT, _I_UNIT = 1e-3, 1e-10
-
-
-def _one(params, s):
-    import jax.numpy as jnp
-
-    return params["c"] + params["a1"] * jnp.exp(-s / params["tau1"])
-
-
-def _two(params, s):
-    import jax.numpy as jnp
-
-    return (params["c"] + params["a1"] * jnp.exp(-s / params["tau1"])
-            + params["a2"] * jnp.exp(-s / params["tau2"]))
-
-
-@functools.cache
-def _model(components):
-    """The relaxation model of 1 or 2 exponentials (built on first use: it imports jax)."""
-    from fitting.models.user import Model
-
-    if components == 1:
-        return Model(_one, params=dict(c=0.0, a1=_I_UNIT, tau1=_T_UNIT), positive=("tau1",),
-                     name="one exponential")
-    return Model(_two, params=dict(c=0.0, a1=0.7 * _I_UNIT, tau1=0.5 * _T_UNIT,
-                                   a2=0.3 * _I_UNIT, tau2=3 * _T_UNIT),
-                 positive=("tau1", "tau2"), name="two exponentials")
+MIN_SAMPLES = 3  # a time constant shorter than this many sample intervals is refused
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,70 +46,84 @@ class Kinetics:
     """Fitted relaxations [SI], arrays of shape (S,): ``values`` and ``stderr`` dicts with
     ``c`` [A] and ``a1``, ``tau1`` (and ``a2``, ``tau2``) [A, s], ordered tau1 <= tau2, the
     amplitudes at the origin; ``at_origin`` [A], the fitted current at the origin;
-    ``status`` (``fitting.Status``; NO_SIGNAL for a sweep whose first current is within 3 SD
-    of its steady level, no relaxation; UNIDENTIFIABLE where a time constant exceeds the window
-    from the origin to the last sample, so that it and the amplitudes are not pinned down; NaN
-    values where not usable)."""
+    ``status`` (``fitting.Status``, see the module; NaN values where not usable); ``notes``
+    (S,) why a sweep was refused, with the time constant found ("" where usable)."""
 
     values: dict
     stderr: dict
     status: np.ndarray
+    notes: tuple = ()
 
 
-def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1,
+def _ms(x: float) -> str:
+    return f"{x * 1e3:.3g} ms"
+
+
+def _amps(x: float) -> str:
+    """A current in pA, or in nA from 1 nA (two-electrode clamp)."""
+    return f"{x * 1e9:.4g} nA" if abs(x) >= 1e-9 else f"{x * 1e12:.4g} pA"
+
+
+def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1, sign: int = 0,
              origin: float | None = None) -> Kinetics:
     """Fit c + sum_k a_k exp(-t / tau_k) to each sweep (see the module).
 
     Args:
-      t: (n,) sample times [s], increasing.
+      t: (n,) sample times [s], increasing, evenly spaced.
+      i: (S, n) or (n,) currents [A].
+      components: 1 or 2 exponentials.
+      sign: 0, or the known sign (+1 / -1) of the amplitudes: the starting scan keeps only
+        candidates of that sign (``fitting.models.relaxation``).
       origin: the time [s] at which the amplitudes a_k are reported and ``at_origin`` is
         evaluated (<= t[0]; default t[0]): e.g. the onset of the step, to extrapolate a tail
         current back over the capacitive transient that the window skips.
-      i: (S, n) or (n,) currents [A].
-      components: 1 or 2 exponentials.
 
     Returns:
       ``Kinetics``.
 
     Raises:
       ValueError: bad shapes or components, fewer than 3 points per parameter, non-finite
-        data, a window beyond 1000 time constants.
+        data.
     """
     from fitting.engine.batch import fit
+    from fitting.models.relaxation import Exponentials
 
-    if components not in (1, 2):
-        raise ValueError(f"components must be 1 or 2; got {components!r}")
+    model = Exponentials(components, sign)
     t = np.asarray(t, float)
     i = np.atleast_2d(np.asarray(i, float))
-    model = _model(components)
-    if t.ndim != 1 or i.shape[-1] != t.size or t.size < 3 * model.n_params:
-        raise ValueError(f"t must be (n,) with n >= {3 * model.n_params} and i (sweeps, n); "
-                         f"got t {t.shape}, i {i.shape}")
+    if t.ndim != 1 or i.shape[-1] != t.size:
+        raise ValueError(f"t must be (n,) and i (sweeps, n); got t {t.shape}, i {i.shape}")
+    if t.size < 3 * model.n_params:
+        error = ValueError(f"the window holds {t.size} samples; {components} exponential(s) "
+                           f"need at least {3 * model.n_params}")
+        error.cli_message = (f"the window holds {t.size} samples of each sweep; "
+                             f"{components} exponential(s) need at least {3 * model.n_params}: "
+                             "widen --window")
+        raise error
     if np.any(np.diff(t) <= 0) or not np.all(np.isfinite(i)) or not np.all(np.isfinite(t)):
         raise ValueError("t must increase, and t and i must be finite")
-    late = i[:, -max(t.size // 10, 2):].mean(axis=1)
-    first = i[:, 0] - late
-    excursion = np.abs(i - late[:, None])
-    # a sweep whose first current is within 3 SD of its steady level has nothing to fit
-    flat = excursion[:, 0] <= 3 * np.std(i[:, -max(t.size // 10, 2):], axis=1)
-    first = np.where(flat, 1.0, first)
-    below = excursion < excursion[:, :1] / np.e
-    tau0 = np.where(below.any(axis=1), t[np.argmax(below, axis=1)] - t[0], t[-1] - t[0]) / 2
-    tau0 = np.where(flat, t[-1] - t[0], np.maximum(tau0, t[1] - t[0]))
     origin = t[0] if origin is None else float(origin)
     if not origin <= t[0]:
         raise ValueError(f"origin ({origin} s) must not lie after the first sample ({t[0]} s)")
-    s = (t[None, :] - origin) / tau0[:, None] * _T_UNIT
-    if np.any(s > 2):  # a window of more than 2000 tau0: beyond the engine's range
-        raise ValueError("the window is over 1000 times the relaxation's time constant: "
-                         "shorten it to the relaxation")
-    y = (i - late[:, None]) / first[:, None] * _I_UNIT
+    tail = i[:, -max(t.size // 10, 2):]
+    late, band = tail.mean(axis=1), 3 * np.std(tail, axis=1)
+    # a sweep whose current, averaged over 1/50 of the window, stays within 3 SD of its steady
+    # level everywhere has nothing to fit (the largest excursion, not the first sample: a
+    # relaxation may start near the steady level, and mains hum does not leave the band)
+    width = max(t.size // 50, 1)
+    sums = np.cumsum(np.pad(i - late[:, None], ((0, 0), (1, 0))), axis=1)
+    excursion = np.max(np.abs(sums[:, width:] - sums[:, :-width]), axis=1) / width
+    flat = excursion <= band
+    size = np.max(np.abs(i - late[:, None]), axis=1)
+    size = np.where(flat | ~(size > 0), 1.0, size)
+    span = t[-1] - origin
+    s = (t - origin) / span * _T_UNIT
+    y = (i - late[:, None]) / size[:, None] * _I_UNIT
     mask = np.broadcast_to(~flat[:, None], y.shape)
     res = fit(model, s, np.where(mask, y, 0.0), mask=mask)
     status = np.where(flat, Status.NO_SIGNAL, np.asarray(res.status))
-    good = usable(status)
-    scale = {"c": first / _I_UNIT, "a1": first / _I_UNIT, "a2": first / _I_UNIT,
-             "tau1": tau0 / _T_UNIT, "tau2": tau0 / _T_UNIT}
+    scale = {"c": size / _I_UNIT, "a1": size / _I_UNIT, "a2": size / _I_UNIT,
+             "tau1": span / _T_UNIT, "tau2": span / _T_UNIT}
     values = {k: np.asarray(res.params[k]) * scale[k] for k in model.param_names}
     stderr = {k: np.asarray(res.stderr[k]) * np.abs(scale[k]) for k in model.param_names}
     values["c"] = values["c"] + late
@@ -134,19 +133,35 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1,
             for d in (values, stderr):
                 one, two = d[f"{name}1"].copy(), d[f"{name}2"].copy()
                 d[f"{name}1"], d[f"{name}2"] = np.where(swap, two, one), np.where(swap, one, two)
-    # a time constant beyond the window is not pinned down (c and the a_k run off together)
+    shortest = values["tau1"]
     longest = values["tau2"] if components == 2 else values["tau1"]
-    status = np.where(usable(status) & ~(longest <= t[-1] - origin), Status.UNIDENTIFIABLE,
-                      status)
+    fastest = MIN_SAMPLES * np.median(np.diff(t))
+    notes = []
+    for k in range(len(status)):
+        if flat[k]:
+            notes.append(f"no relaxation: the current stays within 3 SD ({_amps(band[k])}) "
+                         f"of its steady level {_amps(late[k])} over the window (largest "
+                         f"excursion {_amps(excursion[k])}, averaged over {width} samples)")
+        elif usable(status[k]) and not shortest[k] >= fastest:
+            status[k] = Status.OUT_OF_RANGE
+            notes.append(f"tau {_ms(shortest[k])} found is shorter than {MIN_SAMPLES} samples "
+                         f"({_ms(fastest)}): the filter or a transient, not a relaxation the "
+                         "sampling resolves")
+        elif usable(status[k]) and not longest[k] <= span:
+            status[k] = Status.UNIDENTIFIABLE
+            notes.append(f"tau {_ms(longest[k])} found is longer than the window "
+                         f"({_ms(span)} from the origin): not pinned down")
+        else:
+            notes.append("" if usable(status[k]) else Status(int(status[k])).message)
     good = usable(status)
     # the current at the origin, c + sum a_k, with the covariance of c and the a_k
     g = np.array([1.0 if n[0] in "ca" else 0.0 for n in model.param_names])
     var = np.einsum("i,sij,j->s", g, np.asarray(res.covariance), g)
     values["at_origin"] = sum(values[n] for n in model.param_names if n[0] in "ca")
-    stderr["at_origin"] = np.sqrt(var) * np.abs(first) / _I_UNIT
+    stderr["at_origin"] = np.sqrt(var) * size / _I_UNIT
     values = {k: np.where(good, x, np.nan) for k, x in values.items()}
     stderr = {k: np.where(good, x, np.nan) for k, x in stderr.items()}
-    return Kinetics(values=values, stderr=stderr, status=status)
+    return Kinetics(values=values, stderr=stderr, status=status, notes=tuple(notes))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,11 +187,47 @@ def extract(path, options: Options) -> tuple:
 
 
 def status_text(status) -> str:
-    """A relaxation fit's status in words (UNIDENTIFIABLE: its time constant exceeds the
-    window, see ``kinetics``)."""
-    if int(status) == Status.UNIDENTIFIABLE:
-        return "time constant not pinned down: longer than the window"
-    return Status(int(status)).message
+    """A relaxation fit's status in words (the statuses of the module docstring)."""
+    words = {Status.UNIDENTIFIABLE: "time constant not pinned down: longer than the window",
+             Status.NO_SIGNAL: "no relaxation: the current stays within 3 SD of its steady "
+                               "level",
+             Status.OUT_OF_RANGE: f"time constant shorter than {MIN_SAMPLES} samples"}
+    return words.get(int(status), Status(int(status)).message)
+
+
+def passive(k: Kinetics, step: ArrayLike, *, min_r2: float = 0.9,
+            max_spread: float = 3.0) -> str:
+    """Why a family's relaxations are the capacitive transient of a passive membrane, or "".
+
+    A linear (passive) membrane answers every voltage step dV with one time constant (its
+    charging time constant) and a current of amplitude q dV whose sign is that of charging
+    (outward after a depolarising step: a > 0 for dV > 0). A channel's relaxation has a
+    voltage-dependent time constant and an amplitude set by its gating and driving force. The
+    family is called passive when at least 3 usable sweeps with dV != 0 have their amplitudes
+    a1 explained by a = q dV with q > 0 (R^2 = 1 - sum (a - q dV)^2 / sum a^2 >= ``min_r2``)
+    and time constants within a factor ``max_spread`` of their median.
+
+    Args:
+      k: the ``Kinetics`` of the family (one component used: ``a1``, ``tau1``).
+      step: (S,) the voltage step of each sweep, V - V_before [V].
+
+    Returns:
+      One line describing the transient, or "" when the relaxations are not passive.
+    """
+    a, tau, dv = k.values["a1"], k.values["tau1"], np.asarray(step, float)
+    use = np.isfinite(a) & np.isfinite(tau) & (dv != 0)
+    if np.sum(use) < 3:
+        return ""
+    a, tau, dv = a[use], tau[use], dv[use]
+    q = np.sum(a * dv) / np.sum(dv * dv)
+    r2 = 1 - np.sum((a - q * dv) ** 2) / np.sum(a * a)
+    median = np.median(tau)
+    if not (q > 0 and r2 >= min_r2 and np.all(tau <= max_spread * median)
+            and np.all(tau >= median / max_spread)):
+        return ""
+    return (f"the relaxations are a passive membrane's capacitive transient: time constants "
+            f"{_ms(tau.min())}-{_ms(tau.max())} at every voltage and amplitudes proportional to "
+            f"the step ({q * 1e9:.3g} pA/mV, R^2 {r2:.2f}), not a channel's relaxation")
 
 
 def analyse(data: tuple, options: Options) -> Analysis:
@@ -184,15 +235,28 @@ def analyse(data: tuple, options: Options) -> Analysis:
 
     Args:
       data: ``extract``'s (path, relaxations dict with ``t`` (n,) [s], ``i`` (S, n) [A],
-        ``v`` (S,) [V], ``epoch``).
+        ``v`` (S,) [V], ``v_before`` (S,) [V], ``epoch``).
       options: ``Options`` (``components``).
 
     Returns:
       ``Analysis`` with ``result`` the ``Kinetics``.
+
+    Raises:
+      InputError: the relaxations are the capacitive transient (``passive``): the file looks
+        like a step I-V.
     """
+    from fitting.recordings.errors import InputError
+
     path, r = data
     components = options.components or 1
     k = kinetics(r["t"], r["i"], components=components)
+    if "v_before" in r:
+        why = passive(k if components == 1 else kinetics(r["t"], r["i"]), r["v"] - r["v_before"])
+        if why:
+            raise InputError(f"--protocol kinetics, epoch {r['epoch']} window "
+                             f"{r['t'][0] * 1e3:g}-{r['t'][-1] * 1e3:g} ms: {why}; the file looks "
+                             "like a step I-V (ionjax iv, --protocol activation), or start "
+                             "--window after the transient", path=path)
     lines = [f"{path}: epoch {r['epoch']}, window {r['t'][0] * 1e3:g}-{r['t'][-1] * 1e3:g} ms, "
              f"{len(r['v'])} sweeps, {components} exponential(s)"]
     rows = []
@@ -205,9 +269,8 @@ def analyse(data: tuple, options: Options) -> Analysis:
         taus = ", ".join(estimate_text(k.values[n][s], k.stderr[n][s], 1e3, "ms",
                                        status_text(k.status[s]), fmt=".4g")
                          for n in ("tau1", "tau2") if n in k.values)
-        lines.append(f"    {v * 1e3:7.1f} mV: " + (
-            f"tau {taus}" if np.isfinite(k.values["tau1"][s])
-            else f"refused ({status_text(k.status[s])})"))
+        lines.append(f"    {v * 1e3:7.1f} mV (sweep {s}): " + (
+            f"tau {taus}" if np.isfinite(k.values["tau1"][s]) else f"refused ({k.notes[s]})"))
     return Analysis("kinetics", path, k, "\n".join(lines), rows,
                     [(str(path), dict(result=k, v=r["v"]))])
 

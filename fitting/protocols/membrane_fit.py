@@ -2,22 +2,36 @@
 
 The cell as the amplifier sees it: the access (series) resistance R_a in series with the
 membrane, R_m parallel to C_m. A step of the command from V_hold to V_step (dV = V_step - V_hold)
-at t = 0 gives
+at t = 0 gives, before the amplifier's filter,
 
-    I(t) = I_ss + A exp(-t / tau),      t > 0,
-    I_ss - I_hold = dV / (R_a + R_m),   A + I_ss - I_hold = dV / R_a,
-    tau = C_m R_a R_m / (R_a + R_m),
+    I(t) = I_ss + sum_k A_k exp(-t / tau_k),   t > 0,
+    I_ss - I_hold = dV / (R_a + R_m),   sum_k A_k + I_ss - I_hold = dV / R_a,
 
-so R_t = R_a + R_m = dV / (I_ss - I_hold), R_a = dV / (A + I_ss - I_hold) (the transient
-extrapolated back to the edge: the recorded peak is cut by the amplifier's filter),
-R_m = R_t - R_a and C_m = tau (1 / R_a + 1 / R_m). The charge under the transient,
-Q = A tau = C_m dV (R_m / (R_a + R_m))^2, gives the same C_m; ``capacitance_from_charge``
-integrates the recorded transient (trapezoid, from the edge, minus I_ss) for a model-free check.
+one exponential (k = 1, tau = C_m R_a R_m / (R_a + R_m)) for the circuit, two where a slow
+second component is present. The recorded peak is cut and delayed by the filter, so the decay is
+fitted after the filter has settled (from twice the peak's delay after the edge to the end of
+the step, or 500 time constants), and its amplitudes are tied to the edge by the transient's
+charge, integrated over the samples (``membrane_charge``: R_a, R_m, C_m, the filter delay).
 
-I_hold is the mean current before the edge; A, tau and I_ss come from one batched fit of the
-decay (``fitting.fit``, one recording per sweep), from the sample after the transient's peak to
-the end of the step. Standard errors: the delta method on the fit covariance of (I_ss, A, tau)
-and the standard error of I_hold (independent), the derivatives by complex step (exact).
+One or two exponentials: both are fitted (``fitting.kinetics``, one batched fit per model, time
+from the edge); two are kept where their AICc, summed over the sweeps (independent recordings),
+is lower than one exponential's by more than ``AICC_MARGIN`` (10: essentially no support for the
+one-exponential model, Burnham & Anderson 2002), over the sweeps where both fits are usable (at
+least half of those where one is), with both amplitudes of the step's sign in each.
+
+A sweep whose charge implies a delay beyond the fit's start (or before the edge) is refused
+(``OUT_OF_RANGE``): its transient rises more slowly than the circuit behind a filter that has
+settled there allows (a real cell's fast component is often so), and its R_a, which rests on the
+current at the edge, is not determined by the data.
+
+Model-free: the holding current, the sample charge S (``capacitance_from_charge`` =
+S / dV (R_t / R_m)^2). Model-based (the circuit, its decay and the filter as a delay): tau,
+R_t (the fitted asymptote), R_a, R_m, C_m, the filter delay.
+
+I_hold is the mean current before the edge. Standard errors: the delta method (derivatives by
+complex step, exact) on the decay fit's covariance (s^2 (J^T J)^-1), the standard error of
+I_hold and the white-noise variance of the sample integral (holding-current SD), taken as
+independent.
 """
 
 from __future__ import annotations
@@ -28,29 +42,37 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fitting.engine.status import Status, usable
+from fitting.protocols.membrane_charge import (
+    AICC_MARGIN,
+    aicc,
+    charge_window,
+    circuit,
+    decay_covariance,
+    decay_values,
+)
 
 __all__ = ["MembraneTest", "QUANTITIES", "UNITS", "membrane_test"]
 
 QUANTITIES = ("access_resistance", "membrane_resistance", "capacitance", "tau",
-              "holding_current", "total_resistance")
+              "holding_current", "total_resistance", "tau_slow", "charge", "filter_delay")
 UNITS = {"access_resistance": "Ohm", "membrane_resistance": "Ohm", "capacitance": "F",
-         "tau": "s", "holding_current": "A", "total_resistance": "Ohm"}
-
-
-def _decay(params, t):
-    import jax.numpy as jnp
-
-    return params["i_ss"] + params["amp"] * jnp.exp(-t / params["tau"])
+         "tau": "s", "holding_current": "A", "total_resistance": "Ohm", "tau_slow": "s",
+         "charge": "C", "filter_delay": "s"}
+MODEL_FREE = ("holding_current",)  # the rest come from the circuit and the fitted decay
+NOISE_FACTOR = 5.0  # a transient's charge must exceed this many standard errors
 
 
 @dataclasses.dataclass(frozen=True)
 class MembraneTest:
     """Per-sweep results [SI] (arrays of shape (S,)): each of ``QUANTITIES`` in ``values`` and
-    its standard error in ``stderr``; ``capacitance_from_charge`` (model-free check, no
-    stderr); ``misfit``: the decay fit's residual RMS / the SD of the holding current (near 1
-    when one exponential describes the transient; a slow second component or active currents
-    make it larger, and R_a, R_m, C_m then describe the one-exponential approximation);
-    ``status`` (``fitting.Status`` codes of the decay fits; NaN values where not
+    its standard error in ``stderr`` (``tau`` the fast time constant, ``tau_slow`` the second, NaN
+    with one component; ``charge`` Q of the cell's transient [C]; ``filter_delay`` t_d [s]);
+    ``capacitance_from_charge``: S / dV (R_t / R_m)^2 from the samples' charge S alone (no
+    filter delay; model-free but for the factor (R_t / R_m)^2, about 1); ``misfit``: the decay
+    fit's residual RMS / the SD of the holding current (near 1 when the model describes the
+    transient); ``components``: 1 or 2 exponentials (one for the recording); ``delta_aicc``:
+    AICc(two) - AICc(one), summed over the sweeps (NaN if two did not fit); ``status``
+    (``fitting.Status``: NO_SIGNAL for a sweep without a transient; NaN values where not
     usable); ``v_hold``, ``v_step`` [V], ``edge`` and ``end`` [s] (the step used)."""
 
     values: dict
@@ -62,6 +84,8 @@ class MembraneTest:
     v_step: float
     edge: float
     end: float
+    components: int = 1
+    delta_aicc: float = float("nan")
 
     def mean(self):
         """Mean over the usable sweeps and its standard error (SD / sqrt(n)) of each
@@ -75,27 +99,94 @@ class MembraneTest:
         return out
 
 
-def _derived(i_hold, i_ss, amp, tau, dv):
-    """R_a, R_m, C_m, tau, I_hold, R_t from the fitted decay (works on complex input)."""
-    total = dv / (i_ss - i_hold)
-    access = dv / (amp + i_ss - i_hold)
-    membrane = total - access
-    return dict(access_resistance=access, membrane_resistance=membrane,
-                capacitance=tau * (1 / access + 1 / membrane), tau=tau, holding_current=i_hold,
-                total_resistance=total)
+def _unpack(x, dv, width):
+    """``circuit`` of x = (i_hold, s_raw, c, b_1, tau_1, ...) (S, 3 + 2K)."""
+    return circuit(x[:, 0], x[:, 1], x[:, 2], x[:, 3::2], x[:, 4::2], dv=dv, width=width)
 
 
-def _stderr(x, cov, dv):
-    """Delta-method standard errors of ``_derived`` at x = (i_hold, i_ss, amp, tau) (S, 4) with
-    covariance ``cov`` (S, 4, 4); gradients by complex step."""
-    grads = {name: np.zeros_like(x) for name in QUANTITIES}
-    for j in range(4):
+def _stderr(x, cov, dv, width):
+    """Delta-method standard errors of ``_unpack`` at x (S, P) with covariance (S, P, P)."""
+    grads = {}
+    for j in range(x.shape[1]):
         h = 1e-20 * np.maximum(np.abs(x[:, j]), 1e-300)
         z = x.astype(complex)
         z[:, j] += 1j * h
-        for name, value in _derived(*z.T, dv).items():
-            grads[name][:, j] = value.imag / h
+        for name, value in _unpack(z, dv, width).items():
+            grads.setdefault(name, np.zeros_like(x))[:, j] = value.imag / h
     return {name: np.sqrt(np.einsum("si,sij,sj->s", g, cov, g)) for name, g in grads.items()}
+
+
+def _decays(t, i, edge, start, stop, dv):
+    """One and two exponentials fitted to i[:, start:stop] (time from the edge): per model,
+    (status, c, b (S, K), tau (S, K), rss). The fits start from amplitudes of the step's sign
+    (a charging current; ``fitting.models.relaxation``): two free exponentials may fit best as
+    one decay plus a slow drift of the other sign, which the circuit does not describe."""
+    from fitting.protocols.kinetics import kinetics
+
+    x, y = t[start:stop] - edge, i[:, start:stop]
+    out = {}
+    for k in (1, 2):
+        with np.errstate(invalid="ignore"):  # kinetics' stderr of a degenerate second exp
+            res = kinetics(t[start:stop], y, components=k, sign=int(np.sign(dv)), origin=edge)
+        v = res.values
+        b = np.stack([v[f"a{j}"] for j in range(1, k + 1)], axis=1)
+        tau = np.stack([v[f"tau{j}"] for j in range(1, k + 1)], axis=1)
+        with np.errstate(invalid="ignore"):
+            rss = np.sum((y - decay_values(x, v["c"], b, tau)) ** 2, axis=1)
+        out[k] = (np.asarray(res.status), v["c"], b, tau, rss)
+    return x, y, out
+
+
+def _choose(out, n, dv):
+    """1 or 2 components (see the module) and the summed AICc difference."""
+    ok1, ok2 = usable(out[1][0]), usable(out[2][0])
+    both = ok1 & ok2
+    if not both.any() or 2 * both.sum() < ok1.sum():
+        return 1, float("nan")
+    delta = float(np.sum(aicc(out[2][4][both], n, 5) - aicc(out[1][4][both], n, 3)))
+    same_sign = np.all(out[2][2][both] * dv > 0)
+    return (2 if delta < -AICC_MARGIN and same_sign else 1), delta
+
+
+def _no_transient(s, se, step, dv, edge):
+    """The one-line refusal of a step without a capacitive transient in any sweep (s, se: the
+    samples' charges and their standard errors [C]; step: the steady currents' change [A])."""
+    k = int(np.argmax(np.abs(s) / se))
+    snr = float(np.abs(s[k]) / se[k])
+    what = (f"the charge above the steady current is within {snr:.1f} standard errors of zero"
+            if snr <= NOISE_FACTOR else
+            f"the charge after it has the sign opposite to the step's ({dv * 1e3:+g} mV)")
+    shape = (f"the current steps by {step[k] * 1e12:.3g} pA ({dv / step[k] * 1e-6:.3g} MOhm)"
+             if step[k] != 0 else "the current does not step")
+    return ValueError(f"no capacitive transient after the step at {edge * 1e3:g} ms in any "
+                      f"sweep: {shape} and {what}, where a {dv * 1e3:+g} mV step charges 10 pF "
+                      f"by {abs(dv) * 10:.2g} pC; not a membrane test's current")
+
+
+def _sample_charge(t, i, edge, end, tau_max, i_hold):
+    """(s_raw [C], its trapezoid weights, k0, k1, width [s]): the samples' integral from the
+    edge over ``charge_window``."""
+    dt = t[1] - t[0]
+    k0, k1 = charge_window(t, edge, end, tau_max)
+    w = np.full(k1 - k0 + 1, dt)
+    w[[0, -1]] = dt / 2
+    return i[:, k0:k1 + 1] @ w - i_hold * (edge - t[k0]), w, k0, k1, t[k1] - edge
+
+
+def _transient(t, i, edge, end, tau_max, i_hold, noise, dv):
+    """Which sweeps have a capacitive transient: the samples' charge over ``charge_window``
+    above the mean current of the next window as long (no fit), of the step's sign and over ``NOISE_FACTOR`` standard errors (white noise
+    of the holding SD). Raises the one-line ``_no_transient`` where no sweep has one."""
+    s_raw, w, _, k1, width = _sample_charge(t, i, edge, end, tau_max, i_hold)
+    last = max(int(np.searchsorted(t, end, side="left")), k1 + 2)
+    after = i[:, k1 + 1:min(k1 + 1 + len(w), last)]  # the next window of the same length
+    late = after.mean(axis=1)
+    free = s_raw - late * width
+    free_se = noise * np.sqrt(np.sum(w ** 2) + width ** 2 / after.shape[1])
+    transient = (free * dv > 0) & (np.abs(free) > NOISE_FACTOR * free_se)
+    if not np.any(transient):
+        raise _no_transient(free, free_se, late - i_hold, dv, edge)
+    return transient
 
 
 def membrane_test(t: ArrayLike, i: ArrayLike, *, v_hold: float, v_step: float, edge: float,
@@ -114,7 +205,9 @@ def membrane_test(t: ArrayLike, i: ArrayLike, *, v_hold: float, v_step: float, e
       ``MembraneTest``.
 
     Raises:
-      ValueError: a step of 0 V, a window outside ``t`` or too short, non-finite data.
+      ValueError: a step of 0 V, a window outside ``t`` or too short, non-finite data, no
+        capacitive transient in any sweep (its charge within 5 standard errors of zero, or of
+        the sign opposite to the step's).
     """
     t = np.asarray(t, float)
     i = np.atleast_2d(np.asarray(i, float))
@@ -134,51 +227,59 @@ def membrane_test(t: ArrayLike, i: ArrayLike, *, v_hold: float, v_step: float, e
                          f"(to {end} s); t spans {t[0]} .. {t[-1]} s")
     if not np.all(np.isfinite(i[:, before | step])):
         raise ValueError("the current has non-finite samples around the step")
+    dt = t[1] - t[0]
     base = i[:, before]
     i_hold = base.mean(axis=1)
-    i_hold_se = base.std(axis=1, ddof=1) / np.sqrt(base.shape[1])
+    noise = base.std(axis=1, ddof=1)
     first = np.flatnonzero(step)[0]
-    head = step & (t < edge + 0.1 * (end - edge))  # the peak lies in the first tenth
-    peak = np.argmax(np.abs(i[:, head] - i_hold[:, None]), axis=1) + first
-    start = int(np.max(peak)) + 1  # one window for all sweeps: one batched fit
-    x = t[start:] - edge
-    keep = t[start:] < end
-    x, y = x[keep], i[:, start:][:, keep]
-    late = y[:, -max(len(x) // 5, 1):].mean(axis=1)
-    # tau start: where the mean transient falls to 1/e of its first value
-    drop = np.abs(np.mean(y - late[:, None], axis=0))
+    last = np.flatnonzero(step)[-1] + 1
+    k0 = first - 1
+    head = np.abs(np.mean(i[:, first:first + max((last - first) // 10, 1)] - i_hold[:, None],
+                          axis=0))
+    peak = int(np.argmax(head)) + 1  # the mean transient's peak, in samples after k0
+    start = k0 + max(2 * peak, peak + 1)  # the filter has settled
+    # the 1/e time of the mean decay from there bounds the fitted window (500 of it)
+    late = np.mean(i[:, last - max((last - start) // 5, 1):last], axis=0).mean()
+    drop = np.abs(np.mean(i[:, start:last], axis=0) - late)
     below = np.flatnonzero(drop < drop[0] / np.e)
-    tau0 = max(x[below[0]] if below.size else x[-1] / 5, x[1] - x[0])
-    amp0 = float(np.median(y[:, 0] - late) * np.exp(x[0] / tau0)) or -1e-12
-    from fitting.engine.batch import fit
-    from fitting.models.user import Model
-
-    model = Model(_decay, params=dict(i_ss=float(np.median(late)) or 1e-12, amp=amp0, tau=tau0),
-                  positive=("tau",), name="membrane-test decay")
-    res = fit(model, x, y)
-    ok = usable(res.status)
-    misfit = np.sqrt(np.mean((y - np.asarray(res.predict(x))) ** 2, axis=1)) / base.std(axis=1)
-    par = np.stack([res.params["i_ss"], res.params["amp"], res.params["tau"]], axis=-1)
-    values = _derived(i_hold, *par.T, dv)
-    cov = np.zeros((len(i), 4, 4))
-    cov[:, 0, 0] = i_hold_se ** 2
-    cov[:, 1:, 1:] = res.covariance
-    xs = np.concatenate([i_hold[:, None], par], axis=1)
-    stderr = _stderr(xs, cov, dv)
-    dt = t[1] - t[0]
-    transient = i[:, step] - par[:, :1]
-    q = dt * (transient.sum(axis=1) - 0.5 * (transient[:, 0] + transient[:, -1]))
-    # between the edge and the first sample: the fitted exponential's integral
-    q += par[:, 1] * par[:, 2] * -np.expm1(-(t[first] - edge) / par[:, 2])
-    rm, ra = values["membrane_resistance"], values["access_resistance"]
-    from_charge = q / dv * ((ra + rm) / rm) ** 2
-    status = np.where(ok & ~(np.isfinite(ra) & (ra > 0) & (rm > 0)), Status.OUT_OF_RANGE,
-                      res.status)
+    tau_e = t[start + below[0]] - t[start] if below.size else t[last - 1] - t[start]
+    stop = min(last, start + max(int(500 * max(tau_e, dt) / dt), 20))
+    if stop - start < 20:
+        raise ValueError(f"fewer than 20 samples of the decay after the transient's peak "
+                         f"({t[k0 + peak] * 1e3:g} ms) before the step's end ({end} s)")
+    transient = _transient(t, i, edge, end, max(tau_e, dt), i_hold, noise, dv)
+    x, y, out = _decays(t, i, edge, start, stop, dv)
+    components, delta = _choose(out, x.size, dv)
+    status, c, b, tau, rss = out[components]
+    tau_max = float(np.nanmax(tau)) if np.any(np.isfinite(tau)) else t[last - 1] - edge
+    s_raw, w, _, _, width = _sample_charge(t, i, edge, end, tau_max, i_hold)
+    xs = np.concatenate([np.stack([i_hold, s_raw, c], axis=1),
+                         np.stack([b, tau], axis=2).reshape(len(i), -1)], axis=1)
+    cov = np.zeros((len(i), xs.shape[1], xs.shape[1]))
+    cov[:, 0, 0] = noise ** 2 / base.shape[1]
+    cov[:, 1, 1] = noise ** 2 * np.sum(w ** 2)
+    cov[:, 2:, 2:] = decay_covariance(x, y, c, b, tau)
+    with np.errstate(all="ignore"):
+        values = _unpack(xs, dv, width)
+        stderr = _stderr(xs, cov, dv, width)
+    s = values.pop("sample_charge")
+    stderr.pop("sample_charge")
+    ra, rm, t_d = (values[k] for k in ("access_resistance", "membrane_resistance",
+                                       "filter_delay"))
+    # the filter must have settled where the decay is fitted: a delay beyond the fit's start
+    # (or before the edge) is a transient the circuit behind a filter does not describe
+    physical = (np.isfinite(ra) & (ra > 0) & (rm > 0) & (t_d > -dt) & (t_d < t[start] - edge))
+    status = np.where(usable(status) & ~transient, Status.NO_SIGNAL,
+                      np.where(usable(status) & ~physical, Status.OUT_OF_RANGE, status))
     good = usable(status)
+    if components == 1:
+        values["tau_slow"] = stderr["tau_slow"] = np.full(len(i), np.nan)
+    from_charge = s / dv * (values["total_resistance"] / rm) ** 2
+    misfit = np.sqrt(rss / x.size) / noise
     values = {k: np.where(good, v, np.nan) for k, v in values.items()}
     stderr = {k: np.where(good, v, np.nan) for k, v in stderr.items()}
     return MembraneTest(values=values, stderr=stderr,
                         capacitance_from_charge=np.where(good, from_charge, np.nan),
-                        misfit=misfit,
-                        status=status, v_hold=float(v_hold), v_step=float(v_step),
-                        edge=float(edge), end=float(end))
+                        misfit=np.where(good, misfit, np.nan), status=status,
+                        v_hold=float(v_hold), v_step=float(v_step), edge=float(edge),
+                        end=float(end), components=components, delta_aicc=delta)

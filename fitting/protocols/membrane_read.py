@@ -27,8 +27,10 @@ def _test_step(path, table, epoch):
                              f"{steps or 'none'}", path=path)
         return epoch
     if not steps:
+        from fitting.recordings.stepiv import describe  # naming an epoch cannot help here
+
         raise InputError("no voltage step in the protocol's epoch table: not a membrane test "
-                         "(pass epoch= to name the test step)", path=path)
+                         f"(epochs: {describe(table)})", path=path)
     return steps[0]
 
 

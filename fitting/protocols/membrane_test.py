@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from fitting.engine.status import Status
 from fitting.outputs.table import make_row
 from fitting.protocols.base import Analysis, Protocol, estimate_text, option
 from fitting.protocols.membrane_fit import (
@@ -36,11 +37,27 @@ def extract(path, options: Options) -> tuple:
                                         current_unit=options.current_unit)
 
 
-_SCALES = {"Ohm": (1e-6, "MOhm"), "F": (1e12, "pF"), "s": (1e3, "ms"), "A": (1e12, "pA")}
+_SCALES = {"Ohm": (1e-6, "MOhm"), "F": (1e12, "pF"), "s": (1e3, "ms"), "A": (1e12, "pA"),
+           "C": (1e12, "pC")}
+
+
+_SOURCES = {"holding_current": "samples", "capacitance_from_charge": "samples x (R_t/R_m)^2"}
+
+
+def _mean_line(name, unit, mean, se, n):
+    """One printed line: the mean ± SEM over the sweeps and what it rests on."""
+    scale, shown = _SCALES[unit]
+    text = estimate_text(mean, se, scale, shown, "no sweep gave it", fmt="10.4g")
+    return (f"    {name:23s} {text}" + (f" (mean ± SEM of {n} sweeps)" if np.isfinite(mean)
+                                          else "") + f" [{_SOURCES.get(name, 'circuit')}]")
 
 
 def analyse(data: tuple, options: Options | None = None) -> Analysis:
     """The per-sweep quantities, their mean ± SEM over the sweeps and the printed report.
+
+    Each printed line says what it rests on: [samples] (model-free: the recorded samples
+    alone), [circuit] (the R-C circuit's decay fitted after the filter has settled, its
+    amplitudes tied to the edge by the charge; ``fitting.protocols.membrane_fit``).
 
     Args:
       data: ``extract``'s (path, (MembraneTest, info)).
@@ -50,27 +67,43 @@ def analyse(data: tuple, options: Options | None = None) -> Analysis:
       ``Analysis`` with ``result`` the ``MembraneTest``.
     """
     path, (res, info) = data
+    two = res.components == 2
     lines = [f"{path}: test step epoch {info['epoch']}, {res.v_hold * 1e3:g} -> "
-             f"{res.v_step * 1e3:g} mV at {res.edge * 1e3:g} ms, {info['sweeps']} sweeps"]
+             f"{res.v_step * 1e3:g} mV at {res.edge * 1e3:g} ms, {info['sweeps']} sweeps; "
+             + ("two exponentials (a slow second component: their AICc is lower by "
+                f"{-res.delta_aicc:.4g})" if two else "one exponential")]
     rows = []
+    names = [q for q in QUANTITIES if two or q != "tau_slow"]
     for s in range(len(res.status)):
         rows += [make_row(path, s, q, UNITS[q], res.values[q][s], res.stderr[q][s],
-                          status=res.status[s]) for q in QUANTITIES]
+                          status=res.status[s]) for q in names]
         rows += [make_row(path, s, "capacitance_from_charge", "F",
                           res.capacitance_from_charge[s], status=res.status[s]),
                  make_row(path, s, "misfit", "1", res.misfit[s], status=res.status[s])]
-    for q, (m, se, n) in res.mean().items():
-        rows.append(make_row(path, "mean", q, UNITS[q], m, se, status=""))
-        scale, unit = _SCALES[UNITS[q]]
-        text = estimate_text(m, se, scale, unit, "no sweep gave it", fmt="10.4g")
-        lines.append(f"    {q:22s} {text}" + (f" (mean ± SEM of {n} sweeps)" if np.isfinite(m)
-                                                else ""))
+    means = res.mean()
+    ok = np.isfinite(res.capacitance_from_charge)
+    cq = res.capacitance_from_charge[ok]
+    means["capacitance_from_charge"] = (float(np.mean(cq)) if cq.size else np.nan,
+                                        float(np.std(cq, ddof=1) / np.sqrt(cq.size))
+                                        if cq.size > 1 else np.nan, int(cq.size))
+    for q in names + ["capacitance_from_charge"]:
+        m, se, n = means[q]
+        unit = UNITS.get(q, "F")
+        rows.append(make_row(path, "mean", q, unit, m, se, status=""))
+        lines.append(_mean_line(q, unit, m, se, n))
+    rows.append(make_row(path, "mean", "components", "1", res.components, status=""))
+    slow = int(np.sum(res.status == Status.OUT_OF_RANGE))
+    if slow:
+        lines.append(f"    {slow} sweep(s) refused (OUT_OF_RANGE): their charge implies a filter delay "
+                     "beyond where the decay is fitted; the R-C circuit behind the amplifier's "
+                     "filter does not describe their transient, so R_a is not determined")
     if np.any(np.isfinite(res.misfit)):  # no sweep fitted: no misfit to print
         misfit = float(np.nanmedian(res.misfit))
-        lines.append(f"    misfit (median over sweeps) {misfit:.2f}: about 1 when one exponential "
-                     "describes the transient" + ("" if misfit <= 2 else "; it does not here, so "
-                     "each sweep's standard errors understate the uncertainty: use the spread over "
-                     "sweeps (mean ± SEM above)"))
+        model = "two exponentials describe" if two else "one exponential describes"
+        lines.append(f"    misfit (median over sweeps) {misfit:.2f}: about 1 when {model} the "
+                     "transient" + ("" if misfit <= 2 else "; not here, so each sweep's "
+                     "standard errors understate the uncertainty: use the spread over sweeps "
+                     "(mean ± SEM above)"))
     return Analysis("membrane-test", path, res, "\n".join(lines), rows,
                     [(str(path), dict(result=res))])
 

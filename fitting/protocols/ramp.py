@@ -86,9 +86,13 @@ def analyse(data: tuple, options: Options | None = None) -> Analysis:
         g, g_se = slope_conductance(iv.v[s], iv.i[s], e.value[s])
         # NO_SIGNAL: the current does not cross zero beyond its noise
         status = Status.CONVERGED if np.isfinite(e.value[s]) else Status.NO_SIGNAL
+        # a reversal without 3 points within SLOPE_SPAN (coarse bins): no slope there
+        g_status = Status.TOO_FEW_POINTS if status == Status.CONVERGED and not np.isfinite(g) \
+            else status
         rows += [make_row(path, s, "e_rev_measured", "V", e.value[s], e.stderr[s],
                           status=status),
-                 make_row(path, s, "slope_conductance_at_e_rev", "S", g, g_se, status=status)]
+                 make_row(path, s, "slope_conductance_at_e_rev", "S", g, g_se,
+                          status=g_status)]
         slope = estimate_text(g, g_se, 1e9, "nS", f"fewer than 3 points within "
                               f"{SLOPE_SPAN * 1e3:g} mV of E_rev", fmt=".3g")
         e_text = estimate_text(e.value[s], e.stderr[s], 1e3, "mV", NO_CROSSING)

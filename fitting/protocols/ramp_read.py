@@ -13,7 +13,7 @@ from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError
 from fitting.recordings.stepiv import describe
 from fitting.recordings.sweeps import checked_sweeps
-from fitting.recordings.units import check_plausible
+from fitting.recordings.plausibility import current_problem
 
 __all__ = ["ramp_iv_from_abf"]
 
@@ -87,8 +87,7 @@ def ramp_iv_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, bin_widt
         with np.errstate(invalid="ignore", divide="ignore"):
             v[s] = np.bincount(which, x, n_bins) / counts
             i[s] = np.bincount(which, y, n_bins) / counts
-    problem = check_plausible(i[np.isfinite(i)], "current", units["current"],
-                              override="current_unit=")
+    problem = current_problem(i[np.isfinite(i)], units["current"], label=rec.current.unit)
     if problem:
         raise InputError(f"the ramp currents: {problem}", path=path)
     name = os.path.splitext(os.path.basename(path))[0]

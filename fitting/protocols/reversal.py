@@ -1,5 +1,5 @@
 """The model's reversal potential against the data's own zero crossing (``ionjax fit`` and
-the tail protocol)."""
+the tail protocol), and the flags of an instantaneous I-V's ohmic fit (the tail protocol)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Callable
 import numpy as np
 
 import ionjax
+from fitting.engine.status import USABLE, Status
 
-__all__ = ["check_reversal"]
+__all__ = ["check_reversal", "flag_ohmic"]
 
 
 def check_reversal(res, v, i, e, labels, emit: Callable[[str], None] = print) -> dict:
@@ -57,3 +58,42 @@ def check_reversal(res, v, i, e, labels, emit: Callable[[str], None] = print) ->
                 emit("         no non-negative permeability ratio of these two ions reverses at "
                       "the measured potential (it lies outside their Nernst potentials)")
     return extra
+
+
+def flag_ohmic(res, intervals: dict, v: np.ndarray) -> tuple:
+    """(status, flags, warnings) of an instantaneous I-V's ohmic fit.
+
+    Flagged (status OUT_OF_RANGE or UNIDENTIFIABLE, never CONVERGED): a negative conductance
+    (an open channel's instantaneous current rises with voltage), an E_rev beyond the tail
+    voltages by more than half their span (an extrapolation the points do not support), or a
+    95% profile interval of g or E_rev without finite ends. An E_rev beyond the tail voltages
+    by less is a warning with the distance.
+
+    Args:
+      res: ``FitResult`` of ``Ohmic`` on one I-V; intervals: its profile intervals;
+      v: (S,) the tail voltages used [V].
+    """
+    from fitting.engine.summary import extrapolation_warning
+
+    status = Status(int(res.status))
+    if status not in USABLE:
+        return status, (), ()
+    g, e = float(res.params["g"]), float(res.params["e_rev"])
+    lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+    far = extrapolation_warning("E_rev", e, (lo, hi))
+    flags = []
+    if g < 0:
+        flags.append(f"negative conductance g {g * 1e9:.3g} nS: the instantaneous current falls "
+                     "as the voltage rises, no open channel does that")
+    if far and min(abs(e - lo), abs(e - hi)) > 0.5 * (hi - lo):
+        flags.append(f"{far} by more than half the tail voltages' span")
+    ends = [float(x) for name in ("g", "e_rev") if name in intervals
+            for x in (intervals[name].lower, intervals[name].upper)]
+    unbounded = not all(np.isfinite(ends))
+    if unbounded and not flags:
+        status = Status.UNIDENTIFIABLE
+        flags.append("the 95% profile interval of g or E_rev is unbounded: the points do not "
+                     "pin the I-V down")
+    elif flags:
+        status = Status.OUT_OF_RANGE
+    return status, tuple(flags), (() if flags or not far else (far,))

@@ -14,7 +14,7 @@ from fitting.protocols.base import (
     parse_window,
 )
 
-__all__ = ["is_table", "ljp_of", "notes", "read_steps", "solution_ljp"]
+__all__ = ["is_table", "ljp_of", "notes", "read_steps", "solution_ljp", "source_notes"]
 
 
 def solution_ljp(pipette: str, bath: str, temperature: float) -> float:
@@ -26,6 +26,10 @@ def solution_ljp(pipette: str, bath: str, temperature: float) -> float:
     from fitting.recordings.units import parse_solution
 
     solutions = (parse_solution(pipette), parse_solution(bath))
+    for option, text, solution in (("--pipette", pipette, solutions[0]),
+                                   ("--bath", bath, solutions[1])):
+        if not any(solution.values()):  # ions at 0 mM are absent; one must be present
+            raise OptionError(f"{option} {text!r} holds no ion (every concentration is 0)")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
@@ -78,31 +82,69 @@ def read_steps(paths: Sequence, options: RecordingOptions,
         raise OptionError(f"{tables[0]}: --leak ramp needs a recording of sweeps (ABF, NWB, "
                           "...); use --leak range:LO,HI")
     abf_only = [f"--{name.replace('_', '-')}" for name in
-                ("window", "channel", "statistic", "epoch", "command_channel")
+                ("window", "channel", "statistic", "epoch", "command_channel", "voltage_channel")
                 if getattr(options, name, None) is not None]
     if abf_only and tables:
         raise OptionError(f"{tables[0]}: {', '.join(abf_only)} appl"
                           f"{'ies' if len(abf_only) == 1 else 'y'} to recordings of sweeps "
                           "(ABF, NWB, ...), not to I-V tables")
+    if options.command_channel is not None and options.voltage_channel is not None:
+        raise OptionError("give --command-channel (an ADC recording the command) or "
+                          "--voltage-channel (an ADC recording the membrane potential), not both")
     window = parse_window(options.window, ("60%", "95%"))
     if len(window) != 2:
         raise OptionError(f"--window takes two values 'start,stop'; got {options.window!r}")
-    return read_files(paths, progress=progress, skip_bad=True, leak=parse_leak(options.leak),
-                      ljp=ljp_of(options), series_resistance=options.series_resistance,
+    ljp = ljp_of(options)
+    data = read_files(paths, progress=progress, skip_bad=True, leak=parse_leak(options.leak),
+                      ljp=ljp, series_resistance=options.series_resistance,
                       compensation=options.compensation, channel=options.channel,
                       window=window, statistic=options.statistic or "mean",
                       epoch=options.epoch, command_channel=options.command_channel,
+                      voltage_channel=options.voltage_channel,
                       voltage_unit=options.voltage_unit, current_unit=options.current_unit)
+    if options.pipette:  # an LJP from solutions states the temperature it was computed at
+        from fitting.recordings.corrections import DEFAULT_TEMPERATURE
+
+        t = DEFAULT_TEMPERATURE if options.temperature is None else options.temperature
+        given = "" if options.temperature is not None else " (the default: give --temperature)"
+        note = f"LJP of --pipette/--bath = {ljp * 1e3:.2f} mV at {t - 273.15:.4g} degC{given}"
+        data = data.replace(metadata={**data.metadata, "notes": [note]})
+    return data
+
+
+def source_notes(source: dict, channel_given: bool) -> list:
+    """The notes of one file's reading (its metadata): the command DAC when not the current's
+    own, the clamp error of a recorded membrane potential, voltage and current channels not
+    read, recordings left out."""
+    lines = []
+    if source.get("command_dac_choice"):
+        lines.append(f"current on ADC {source['channel']}; {source['command_dac_choice']}")
+    clamp = source.get("clamp_error")
+    if clamp:
+        lines.append(f"voltage from the recorded membrane potential (ADC "
+                     f"{source['voltage_channel']}), mean over the window; it differs from the "
+                     f"command by up to {clamp['max_abs_V'] * 1e3:.3g} mV (sweep "
+                     f"{clamp['sweep']}; mean {clamp['mean_V'] * 1e3:+.3g} mV)")
+    for lost in source.get("clamp_lost", []):
+        lines.append(f"sweep {lost['sweep']}: the clamp did not hold (V_m spans "
+                     f"{lost['min_V'] * 1e3:.3g} .. {lost['max_V'] * 1e3:.3g} mV over the "
+                     "window): point left out")
+    volts = source.get("other_voltage_channels")
+    if volts:
+        lines.append(f"channel(s) {', '.join(volts)} record a voltage, not read: the step "
+                     "voltage is the command's (--command-channel N reads a recorded command, "
+                     "--voltage-channel N a recorded membrane potential)")
+    others = source.get("other_current_channels")
+    if others and not channel_given:
+        lines.append(f"channel(s) {', '.join(others)} also hold a current, not read "
+                     "(--channel N reads one)")
+    return lines + [f"{why}; left out" for why in source.get("skipped_recordings", [])]
 
 
 def notes(data, channel_given: bool) -> list:
-    """The notes of a reading: other current channels not read, recordings left out."""
-    lines = []
-    for source in data.metadata.get("sources", [data.metadata]):
-        others = source.get("other_current_channels")
-        if others and not channel_given:
-            lines.append(f"{source['source']}: channel(s) {', '.join(others)} also hold a "
-                         "current, not read (--channel N reads one)")
-        for why in source.get("skipped_recordings", []):
-            lines.append(f"{source['source']}: {why}; left out")
-    return lines
+    """The notes of a reading, (source file, note) pairs: those of the whole reading (the LJP of
+    solutions with its temperature) with the file "", then ``source_notes`` of each file."""
+    return [("", line) for line in data.metadata.get("notes", [])] + [
+        (str(source.get("source", "")), line)
+        for source in data.metadata.get("sources", [data.metadata])
+        for line in source_notes(source, channel_given)]

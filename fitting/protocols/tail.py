@@ -19,7 +19,9 @@ from fitting.protocols.base import (NO_CROSSING, Analysis, OptionError, Protocol
                                     option, parse_window)
 from fitting.protocols.gating import check_voltage
 from fitting.protocols.ions import ion_field, resolve_ions
-from fitting.protocols.kinetics import kinetics, status_text
+from fitting.protocols.kinetics import kinetics, passive
+from fitting.protocols.reversal import flag_ohmic
+from fitting.recordings.errors import InputError
 
 __all__ = ["Options", "PROTOCOL", "TailIV", "analyse", "draw", "extract", "ghk_options",
            "tail_iv"]
@@ -40,6 +42,9 @@ class TailIV:
       ghk: ``FitResult`` of the GHK model on the same points (``GHK`` for one ion,
         ``MultiIonGHK`` with permeability ratios for several), or None.
       comparison: ``fitting.compare`` of the ohmic and GHK fits (AICc, Akaike weights), or None.
+      status: the ohmic I-V's ``Status``: the fit's, or a flag where it is not believable
+        (``flag_ohmic``); ``flags``: why, one line each; ``warnings``: E_rev extrapolated
+        beyond the tail voltages within the margin.
     """
 
     v: np.ndarray
@@ -51,6 +56,9 @@ class TailIV:
     measured: object
     ghk: object = None
     comparison: object = None
+    status: object = Status.CONVERGED
+    flags: tuple = ()
+    warnings: tuple = ()
 
 
 def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, components: int = 1,
@@ -89,6 +97,10 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
     from fitting.models import Ohmic
 
     v = check_voltage("v", v)
+    if v.size > 1 and np.ptp(v) == 0:
+        raise ValueError(f"the tails are all at {v[0] * 1e3:g} mV: a tail I-V needs tails at "
+                         "several voltages (an isochronal design: fit the tail current "
+                         "against the step before it, fitting.inactivation)")
     k = kinetics(t, i, components=components, origin=onset)
     inst, se = k.values["at_origin"], k.stderr["at_origin"]
     # no relaxation (a tail voltage near the reversal): the current is its own mean
@@ -119,8 +131,10 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
                for k, x in ghk.items() if k not in ("reference", "ions")})
         ghk_res = fit(model, v, np.where(ok, inst, 0.0), mask=ok)
         comparison = compare({"ohmic": res, "ghk": ghk_res})
+    status, flags, warnings = flag_ohmic(res, intervals, v[ok])
     return TailIV(v=v, i=inst, stderr=se, kinetics=k, ohmic=res, intervals=intervals,
-                  measured=measured, ghk=ghk_res, comparison=comparison)
+                  measured=measured, ghk=ghk_res, comparison=comparison, status=status,
+                  flags=flags, warnings=warnings)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,6 +196,8 @@ def extract(path, options: Options) -> tuple:
 def _interval_text(tl: TailIV) -> str:
     """The ohmic fit's E_rev and its 95% profile interval (an open end "unbounded"), or why
     there is none."""
+    if tl.flags:
+        return f"refused ({tl.status.name}: {'; '.join(tl.flags)})"
     status, value = Status(int(tl.ohmic.status)), float(tl.ohmic.params["e_rev"])
     if not np.isfinite(value):
         return f"not available ({status.message if status not in USABLE else NO_CROSSING})"
@@ -205,10 +221,21 @@ def analyse(data: tuple, options: Options) -> Analysis:
     from fitting.protocols.reversal import check_reversal
 
     path, r = data
+    where = f"--protocol tail, epoch {r['epoch']}"
+    if len(r["v"]) > 1 and np.ptp(r["v"]) == 0:
+        raise InputError(f"{where}: the tails are all at {r['v'][0] * 1e3:g} mV, an isochronal "
+                         "design (the step before them varies): --protocol isochronal reads "
+                         "it; a tail I-V needs tails at several voltages", path=path)
     v = r["v"] - (options.ljp or 0.0)  # V_m = V_cmd - LJP
     tl = tail_iv(v, r["t"], r["i"], onset=0.0, components=options.components or 1,
                  ghk=ghk_options(options), series_resistance=options.series_resistance,
                  compensation=options.compensation, leak_current=r["leak"])
+    one = tl.kinetics if options.components in (None, 1) else kinetics(r["t"], r["i"], origin=0.0)
+    why = passive(one, r["v"] - r["v_before"])
+    if why:
+        raise InputError(f"{where}, window {r['t'][0] * 1e3:g}-{r['t'][-1] * 1e3:g} ms: {why}; "
+                         "the file looks like a step I-V (ionjax iv, --protocol activation), "
+                         "or start --window after the transient", path=path)
     lines = [f"{path}: tails in epoch {r['epoch']}, fitted {r['t'][0] * 1e3:g}-"
              f"{r['t'][-1] * 1e3:g} ms and extrapolated to the onset, {len(tl.v)} sweeps"]
     rows = []
@@ -221,10 +248,17 @@ def analyse(data: tuple, options: Options) -> Analysis:
                           status=status),
                  make_row(path, s, "tau1", "s", tl.kinetics.values["tau1"][s],
                           tl.kinetics.stderr["tau1"][s], status=tl.kinetics.status[s])]
-        lines.append(f"    {v * 1e3:7.1f} mV: " + (
+        # a refused tail has no corrected voltage (V_m needs its current): name the sweep
+        where = (f"{v * 1e3:7.1f} mV" if np.isfinite(v) else
+                 f"sweep {s} ({r['v'][s] * 1e3:g} mV command)")
+        lines.append(f"    {where}: " + (
             f"{tl.i[s] * 1e12:9.2f} ± {tl.stderr[s] * 1e12:.2g} pA" if np.isfinite(tl.i[s])
-            else f"refused ({status_text(status)})"))
-    rows += fit_rows(path, "ohmic", tl.ohmic, (), tl.intervals)
+            else f"refused ({tl.kinetics.notes[s]})"))
+    ohmic = fit_rows(path, "ohmic", tl.ohmic, (), tl.intervals)
+    if tl.flags:  # a flagged I-V: its status, no numbers (the lines say what was found)
+        ohmic = [dict(row, value=np.nan, stderr=np.nan, lower=np.nan, upper=np.nan,
+                      status=tl.status.name) for row in ohmic]
+    rows += ohmic
     crossing = Status.CONVERGED if np.isfinite(tl.measured.value) else Status.NO_SIGNAL
     rows.append(make_row(path, "measured", "e_rev_measured", "V", tl.measured.value,
                          tl.measured.stderr, status=crossing))
@@ -243,6 +277,7 @@ def analyse(data: tuple, options: Options) -> Analysis:
             rows += [make_row(path, name, key.replace("_from_measured", "_from_crossing"),
                               "1", np.ravel(x)[0], status="")
                      for key, x in extra.items() if key.startswith("P_")]
+    lines += [f"    warning: {text}" for text in tl.warnings]
     lines.append(f"    ohmic fit: E_rev {_interval_text(tl)}; zero crossing of the points "
                  + estimate_text(float(tl.measured.value), float(tl.measured.stderr), 1e3, "mV",
                                  NO_CROSSING))

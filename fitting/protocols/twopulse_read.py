@@ -19,7 +19,7 @@ from fitting.recordings.stepiv import (
     ramp_leak,
 )
 from fitting.recordings.sweeps import checked_sweeps
-from fitting.recordings.units import check_plausible
+from fitting.recordings.plausibility import current_problem
 from fitting.recordings.window import resolve_window
 
 __all__ = ["two_pulse_from_abf"]
@@ -117,7 +117,7 @@ def two_pulse_from_abf(path: str | os.PathLike, *, channel=0, prepulse_epoch=Non
             raise InputError(f"leak must be None, 'ramp' or (g_leak, e_leak); got {leak!r}",
                              path=path)
         i = i - float(leak[0]) * (level - float(leak[1]))
-    problem = check_plausible(i, "current", units["current"], override="current_unit=")
+    problem = current_problem(i, units["current"], label=rec.current.unit)
     if problem:
         raise InputError(f"the test-pulse currents: {problem}", path=path)
     metadata = dict(source=path, format=rec.format, channel=channel, prepulse_epoch=k,

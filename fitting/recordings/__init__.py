@@ -13,6 +13,8 @@ Modules, each with one job:
     corrections  series resistance, liquid junction potential, leak (physical order)
     data         IVData (v [V], i [A] of shape (..., n), labels, metadata), stack, padding
     units        unit labels and human-entered quantities against ionjax.units
+    plausibility are a recording's currents plausible in their unit? label + configuration
+                 (whole-cell 1 uA, two-electrode 100 uA); an override the data must confirm
     errors       InputError (a ValueError located as file:line:column)
 
 Imports run one way: recordings imports ionjax, numpy and the optional readers (pyabf, pynwb,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fitting.recordings.errors import InputError
-from fitting.recordings.units import PLAUSIBLE
+from fitting.recordings.plausibility import PLAUSIBLE
 from ionjax.units import celsius
 
 if TYPE_CHECKING:  # IVData imports this module for its with_corrections

@@ -9,6 +9,9 @@ command, and which source gives the membrane voltage (``voltage_source``):
 * ``"dac"``: the command waveform sample by sample;
 * ``"adc"``: a recorded voltage (an ABF's ``command_channel``, WinWCP's Vm; two-electrode
   recordings measure the membrane voltage this way), averaged over the analysis window.
+  ``Recording.recorded_voltage`` says what that channel records: the command ("command", which
+  must then sit flat at the table's levels) or the membrane potential ("membrane", an ABF's
+  ``voltage_channel``: never flat, the clamp is imperfect; the table still locates the epochs).
 
 Every array is in SI (A, V) and every time in samples at ``Recording.rate`` [Hz]. Readers of
 file formats (``fitting.recordings.formats``) make these; analyses (step I-V, protocols) read
@@ -23,6 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from fitting.recordings.errors import InputError
 from fitting.recordings.units import to_si, unit_info
 
 __all__ = ["Channel", "Epoch", "EpochTables", "ReadOptions", "Recording", "Sweep"]
@@ -115,6 +119,8 @@ class Recording:
         None where the file does not name one.
       voltage_source: "epochs", "dac" or "adc" (module docstring): what gives V.
       voltage: the recorded channel that gives V when ``voltage_source`` is "adc", else None.
+      recorded_voltage: what ``voltage`` records: "command" (a recorded command) or "membrane"
+        (the membrane potential V_m of a two-electrode clamp; module docstring).
       channels: every channel of the file that was listed (ADCs, then DACs), or ().
       units: the unit labels used: ``current``, ``command`` (and ``recorded_command``).
       user_lists: the Clampex user lists that name a parameter (ABF; else []).
@@ -137,6 +143,7 @@ class Recording:
     user_lists: list[dict[str, Any]] = field(default_factory=list)
     command_check: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    recorded_voltage: Literal["command", "membrane"] = "command"
 
     @property
     def currents(self) -> list[np.ndarray]:
@@ -169,9 +176,27 @@ class ReadOptions:
       current_unit, voltage_unit: unit labels overriding the file's.
       command_channel: an ABF's ADC channel that records the command (then the voltage source
         is "adc"); refused by formats without such channels.
+      voltage_channel: an ABF's ADC channel that records the membrane potential V_m (a
+        two-electrode clamp): the step voltage is V_m's mean over the window, the epoch table
+        of the command still locates the step. Not together with ``command_channel``.
+
+    Raises:
+      InputError: both channels named, or an empty unit label (it would name no unit).
     """
 
     channel: int = 0
     current_unit: str | None = None
     voltage_unit: str | None = None
     command_channel: int | None = None
+    voltage_channel: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.command_channel is not None and self.voltage_channel is not None:
+            raise InputError("command_channel (--command-channel: an ADC recording the command) "
+                             "and voltage_channel (--voltage-channel: an ADC recording the "
+                             "membrane potential) name two voltages; give one")
+        for name in ("current_unit", "voltage_unit"):
+            label = getattr(self, name)
+            if label is not None and not str(label).strip():
+                raise InputError(f"{name} {label!r} (--{name.replace('_', '-')}) names no "
+                                 "unit: leave it out to use the file's label")

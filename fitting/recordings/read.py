@@ -24,7 +24,7 @@ from fitting.recordings.sweeps import refuse_command_channel
 
 __all__ = ["read", "read_files"]
 
-ABF_OPTIONS = ("channel", "window", "statistic", "epoch", "command_channel")
+ABF_OPTIONS = ("channel", "window", "statistic", "epoch", "command_channel", "voltage_channel")
 
 
 def read(path: str | os.PathLike, *, leak: Any = None, ljp: Any = None,
@@ -40,10 +40,11 @@ def read(path: str | os.PathLike, *, leak: Any = None, ljp: Any = None,
         ``fitting.io.correct`` (``leak="ramp"`` only for recordings of sweeps).
       voltage_unit, current_unit: override the units the file states (see ``read_csv`` and
         ``iv_from_abf``), e.g. "mV" for a column headed ``voltage_V`` that holds mV numbers.
-      **abf_options: ``channel``, ``window``, ``statistic``, ``epoch``, ``command_channel`` of
-        ``iv_from_abf`` (None: the reader's default); they name nothing in a table and are
-        ignored there. For NWB and neo files ``channel`` is the recording (``recording=`` of
-        ``iv_from_nwb``: default all), and ``command_channel`` is refused.
+      **abf_options: ``channel``, ``window``, ``statistic``, ``epoch``, ``command_channel``,
+        ``voltage_channel`` of ``iv_from_abf`` (None: the reader's default); they name nothing
+        in a table and are ignored there. For NWB and neo files ``channel`` is the recording
+        (``recording=`` of ``iv_from_nwb``: default all); ``command_channel`` and
+        ``voltage_channel`` are refused.
 
     Returns:
       IVData.
@@ -63,15 +64,21 @@ def read(path: str | os.PathLike, *, leak: Any = None, ljp: Any = None,
         if isinstance(leak, str) and leak == "ramp":
             raise InputError("leak 'ramp' needs a recording with its sweeps (ABF, NWB); for a "
                              "table use a voltage range", path=path)
-        options = ReadOptions(voltage_unit=voltage_unit, current_unit=current_unit)
+        options = ReadOptions(voltage_unit=voltage_unit, current_unit=current_unit)  # checked
         return correct(module.read(path, options), **corrections)
-    refuse_command_channel(fmt, os.fspath(path), abf_options.get("command_channel"))
+    refuse_command_channel(fmt, os.fspath(path), abf_options.get("command_channel"),
+                           abf_options.get("voltage_channel"))
+    ReadOptions(command_channel=abf_options.get("command_channel"),
+                voltage_channel=abf_options.get("voltage_channel"), current_unit=current_unit,
+                voltage_unit=voltage_unit)  # refuses both channels, empty units
     if not fmt.command_channel:
         abf_options.pop("command_channel", None)
+        abf_options.pop("voltage_channel", None)
     units = dict(voltage_unit=voltage_unit, current_unit=current_unit)
     if hasattr(module, "iv"):  # the format's own step I-V
         return module.iv(path, **abf_options, **units, **corrections)
-    reading = {k: abf_options.pop(k) for k in ("channel", "command_channel") if k in abf_options}
+    reading = {k: abf_options.pop(k) for k in ("channel", "command_channel", "voltage_channel")
+               if k in abf_options}
     return recording_iv(module.read(path, ReadOptions(**reading, **units)), **abf_options,
                         **corrections)
 

@@ -18,7 +18,7 @@ from fitting.recordings.corrections import DEFAULT_TEMPERATURE, correct, fit_lin
 from fitting.recordings.data import IVData, pad_rows
 from fitting.recordings.errors import InputError
 from fitting.recordings.model import Epoch, EpochTables as Tables, Recording
-from fitting.recordings.units import check_plausible
+from fitting.recordings.plausibility import check_current_unit, check_plausible, current_problem
 from fitting.recordings.window import resolve_window
 
 __all__ = ["STATISTICS", "check_statistic", "choose_epoch", "describe", "ramp_leak",
@@ -61,13 +61,15 @@ def choose_epoch(path: str, epoch: Any, epochs: Tables,
         levels = np.array([[r[(e.start + e.stop) // 2:e.stop].mean() if e.stop > e.start
                             else np.nan for e in table] for table, r in zip(epochs, recorded)])
         tol = 1e-3
-    varying = [k for k in range(1, len(types) - 1)
+    varying = [k for k in range(len(types))
                if types[k] == "Step" and np.ptp(levels[:, k]) > tol]
-    if not varying:
-        raise InputError("no step epoch changes its level across sweeps; pass epoch= (--epoch; "
-                         "an index into the epoch table, pyabf's sweepEpochs for an ABF): "
-                         f"{describe(epochs[0])}", path=path)
-    return varying[0], varying[1:]
+    inner = [k for k in varying if 0 < k < len(types) - 1]
+    if not inner:  # naming an epoch helps only where a step at the table's edge varies
+        hint = (f"; the step at the table's edge varies: name it with epoch={varying[0]}"
+                if varying else ": no step I-V in this recording")
+        raise InputError(f"no step epoch changes its level across sweeps{hint} (epochs: "
+                         f"{describe(epochs[0])})", path=path)
+    return inner[0], inner[1:]
 
 
 def describe(table: tuple[Epoch, ...]) -> str:
@@ -112,6 +114,30 @@ def _extract(path, current, recorded, epochs, k, window, statistic, rate):
     return np.array(v), np.array(i), windows
 
 
+# a clamp that holds keeps the recorded V_m within noise and a slow drift over the window
+CLAMP_SPREAD = 5e-3  # [V]
+
+
+def _clamp_held(path, i, recorded, epochs, k, windows, metadata):
+    """Currents with NaN (masked, counted by the fit) for the sweeps whose recorded membrane
+    potential spans more than ``CLAMP_SPREAD`` over the window: the clamp did not hold, and the
+    window's mean V_m and I are no point of the I-V. ``metadata["clamp_lost"]`` names them."""
+    lost = []
+    for s, (table, (k0, k1)) in enumerate(zip(epochs, windows)):
+        vm = recorded[s][table[k].start + k0:table[k].start + k1]
+        if np.ptp(vm) > CLAMP_SPREAD:
+            lost.append({"sweep": s, "min_V": float(vm.min()), "max_V": float(vm.max())})
+    if len(lost) == len(i):
+        raise InputError(f"the recorded membrane potential spans more than "
+                         f"{CLAMP_SPREAD * 1e3:g} mV over the window in every sweep: the clamp "
+                         "did not hold; no I-V", path=path)
+    if lost:
+        i = np.array(i, float)
+        i[[d["sweep"] for d in lost]] = np.nan
+        metadata["clamp_lost"] = lost
+    return i
+
+
 def check_statistic(statistic: str) -> None:
     """Refuse a statistic that is not one of ``STATISTICS``."""
     if statistic not in STATISTICS:
@@ -125,12 +151,20 @@ def step_iv(rec: Recording, *, window: Sequence[Any], statistic: str, epoch: Any
     """IVData of one recording's step I-V; see ``iv_from_abf`` for the arguments.
 
     The step voltages are the epoch table's levels, or the recorded voltage's mean over the
-    window when ``rec.voltage_source`` is "adc". ``transients(k)``: an optional check of the
+    window when ``rec.voltage_source`` is "adc". A recorded membrane potential
+    (``rec.recorded_voltage`` "membrane") leaves the choice of the step to the table and puts
+    ``clamp_error`` in the metadata: the largest |V_m - V_cmd| over the sweeps [V], its sweep,
+    and the mean difference [V]. ``transients(k)``: an optional check of the
     chosen epoch, returning the command check's text or None. ``metadata``: the reader's own
     entries, completed here.
     """
     path, epochs, rate, recorded = rec.path, rec.epochs, float(rec.rate), rec.recorded
-    k, others = choose_epoch(path, epoch, epochs, recorded)
+    membrane = rec.recorded_voltage == "membrane" and recorded is not None
+    if membrane and series_resistance is not None:
+        raise InputError("series_resistance (--series-resistance) corrects a command for the "
+                         "drop across R_s; a recorded membrane potential (voltage_channel) has "
+                         "none: leave it out", path=path)
+    k, others = choose_epoch(path, epoch, epochs, None if membrane else recorded)
     if transients is not None:
         metadata["command_check"] = transients(k)
     v, i, windows = _extract(path, rec.currents, recorded, epochs, k, window, statistic, rate)
@@ -149,12 +183,22 @@ def step_iv(rec: Recording, *, window: Sequence[Any], statistic: str, epoch: Any
                          f"every sweep: no I-V ({hint}; epochs: {describe(epochs[0])})",
                          path=path)
     units = rec.units
-    for quantity, values, unit in (("voltage", v, units.get("recorded_command", units["command"])),
-                                   ("current", i, units["current"])):
-        problem = check_plausible(values, quantity, unit,
-                                  override=f"{quantity}_unit= (--{quantity}-unit)")
+    check_current_unit(path, np.concatenate(rec.currents), rec.current.unit, units["current"],
+                       what=f"channel {rec.current.index} ({rec.current.name.strip()})",
+                       membrane=membrane)
+    v_unit = units.get("membrane_potential", units.get("recorded_command", units["command"]))
+    for problem in (check_plausible(v, "voltage", v_unit, override="voltage_unit= "
+                                    "(--voltage-unit)"),
+                    current_problem(i, units["current"], label=rec.current.unit,
+                                    membrane=membrane)):
         if problem:
             raise InputError(f"the step I-V: {problem}", path=path)
+    if membrane:
+        error = v - np.array([table[k].level for table in epochs])
+        worst = int(np.argmax(np.abs(error)))
+        metadata["clamp_error"] = {"max_abs_V": float(abs(error[worst])), "sweep": worst,
+                                   "mean_V": float(np.mean(error))}
+        i = _clamp_held(path, i, recorded, epochs, k, windows, metadata)
     metadata.update({
         "sweeps": list(range(len(epochs))), "sampling_rate_Hz": rate,
         "epoch": k, "other_varying_epochs": others,

@@ -2,22 +2,46 @@
 read (``checked_sweeps``) and what ``fitting.read`` takes its step I-V from. For an ABF, a
 command from a stimulus file or a user list the recording cannot confirm is refused and an
 applied user list rebuilds the command from the epoch table (``fitting.recordings.formats.abf``).
+Every protocol's currents pass the one plausibility rule of ``fitting.recordings.plausibility``
+(over every sample of every sweep) before any analysis.
 """
 
 import os
 
+import numpy as np
+
 from fitting.recordings.errors import InputError
 from fitting.recordings.formats.registry import Format, lookup
 from fitting.recordings.model import ReadOptions, Recording
+from fitting.recordings.plausibility import check_current_unit, current_problem
 
-__all__ = ["checked_sweeps", "read_recording", "refuse_command_channel"]
+__all__ = ["check_currents", "checked_sweeps", "read_recording", "refuse_command_channel"]
 
 
-def refuse_command_channel(fmt: Format, path: str, command_channel: object) -> None:
-    """Refuse ``command_channel`` for a format whose command is not an ADC channel."""
-    if command_channel is not None and not fmt.command_channel:
-        raise InputError(f"command_channel names an ABF channel; a {fmt.name.upper()} file's "
-                         "command is its stimulus series", path=path)
+def refuse_command_channel(fmt: Format, path: str, command_channel: object,
+                           voltage_channel: object = None) -> None:
+    """Refuse ``command_channel`` or ``voltage_channel`` for a format whose voltages are not ADC
+    channels."""
+    for name, value in (("command_channel", command_channel),
+                        ("voltage_channel", voltage_channel)):
+        if value is not None and not fmt.command_channel:
+            raise InputError(f"{name} names an ABF channel; a {fmt.name.upper()} file's "
+                             "command is its stimulus series", path=path)
+
+
+def check_currents(rec: Recording) -> Recording:
+    """``rec`` if its currents (every sample) are plausible in the unit read, with the file's
+    label and configuration (``fitting.recordings.plausibility``); else an InputError."""
+    membrane = rec.recorded_voltage == "membrane"
+    values = np.concatenate(rec.currents) if rec.sweeps else np.zeros(0)
+    check_current_unit(rec.path, values, rec.current.unit, rec.units.get("current"),
+                       what=f"channel {rec.current.index} ({rec.current.name.strip()})",
+                       membrane=membrane)
+    problem = current_problem(values, rec.units.get("current"), label=rec.current.unit,
+                              membrane=membrane)
+    if problem:
+        raise InputError(f"the recording: {problem}", path=rec.path)
+    return rec
 
 
 def read_recording(path: str | os.PathLike, options: ReadOptions = ReadOptions()) -> Recording:
@@ -31,8 +55,8 @@ def read_recording(path: str | os.PathLike, options: ReadOptions = ReadOptions()
     if fmt.kind != "sweeps":
         raise InputError(f"a protocol analysis reads recordings of sweeps (ABF, NWB, WinWCP), "
                          f"not {fmt.name} files", path=path)
-    refuse_command_channel(fmt, path, options.command_channel)
-    return fmt.load().read(path, options)
+    refuse_command_channel(fmt, path, options.command_channel, options.voltage_channel)
+    return check_currents(fmt.load().read(path, options))
 
 
 def checked_sweeps(path: str | os.PathLike, channel: int,

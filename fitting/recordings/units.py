@@ -18,13 +18,13 @@ import numpy as np
 
 from fitting.recordings.errors import InputError
 from ionjax import units
+from ionjax._src.validation import MAX_CONCENTRATION
 
-__all__ = ["ACCEPTED", "DEFAULT_UNIT", "PLAUSIBLE", "PLAUSIBLE_CELSIUS", "QUANTITY_SI",
-           "RECORDING_QUANTITIES", "canonical_unit", "check_plausible", "checked_unit",
-           "exponent", "from_si", "override_unit", "parse_concentrations", "parse_list",
-           "parse_positive",
-           "parse_quantity", "parse_solution", "parse_temperature", "parse_valences",
-           "quantity_of", "split_header", "to_si", "unit_info"]
+__all__ = ["ACCEPTED", "DEFAULT_UNIT", "PLAUSIBLE_CELSIUS", "QUANTITY_SI",
+           "RECORDING_QUANTITIES", "canonical_unit", "check_dissolvable",
+           "checked_unit", "exponent", "from_si", "override_unit", "parse_concentrations",
+           "parse_list", "parse_positive", "parse_quantity", "parse_solution", "parse_temperature",
+           "parse_valences", "quantity_of", "split_header", "to_si", "unit_info"]
 
 # the SI unit of each quantity a file or a command line may hold
 QUANTITY_SI = {"voltage": "V", "current": "A", "concentration": "mol/m^3",
@@ -129,47 +129,6 @@ def from_si(values: Any, exp: int) -> np.ndarray:
     return to_si(values, -exp)
 
 
-# What a voltage-clamp I-V holds once in SI: membrane potentials within +-0.5 V spanning at
-# least 1 mV, whole-cell currents within +-1 uA and (unless all zero) above 1 fA somewhere.
-PLAUSIBLE = {"voltage": (1e-3, 0.5), "current": (1e-15, 1e-6)}
-# largest |value| of a typical recording, used to name the likely unit of implausible numbers
-_TYPICAL = {"voltage": (0.01, 0.5), "current": (1e-11, 1e-7)}
-_RULE = {"voltage": "|V| <= 0.5 V spanning >= 1 mV", "current": "1 fA <= max |I| <= 1 uA"}
-
-
-def check_plausible(values: Any, quantity: str, unit: Any, *, override: str) -> str | None:
-    """Refuse values that, read in ``unit``, cannot be a voltage-clamp I-V.
-
-    Args:
-      values: the column or channel in SI (V or A).
-      quantity: "voltage" (checks the largest |v| and the span) or "current" (largest |i|).
-      unit: the unit the numbers were read in (a label of the file, or an override).
-      override: the option that overrides the unit (named in the message).
-
-    Returns:
-      None, or a message (str) naming the likely unit and the override; the caller raises it.
-    """
-    finite = np.asarray(values, float)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
-        return None
-    lo, hi = PLAUSIBLE[quantity]
-    size = np.max(np.abs(finite)) if quantity == "current" else np.ptp(finite)
-    biggest = np.max(np.abs(finite))
-    if (biggest <= hi and size >= lo) or size == 0:  # all equal: nothing to tell a unit by
-        return None
-    raw = biggest / 10.0 ** exponent(canonical_unit(unit))
-    t_lo, t_hi = _TYPICAL[quantity]
-    likely = [sym for sym, (_, si) in units.UNITS.items() if si == QUANTITY_SI[quantity]
-              and sym != canonical_unit(unit) and t_lo <= raw * 10.0 ** exponent(sym) <= t_hi]
-    what = (f"{quantity}s up to {biggest:.3g} {QUANTITY_SI[quantity]}" if biggest > hi else
-            f"{quantity}s {'spanning' if quantity == 'voltage' else 'of at most'} "
-            f"{size:.3g} {QUANTITY_SI[quantity]}")
-    guess = f"; the numbers look like {' or '.join(likely)}" if likely else ""
-    return (f"{what} when read as {unit}: not a voltage-clamp I-V ({_RULE[quantity]}){guess}. "
-            f"Fix the unit label or give {override}")
-
-
 # "name [unit]", "name (unit)", then "name_unit", "name/unit", "name unit"
 _BRACKETED = re.compile(r"^(?P<name>.*?)\s*[\[(]\s*(?P<unit>[^\[\]()]*?)\s*[\])]\s*$")
 _SUFFIXED = re.compile(r"^(?P<name>.+?)\s*[_/ ]\s*(?P<unit>[^_/ ]+)$")
@@ -246,8 +205,9 @@ def parse_temperature(text: Any) -> float:
         raise ValueError(f"cannot read {text!r} as a temperature; write e.g. '22C' or '295.15K'")
     lo, hi = PLAUSIBLE_CELSIUS
     if not units.celsius(lo) <= kelvin <= units.celsius(hi):
+        slip = f"did you mean {kelvin:g} degC ({units.celsius(kelvin):g} K)?"
         raise ValueError(f"temperature {text!r} = {kelvin:g} K is outside {lo:g}..{hi:g} degC "
-                         "(liquid water); write e.g. '22C' or '295.15K'")
+                         f"(liquid water): {slip if lo <= kelvin <= hi else 'write e.g. 22C'}")
     return kelvin
 
 
@@ -272,12 +232,14 @@ def parse_valences(text: str) -> list[int]:
     return valences
 
 
-def parse_positive(text: Any, kind: str, what: str) -> float:
-    """Comma-separated quantities of ``kind``, each finite and > 0 (``what`` names them)."""
+def parse_positive(text: Any, kind: str, what: str, zero: bool = False) -> float:
+    """Quantities of ``kind``, each finite, > 0 (or 0 if ``zero``), <= 10 M if concentrations."""
     values = parse_list(text, kind)
     for item, value in zip(parse_list(text), values):
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{what} {item!r} must be > 0")
+        if not (math.isfinite(value) and (value > 0 or (zero and value == 0))):
+            raise ValueError(f"{what} {item!r} must be > 0{', or 0 (absent)' if zero else ''}")
+        if kind == "concentration":
+            check_dissolvable(value, f"{what} {item!r}")
     return values
 
 
@@ -289,11 +251,19 @@ def parse_concentrations(text: Any, what: str) -> list[float]:
         if not (math.isfinite(value) and value >= 0):
             raise ValueError(f"{what} {item!r}: a concentration must be >= 0 mM (0 for an ion "
                              f"absent from that side)")
-    return values
+    return parse_positive(text, "concentration", what, zero=True)  # and <= 10 M
+
+
+def check_dissolvable(value: float, what: str) -> None:
+    """ValueError for a concentration [mM] above 10 M (``ionjax.MAX_CONCENTRATION``): a slip."""
+    if value > MAX_CONCENTRATION:  # saturated NaCl is 6.1 M
+        raise ValueError(f"{what} = {value / 1e3:g} M is above 10 M, more than any salt dissolves;"
+                         " check its unit (a bare number is mM)")
 
 
 def parse_solution(text: str) -> dict[str, float]:
-    """"K=140,gluconate=140" -> {"K": 140.0, "gluconate": 140.0} (concentrations in mM, > 0)."""
+    """"K=140,gluconate=140" -> {"K": 140.0, "gluconate": 140.0} (concentrations in mM, >= 0:
+    "Ca=0" lists an ion absent from this solution, the Henderson LJP is defined there)."""
     solution = {}
     for item in parse_list(text):
         name, sep, value = item.partition("=")
@@ -303,7 +273,7 @@ def parse_solution(text: str) -> dict[str, float]:
         if name.strip() in solution:
             raise ValueError(f"solution {text!r} names {name.strip()} twice")
         (solution[name.strip()],) = parse_positive(value, "concentration",
-                                                   f"concentration of {name.strip()}")
+                                                   f"concentration of {name.strip()}", zero=True)
     if not solution:
         raise ValueError("the solution is empty; write ion=concentration, e.g. 'K=140,Cl=10'")
     return solution

@@ -6,7 +6,8 @@ Two rules hold for every public function:
   ``float32`` out). Python scalars are weakly typed and never promote; configuration arguments
   such as ``temperature`` and the valence ``z`` are cast to that dtype, so a NumPy ``float64``
   temperature cannot silently turn a ``float32`` computation into ``float64``.
-* invalid input (a negative or NaN concentration, a valence of 0, a temperature <= 0, ...) yields
+* invalid input (a negative or NaN concentration, a valence of 0, a temperature outside the
+  200..400 K of liquid water (``TEMPERATURE_RANGE``: 37 K is degC given as kelvin), ...) yields
   NaN inside jit, never a plausible number. A concentration of exactly 0 is physics, not an error:
   an ion absent from one side (bi-ionic conditions, NMDG or choline substitution, Ca-free
   solutions). Each function documents what it returns there (finite where its equation is,
@@ -15,7 +16,11 @@ Two rules hold for every public function:
   and does not poison gradients of valid elements.
 """
 
+import jax
 import jax.numpy as jnp
+import numpy as np
+
+from ionjax._src.validation import TEMPERATURE_RANGE
 
 
 def _array_like(x):
@@ -56,10 +61,27 @@ def valid_valence(z):
     return (z != 0) & (z == jnp.round(z))
 
 
+def valid_temperature(temperature):
+    """True where the temperature [K] lies in ``TEMPERATURE_RANGE`` (200..400 K, aqueous
+    solutions are liquid; False for NaN)."""
+    return (temperature >= TEMPERATURE_RANGE[0]) & (temperature <= TEMPERATURE_RANGE[1])
+
+
 def valid_ion(c_in, c_out, z, temperature):
     """True where the concentrations are >= 0 (0 = the ion is absent from that side; False for
-    NaN), the temperature is > 0 and the valence is a non-zero integer."""
-    return (c_in >= 0) & (c_out >= 0) & valid_valence(z) & (temperature > 0)
+    NaN), the temperature is in ``TEMPERATURE_RANGE`` and the valence is a non-zero integer."""
+    return (c_in >= 0) & (c_out >= 0) & valid_valence(z) & valid_temperature(temperature)
+
+
+def is_concrete(values):
+    """Whether every value is concrete (a number or array, not a tracer inside jit or grad):
+    host-side checks that raise or warn run only then."""
+    try:
+        for v in values:
+            np.asarray(v)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return False
+    return True
 
 
 def log_ratio(numerator, denominator):

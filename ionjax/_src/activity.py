@@ -40,7 +40,8 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from ionjax._src._common import as_float, nan_unless
+from ionjax._src._common import as_float, nan_unless, valid_temperature
+from ionjax._src.validation import MAX_VALENCE
 from ionjax._src.constants import (
     AVOGADRO,
     BOLTZMANN,
@@ -139,7 +140,7 @@ def water_relative_permittivity(*, temperature):
 
     Returns:
       eps_r (dimensionless), shape and dtype of ``temperature`` (78.30 at 25 degC, 74.8 at
-      37 degC). NaN for T <= 0.
+      37 degC). NaN for T outside 200..400 K.
 
     Reference: C.G. Malmberg & A.A. Maryott, J. Res. Natl. Bur. Stand. 56, 1 (1956),
     doi:10.6028/jres.056.001.
@@ -147,7 +148,7 @@ def water_relative_permittivity(*, temperature):
     (t,) = as_float(temperature)
     tc = t - ZERO_CELSIUS
     eps = 87.740 + tc * (-0.40008 + tc * (9.398e-4 + tc * (-1.410e-6)))
-    return nan_unless(t > 0, eps)
+    return nan_unless(valid_temperature(t), eps)
 
 
 def bjerrum_length(*, temperature):
@@ -159,7 +160,8 @@ def bjerrum_length(*, temperature):
       temperature: [K], keyword-only, any shape.
 
     Returns:
-      l_B [m], shape and dtype of ``temperature`` (7.16e-10 m at 25 degC). NaN for T <= 0.
+      l_B [m], shape and dtype of ``temperature`` (7.16e-10 m at 25 degC). NaN for T outside
+      200..400 K.
 
     Reference: N. Bjerrum, K. Dan. Vidensk. Selsk. Mat.-Fys. Medd. 7(9) (1926); eps_r(T) from
     Malmberg & Maryott (1956), doi:10.6028/jres.056.001.
@@ -177,13 +179,13 @@ def debye_length(ionic_strength, *, temperature):
 
     Returns:
       1/kappa [m], broadcast shape, dtype of ``ionic_strength``; 0.304 nm / sqrt(I / (mol/L))
-      at 25 degC (0.78 nm in 150 mM NaCl); inf at I = 0. NaN for I < 0 or T <= 0.
+      at 25 degC (0.78 nm in 150 mM NaCl); inf at I = 0. NaN for I < 0 or T outside 200..400 K.
 
     Reference: Debye & Hueckel (1923); J. Israelachvili, Intermolecular and Surface Forces,
     3rd ed., Academic Press (2011), ch. 14.
     """
     strength, t = as_float(ionic_strength, config=(temperature,))
-    valid = (strength >= 0) & (t > 0)
+    valid = (strength >= 0) & valid_temperature(t)
     kappa_sq = 8.0 * math.pi * AVOGADRO * bjerrum_length(temperature=t) * strength
     return nan_unless(valid, 1.0 / jnp.sqrt(jnp.where(valid, kappa_sq, 1.0)))
 
@@ -215,7 +217,7 @@ def debye_huckel_constants(*, temperature):
       A [(mol/L)^-1/2] for log10 (0.5116 at 25 degC; 0.5108 on the molal scale, i.e. times
       sqrt(rho_water / (kg/L))),
       B [1/m (mol/L)^-1/2] (3.291e9, i.e. 0.3291 per angstrom, at 25 degC).
-      NaN for T <= 0.
+      NaN for T outside 200..400 K.
 
     Reference: Debye & Hueckel (1923); Robinson & Stokes (1959) ch. 9 and appendix 7.1;
     Malmberg & Maryott (1956), doi:10.6028/jres.056.001.
@@ -263,7 +265,9 @@ def activity_coefficient(ionic_strength, z, *, temperature, method="davies", ion
 
     Args:
       ionic_strength: I [mol/m^3 = mM], >= 0 (see ``ionic_strength``).
-      z: valence; gamma depends on z^2 only, and is 1 for z = 0 (a neutral species).
+      z: valence; gamma depends on z^2 only, and is 1 for z = 0 (a neutral species). NaN for
+        |z| > 4 (``MAX_VALENCE``): these laws describe small ions; at z = 5000 the Davies
+        formula would give gamma = 0, a number of no physical meaning.
       temperature: [K], keyword-only.
       method: ``"davies"``, ``"debye_huckel"`` or ``"limiting"`` (static).
       ion_size: effective ion size a [m], > 0; required by (and only by) ``"debye_huckel"``.
@@ -272,7 +276,7 @@ def activity_coefficient(ionic_strength, z, *, temperature, method="davies", ion
     Returns:
       gamma (dimensionless), broadcast shape, dtype of
       ``ionic_strength``. 1 at I = 0 (where its derivative in I is infinite, as the sqrt law
-      says). NaN for I < 0, T <= 0 or ion_size <= 0.
+      says). NaN for I < 0, |z| > 4, T outside 200..400 K or ion_size <= 0.
 
     Raises:
       ValueError: for an unknown ``method``, or ``ion_size`` missing for / given to a method that
@@ -285,7 +289,7 @@ def activity_coefficient(ionic_strength, z, *, temperature, method="davies", ion
     config = (z, temperature) if ion_size is None else (z, temperature, ion_size)
     strength, z, t, *size = as_float(ionic_strength, config=config)
     size = size[0] if size else None
-    valid = (strength >= 0) & (t > 0)
+    valid = (strength >= 0) & valid_temperature(t) & (jnp.abs(z) <= MAX_VALENCE)
     if size is not None:
         valid = valid & (size > 0)
     log_gamma = _log_gamma(jnp.where(strength >= 0, strength, 0.0), z, t, method, size)
@@ -313,7 +317,8 @@ def activities(c, z, *, temperature, axis=-1, method="davies", ion_size=None):
 
     Returns:
       a [mol/m^3 = mM], broadcast shape of ``c`` and ``z``, dtype of ``c`` (150 mM NaCl: about
-      0.76 * 150 mM each at 25 degC, Davies). NaN for the whole solution if any c < 0, for T <= 0, or
+      0.76 * 150 mM each at 25 degC, Davies). NaN for the whole solution if any c < 0, for T outside
+      200..400 K, or
       where ion_size <= 0.
 
     Reference: Davies (1962); Robinson & Stokes (1959) ch. 2 and 9.

@@ -10,7 +10,8 @@ Reference: B. Hille, Ion Channels of Excitable Membranes, 3rd ed., Sinauer (2001
 
 import jax.numpy as jnp
 
-from ionjax._src._common import as_float, log_ratio, nan_unless, valid_ion
+from ionjax._src._common import (as_float, log_ratio, nan_unless, valid_ion,
+                                 valid_temperature)
 from ionjax._src.constants import FARADAY, GAS_CONSTANT
 
 
@@ -26,7 +27,7 @@ def thermal_voltage(*, temperature):
     Reference: CODATA 2018 (R and F exact), doi:10.1103/RevModPhys.93.025010.
     """
     (t,) = as_float(temperature)
-    return nan_unless(t > 0, t * (GAS_CONSTANT / FARADAY))
+    return nan_unless(valid_temperature(t), t * (GAS_CONSTANT / FARADAY))
 
 
 def electrochemical_potential(activity, potential, z, *, temperature, mu0=0.0):
@@ -42,7 +43,7 @@ def electrochemical_potential(activity, potential, z, *, temperature, mu0=0.0):
 
     Returns:
       mu-bar [J/mol], broadcast shape of the inputs. NaN where activity <= 0, z is not a
-      non-zero integer or T <= 0.
+      non-zero integer or T outside 200..400 K.
 
     Reference: Hille (2001) ch. 14; IUPAC Green Book, 3rd ed. (2007), sec. 2.13.
     """
@@ -66,7 +67,8 @@ def electrochemical_driving_force(c_in, c_out, v, z, *, temperature):
     Returns:
       Delta mu-bar [J/mol], broadcast shape. An ion absent from one side has an infinite driving
       force: -inf where c_in = 0 < c_out (inward movement infinitely downhill), +inf where
-      c_out = 0 < c_in; NaN where both are 0, c < 0, z is not a non-zero integer or T <= 0.
+      c_out = 0 < c_in; NaN where both are 0, c < 0, z is not a non-zero integer or T
+      outside 200..400 K.
 
     Reference: Hille (2001) ch. 14, eq. 14-4.
     """
@@ -88,8 +90,9 @@ def nernst_potential(c_in, c_out, z, *, temperature):
       a few ulp relative, also when c_in is close to c_out. An ion absent from one side has no
       finite equilibrium potential: E = +inf for z > 0 and -inf for z < 0 where c_in = 0 < c_out,
       the opposite signs where c_out = 0 < c_in (derivatives there are not finite). NaN where both
-      concentrations are 0 (no ion), c < 0, z is not a non-zero integer or T <= 0. The GHK
-      current and voltage stay finite at c = 0 (``ghk_current``, ``ghk_voltage``).
+      concentrations are 0 (no ion), c < 0, z is not a non-zero integer or T outside
+      200..400 K (37 K is degC given as kelvin). The GHK current and voltage stay finite at
+      c = 0 (``ghk_current``, ``ghk_voltage``).
 
     Reference: W. Nernst, Z. Phys. Chem. 4, 129 (1889); Hille (2001) eq. 1-9.
     """

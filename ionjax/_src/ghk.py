@@ -124,7 +124,7 @@ def ghk_current(v, p, c_in, c_out, z, *, temperature):
       outward. Zero at the Nernst potential; finite with exact first and second derivatives at
       v = 0. Finite at c = 0 with exact derivatives (I is linear in c_in and c_out:
       dI/dc_in = zFp f(-u), dI/dc_out = -zFp f(u)), e.g. I = -zFp c_out f(u), a pure influx, when
-      c_in = 0. NaN where c < 0 or NaN, z is not a non-zero integer or T <= 0.
+      c_in = 0. NaN where c < 0 or NaN, z is not a non-zero integer or T outside 200..400 K.
 
     Reference: Goldman (1943) doi:10.1085/jgp.27.1.37; Hodgkin & Katz (1949)
     doi:10.1113/jphysiol.1949.sp004310.
@@ -199,7 +199,7 @@ def ghk_fluxes(v, p, c_in, c_out, z, *, temperature):
     Returns:
       ``(influx, efflux)``, each of the broadcast shape, >= 0 for p >= 0; exactly 0 (with the
       exact derivatives p f(u) and p f(-u) in c_out and c_in) for an ion absent from the side it
-      leaves. NaN for invalid input (c < 0 or NaN, z not a non-zero integer, T <= 0).
+      leaves. NaN for invalid input (c < 0 or NaN, z not a non-zero integer, T outside 200..400 K).
 
     Reference: Hodgkin & Katz (1949); Hille (2001) ch. 14 (unidirectional fluxes).
     """

@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ionjax._src._common import as_float, nan_unless, valid_ion
+from ionjax._src._common import as_float, nan_unless, valid_ion, valid_temperature
 from ionjax._src.constants import FARADAY, GAS_CONSTANT
 from ionjax._src.ghk import f_pair
 
@@ -156,7 +156,7 @@ def ghk_voltage(p, c_in, c_out, z, *, temperature, axis=-1, method="auto"):
       outside, e.g. a single cation with c_in = 0, whose Nernst potential is +inf), -inf where
       none can carry inward current (S_in = 0); derivatives there are NaN. NaN where no permeant
       ion is present on either side, any c < 0 or NaN, z is not a non-zero integer, p < 0, all
-      p == 0 or T <= 0.
+      p == 0 or T outside 200..400 K.
 
     Reference: Goldman (1943) doi:10.1085/jgp.27.1.37; Hodgkin & Katz (1949)
     doi:10.1113/jphysiol.1949.sp004310; Lewis (1979) doi:10.1113/jphysiol.1979.sp012629.
@@ -169,9 +169,9 @@ def ghk_voltage(p, c_in, c_out, z, *, temperature, axis=-1, method="auto"):
                          for x in (p, c_in, c_out, z))
     if z_np is not None:
         z_np = np.moveaxis(np.broadcast_to(z_np, shape), axis, -1)
-    valid = jnp.all(valid_ion(c_in, c_out, z, 1.0) & (p >= 0), axis=-1)
+    valid = jnp.all(valid_ion(c_in, c_out, z, 300.0) & (p >= 0), axis=-1)  # T checked below
     t = jnp.broadcast_to(t, jnp.broadcast_shapes(t.shape, p.shape[:-1]))
-    valid = valid & (t > 0)
+    valid = valid & valid_temperature(t)
     v_t = t * (GAS_CONSTANT / FARADAY)
     # Only ratios of p and of c matter: rescale (outside the derivative) against under/overflow.
     p = p / jax.lax.stop_gradient(jnp.max(jnp.abs(p), axis=-1, keepdims=True))

@@ -56,11 +56,10 @@ import warnings
 from collections.abc import Mapping
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ionjax._src._common import as_float, nan_unless
+from ionjax._src._common import as_float, is_concrete, nan_unless, valid_temperature
 from ionjax._src.constants import FARADAY, GAS_CONSTANT, ZERO_CELSIUS
 
 _T25 = ZERO_CELSIUS + 25.0  # K, the temperature of the tabulated mobilities
@@ -254,15 +253,6 @@ def _warn_unless_neutral(solution, rtol, label, stacklevel):
     return imbalance
 
 
-def _is_concrete(values):
-    try:
-        for v in values:
-            np.asarray(v)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return False
-    return True
-
-
 # Taylor series of ln(1 + x) / x = sum_n (-1)^n x^n / (n + 1), coefficients for x^0 .. x^8.
 _LOG1P_SERIES = tuple((-1.0) ** n / (n + 1) for n in range(9))
 
@@ -308,7 +298,8 @@ def liquid_junction_potential(pipette, bath, *, temperature):
     Returns:
       LJP [V], the broadcast shape of all concentrations and the temperature, in their floating
       dtype (float32 in, float32 out). E.g. +4.4 mV for a 150 mM KCl pipette in 150 mM NaCl at
-      25 degC. NaN where a concentration is negative, a solution has no ions, or T <= 0.
+      25 degC. NaN where a concentration is negative, a solution has no ions, or T is outside
+      200..400 K (``TEMPERATURE_RANGE``). An ion absent from one side (0 there) is normal.
 
     Raises:
       ValueError: (at trace time) for an unknown ion name, listing the known names, or an ion
@@ -327,7 +318,7 @@ def liquid_junction_potential(pipette, bath, *, temperature):
     if not names:
         raise ValueError("pipette and bath name no ions")
     for label, solution in (("pipette", pip), ("bath", bat)):
-        if _is_concrete(solution.values()):
+        if is_concrete(solution.values()):
             _warn_unless_neutral(solution, 0.01, label, stacklevel=3)
 
     values = [pip.get(n, 0.0) for n in names] + [bat.get(n, 0.0) for n in names]
@@ -344,7 +335,7 @@ def liquid_junction_potential(pipette, bath, *, temperature):
     b = jnp.sum(z * z * d * dc, axis=-1)
     s_pip = jnp.sum(z * z * d * c_pip, axis=-1)
     s_bath = jnp.sum(z * z * d * c_bath, axis=-1)
-    valid = (jnp.all(c >= 0, axis=-1) & (s_pip > 0) & (s_bath > 0) & (t > 0))
+    valid = (jnp.all(c >= 0, axis=-1) & (s_pip > 0) & (s_bath > 0) & valid_temperature(t))
     s_safe = jnp.where(valid, s_pip, jnp.ones_like(s_pip))
     x = jnp.where(valid, b / s_safe, jnp.zeros_like(b))
     ljp = -(GAS_CONSTANT / FARADAY) * t * a * _log1p_over_x(x) / s_safe

@@ -26,7 +26,7 @@ doi:10.1007/BF01870526.
 
 import jax.numpy as jnp
 
-from ionjax._src._common import as_float, nan_unless, valid_valence
+from ionjax._src._common import as_float, nan_unless, valid_temperature, valid_valence
 from ionjax._src.constants import FARADAY, GAS_CONSTANT
 from ionjax._src.ghk import f_pair
 
@@ -68,7 +68,7 @@ def permeability_ratio_bi_ionic(e_rev, c_out_x, z_x, c_in_ref, z_ref, *, tempera
     f_x, _ = f_pair(_u(e, z_x, t))
     _, f_minus_ref = f_pair(_u(e, z_ref, t))
     ratio = _over(z_ref * c_ref * f_minus_ref, c_x, z_x * f_x)
-    valid = (c_x >= 0) & (c_ref >= 0) & (z_x * z_ref > 0) & (t > 0)
+    valid = (c_x >= 0) & (c_ref >= 0) & (z_x * z_ref > 0) & valid_temperature(t)
     return nan_unless(valid, ratio)
 
 
@@ -107,7 +107,7 @@ def permeability_ratio_substitution(e_rev_ref, e_rev_test, c_out_ref, c_out_test
     _, g1 = f_pair(_u(e1, z_in, t))
     _, g2 = f_pair(_u(e2, z_in, t))
     ratio = _over(z1 * c1 * f1 * g2, c2, z2 * f2 * g1)
-    valid = (c1 >= 0) & (c2 >= 0) & (z1 * z_in > 0) & (z2 * z_in > 0) & (t > 0)
+    valid = (c1 >= 0) & (c2 >= 0) & (z1 * z_in > 0) & (z2 * z_in > 0) & valid_temperature(t)
     return nan_unless(valid, ratio)
 
 
@@ -146,6 +146,6 @@ def permeability_from_reversal(e_rev, p, c_in, c_out, z, *, index, temperature, 
     others = jnp.sum(jnp.where(jnp.arange(p.shape[-1]) == index % p.shape[-1], 0.0, p * j), -1)
     j_x = j[..., index]
     p_x = -others / jnp.where(j_x == 0, 1, j_x)  # double where: no 0/0 in the gradients
-    valid = (jnp.all((c_in >= 0) & (c_out >= 0) & valid_valence(z), axis=-1) & (t > 0)
-             & (p_x >= 0) & (j_x != 0))
+    valid = (jnp.all((c_in >= 0) & (c_out >= 0) & valid_valence(z), axis=-1)
+             & valid_temperature(t) & (p_x >= 0) & (j_x != 0))
     return nan_unless(valid, p_x)

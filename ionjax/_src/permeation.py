@@ -32,7 +32,7 @@ import math
 
 import jax.numpy as jnp
 
-from ionjax._src._common import as_float, nan_unless
+from ionjax._src._common import as_float, nan_unless, valid_temperature
 from ionjax._src.constants import BOLTZMANN, FARADAY
 
 _STOKES = BOLTZMANN / (6.0 * math.pi)  # k_B / (6 pi) [J/K], a Python float (weakly typed)
@@ -50,13 +50,13 @@ def stokes_einstein_diffusion(radius, viscosity, *, temperature):
 
     Returns:
       D [m^2/s], broadcast shape, dtype of the floating inputs (2.45e-9 m^2/s for r = 1 A in
-      water at 25 degC). NaN for r <= 0, eta <= 0 or T <= 0.
+      water at 25 degC). NaN for r <= 0, eta <= 0 or T outside 200..400 K.
 
     Reference: A. Einstein, Ann. Phys. 17, 549 (1905), doi:10.1002/andp.19053220806;
     Robinson & Stokes, Electrolyte Solutions, 2nd ed. (1959) ch. 6.
     """
     r, eta, t = as_float(radius, viscosity, config=(temperature,))
-    valid = (r > 0) & (eta > 0) & (t > 0)
+    valid = (r > 0) & (eta > 0) & valid_temperature(t)
     return nan_unless(valid, _STOKES * t / (eta * r))
 
 
@@ -75,13 +75,13 @@ def stokes_radius(diffusion, viscosity, *, temperature):
 
     Returns:
       r [m], broadcast shape, dtype of the floating inputs (1.84e-10 m for Na+ in water at
-      25 degC). NaN for D <= 0, eta <= 0 or T <= 0.
+      25 degC). NaN for D <= 0, eta <= 0 or T outside 200..400 K.
 
     Reference: Robinson & Stokes (1959) ch. 6 and table 6.2; Einstein (1905),
     doi:10.1002/andp.19053220806.
     """
     d, eta, t = as_float(diffusion, viscosity, config=(temperature,))
-    valid = (d > 0) & (eta > 0) & (t > 0)
+    valid = (d > 0) & (eta > 0) & valid_temperature(t)
     return nan_unless(valid, _STOKES * t / (eta * d))
 
 

@@ -51,10 +51,12 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from ionjax._src._common import as_float, nan_unless
+from ionjax._src._common import as_float, is_concrete, nan_unless, valid_temperature
 from ionjax._src.constants import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
 from ionjax._src.ghk import f_pair
+from ionjax._src.validation import MAX_CONCENTRATION, MAX_LENGTH, NEUTRALITY_RTOL
 
 _MAX_ITERATIONS = 60
 _MAX_STEP = 2.0  # largest Newton update of psi and eta (thermal voltages)
@@ -199,6 +201,22 @@ def _tangent_solve(g, y):
     return jax.lax.custom_linear_solve(g, y, _refined_solve, transpose_solve=_refined_solve)
 
 
+def _check_neutral_baths(z, c_in, c_out):
+    """Host side, on concrete baths: ValueError unless each is electroneutral to
+    ``NEUTRALITY_RTOL`` (|sum z c| <= rtol sum |z| c). A bath with a concentration <= 0 or not
+    finite is invalid input instead, NaN like every other (not checked here)."""
+    z = np.asarray(z, float)
+    for label, c in (("c_in", c_in), ("c_out", c_out)):
+        c = np.asarray(c, float)
+        if not np.all(np.isfinite(c) & (c > 0)):  # an invalid bath gives NaN (see Returns)
+            continue
+        net, total = float(np.sum(z * c)), float(np.sum(np.abs(z) * c))
+        if np.isfinite(net) and abs(net) > NEUTRALITY_RTOL * total:
+            raise ValueError(f"the {label} bath is not electroneutral: sum z c = {net:g} mol/m^3 "
+                             f"({100 * abs(net) / total:.3g} % of sum |z| c); list every ion of "
+                             "the solution, permeant or not")
+
+
 def _solve(v, z, diffusion, c_in, c_out, fixed, length, area, temperature, permittivity,
            n_grid):
     """The steady PNP problem for one scalar v; arguments already cast (see ``pnp_steady``)."""
@@ -238,10 +256,12 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
       v: membrane potential phi_in - phi_out [V]; any shape (solved independently per element).
       z: valences (S,), integers (0 allowed for a neutral solute).
       diffusion: diffusion coefficients in the pore (S,) [m^2/s], > 0.
-      c_in, c_out: bath concentrations at x = 0 (inside) and x = L (outside) (S,) [mol/m^3], > 0.
-      length: pore length L [m]; keyword-only, like the rest.
+      c_in, c_out: bath concentrations at x = 0 (inside) and x = L (outside) (S,) [mol/m^3],
+        > 0 and <= 1e4 (10 M); each bath electroneutral, sum_s z_s c_s = 0 (checked on concrete
+        values, see Raises).
+      length: pore length L [m], <= 1e-4 m (100 um); keyword-only, like the rest.
       area: pore cross-section A [m^2].
-      temperature: [K].
+      temperature: [K], 200..400 K (liquid water).
       permittivity: relative permittivity eps_r of the pore medium (default 80, water).
       fixed_charge: None, or the permanent charge density / F [mol/m^3 of elementary charges]:
         a scalar, the node values (n_grid+1,) or the cell values (n_grid,) (averaged onto
@@ -256,14 +276,18 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
       ``PNPSolution`` (current [A] (..., S), total [A] (...), x [m] (N+1,), phi [V] (..., N+1),
       c [mol/m^3] (..., N+1, S), converged, iterations). For small L/(Debye length) and no fixed
       charge the current tends to ``ghk_current`` with p = D A / L [m^3/s]. NaN, and
-      ``converged`` False, where an input is invalid (a concentration, D, L, A, T or eps_r
-      <= 0 or not finite, a non-integer valence) or Newton did not converge (at most 60
+      ``converged`` False, where an input is invalid (a concentration, D, L, A or eps_r
+      <= 0 or not finite, a concentration above 10 M, L above 100 um, T outside 200..400 K,
+      a non-integer valence) or Newton did not converge (at most 60
       iterations); the gradient there is NaN too. Differentiable (implicit function theorem)
       w.r.t. every floating input.
 
     Raises:
       ValueError: (at trace time) z, diffusion, c_in, c_out not all of shape (S,), n_grid < 2,
-        or a fixed_charge of another length than n_grid or n_grid + 1.
+        or a fixed_charge of another length than n_grid or n_grid + 1; and, when z, c_in and
+        c_out are concrete (not traced inside jit or grad), a bath that is not electroneutral
+        (|sum z c| > 1e-6 sum |z| c): it has lost an ion, and its Poisson boundary data would
+        charge the bath. Inside jit that check is the caller's (``fitting.PNPChannel`` does it).
     """
     if fixed_charge is None:
         fixed_charge = 0.0
@@ -277,6 +301,8 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
             fixed_charge)[0] not in (n_grid, n_grid + 1)):
         raise ValueError(f"fixed_charge must be a scalar, the {n_grid} cell values or the "
                          f"{n_grid + 1} node values; got shape {jnp.shape(fixed_charge)}")
+    if is_concrete((z, c_in, c_out)):
+        _check_neutral_baths(z, c_in, c_out)
     v, d, c_in, c_out, fixed, z, length, area, t, eps_r = as_float(
         v, diffusion, c_in, c_out, fixed_charge,
         config=(z, length, area, temperature, permittivity))
@@ -291,7 +317,8 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
     current, phi, c, converged, iterations = jax.vmap(solve)(v.reshape(-1))
     positive = jnp.concatenate([c_in, c_out, d, jnp.stack([t, length, area, eps_r])])
     valid = (jnp.all((positive > 0) & jnp.isfinite(positive)) & jnp.all(z == jnp.round(z))
-             & jnp.all(jnp.isfinite(fixed)))
+             & jnp.all(jnp.isfinite(fixed)) & valid_temperature(t) & (length <= MAX_LENGTH)
+             & jnp.all(jnp.concatenate([c_in, c_out]) <= MAX_CONCENTRATION))
     ok = valid & converged  # an unconverged solve gives NaN, never its last iterate
     converged = ok
     shape = v.shape

@@ -5,9 +5,31 @@ fitting package and the command line call :func:`validate_inputs` on concrete va
 that a user sees a ``ValueError`` that names the argument and the offending value instead of NaN.
 A concentration of 0 is valid input (an ion absent from one side); only the Nernst potential is
 infinite there, which ``quantity="nernst"`` turns into an error.
+
+Physical bounds (the same numbers serve the in-jit NaN masks of ``ionjax._src._common`` and
+``pnp_steady``, the host checks here, and the fitting package):
+
+* ``MAX_CONCENTRATION`` = 1e4 mol/m^3 (10 M): no salt of physiology dissolves further (saturated
+  NaCl is 6.1 M, KCl 4.6 M); a larger value is a unit slip (uM or nM read as mM).
+* ``TEMPERATURE_RANGE`` = 200..400 K: aqueous solutions are liquid between the coldest eutectic
+  (CaCl2-water, -50 degC = 223 K) and the boiling point of a saturated salt solution
+  (~ 110 degC = 383 K); a value below it is almost always degC given as kelvin.
+* ``MAX_VALENCE`` = 4: the most highly charged small ions (spermine4+, EDTA4-/EGTA4-,
+  ferrocyanide4-); the Debye-Hueckel/Davies activities are not defined beyond.
+* ``MAX_LENGTH`` = 1e-4 m (100 um): a pore or membrane is 0.1 nm (a filter) to ~25 um
+  (track-etched foils); a longer "pore" is a length in other units or a bath, not a pore.
+* ``NEUTRALITY_RTOL`` = 1e-6: a bath's |sum z c| relative to sum |z| c. A real solution is
+  electroneutral; a listed one that is not has lost an ion (the Cl- of a salt), and the Poisson
+  equation would charge the whole bath.
 """
 
 import numpy as np
+
+MAX_CONCENTRATION = 1e4  # mol/m^3 = mM (10 M)
+TEMPERATURE_RANGE = (200.0, 400.0)  # K
+MAX_VALENCE = 4
+MAX_LENGTH = 1e-4  # m
+NEUTRALITY_RTOL = 1e-6
 
 
 def _first_bad(values, bad):
@@ -26,6 +48,21 @@ def _check(name, value, bad, requirement):
 
 
 _QUANTITIES = ("ghk", "nernst")
+_TOO_CONCENTRATED = (f"<= {MAX_CONCENTRATION:g} mol/m^3 (10 M: no salt dissolves further, "
+                     "saturated NaCl is 6.1 M; was it given in uM or nM instead of mM?)")
+
+
+def _check_temperature(a):
+    """Refuse temperatures outside ``TEMPERATURE_RANGE``, naming the likely slip (degC as K)."""
+    lo, hi = TEMPERATURE_RANGE
+    bad = (a < lo) | (a > hi)
+    if np.any(bad):
+        t, position = _first_bad(a, bad)
+        where = f" at index {position}" if position else ""
+        hint = (f": did you mean {t:g} degC ({t + 273.15:g} K)? use ionjax.units.celsius"
+                if lo <= t + 273.15 <= hi else "")
+        raise ValueError(f"temperature must be in kelvin, {lo:g}..{hi:g} K (liquid water); got "
+                         f"{t:g} K{where}{hint}")
 
 
 def validate_inputs(*, quantity="ghk", **named):
@@ -38,14 +75,17 @@ def validate_inputs(*, quantity="ghk", **named):
 
     Recognised names (others raise ``TypeError``):
 
-    * ``c_in``, ``c_out``, ``c``, ``concentration``: finite and >= 0 [mol/m^3]. A concentration
+    * ``c_in``, ``c_out``, ``c``, ``concentration``: finite, >= 0 and <= ``MAX_CONCENTRATION``
+      = 1e4 mol/m^3 (10 M; a larger value is a unit slip) [mol/m^3]. A concentration
       of 0 (an ion absent from one side) is accepted: the GHK current, fluxes, conductances and
       voltage, and the permeability ratios, are defined there. With ``quantity="nernst"`` they
       must be > 0: the Nernst potential (and the electrochemical driving force) of an ion absent
       from one side is infinite, and the error says so.
-    * ``activity``: finite and > 0 [mol/m^3] (its logarithm is taken)
-    * ``z``: finite, non-zero integer valence
-    * ``temperature``: finite and > 0 [K]
+    * ``activity``: finite, > 0 and <= ``MAX_CONCENTRATION`` [mol/m^3] (its logarithm is taken)
+    * ``z``: finite, non-zero integer valence with |z| <= ``MAX_VALENCE`` = 4
+    * ``temperature``: in ``TEMPERATURE_RANGE`` = 200..400 K (liquid water); 37 is refused as
+      "did you mean 37 degC (310.15 K)?"
+    * ``length``: a pore or membrane length, > 0 and <= ``MAX_LENGTH`` = 1e-4 m [m]
     * ``p``, ``g``, ``gamma``, ``n_open``, ``viscosity``, ``radius``, ``diffusion``: finite and >= 0
       (``viscosity``, ``radius`` and ``diffusion`` must be > 0)
     * ``v``, ``e_rev``, ``potential``: finite [V]; a value with |v| > 10 V is refused as almost
@@ -75,6 +115,7 @@ def validate_inputs(*, quantity="ghk", **named):
         if name in ("c_in", "c_out", "c", "concentration"):
             _check(name, a, a < 0, "> 0, or 0 for an ion absent from that side (a concentration "
                                    "in mol/m^3 = mM)")
+            _check(name, a, a > MAX_CONCENTRATION, _TOO_CONCENTRATED)
             if quantity == "nernst" and np.any(a == 0):
                 _, position = _first_bad(a, a == 0)
                 where = f" at index {position}" if position else ""
@@ -82,11 +123,19 @@ def validate_inputs(*, quantity="ghk", **named):
                                  f"one side is infinite; give {name} > 0")
         elif name == "activity":
             _check(name, a, a <= 0, "> 0 (an activity in mol/m^3 = mM)")
+            _check(name, a, a > MAX_CONCENTRATION, _TOO_CONCENTRATED)
         elif name == "z":
             _check(name, a, a == 0, "a non-zero valence")
             _check(name, a, a != np.round(a), "an integer valence")
+            _check(name, a, np.abs(a) > MAX_VALENCE, f"a valence with |z| <= {MAX_VALENCE} (the "
+                                                     "most highly charged small ions)")
         elif name == "temperature":
             _check(name, a, a <= 0, "> 0 K (use ionjax.units.celsius for degC)")
+            _check_temperature(a)
+        elif name == "length":
+            _check(name, a, a <= 0, "> 0 [m]")
+            _check(name, a, a > MAX_LENGTH, f"<= {MAX_LENGTH:g} m (100 um; a pore or membrane "
+                                            "is 0.1 nm to ~25 um long: was it given in nm or um?)")
         elif name in ("viscosity", "radius", "diffusion"):
             _check(name, a, a <= 0, "> 0")
         elif name in ("p", "g", "gamma", "n_open"):

@@ -5,6 +5,8 @@
                   ask each format's ``sniff(head, name)``; refused formats with their route
     abf           Axon ABF 1/2 (pyabf): the Recording (ADC and DAC channels listed), the step I-V
     abf_command   is the epoch table the command that was applied? (user lists pyabf ignores)
+    abf_dac       which DAC commands the current's voltage (two-electrode layouts pair by what
+                  the protocol drives, not by index)
     abf_userlist  the Clampex user-list and waveform-source fields of an ABF header
     nwb           NWB icephys (pynwb): recordings per electrode and protocol, their step I-Vs
     nwb_series    an NWB series' values and sampling rate, checked

@@ -37,9 +37,10 @@ from fitting.recordings.corrections import DEFAULT_TEMPERATURE
 from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError, reading, require_file
 from fitting.recordings.formats.abf_command import check_transients, protocol_checks, verify, waveform
+from fitting.recordings.formats.abf_dac import command_dac, dac_reader
 from fitting.recordings.model import Channel, Epoch, ReadOptions, Recording, Sweep
 from fitting.recordings.stepiv import check_statistic, step_iv
-from fitting.recordings.units import checked_unit, to_si, unit_info
+from fitting.recordings.units import checked_unit, quantity_of, to_si, unit_info
 
 __all__ = ["iv", "iv_from_abf", "load_abf", "read", "sniff"]
 
@@ -91,68 +92,97 @@ def _channels(abf):
     return tuple(adcs + dacs)
 
 
-def _read_sweeps(path, abf, channel, command_channel, current_unit, voltage_unit=None):
-    """Per-sweep current [A], command [V], recorded command [V] or None, and epoch tables."""
+def _read_sweeps(path, abf, channel, dac, adcs, current_unit, voltage_unit=None):
+    """Per-sweep current [A], command [V] of DAC ``dac``, epoch tables, units, and
+    {adc: per-sweep recorded voltage [V]} of each ADC channel of ``adcs``."""
     i_unit, i_exp = checked_unit(path, current_unit or abf.adcUnits[channel], "current",
                                  f"channel {channel} ({abf.adcNames[channel]})")
-    r_unit = r_exp = None
-    if command_channel is not None:
-        r_unit, r_exp = checked_unit(path, voltage_unit or abf.adcUnits[command_channel],
-                                     "voltage", f"command channel {command_channel}")
-    current, command, recorded, epochs = [], [], [], []
+    r_units = {a: checked_unit(path, voltage_unit or abf.adcUnits[a], "voltage",
+                               f"channel {a} ({str(abf.adcNames[a]).strip()})") for a in adcs}
+    drive = None if dac == channel else dac_reader(abf, dac)
+    what = "the command waveform" + ("" if drive is None else f" (DAC {dac})")
+    current, command, epochs, recorded = [], [], [], {a: [] for a in adcs}
     for sweep in range(abf.sweepCount):
         abf.setSweep(sweep, channel=channel)
-        table = abf.sweepEpochs
+        y = abf.sweepY
+        table, wave, label = ((abf.sweepEpochs, abf.sweepC, abf.sweepUnitsC) if drive is None
+                              else drive(sweep, len(y)))
         if table is None or not len(table.p1s):
             raise InputError(f"no epoch table for channel {channel}: cannot locate the test step",
                              path=path)
-        c_unit, c_exp = checked_unit(path, voltage_unit or abf.sweepUnitsC, "voltage",
-                                     "the command waveform")
-        current.append(to_si(abf.sweepY, i_exp))
-        command.append(to_si(abf.sweepC, c_exp))
+        c_unit, c_exp = checked_unit(path, voltage_unit or label, "voltage", what)
+        current.append(to_si(y, i_exp))
+        command.append(to_si(wave, c_exp))
         epochs.append(tuple(Epoch(k, p1, p2, level, kind) for k, (p1, p2, level, kind) in
                             enumerate(zip(table.p1s, table.p2s,
                                           to_si(table.levels, c_exp).tolist(), table.types))))
-        if command_channel is not None:
-            abf.setSweep(sweep, channel=command_channel)
-            recorded.append(to_si(abf.sweepY, r_exp))
+        for a in adcs:
+            abf.setSweep(sweep, channel=a)
+            recorded[a].append(to_si(abf.sweepY, r_units[a][1]))
     if len({len(e) for e in epochs}) != 1:
         raise InputError("the epoch table differs in length between sweeps", path=path)
     units = {"current": i_unit, "command": c_unit}
-    if command_channel is not None:
-        units["recorded_command"] = r_unit
-    return current, command, (recorded if command_channel is not None else None), epochs, units
+    return current, command, recorded, epochs, units, {a: u for a, (u, _) in r_units.items()}
+
+
+def _named(path, abf, options, channel):
+    """The ADC channels named by ``command_channel`` and ``voltage_channel`` (or None)."""
+    named = []
+    for value, what in ((options.command_channel, "command_channel"),
+                        (options.voltage_channel, "voltage_channel")):
+        if value is not None:
+            value = _channel(path, abf, value, what)
+            if value == channel:
+                raise InputError(f"{what} {value} is the current's channel; it names the ADC "
+                                 "that records a voltage", path=path)
+        named.append(value)
+    return named
 
 
 def _recording(path, abf, options):
-    """(Recording, epoch-slot count) of an open ABF: the command checked against the recording
-    (``fitting.recordings.formats.abf_command``), the voltage from the epoch table or, with
-    ``options.command_channel``, from that recorded ADC channel."""
+    """(Recording, epoch-slot count) of an open ABF: the command DAC chosen
+    (``fitting.recordings.formats.abf_dac``) and checked against the recording
+    (``fitting.recordings.formats.abf_command``), the voltage from the epoch table or from a
+    recorded ADC channel: ``options.command_channel`` (a recorded command) or
+    ``options.voltage_channel`` (the membrane potential, the epochs still from the table)."""
     channel = _channel(path, abf, options.channel, "channel")
-    command_channel = options.command_channel
-    if command_channel is not None:
-        command_channel = _channel(path, abf, command_channel, "command_channel")
-    lists, slots, probe = protocol_checks(path, abf, channel, command_channel)
-    current, command, recorded, epochs, units = _read_sweeps(
-        path, abf, channel, probe, options.current_unit, options.voltage_unit)
+    amps = [f"{c} ({str(abf.adcNames[c]).strip()})" for c in range(abf.channelCount)
+            if quantity_of(abf.adcUnits[c]) == "current"]
+    if options.current_unit is None and quantity_of(abf.adcUnits[channel]) == "voltage" and amps:
+        raise InputError(f"channel {channel} ({str(abf.adcNames[channel]).strip()}) records a "
+                         f"voltage, not the current; channel(s) {', '.join(amps)} hold a "
+                         "current: give channel= (--channel) one of them", path=path)
+    command_channel, membrane = _named(path, abf, options, channel)
+    dac, dac_note = command_dac(path, abf, channel)
+    lists, slots, probe = protocol_checks(path, abf, channel, command_channel, dac=dac,
+                                          membrane=membrane)
+    adcs = [a for a in dict.fromkeys((probe, membrane)) if a is not None]
+    current, command, recorded, epochs, units, r_units = _read_sweeps(
+        path, abf, channel, dac, adcs, options.current_unit, options.voltage_unit)
+    if probe is not None:
+        units["recorded_command"] = r_units[probe]
     scale = to_si(1.0, unit_info(units["command"])[2])
-    epochs, check = verify(path, abf, channel, lists, slots, epochs, recorded, probe, scale,
-                           given=command_channel is not None)
-    if command_channel is None:  # the probe only checked the table; voltages come from it
-        recorded = None
-        if check and "applied" in check:
-            command = [waveform(table, len(c)) for table, c in zip(epochs, command)]
+    epochs, check = verify(path, abf, dac, lists, slots, epochs, recorded.get(probe), probe,
+                           scale, given=command_channel is not None)
+    if command_channel is None and check and "applied" in check:
+        command = [waveform(table, len(c)) for table, c in zip(epochs, command)]
+    source = membrane if membrane is not None else command_channel
+    if membrane is not None:
+        units["membrane_potential"] = r_units[membrane]
     channels = _channels(abf)
-    dacs = [c for c in channels if c.source == "dac" and c.index == channel]
+    dacs = [c for c in channels if c.source == "dac" and c.index == dac]
     sweeps = tuple(Sweep(s, current[s], command[s], epochs[s],
-                         None if recorded is None else recorded[s]) for s in range(len(current)))
+                         None if source is None else recorded[source][s])
+                   for s in range(len(current)))
     rec = Recording(
         path=path, format="abf", rate=float(abf.dataRate), sweeps=sweeps,
         current=channels[channel], command=dacs[0] if dacs else None,
-        voltage_source="epochs" if recorded is None else "adc",
-        voltage=None if recorded is None else channels[command_channel], channels=channels,
+        voltage_source="epochs" if source is None else "adc",
+        voltage=None if source is None else channels[source], channels=channels,
         units=units, user_lists=lists, command_check=check,
-        provenance={"channel": channel, "abf_version": getattr(abf, "abfVersionString", None)})
+        recorded_voltage="membrane" if membrane is not None else "command",
+        provenance={"channel": channel, "dac": dac, "dac_choice": dac_note,
+                    "abf_version": getattr(abf, "abfVersionString", None)})
     return rec, slots
 
 
@@ -160,9 +190,11 @@ def read(path: str | os.PathLike, options: ReadOptions = ReadOptions()) -> Recor
     """The sweeps of an ABF file as a ``Recording`` (the format registry's reader).
 
     A command from a stimulus file, or a user list the recording cannot confirm, is refused; an
-    applied user list rebuilds the command waveform from the epoch table. The voltage source is
-    the epoch table ("epochs"), or the ADC channel ``options.command_channel`` ("adc"); the
-    recording lists the file's ADC and DAC channels.
+    applied user list rebuilds the command waveform from the epoch table. The command is the DAC
+    that drives the current's voltage (``fitting.recordings.formats.abf_dac``); the voltage
+    source is the epoch table ("epochs"), or the ADC channel ``options.command_channel`` (a
+    recorded command) or ``options.voltage_channel`` (a recorded membrane potential) ("adc");
+    the recording lists the file's ADC and DAC channels.
 
     Raises:
       InputError: an unreadable file, a bad channel or unit, an unconfirmed command.
@@ -175,12 +207,14 @@ def read(path: str | os.PathLike, options: ReadOptions = ReadOptions()) -> Recor
 def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epoch=None,
                 leak=None, command_channel=None, ljp=None, series_resistance=None,
                 compensation=0.0, temperature=DEFAULT_TEMPERATURE, current_unit=None,
-                voltage_unit=None) -> IVData:
+                voltage_unit=None, voltage_channel=None) -> IVData:
     """Extract the step I-V curve of a voltage-clamp ABF file, one point per sweep, in SI.
 
     Args:
       path: the .abf file (ABF1 or ABF2).
-      channel: ADC channel index of the membrane current.
+      channel: ADC channel index of the membrane current. Its command is the DAC of the same
+        index when that DAC's unit is a voltage, else the DAC that steps a voltage (two-electrode
+        layouts: ``fitting.recordings.formats.abf_dac``); ``metadata["command_dac"]`` says which.
       window: (start, end) within the test step, each a fraction of the step ("60%"), a time
         after its onset ("2.5ms", "0.5 s") or a number [s]. Default ("60%", "95%"): steady state.
       statistic: "mean", "peak" (the sample of largest |I|, signed), "min" or "max" over the
@@ -197,19 +231,25 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
         step voltage is the mean of that channel over the window (and the ramp leak is fitted
         against it), after checking that the command sits where the epoch table puts the
         epochs. Needed for user lists that vary a level (their command pyabf cannot rebuild).
+      voltage_channel: ADC channel index that records the membrane potential V_m (two-electrode
+        clamp): the step voltage is V_m's mean over the window (the clamp is imperfect, so V_m is
+        the better value); the epoch table still locates the step, and
+        ``metadata["clamp_error"]`` gives the largest |V_m - V_cmd|. Not with
+        ``command_channel`` or ``series_resistance`` (V_m carries no R_s drop).
       ljp: liquid junction potential: None, a number [V], or a (pipette, bath) pair of mappings
         ion -> mM for ``ionjax.liquid_junction_potential``. V_m = V_cmd - LJP.
       series_resistance: R_s [Ohm] or None; V_m = V_cmd - I_total R_s (1 - compensation), with
         the current before leak subtraction (the leak current flows through R_s too).
       compensation: compensated fraction of R_s, in [0, 1).
       temperature: [K] for an LJP computed from solutions; default 295.15 K (22 degC).
-      current_unit: override the file's unit label of ``channel`` (some files carry a wrong
-        one), e.g. "nA".
+      current_unit: override the file's unit label of ``channel``, e.g. "pA" for a file
+        labelled "A"; refused where the label's numbers are typical
+        (``fitting.recordings.plausibility``).
       voltage_unit: override the unit of the command waveform (and of ``command_channel``).
 
     The step I-V is refused when its numbers cannot be a voltage-clamp I-V in the units read
-    (voltages beyond +-0.5 V or spanning under 1 mV, currents beyond +-1 uA): the message names
-    the likely unit and the override.
+    (voltages beyond +-0.5 V or spanning under 1 mV, currents beyond +-1 uA, +-100 uA for a
+    two-electrode clamp): the message names the likely unit.
 
     Returns:
       IVData of shape (n_sweeps,): v [V], i [A], one label (the file name without extension),
@@ -227,7 +267,7 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
     check_statistic(statistic)
     abf = load_abf(path)
     rec, slots = _recording(path, abf, ReadOptions(channel, current_unit, voltage_unit,
-                                                   command_channel))
+                                                   command_channel, voltage_channel))
     if rec.voltage_source != "adc":  # a probe's unit is not the step voltages'
         rec = dataclasses.replace(rec, units={k: u for k, u in rec.units.items()
                                               if k != "recorded_command"})
@@ -235,15 +275,22 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
     metadata = {
         "source": path, "format": "abf", "abf_version": rec.provenance["abf_version"],
         "channel": channel, "channel_name": rec.current.name,
-        "command_channel": None if rec.voltage is None else rec.voltage.index,
+        "command_channel": rec.voltage.index if rec.recorded_voltage == "command" and
+        rec.voltage is not None else None,
+        "voltage_channel": rec.voltage.index if rec.recorded_voltage == "membrane" else None,
+        "command_dac": rec.provenance["dac"], "command_dac_choice": rec.provenance["dac_choice"],
         "voltage_source": "epoch table" if rec.voltage is None else
-        f"recorded command (channel {rec.voltage.index}), mean over the window",
+        f"recorded {'command' if rec.recorded_voltage == 'command' else 'membrane potential'} "
+        f"(channel {rec.voltage.index}), mean over the window",
         "user_lists": lists, "command_check": check,
+        "other_voltage_channels": [] if rec.voltage is not None else [
+            f"{c.index} ({c.name.strip()}, {c.unit})" for c in rec.channels
+            if c.source == "adc" and c.index != channel and c.kind == "voltage"],
         "other_current_channels": [f"{c.index} ({c.name.strip()})" for c in rec.channels
                                    if c.source == "adc" and c.index != channel and
                                    c.kind == "current"],
     }
-    transients = (lambda k: check_transients(path, abf, channel, rec.currents, rec.epochs, k,
+    transients = (lambda k: check_transients(path, abf, rec.provenance["dac"], rec.currents, rec.epochs, k,
                                              lists, slots)) if check == "transients" else None
     return step_iv(rec, window=window, statistic=statistic, epoch=epoch, leak=leak, ljp=ljp,
                    series_resistance=series_resistance, compensation=compensation,

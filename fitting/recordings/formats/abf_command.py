@@ -45,9 +45,12 @@ EDGE_STEP = 10e-3     # [V] command change at a step edge whose transient is che
 TRANSIENT_RATIO = 10  # transient jump / median sample-to-sample jump
 
 
-def protocol_checks(path: str, abf: Any, channel: int, command_channel: int | None) -> tuple[list[dict], int, int | None]:
+def protocol_checks(path: str, abf: Any, channel: int, command_channel: int | None, *,
+                    dac: int | None = None, membrane: int | None = None) -> tuple[list[dict], int, int | None]:
     """(named user lists, epoch slots, channel that records the command or None); refuses a
-    command drawn from a stimulus file."""
+    command drawn from a stimulus file. ``dac``: the command's DAC (default ``channel``);
+    ``membrane``: an ADC recording V_m, never taken for a recorded command."""
+    dac = channel if dac is None else dac
     try:
         with open(getattr(abf, "abfFilePath", path), "rb") as handle:
             sources = waveform_sources(handle)
@@ -55,12 +58,12 @@ def protocol_checks(path: str, abf: Any, channel: int, command_channel: int | No
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read the protocol flags of the header: {exc}",
                          path=path) from None
-    if channel < len(sources) and sources[channel] == (True, 2):
-        raise InputError(f"the command of channel {channel} came from a stimulus file, not the "
+    if dac < len(sources) and sources[dac] == (True, 2):
+        raise InputError(f"the command of channel {channel} (DAC {dac}) came from a stimulus file, not the "
                          "epoch table: a step I-V cannot be read from its epochs", path=path)
     if command_channel is not None or not lists:
         return lists, slots, command_channel
-    voltages = [c for c in range(abf.channelCount) if c != channel and
+    voltages = [c for c in range(abf.channelCount) if c not in (channel, membrane) and
                 quantity_of(abf.adcUnits[c]) == "voltage"]
     return lists, slots, (voltages[0] if voltages else None)
 
@@ -207,8 +210,10 @@ def verify(path: str, abf: Any, channel: int, lists: list[dict], slots: int, epo
     if verdict == "timing":
         raise InputError(f"the command recorded on channel {probe} departs from {what}: it is "
                          f"not constant within epoch {k} of sweep {sweep}, so the epochs do not "
-                         "sit where the table puts them and the test step cannot be located",
-                         path=path)
+                         "sit where the table puts them and the test step cannot be located"
+                         + ("; a recorded membrane potential is never flat: name it with "
+                            f"voltage_channel={probe} (--voltage-channel {probe})" if given
+                            else ""), path=path)
     if verdict == "levels":
         if not given:
             raise InputError(f"the command recorded on channel {probe} departs from the levels "

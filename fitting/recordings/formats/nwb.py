@@ -24,7 +24,7 @@ from fitting.recordings.corrections import DEFAULT_TEMPERATURE
 from fitting.recordings.data import IVData, stack
 from fitting.recordings.epochs import epoch_tables
 from fitting.recordings.errors import InputError, reading, require_file
-from fitting.recordings.formats.nwb_series import series_rate, series_values
+from fitting.recordings.formats.nwb_series import common_rate, series_rate, series_values
 from fitting.recordings.model import Channel, ReadOptions, Recording, Sweep
 from fitting.recordings.stepiv import check_statistic, step_iv
 from fitting.recordings.units import checked_unit, to_si
@@ -203,14 +203,12 @@ def _read_group(path, group, index, current_unit, voltage_unit):
             quantum = max(quantum, float(to_si(float(s_series.conversion), v_exp)))
         i_units.add(i_sym)
         stored.setdefault("current", r_series.unit), stored.setdefault("command", s_series.unit)
-    if len(rates) != 1:
-        raise InputError(f"{describe(group)}: the sweeps are sampled at different rates "
-                         f"{sorted(rates)} Hz", path=path)
+    rate = common_rate(path, describe(group), rates)
     units = {"current": i_units.pop() if len(i_units) == 1 else sorted(i_units),
              "command": "V"}
     epochs = epoch_tables(path, command, quantum=quantum)
     return Recording(
-        path=path, format="nwb", rate=rates.pop(),
+        path=path, format="nwb", rate=rate,
         sweeps=tuple(Sweep(s, i, v, e) for s, (i, v, e) in enumerate(zip(current, command,
                                                                           epochs))),
         current=Channel.of(index, group["electrode"], stored["current"], "adc"),

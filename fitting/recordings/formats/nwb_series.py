@@ -5,7 +5,7 @@ import numpy as np
 
 from fitting.recordings.errors import InputError
 
-__all__ = ["RATES", "series_rate", "series_values"]
+__all__ = ["RATES", "RATE_TOLERANCE", "common_rate", "series_rate", "series_values"]
 
 
 def series_values(path: str, ref: tuple, what: str) -> tuple[np.ndarray, object]:
@@ -46,4 +46,20 @@ def series_rate(path: str, series: object, start: int, count: int) -> float:
     if not RATES[0] <= rate <= RATES[1]:  # NaN included
         raise InputError(f"series {series.name!r} is sampled at {rate:g} Hz: not a patch-clamp "
                          f"rate ({RATES[0]:g} Hz to {RATES[1]:g} Hz)", path=path)
+    return rate
+
+
+RATE_TOLERANCE = 1e-6  # relative: rates from timestamps differ in their last bits
+
+
+def common_rate(path: str, recording: str, rates) -> float:
+    """[Hz] the one sampling rate of a recording's series: their median, where every rate is
+    within ``RATE_TOLERANCE`` (relative) of it (1 / a timestep computed from stored
+    timestamps differs from series to series by round-off, e.g. 1e-11 s at 10 kHz)."""
+    rates = np.asarray(sorted(rates), float)
+    rate = float(np.median(rates))
+    if np.max(np.abs(rates - rate)) > RATE_TOLERANCE * rate:
+        raise InputError(f"{recording}: the sweeps are sampled at different rates "
+                         f"{', '.join(f'{r:.9g}' for r in np.unique(rates))} Hz (beyond a "
+                         f"relative {RATE_TOLERANCE:g})", path=path)
     return rate

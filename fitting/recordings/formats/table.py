@@ -26,9 +26,13 @@ import numpy as np
 from fitting.recordings.data import IVData, pad_rows
 from fitting.recordings.errors import InputError
 from fitting.recordings.model import ReadOptions
+from fitting.recordings.plausibility import (
+    check_current_unit,
+    check_plausible,
+    current_limit,
+)
 from fitting.recordings.units import (
     ACCEPTED,
-    check_plausible,
     override_unit,
     split_header,
     to_si,
@@ -224,6 +228,7 @@ def read_csv(path: str | os.PathLike, *, voltage_unit: str | None = None,
                          "rows", path=path)
     (header_line, header), rows = records[0], records[1:]
     columns = _parse_header(path, header_line, header)
+    labels = [c[2] for c in columns]  # the file's own labels, before any override
     columns = [(c[0], c[1]) + overrides[c[0]] if c[0] in overrides else c for c in columns]
     label_col, v_col, i_cols = _layout(path, header_line, columns)
     if not rows:
@@ -249,10 +254,14 @@ def read_csv(path: str | os.PathLike, *, voltage_unit: str | None = None,
     for k in [v_col, *i_cols]:
         if not np.any(np.isfinite(table[:, k])):
             raise InputError(f"column {header[k]!r} holds no number", path=path)
+    check_current_unit(path, table[:, i_cols], labels[i_cols[0]], columns[i_cols[0]][2],
+                       what=f"column {header[i_cols[0]]!r}")
     for quantity, cols in (("voltage", [v_col]), ("current", i_cols)):
         unit = columns[cols[0]][2]
         problem = check_plausible(table[:, cols], quantity, unit,
-                                  override=f"{quantity}_unit= (--{quantity}-unit)")
+                                  override=f"{quantity}_unit= (--{quantity}-unit)",
+                                  limit=current_limit(labels[cols[0]]) if
+                                  quantity == "current" else None)
         if problem:
             raise InputError(f"column {header[cols[0]]!r}: {problem}", path=path)
 
