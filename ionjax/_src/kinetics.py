@@ -18,13 +18,29 @@ digital amplifier applies a command), and then each interval has an **exact** so
 with no step-size error and no stiffness limit (a gate with tau << dt simply lands on x_inf).
 Each step is kept as its departure from the identity (1 - exp(-dt / tau) by expm1, expm(Q dt) - I
 without cancellation), so a step with dt << tau keeps full relative precision in float32.
-An adaptive ODE solver (diffrax, scipy's BDF) would restart at every one of the 80,000 sample
-edges of an 8 s protocol and be both slower and less accurate; it is the right tool only for
-non-linear models (e.g. a rate that depends on the state, ion accumulation), which this module
-does not cover. The exact steps are affine maps x -> A x + B, and a sequence of affine maps is
-composed by ``jax.lax.associative_scan`` in O(log T) depth: a whole trace costs a few vectorised
-passes, differentiates in forward and reverse mode, and rounds like a tree of T products (error
-about log2(T) ulp), not a chain of T.
+
+Why the exact step and not an adaptive solver. Every Hodgkin-Huxley gate and every Markov scheme
+with rates that depend on the voltage only is a *linear* ODE in its state for a given voltage,
+and a sampled protocol holds the voltage constant over each sample: the solution is then the
+exact step above, per sample, with no tolerance to choose. An adaptive solver (diffrax's Kvaerno5
+or Tsit5 with a PID controller, scipy's BDF, CVODE as in Beattie et al.) must restart at every
+one of the 80,000 sample edges of an 8 s protocol (or step across them and lose its order), so
+it is slower and only as accurate as its tolerance; tests/test_gating_current.py cross-checks
+``gate_trace`` against diffrax (Tsit5, PID controller, rtol 1e-12: 1e-12 apart) and
+tests/test_kinetics_time.py against scipy's BDF. diffrax is the right tool for *non-linear*
+models, which this module does not cover: a rate that depends on the state (e.g. a
+concentration-dependent rate with ion accumulation), a voltage that the current itself changes
+(current clamp, a neuron), or a voltage given as a continuous function rather than samples.
+
+The exact steps are affine maps x -> A x + B, and a sequence of affine maps is composed by
+``jax.lax.associative_scan`` in O(log T) depth: a whole trace costs a few vectorised passes,
+differentiates in forward and reverse mode, and rounds like a tree of T products (error about
+log2(T) ulp), not a chain of T.
+
+The current of N channels with open probability P_open(t) (a product of gates, or the summed
+occupancy of the open states of a scheme) is P_open times the open channels' current: ohmic,
+I = g P_open (v - E_rev) (``gated_ohmic_current``), or GHK,
+I = P_open p z F [c_in f(-u) - c_out f(u)] (``gated_ghk_current``, built on ``ghk_current``).
 
 Rate laws (rates in 1/s, v in V):
 
@@ -39,10 +55,12 @@ import jax
 import jax.numpy as jnp
 
 from ionjax._src._common import as_float, nan_unless
+from ionjax._src.ghk import ghk_current
 
 __all__ = [
-    "gate_steady_state", "gate_trace", "markov_generator", "markov_steady_state", "markov_trace",
-    "rate_boltzmann", "rate_exponential",
+    "gate_steady_state", "gate_trace", "gated_ghk_current", "gated_ohmic_current",
+    "markov_generator", "markov_steady_state", "markov_trace", "rate_boltzmann",
+    "rate_exponential",
 ]
 
 
@@ -210,3 +228,59 @@ def markov_trace(q, dt, p0):
     p0 = jnp.broadcast_to(p0, q.shape[:-3] + q.shape[-1:])
     later = p0[..., None, :] + jnp.einsum("...tij,...j->...ti", e, p0)
     return nan_unless(dt > 0, jnp.concatenate([p0[..., None, :], later], axis=-2))
+
+
+def _valid_open_probability(p_open):
+    """True where 0 <= P_open <= 1 up to rounding (sqrt(eps): a product of exact steps may land
+    an ulp outside [0, 1], which is not an error; 1.5 or -0.2 is)."""
+    slack = jnp.sqrt(jnp.finfo(p_open.dtype).eps)
+    return (p_open >= -slack) & (p_open <= 1 + slack)
+
+
+def gated_ohmic_current(v, p_open, g, e_rev):
+    """Current of gated ohmic channels: I = g P_open (v - E_rev).
+
+    Args:
+      v: membrane potential [V], shape (..., T) (the protocol's samples) or any broadcastable shape.
+      p_open: open probability [dimensionless] in [0, 1], broadcastable with ``v`` (e.g.
+        ``gate_trace(...) * gate_trace(...)`` or an open state's column of ``markov_trace``).
+      g: maximal conductance, all channels open [S] (Beattie et al.'s g in uS is g * 1e-6 S).
+      e_rev: reversal potential [V] (e.g. ``nernst_potential(130, 4, 1, temperature=...)``).
+
+    Returns:
+      I [A], broadcast shape, dtype of the floating inputs; positive = outward. NaN where
+      ``p_open`` is outside [0, 1] (beyond rounding).
+
+    Reference: Hodgkin & Huxley (1952) J Physiol 117:500, doi:10.1113/jphysiol.1952.sp004764;
+    Beattie et al. (2018) J Physiol 596:1813, doi:10.1113/JP275733 (eq. 1).
+    """
+    v, p_open, g, e_rev = as_float(v, p_open, g, e_rev)
+    return nan_unless(_valid_open_probability(p_open), g * p_open * (v - e_rev))
+
+
+def gated_ghk_current(v, p_open, p, c_in, c_out, z, *, temperature):
+    """Current of gated channels with GHK permeation: I = P_open ghk_current(v, p, c_in, c_out, z).
+
+    I = P_open p z F [c_in f(-u) - c_out f(u)], u = zFv/(RT), f(u) = u / (e^u - 1): the open
+    channels pass the constant-field current (rectifying when c_in != c_out), so the current
+    reverses at the Nernst potential whatever P_open is.
+
+    Args:
+      v: membrane potential [V], shape (..., T) or any broadcastable shape.
+      p_open: open probability [dimensionless] in [0, 1], broadcastable with ``v``.
+      p: permeability of all channels open times the membrane area [m^3/s] (current in A), or
+        the permeability [m/s] (current density in A/m^2).
+      c_in, c_out: intracellular and extracellular concentrations [mol/m^3 = mM], >= 0.
+      z: valence, non-zero.
+      temperature: [K], keyword-only.
+
+    Returns:
+      I [A] (or [A/m^2]), broadcast shape, dtype of the floating inputs; positive = outward.
+      NaN where ``p_open`` is outside [0, 1] (beyond rounding) or ``ghk_current`` is NaN.
+
+    Reference: Goldman (1943) doi:10.1085/jgp.27.1.37; Hodgkin & Katz (1949)
+    doi:10.1113/jphysiol.1949.sp004310; Hille (2001) ch. 14.
+    """
+    v, p_open, p, c_in, c_out = as_float(v, p_open, p, c_in, c_out)
+    current = p_open * ghk_current(v, p, c_in, c_out, z, temperature=temperature)
+    return nan_unless(_valid_open_probability(p_open), current)
