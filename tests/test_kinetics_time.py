@@ -137,7 +137,8 @@ def test_batched_cells_equal_one_by_one_and_gradients_are_exact(protocol):
     batched = jax.vmap(lambda p: _open(v, p))(ps)
     np.testing.assert_allclose(batched[1], _open(v, ps[1]), rtol=1e-14)
     # in log space, as a fit sees them (a finite-difference step must not make a rate negative)
-    check_grads(lambda logp: _open(v, jnp.exp(logp))[::50], (jnp.log(jnp.asarray(P)),), order=1,
+    # (jit: the same checks, on a compiled function instead of op-by-op dispatch)
+    check_grads(jax.jit(lambda logp: _open(v, jnp.exp(logp))[::50]), (jnp.log(jnp.asarray(P)),), order=1,
                 modes=("fwd", "rev"), atol=1e-6, rtol=1e-6)
 
 
