@@ -28,6 +28,10 @@ _EXPORTS = {
         "driving_potential", "electrochemical_driving_force", "electrochemical_potential",
         "nernst_potential", "thermal_voltage"],
     "_src.gating": ["boltzmann", "gating_charge_from_slope"],
+    "_src.kinetics": [
+        "gate_steady_state", "gate_trace", "gated_ghk_current", "gated_ohmic_current",
+        "markov_generator", "markov_steady_state", "markov_trace", "rate_boltzmann",
+        "rate_exponential"],
     "_src.ghk": ["ghk_current", "ghk_fluxes", "ussing_flux_ratio"],
     "_src.ghk_conductance": [
         "ghk_chord_conductance", "ghk_conductance_at_reversal", "ghk_slope_conductance",
