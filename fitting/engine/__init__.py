@@ -16,6 +16,10 @@
     inference.py     reversal potentials (fitted, with delta-method errors; measured)
     comparison.py    ``compare``: models ranked by AIC / AICc / BIC
     profile.py       profile-likelihood confidence intervals
+    traces.py        ``fit_traces``: gating models fitted to whole traces, cells x starts
+                     batched (``fitting.models.trace``); ``step_edge_mask``, ``sample_starts``
+    trace_result.py  ``TraceFitResult``: its parameters, errors, statuses and summary
+    trace_profile.py profile-likelihood intervals of trace fits, batched over cells
 
 The per-recording work (set-up, solver, statistics) runs under ``jax.jit``; the host side
 (checks, padding, blocks, results, reports, comparison, measured reversals) is NumPy. Imports
@@ -33,6 +37,9 @@ _EXPORTS = {
     "inference": ["ReversalPotential", "measured_reversal", "reversal_potential"],
     "profile": ["ProfileInterval", "profile_intervals"],
     "result": ["FitResult"],
+    "traces": ["fit_traces", "sample_starts", "step_edge_mask"],
+    "trace_result": ["TraceFitResult"],
+    "trace_profile": ["trace_profile_intervals"],
     "status": ["MESSAGES", "Status", "usable"],
 }
 __getattr__, __dir__, __all__ = _lazy_exports(__name__, _EXPORTS)
