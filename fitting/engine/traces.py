@@ -6,6 +6,8 @@ minimise the Gaussian negative log-likelihood of the paper (Beattie et al. 2018)
 
     loss = |M|/2 ln(2 pi sigma_c^2) + chi^2 / 2,   chi^2 = sum_{n in M} ((I_n - I(t_n; x)) / sigma_c)^2,
 
+(sigma in A; the paper's values, sigma in nA, are larger by |M| ln(1e9): compare chi^2)
+
 by the engine's Levenberg-Marquardt (``fitting.engine.solvers``) on theta = ln(x / x_start):
 every parameter is positive and fitted in log space, the Jacobian by forward mode through the
 associative scan of the exact gating steps. Cells x starts run as one vmapped, jitted program:
@@ -82,12 +84,17 @@ def sample_starts(model: TraceModel, n: int, v_min: float, v_max: float, *,
     m, found = len(model.rates), []
     lo, hi = np.log(RATE_BOUNDS[0]), np.log(RATE_BOUNDS[1])
     sign = np.array([r.sign for r in model.rates], float)
-    while len(found) < n:
+    for _ in range(10000 * max(n, 1)):
+        if len(found) == n:
+            break
         a = np.exp(rng.uniform(np.log(PRIOR_RATE[0]), np.log(PRIOR_RATE[1]), m))
         b = rng.uniform(PRIOR_SENSITIVITY[0], PRIOR_SENSITIVITY[1], m)
         logk = np.log(a) + np.maximum(sign * b * v_min, sign * b * v_max)
         if np.all((logk > lo) & (logk < hi)):
             found.append(np.concatenate([np.stack([a, b], 1).ravel(), [1.0]]))
+    if len(found) < n:
+        raise ValueError(f"no start within the rate bounds over [{v_min:g}, {v_max:g}] V: is the "
+                         "protocol in volts?")
     return np.array(found)
 
 
@@ -249,6 +256,10 @@ def fit_traces(t: Any, v: Any, i: Any, *, model: TraceModel | None = None,
     valid = np.isfinite(v) & np.isfinite(i)
     if mask is not None:
         valid &= np.broadcast_to(np.asarray(mask, bool), (n_cells, n))
+    if np.any(valid.sum(axis=1) <= model.n_params):
+        bad = int(np.argmin(valid.sum(axis=1)))
+        raise ValueError(f"cell {bad} has {int(valid[bad].sum())} usable points (mask, NaN) for "
+                         f"{model.n_params} parameters")
     if sigma is None:
         head = i[:, t - t[0] < sigma_window]
         sigma = np.std(head, axis=1, ddof=1)
