@@ -34,10 +34,12 @@ _EXPORTS = {
     "plot": ["plot"],  # on first use: it imports matplotlib, an optional extra
     "engine": [
         "Comparison", "FitResult", "ProfileInterval", "ReversalPotential", "Status",
-        "compare", "fit", "measured_reversal", "profile_intervals", "reversal_potential",
-        "usable"],
+        "compare", "fit", "fit_traces", "measured_reversal", "profile_intervals",
+        "reversal_potential", "step_edge_mask", "usable"],
     "models": ["GHK", "BoltzmannConductance", "BoltzmannCurrent", "BoltzmannGHK",
-               "BoltzmannOhmic", "Model", "MultiIonGHK", "Ohmic", "PNPChannel"],
+               "BoltzmannOhmic", "Model", "MultiIonGHK", "Ohmic", "PNPChannel", "beattie2018",
+               "hh_gates", "markov_scheme"],
+    "recordings.traces": ["read_beattie2018"],
     "engine.status": ["STATUS_MESSAGES=MESSAGES"],
     "protocols.membrane_test": ["MembraneTest", "membrane_test"],
     "protocols.activation": ["Activation", "activation"],

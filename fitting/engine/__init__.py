@@ -19,6 +19,10 @@
     quality.py       fits that look converged but are not: the interval rule (profile vs Wald
                      intervals, ``refuse_unidentified``)
     lack_of_fit.py   the runs test of the residual signs in voltage order (``lack_of_fit``)
+    traces.py        ``fit_traces``: gating models fitted to whole traces, cells x starts
+                     batched (``fitting.models.trace``); ``step_edge_mask``, ``sample_starts``
+    trace_result.py  ``TraceFitResult``: its parameters, errors, statuses and summary
+    trace_profile.py profile-likelihood intervals of trace fits, batched over cells
 
 The per-recording work (set-up, solver, statistics) runs under ``jax.jit``; the host side
 (checks, padding, blocks, results, reports, comparison, measured reversals) is NumPy. Imports
@@ -36,6 +40,9 @@ _EXPORTS = {
     "inference": ["ReversalPotential", "measured_reversal", "reversal_potential"],
     "profile": ["ProfileInterval", "profile_intervals"],
     "result": ["FitResult"],
+    "traces": ["fit_traces", "sample_starts", "step_edge_mask"],
+    "trace_result": ["TraceFitResult"],
+    "trace_profile": ["trace_profile_intervals"],
     "status": ["MESSAGES", "Status", "usable"],
 }
 __getattr__, __dir__, __all__ = _lazy_exports(__name__, _EXPORTS)

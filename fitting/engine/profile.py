@@ -32,7 +32,7 @@ from fitting.engine.config import FitConfig
 from fitting.engine.batch import prepare_arrays
 from fitting.engine.problem import dpsi_dtheta, internal, physical, prepare, residual_fn
 
-__all__ = ["ProfileInterval", "profile_intervals", "t_quantile"]
+__all__ = ["ProfileInterval", "profile_intervals", "profile_side", "t_quantile"]
 
 EXPANSIONS = 14  # doublings of the step when bracketing: reach 2^14 standard errors
 BISECTIONS = 40  # halvings of the bracket: 2^-40 of its width
@@ -87,6 +87,56 @@ def _quantile_chi2_1(level):
     return 2.0 * jax.scipy.special.erfinv(jnp.asarray(level)) ** 2
 
 
+def profile_side(full: Any, theta_hat: Any, j: int, threshold: Any, step: Any,
+                 direction: float, *, expansions: int = EXPANSIONS,
+                 bisections: int = BISECTIONS, inner_steps: int = INNER_STEPS) -> tuple[Any, Any]:
+    """One end of a profile interval in the internal parameter theta_j (module docstring).
+
+    Args:
+      full: theta (k,) -> residuals (n,) whose squares sum to chi^2.
+      theta_hat: (k,) the optimum; j: the profiled entry (static).
+      threshold: chi^2_min + delta, the profile's value at the interval's ends.
+      step: the first step in theta_j (about the Wald half-width); direction: -1.0 or +1.0.
+      expansions, bisections, inner_steps: doublings of the step, halvings of the bracket, LM
+        iterations per profile point (each a fixed count: the loops run under vmap).
+
+    Returns:
+      (theta_j at the end, found): found False where the profile stays below the threshold
+      over 2^expansions steps (the side is unbounded; the end is then meaningless).
+    """
+    free_hat = jnp.delete(theta_hat, j, assume_unique_indices=True)
+
+    def excess(t, free0):
+        """P(t) - threshold and the optimal other parameters at theta_j = t."""
+        def reduced(free):
+            return full(jnp.insert(free, j, t))
+        theta, _, _, r, _ = solvers.levenberg_marquardt(reduced, free0, inner_steps)
+        return jnp.sum(r * r) - threshold, theta
+
+    def expand(m, carry):
+        inside, outside, free_in, found = carry
+        t = theta_hat[j] + direction * (2.0 ** m) * step
+        f, free = excess(t, free_in)
+        now = (~found) & (f >= 0)
+        keep = found | now
+        return (jnp.where(keep, inside, t), jnp.where(now, t, outside),
+                jnp.where(keep, free_in, free), keep)
+
+    inside, outside, free_in, found = jax.lax.fori_loop(
+        0, expansions, expand, (theta_hat[j], theta_hat[j], free_hat, jnp.asarray(False)))
+
+    def bisect(_, carry):
+        inside, outside, free_in = carry
+        mid = 0.5 * (inside + outside)
+        f, free = excess(mid, free_in)
+        below = f < 0
+        return (jnp.where(below, mid, inside), jnp.where(below, outside, mid),
+                jnp.where(below, free, free_in))
+
+    inside, outside, _ = jax.lax.fori_loop(0, bisections, bisect, (inside, outside, free_in))
+    return 0.5 * (inside + outside), found
+
+
 def _profile_one(config, j, level, v, i, sigma, mask, x_hat, scale, cov_scaled, ok):
     """Both ends of the interval of parameter entry j for one recording (arrays (n,), (k,))."""
     model = config.model
@@ -107,39 +157,10 @@ def _profile_one(config, j, level, v, i, sigma, mask, x_hat, scale, cov_scaled, 
     se = jnp.where(jnp.isfinite(se) & (se > 0), se, 0.1)
     s2 = 1.0 if config.has_sigma else chi2_min / jnp.maximum(dof, 1)
     step = se * jnp.sqrt(delta / jnp.maximum(s2, jnp.finfo(dtype).tiny))
-    free_hat = jnp.delete(theta_hat, j, assume_unique_indices=True)
-
-    def excess(t, free0):
-        """P(t) - chi^2_min - delta and the optimal other parameters at theta_j = t."""
-        def reduced(free):
-            return full(jnp.insert(free, j, t))
-        theta, _, _, r, _ = solvers.levenberg_marquardt(reduced, free0, INNER_STEPS)
-        return jnp.sum(r * r) - chi2_min - delta, theta
+    at = lambda t: physical(model, {"scale": scale}, theta_hat.at[j].set(t))[j]  # noqa: E731
 
     def side(direction):
-        def expand(m, carry):
-            inside, outside, free_in, found = carry
-            t = theta_hat[j] + direction * (2.0 ** m) * step
-            f, free = excess(t, free_in)
-            now = (~found) & (f >= 0)
-            keep = found | now
-            return (jnp.where(keep, inside, t), jnp.where(now, t, outside),
-                    jnp.where(keep, free_in, free), keep)
-
-        inside, outside, free_in, found = jax.lax.fori_loop(
-            0, EXPANSIONS, expand, (theta_hat[j], theta_hat[j], free_hat, jnp.asarray(False)))
-
-        def bisect(_, carry):
-            inside, outside, free_in = carry
-            mid = 0.5 * (inside + outside)
-            f, free = excess(mid, free_in)
-            below = f < 0
-            return (jnp.where(below, mid, inside), jnp.where(below, outside, mid),
-                    jnp.where(below, free, free_in))
-
-        inside, outside, _ = jax.lax.fori_loop(0, BISECTIONS, bisect, (inside, outside, free_in))
-        end = 0.5 * (inside + outside)
-        at = lambda t: physical(model, {"scale": scale}, theta_hat.at[j].set(t))[j]  # noqa: E731
+        end, found = profile_side(full, theta_hat, j, chi2_min + delta, step, direction)
         # the end, or where x_j goes as theta_j runs off (+-inf, 0, or a bound)
         return jnp.where(found, at(end), at(direction * jnp.inf)), found
 

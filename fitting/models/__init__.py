@@ -13,6 +13,9 @@
     relaxation.py  ``Exponentials``: c + sum_k a_k exp(-t / tau_k) in time (kinetics), started
                    by a variable-projection scan of the time constants
     user.py        ``Model``: any user function ``fn(params, v) -> i``
+    trace.py       ``TraceModel``: gating in time (HH gates, Markov schemes with exponential
+                   rates) times an ohmic driving force, for whole traces (``fit_traces``);
+                   ``beattie2018``, ``hh_gates``, ``markov_scheme``
     registry.py    the models by command-line name (``register_model``); a registered model
                    gets its compiled programs kept across processes (``fitting.engine.compiled``)
 
@@ -32,5 +35,6 @@ _EXPORTS = {
     "registry": ["register_model", "unregister_model"],
     "relaxation": ["Exponentials"],
     "user": ["Model"],
+    "trace": ["TraceModel", "beattie2018", "hh_gates", "markov_scheme"],
 }
 __getattr__, __dir__, __all__ = _lazy_exports(__name__, _EXPORTS)

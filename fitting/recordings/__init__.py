@@ -16,6 +16,7 @@ Modules, each with one job:
     plausibility are a recording's currents plausible in their unit? label + configuration
                  (whole-cell 1 uA, two-electrode 100 uA); an override the data must confirm
     errors       InputError (a ValueError located as file:line:column)
+    traces       ``read_beattie2018``: the whole traces of Beattie et al. (2018) (.mat layout)
 
 Imports run one way: recordings imports ionjax, numpy and the optional readers (pyabf, pynwb,
 neo, imported when a file of theirs is read), never the engine, protocols or cli. Names below
@@ -30,6 +31,7 @@ _EXPORTS = {
     "sweeps": ["read_recording"],
     "data": ["IVData"],
     "errors": ["InputError"],
+    "traces": ["read_beattie2018"],
     "formats.registry": ["format_of"],
 }
 __getattr__, __dir__, __all__ = _lazy_exports(__name__, _EXPORTS)

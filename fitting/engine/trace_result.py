@@ -1,0 +1,117 @@
+"""``TraceFitResult``: what ``fit_traces`` returns, per cell, and its text report.
+
+Unusable fits (``fitting.Status``: anything but converged or stopped at the step limit) report
+NaN parameters and errors; the solver's own answer stays in ``estimate`` for diagnosis. The
+report shows the paper's units (rates 1/ms, sensitivities 1/mV, g uS) and refuses (prints the
+status instead of numbers) where a fit is unusable.
+"""
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from fitting.engine.status import Status, usable
+
+__all__ = ["TraceFitResult"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TraceFitResult:
+    """Per-cell outcome of ``fitting.fit_traces`` (arrays with a leading cell axis C).
+
+    Attributes:
+      model: the ``TraceModel``.
+      out: the raw arrays of the compiled fit: ``x`` (C, k) [SI], ``cov_log`` (C, k, k)
+        covariance of ln x, ``se`` (C, k), ``status``, ``n_steps``, ``chi2``, ``loss``,
+        ``n_valid``, ``rate_min``, ``rate_max`` [1/s], ``start`` (the start kept) and
+        ``screened`` (C, S) half chi^2 of every start after the screening iterations.
+      sigma: (C,) noise SD [A]; e_rev: (C,) reversal [V]; dt: sample interval [s].
+      cells: the data as fitted (v, i, w, valid, e_rev, v_min, v_max per cell), for
+        ``fitting.engine.trace_profile.trace_profile_intervals``.
+    """
+
+    model: Any
+    out: dict
+    sigma: np.ndarray
+    e_rev: np.ndarray
+    dt: float
+    cells: dict = dataclasses.field(default_factory=dict, repr=False)
+
+    @property
+    def status(self) -> np.ndarray:
+        """(C,) int codes of ``fitting.Status``."""
+        return self.out["status"]
+
+    @property
+    def usable(self) -> np.ndarray:
+        return np.asarray(usable(self.status))
+
+    @property
+    def estimate(self) -> dict:
+        """The solver's parameters [SI] for every cell, usable or not (for diagnosis)."""
+        return dict(zip(self.model.param_names, self.out["x"].T))
+
+    @property
+    def params(self) -> dict:
+        """name -> (C,) fitted value [SI]; NaN where the fit is unusable."""
+        x = np.where(self.usable[:, None], self.out["x"], np.nan)
+        return dict(zip(self.model.param_names, x.T))
+
+    @property
+    def stderr(self) -> dict:
+        """name -> (C,) standard error [SI] (x se(ln x)); NaN where unusable."""
+        se = np.where(self.usable[:, None], self.out["se"], np.nan)
+        return dict(zip(self.model.param_names, se.T))
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """(C, k, k) covariance of the parameters [SI] (delta method from ln x)."""
+        x = self.out["x"]
+        cov = self.out["cov_log"] * x[:, :, None] * x[:, None, :]
+        return np.where(self.usable[:, None, None], cov, np.nan)
+
+    @property
+    def loss(self) -> np.ndarray:
+        """(C,) Gaussian negative log-likelihood |M|/2 ln(2 pi sigma^2) + chi^2 / 2."""
+        return self.out["loss"]
+
+    @property
+    def rmse(self) -> np.ndarray:
+        """(C,) root mean square residual [A] over the used points."""
+        return self.sigma * np.sqrt(self.out["chi2"] / self.out["n_valid"])
+
+    def message(self, cell: int) -> str:
+        return Status(int(self.status[cell])).message
+
+    def rows(self, labels: Any = None) -> list[dict]:
+        """Tidy rows: one per cell and parameter (value and error in SI, the status)."""
+        labels = list(range(len(self.status))) if labels is None else list(labels)
+        params, errors = self.params, self.stderr
+        out = []
+        for c, label in enumerate(labels):
+            for name in self.model.param_names:
+                out.append(dict(cell=label, parameter=name, value=params[name][c],
+                                stderr=errors[name][c], status=Status(int(self.status[c])).name,
+                                loss=self.loss[c], sigma=self.sigma[c], e_rev=self.e_rev[c]))
+        return out
+
+    def summary(self, labels: Any = None) -> str:
+        """A table: one line per cell, parameters in the paper's units (value +- standard error);
+        an unusable cell shows its status message instead of numbers."""
+        names = self.model.param_names
+        labels = list(range(len(self.status))) if labels is None else list(labels)
+        units = [self.model.display(n) for n in names]
+        head = [f"{self.model.name}: {len(labels)} cell(s), Gaussian negative log-likelihood"]
+        head.append("cell".ljust(10) + "".join(f"{n + ' [' + u + ']':>22}" for n, (u, _) in
+                                               zip(names, units)) + f"{'loss':>16}  status")
+        params, errors = self.params, self.stderr
+        for c, label in enumerate(labels):
+            line = str(label).ljust(10)
+            if not self.usable[c]:
+                head.append(line + f"refused: {self.message(c)}")
+                continue
+            for n, (_, factor) in zip(names, units):
+                line += f"{params[n][c] / factor:>12.5g} +-{errors[n][c] / factor:<8.2g}"
+            head.append(line + f"{self.loss[c]:>16.8g}  {Status(int(self.status[c])).name}")
+        return "\n".join(head)
