@@ -16,16 +16,15 @@ import numpy as np
 import pytest
 
 import ionjax
+from beattie_reference import CMAES_CELL5
 from fitting import Status
 from fitting.engine.trace_profile import trace_profile_intervals
 from fitting.engine.traces import fit_traces, sample_starts, step_edge_mask
 from fitting.models.trace import beattie2018, gate_blocked, hh_gates, markov_scheme
 
-# Beattie et al. (2018), cell 5 (16713110): the best of their CMA-ES runs
-# (FullGlobalSearchParams_16713110_hh_sine_wave_protocol_29082348.mat, row 17 of 25, whose
-# negative log-likelihood 1510631.76 is the lowest), p1..p8 [1/ms, 1/mV] and g [uS]
-AUTHORS_CELL5 = np.array([2.260261e-04, 6.991688e-02, 3.448099e-05, 5.461442e-02, 8.732406e-02,
-                          8.913020e-03, 5.151126e-03, 3.158339e-02, 1.523960e-01])
+# Beattie et al. (2018), cell 5 (16713110): the best of their CMA-ES runs, p1..p8 [1/ms, 1/mV]
+# and g [uS] (tests/beattie_reference.py, with its source)
+AUTHORS_CELL5 = np.array(CMAES_CELL5)
 PAPER_TO_SI = np.array([1e3, 1e3] * 4 + [1e-6])
 
 
