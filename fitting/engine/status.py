@@ -31,14 +31,16 @@ class Status(enum.IntEnum):
     NON_FINITE = 3, "non-finite residuals or Jacobian at the solution"
     SINGULAR = 4, "singular Jacobian: parameters not identifiable from these data"
     UNIDENTIFIABLE = 5, ("gating not pinned down by the data: the ungated limit fits as well, "
-                         "or the gate's transition is not sampled")
+                         "the gate's transition is not sampled, or the gate changes by less "
+                         "than 0.25 across the data")
     NO_SIGNAL = 6, "the current is zero at every used point: nothing to fit"
     OUT_OF_RANGE = 7, ("a fitted value is outside physics or the model's valid range (e.g. a "
                        "negative permeability, a PNP charge too large for its grid): the data "
                        "do not determine it, or the model cannot represent it")
     STALLED = 8, ("the solver stopped short of the optimum: a Gauss-Newton step from its answer "
                   "still moves a parameter by more than half its standard error (float32 "
-                  "rounding, or a flat valley: try float64 or other starting values)")
+                  "rounding, or a flat valley: fit in float64 (the ionjax command: "
+                  "JAX_ENABLE_X64=1 in its environment) or from other starting values)")
 
 
 USABLE = (Status.CONVERGED, Status.MAX_STEPS)  # the one rule: these statuses give parameters
