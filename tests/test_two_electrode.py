@@ -350,6 +350,31 @@ def test_a_sweep_whose_clamp_did_not_hold_is_left_out_and_named(tmp_path):
     assert f"sweep {SWEEPS - 1}: the clamp did not hold" in out.stderr
 
 
+def test_without_voltage_channel_a_lost_clamp_is_still_found_on_the_recorded_vm(tmp_path):
+    """The command as the voltage (no --voltage-channel), V_m on another ADC: that channel is
+    read for the clamp check only; the sweep whose V_m escapes is left out and named (its
+    command level would be a wrong point of the I-V), the others keep their command levels."""
+    v_m = membrane(command())
+    window = step_window()
+    v_m[-1, window] += np.linspace(0.0, 0.04, window.stop - window.start)
+    i = G * (v_m - E)
+    path = tmp_path / "lost.abf"
+    write_abf1(path, [("Vm", "mV", v_m * 1e3), ("Imemb", "nA", i * 1e9)],
+               [("Cmd 0", "mV", True), ("Cmd 1", "nA", False)],
+               [(1, HOLD * 1e3, 0.0, EPOCHS[0][0]),
+                (1, LEVELS[0] * 1e3, EPOCHS[1][1] * 1e3, EPOCHS[1][0]),
+                (1, HOLD * 1e3, 0.0, EPOCHS[2][0])])
+    iv = fitting.read(path, channel=1)
+    np.testing.assert_allclose(iv.v, LEVELS, atol=1e-9)  # the command's levels
+    assert np.isnan(iv.i[-1]) and np.all(np.isfinite(iv.i[:-1]))
+    assert iv.metadata["clamp_probe"] == 0
+    assert [d["sweep"] for d in iv.metadata["clamp_lost"]] == [SWEEPS - 1]
+    out = run("fit", path, "--channel", "1", "--model", "ohmic")
+    assert out.returncode == 0, out.stderr
+    assert (f"sweep {SWEEPS - 1}: the clamp did not hold" in out.stderr
+            and "--voltage-channel 0 takes it as the voltage" in out.stderr), out.stderr
+
+
 def test_a_negative_value_with_a_unit_after_its_option_is_its_value():
     from fitting.cli.main import negative_values
 

@@ -125,10 +125,17 @@ def source_notes(source: dict, channel_given: bool) -> list:
                      f"{source['voltage_channel']}), mean over the window; it differs from the "
                      f"command by up to {clamp['max_abs_V'] * 1e3:.3g} mV (sweep "
                      f"{clamp['sweep']}; mean {clamp['mean_V'] * 1e3:+.3g} mV)")
+    probe = source.get("clamp_probe")
+    where = "" if probe is None else (f" on channel {probe}, read for this check only: "
+                                      f"--voltage-channel {probe} takes it as the voltage")
     for lost in source.get("clamp_lost", []):
         lines.append(f"sweep {lost['sweep']}: the clamp did not hold (V_m spans "
                      f"{lost['min_V'] * 1e3:.3g} .. {lost['max_V'] * 1e3:.3g} mV over the "
-                     "window): point left out")
+                     f"window{where}): point left out")
+    if source.get("clamp_probe_spans"):
+        lines.append(f"channel {probe} records a voltage that spans more than 5 mV over the "
+                     "window in every sweep: if it is V_m, the clamp never held "
+                     f"(--voltage-channel {probe} takes it as the voltage)")
     volts = source.get("other_voltage_channels")
     if volts:
         lines.append(f"channel(s) {', '.join(volts)} record a voltage, not read: the step "

@@ -21,8 +21,8 @@ from fitting.recordings.model import Epoch, EpochTables as Tables, Recording
 from fitting.recordings.plausibility import check_current_unit, check_plausible, current_problem
 from fitting.recordings.window import resolve_window
 
-__all__ = ["STATISTICS", "check_statistic", "choose_epoch", "describe", "ramp_leak",
-           "recording_iv", "step_iv"]
+__all__ = ["STATISTICS", "check_statistic", "choose_epoch", "describe", "membrane_probe",
+           "ramp_leak", "recording_iv", "step_iv"]
 
 STATISTICS = {
     "mean": np.mean,
@@ -118,7 +118,7 @@ def _extract(path, current, recorded, epochs, k, window, statistic, rate):
 CLAMP_SPREAD = 5e-3  # [V]
 
 
-def _clamp_held(path, i, recorded, epochs, k, windows, metadata):
+def _clamp_held(path, i, recorded, epochs, k, windows, metadata, probe=False):
     """Currents with NaN (masked, counted by the fit) for the sweeps whose recorded membrane
     potential spans more than ``CLAMP_SPREAD`` over the window: the clamp did not hold, and the
     window's mean V_m and I are no point of the I-V. ``metadata["clamp_lost"]`` names them."""
@@ -127,6 +127,9 @@ def _clamp_held(path, i, recorded, epochs, k, windows, metadata):
         vm = recorded[s][table[k].start + k0:table[k].start + k1]
         if np.ptp(vm) > CLAMP_SPREAD:
             lost.append({"sweep": s, "min_V": float(vm.min()), "max_V": float(vm.max())})
+    if len(lost) == len(i) and probe:  # a voltage channel that never holds: maybe not V_m
+        metadata["clamp_probe_spans"] = True
+        return i
     if len(lost) == len(i):
         raise InputError(f"the recorded membrane potential spans more than "
                          f"{CLAMP_SPREAD * 1e3:g} mV over the window in every sweep: the clamp "
@@ -138,6 +141,19 @@ def _clamp_held(path, i, recorded, epochs, k, windows, metadata):
     return i
 
 
+def membrane_probe(rec: Recording, read: Callable[[int], Any]) -> tuple | None:
+    """(ADC index, per-sweep samples [V]) of the first channel of ``rec`` that records a
+    membrane potential (mV) and is not read as the voltage, for the clamp check only; None when
+    there is none or it cannot be read. ``read(index)``: that channel's sweeps, as a
+    ``Recording.recorded``."""
+    adcs = [] if rec.voltage is not None else [c.index for c in rec.channels if c.source == "adc"
+                                               and c.kind == "voltage" and c.unit == "mV"]
+    try:
+        return (adcs[0], read(adcs[0])) if adcs else None
+    except InputError:
+        return None
+
+
 def check_statistic(statistic: str) -> None:
     """Refuse a statistic that is not one of ``STATISTICS``."""
     if statistic not in STATISTICS:
@@ -147,7 +163,8 @@ def check_statistic(statistic: str) -> None:
 def step_iv(rec: Recording, *, window: Sequence[Any], statistic: str, epoch: Any, leak: Any,
             ljp: Any, series_resistance: float | None, compensation: float, temperature: float,
             label: str, metadata: dict[str, Any],
-            transients: Callable[[int], str | None] | None = None) -> IVData:
+            transients: Callable[[int], str | None] | None = None,
+            probe: Sequence[np.ndarray] | None = None) -> IVData:
     """IVData of one recording's step I-V; see ``iv_from_abf`` for the arguments.
 
     The step voltages are the epoch table's levels, or the recorded voltage's mean over the
@@ -156,7 +173,8 @@ def step_iv(rec: Recording, *, window: Sequence[Any], statistic: str, epoch: Any
     ``clamp_error`` in the metadata: the largest |V_m - V_cmd| over the sweeps [V], its sweep,
     and the mean difference [V]. ``transients(k)``: an optional check of the
     chosen epoch, returning the command check's text or None. ``metadata``: the reader's own
-    entries, completed here.
+    entries, completed here. ``probe``: per-sweep samples [V] of a recorded membrane potential
+    not read as the voltage: only the clamp check (``_clamp_held``) uses it.
     """
     path, epochs, rate, recorded = rec.path, rec.epochs, float(rec.rate), rec.recorded
     membrane = rec.recorded_voltage == "membrane" and recorded is not None
@@ -199,6 +217,8 @@ def step_iv(rec: Recording, *, window: Sequence[Any], statistic: str, epoch: Any
         metadata["clamp_error"] = {"max_abs_V": float(abs(error[worst])), "sweep": worst,
                                    "mean_V": float(np.mean(error))}
         i = _clamp_held(path, i, recorded, epochs, k, windows, metadata)
+    elif probe is not None:  # the step voltage stays the command's; a lost clamp is no point
+        i = _clamp_held(path, i, probe, epochs, k, windows, metadata, probe=True)
     metadata.update({
         "sweeps": list(range(len(epochs))), "sampling_rate_Hz": rate,
         "epoch": k, "other_varying_epochs": others,

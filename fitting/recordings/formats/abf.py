@@ -39,7 +39,7 @@ from fitting.recordings.errors import InputError, reading, require_file
 from fitting.recordings.formats.abf_command import check_transients, protocol_checks, verify, waveform
 from fitting.recordings.formats.abf_dac import command_dac, dac_reader
 from fitting.recordings.model import Channel, Epoch, ReadOptions, Recording, Sweep
-from fitting.recordings.stepiv import check_statistic, step_iv
+from fitting.recordings.stepiv import check_statistic, membrane_probe, step_iv
 from fitting.recordings.units import checked_unit, quantity_of, to_si, unit_info
 
 __all__ = ["iv", "iv_from_abf", "load_abf", "read", "sniff"]
@@ -290,12 +290,17 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
                                    if c.source == "adc" and c.index != channel and
                                    c.kind == "current"],
     }
+    probe = membrane_probe(rec, lambda adc: _recording(path, abf, ReadOptions(
+        channel, current_unit, voltage_unit, None, adc))[0].recorded)
+    if probe is not None:
+        metadata["clamp_probe"] = probe[0]
     transients = (lambda k: check_transients(path, abf, rec.provenance["dac"], rec.currents, rec.epochs, k,
                                              lists, slots)) if check == "transients" else None
     return step_iv(rec, window=window, statistic=statistic, epoch=epoch, leak=leak, ljp=ljp,
                    series_resistance=series_resistance, compensation=compensation,
                    temperature=temperature, transients=transients,
-                   label=_label(path, rec), metadata=metadata)
+                   label=_label(path, rec), metadata=metadata,
+                   probe=None if probe is None else probe[1])
 
 
 def _label(path, rec):
