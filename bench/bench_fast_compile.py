@@ -4,7 +4,7 @@ For relaxation fits (``fitting.kinetics``'s model, one exponential) of R sweeps 
 case runs in a fresh Python process (a user's first call) twice: once with ``fast_compile=True``
 and once with ``fast_compile=False``, and prints the first call (compile + run) and a second call
 of the same shapes (run only) of each, and the ratio unoptimised/optimised of the first call.
-``fitting.engine.driver.FAST_COMPILE_MAX_VALUES`` is the size above which
+``fitting.engine.driver.FAST_COMPILE_MAX_POINTS`` (points per recording) is the size above which
 ``IONJAX_FAST_COMPILE=1`` no longer applies; this script is the measurement behind it.
 
     python bench/bench_fast_compile.py

@@ -488,12 +488,12 @@ def test_comparison_table_keeps_valid_models_when_one_is_refused_everywhere():
 
 def test_fully_optimised_program_gives_the_fast_compile_answers():
     """The suite runs with IONJAX_FAST_COMPILE=1 (conftest); users get XLA's full optimisation
-    by default. Same statuses, iterations within one, v_half within the solver's xtol. Fits
-    of more than FAST_COMPILE_MAX_VALUES data values get the optimised program anyway."""
+    by default. Same statuses, iterations within one, v_half within the solver's xtol.
+    Recordings of more than FAST_COMPILE_MAX_POINTS points get the optimised program anyway."""
     from fitting.engine import driver
 
-    assert driver.default_fast_compile(driver.FAST_COMPILE_MAX_VALUES)
-    assert not driver.default_fast_compile(driver.FAST_COMPILE_MAX_VALUES + 1)
+    assert driver.default_fast_compile(driver.FAST_COMPILE_MAX_POINTS)
+    assert not driver.default_fast_compile(driver.FAST_COMPILE_MAX_POINTS + 1)
     v, i = _boltzmann_curves(40, seed=5)
     fast = fitting.fit(fitting.BoltzmannOhmic(), v, i)
     full = fitting.fit(fitting.BoltzmannOhmic(), v, i, fast_compile=False)

@@ -118,7 +118,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     v, i = (data.v[0], data.i[0]) if single else (data.v, data.i)
     # a point without a voltage is padding (recordings of unequal length), not a masked point
     res = engine.fit(model, v, i, mask=np.isfinite(v), method=args.method,
-                      max_steps=args.max_steps, fast_compile=fast_compile(data.shape[0], data.i.size),
+                      max_steps=args.max_steps, fast_compile=fast_compile(data.shape[0], data.i.shape[-1]),
                       progress=progress_bar(not args.no_progress, "fitting", "fit"))
     intervals = None
     if args.out and args.intervals:  # first: the interval rule may refuse a fit (issue 23)
@@ -180,19 +180,19 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return code
 
 
-def fast_compile(n_recordings: int, n_values: int) -> bool:
+def fast_compile(n_recordings: int, n_points: int) -> bool:
     """A command that fits up to one block of recordings compiles fast (the run is short
     anyway); a larger job gets the optimised program. $IONJAX_FAST_COMPILE decides if set
     (``driver.default_fast_compile``: on for fits of up to its size bound).
 
     Args:
       n_recordings: the number of recordings (rows) to fit.
-      n_values: their number of data values (rows x points).
+      n_points: the number of points of each recording.
     """
     from fitting.engine import driver
 
     if os.environ.get("IONJAX_FAST_COMPILE") is not None:
-        return driver.default_fast_compile(n_values)
+        return driver.default_fast_compile(n_points)
     return n_recordings <= driver.block_size()
 
 

@@ -167,8 +167,8 @@ def fit(model: ModelBase, v: Any, i: Any, *, sigma: Any = None, mask: Any = None
       max_steps: maximum solver iterations per recording.
       fast_compile: compile with XLA's backend optimisation off: about half the compile time
         of a new model (seconds), a large batch runs several times slower. For short jobs that
-        fit a few curves once. Default: on where $IONJAX_FAST_COMPILE is 1 and the fit holds
-        at most ``driver.FAST_COMPILE_MAX_VALUES`` data values, else off. Compiled
+        fit a few curves once. Default: on where $IONJAX_FAST_COMPILE is 1 and each recording
+        holds at most ``driver.FAST_COMPILE_MAX_POINTS`` points, else off. Compiled
         programs are cached on disk either way (``fitting.engine.compiled``).
       progress: optional callable ``progress(done, total)``, called on the host as recordings
         finish (after each stage of the solver on each block), e.g. to draw a progress bar.
@@ -199,7 +199,7 @@ def fit(model: ModelBase, v: Any, i: Any, *, sigma: Any = None, mask: Any = None
     rows = _Rows(v, i, sigma, mask, _dtype(v, i), driver.block_size(model))
     size = rows.i.shape[0]
     if fast_compile is None:
-        fast_compile = driver.default_fast_compile(int(rows.i.size))
+        fast_compile = driver.default_fast_compile(int(rows.i.shape[-1]))
     config = FitConfig(model=model, method=method, max_steps=int(max_steps),
                        has_sigma=sigma is not None, fast_compile=bool(fast_compile))
     with compiled.persistent_cache() as folder:

@@ -167,21 +167,22 @@ def compiler_options(config: FitConfig) -> dict[str, Any]:
     return FAST_OPTIONS if config.fast_compile else {}
 
 
-# Above this many data values (recordings x points) a fit always gets the optimised program:
-# unoptimised, the run outlasts the compile time saved (a membrane test of 10 sweeps of a few
-# thousand samples, one process: 150 s unoptimised, 18 s optimised after the first call).
-FAST_COMPILE_MAX_VALUES = 8192
+# Above this many points per recording a fit always gets the optimised program: unoptimised,
+# the run outlasts the compile time saved (a membrane test of 10 sweeps of a few thousand
+# samples, one process: 150 s unoptimised, 18 s optimised after the first call). Per recording,
+# not per batch: a new batch size must never pick (and compile) another program.
+FAST_COMPILE_MAX_POINTS = 256
 
 
-def default_fast_compile(n_values: int = 0) -> bool:
-    """``fast_compile`` when the caller does not say: on where $IONJAX_FAST_COMPILE is 1 and the
-    problem holds at most ``FAST_COMPILE_MAX_VALUES`` data values, else off.
+def default_fast_compile(n_points: int = 0) -> bool:
+    """``fast_compile`` when the caller does not say: on where $IONJAX_FAST_COMPILE is 1 and each
+    recording holds at most ``FAST_COMPILE_MAX_POINTS`` points, else off.
 
     Args:
-      n_values: the number of data values of the fit (recordings x points); 0 when unknown.
+      n_points: the number of points of each recording (the last axis); 0 when unknown.
     """
     wanted = os.environ.get("IONJAX_FAST_COMPILE", "0") not in ("", "0")
-    return wanted and n_values <= FAST_COMPILE_MAX_VALUES
+    return wanted and n_points <= FAST_COMPILE_MAX_POINTS
 
 
 def cache_size() -> int:

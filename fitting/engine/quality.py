@@ -52,6 +52,9 @@ def _one_verdict(name, unit, value, se, lower, upper, lo_ok, hi_ok, t, span):
                     "likelihood never rises enough: the data do not limit it)")
         return ""
     half = t * se  # the Wald half-width
+    rounding = 1e-6 * abs(value)  # an exact fit: both widths are rounding noise, not evidence
+    if half <= rounding and max(abs(upper - value), abs(lower - value)) <= rounding:
+        return ""
     for end, side in ((upper, "above"), (lower, "below")):
         reach = abs(end - value)
         if np.isfinite(half) and half > 0 and not 1 / WIDTH_RATIO <= reach / half <= WIDTH_RATIO:
