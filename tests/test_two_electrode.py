@@ -322,11 +322,9 @@ def test_default_channel_holding_vm_names_the_current_channel(tevc):
     assert out.returncode == 2 and "give --channel one of them" in out.stderr, out.stderr
 
 
-def test_a_sweep_whose_clamp_did_not_hold_is_left_out_and_named(tmp_path):
-    """V_m of the last sweep escapes the clamp (a ramp of 40 mV over the step, as a failing
-    two-electrode clamp at a large current): its window mean is no point of the I-V. It is
-    masked (NaN current), named in the metadata and in the command's note; the fit of the
-    rest is the cell's own g and E."""
+def _lost_clamp_abf(tmp_path):
+    """The two-electrode ABF1 whose last sweep's V_m escapes the clamp: a 40 mV ramp over the
+    step's window (as a failing clamp at a large current)."""
     v_m = membrane(command())
     window = step_window()
     v_m[-1, window] += np.linspace(0.0, 0.04, window.stop - window.start)
@@ -337,6 +335,15 @@ def test_a_sweep_whose_clamp_did_not_hold_is_left_out_and_named(tmp_path):
                [(1, HOLD * 1e3, 0.0, EPOCHS[0][0]),
                 (1, LEVELS[0] * 1e3, EPOCHS[1][1] * 1e3, EPOCHS[1][0]),
                 (1, HOLD * 1e3, 0.0, EPOCHS[2][0])])
+    return path
+
+
+def test_a_sweep_whose_clamp_did_not_hold_is_left_out_and_named(tmp_path):
+    """V_m of the last sweep escapes the clamp (a ramp of 40 mV over the step, as a failing
+    two-electrode clamp at a large current): its window mean is no point of the I-V. It is
+    masked (NaN current), named in the metadata and in the command's note; the fit of the
+    rest is the cell's own g and E."""
+    path = _lost_clamp_abf(tmp_path)
     iv = fitting.read(path, channel=1, voltage_channel=0)
     assert np.isnan(iv.i[-1]) and np.all(np.isfinite(iv.i[:-1]))
     lost = iv.metadata["clamp_lost"]
@@ -354,16 +361,7 @@ def test_without_voltage_channel_a_lost_clamp_is_still_found_on_the_recorded_vm(
     """The command as the voltage (no --voltage-channel), V_m on another ADC: that channel is
     read for the clamp check only; the sweep whose V_m escapes is left out and named (its
     command level would be a wrong point of the I-V), the others keep their command levels."""
-    v_m = membrane(command())
-    window = step_window()
-    v_m[-1, window] += np.linspace(0.0, 0.04, window.stop - window.start)
-    i = G * (v_m - E)
-    path = tmp_path / "lost.abf"
-    write_abf1(path, [("Vm", "mV", v_m * 1e3), ("Imemb", "nA", i * 1e9)],
-               [("Cmd 0", "mV", True), ("Cmd 1", "nA", False)],
-               [(1, HOLD * 1e3, 0.0, EPOCHS[0][0]),
-                (1, LEVELS[0] * 1e3, EPOCHS[1][1] * 1e3, EPOCHS[1][0]),
-                (1, HOLD * 1e3, 0.0, EPOCHS[2][0])])
+    path = _lost_clamp_abf(tmp_path)
     iv = fitting.read(path, channel=1)
     np.testing.assert_allclose(iv.v, LEVELS, atol=1e-9)  # the command's levels
     assert np.isnan(iv.i[-1]) and np.all(np.isfinite(iv.i[:-1]))
