@@ -28,7 +28,7 @@ def _trace(seconds=0.5, sigma=5e-12, seed=0):
 
 
 def test_noise_estimate_is_the_sd_of_white_noise_under_steps_and_a_smooth_signal():
-    t, v, i = _trace(seconds=2.0, sigma=7e-12)
+    t, _, i = _trace(seconds=2.0, sigma=7e-12)
     got = noise_sd(i[None], np.ones((1, t.size), bool))[0]
     # SE of a MAD-based SD with 20,000 differences ~ 0.8 %: 4 % is > 4 SE
     assert abs(got / 7e-12 - 1) < 0.04, got
@@ -128,3 +128,15 @@ def test_temperature_range_is_the_library_s():
         fit_traces(t, v, i, temperature=21.4)
     with pytest.raises(ValueError, match=r"temperature must be a scalar or one value per cell"):
         fit_traces(t, v, i, temperature=[295.0, 296.0])
+
+
+def test_a_given_sigma_in_another_unit_is_refused():
+    t, v, i = _trace()
+    with pytest.raises(ValueError, match=r"sigma = 5 A: no whole-cell recording is that noisy.*"
+                                         r"sigma looks like pA or nA: pass amperes"):
+        fit_traces(t, v, i, temperature=295.0, sigma=5.0)
+    with pytest.raises(ValueError, match=r"sigma = 5e-15 A of cell 0 is below 1% of its "
+                                         r"current's noise SD \(5[\d.]*e-12 A\)"):
+        fit_traces(t, v, i, temperature=295.0, sigma=5e-15)
+    with pytest.raises(ValueError, match=r"sigma must be > 0"):
+        fit_traces(t, v, i, temperature=295.0, sigma=0.0)

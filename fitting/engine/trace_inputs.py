@@ -30,14 +30,15 @@ import numpy as np
 
 import ionjax
 
-__all__ = ["MAX_CURRENT", "MAX_NOISE", "MAX_SAMPLE", "MAX_VOLTAGE", "check_arrays",
-           "check_starts", "noise_sd", "reversal", "window_sigma"]
+__all__ = ["MAX_CURRENT", "MAX_NOISE", "MAX_SAMPLE", "MAX_VOLTAGE", "MIN_SIGMA_RATIO",
+           "check_arrays", "check_sigma", "check_starts", "noise_sd", "reversal", "window_sigma"]
 
 MAX_SAMPLE = 1e-2  # [s] the longest sample interval of a gating trace (100 Hz)
 MAX_VOLTAGE = 2.0  # [V] as fitting.fit: no voltage clamp reaches 2 V
 MAX_CURRENT = 1e-3  # [A] as fitting.fit: no patch-clamp current reaches 1 mA
 MAX_NOISE = 1e-9  # [A] the noise SD of a whole-cell recording stays far below 1 nA
 MIN_WINDOW = 10  # finite samples the noise window needs for its SD
+MIN_SIGMA_RATIO = 0.01  # a given sigma below 1% of the current's noise SD is a unit slip
 
 
 def _samples(index: np.ndarray) -> str:
@@ -96,10 +97,9 @@ def check_arrays(t: Any, v: Any, i: Any, mask: Any, *, max_noise: float
     valid = np.isfinite(v) & np.isfinite(i)
     if mask is not None:
         valid = valid & _rows("mask", np.asarray(mask, bool), n_cells, n, shape_i)
-    for name, a, limit, unit, slip in (("v", v, MAX_VOLTAGE, "V", "mV: pass volts (v * 1e-3, "
-                                        "ionjax.units.mV)"),
-                                       ("i", i, MAX_CURRENT, "A", "pA or nA: pass amperes "
-                                        "(ionjax.units.pA, nA)")):
+    slips = (("v", v, MAX_VOLTAGE, "V", "mV: pass volts (v * 1e-3, ionjax.units.mV)"),
+             ("i", i, MAX_CURRENT, "A", "pA or nA: pass amperes (ionjax.units.pA, nA)"))
+    for name, a, limit, unit, slip in slips:
         largest = np.max(np.abs(np.where(np.isfinite(a), a, 0.0)))
         if largest > limit:
             raise ValueError(f"{name} reaches {largest:g}, but fit_traces takes SI units ({name} "
@@ -137,6 +137,31 @@ def window_sigma(t: np.ndarray, i: np.ndarray, valid: np.ndarray, window: float)
                              f"(sigma_window): no noise to estimate sigma from (a noiseless "
                              f"simulation?); pass sigma= [A]")
     return sigma
+
+
+def check_sigma(sigma: Any, i: np.ndarray, valid: np.ndarray, max_noise: float) -> np.ndarray:
+    """``sigma`` [A] as (C,): finite, > 0, at most ``max_noise`` and at least ``MIN_SIGMA_RATIO``
+    of each cell's ``noise_sd`` (low-pass filtering lowers that estimate, never raises it by
+    100x: a sigma below it is a unit slip that would make every standard error 100x too small)."""
+    n_cells = i.shape[0]
+    a = np.asarray(sigma, float)
+    if a.ndim > 1 or a.size not in (1, n_cells):
+        raise ValueError(f"sigma must be a scalar or one value per cell ({n_cells}); "
+                         f"got shape {a.shape}")
+    a = np.array(np.broadcast_to(a, (n_cells,)))
+    if not np.all(np.isfinite(a) & (a > 0)):
+        raise ValueError(f"sigma must be > 0 (the noise SD in A); got {a}")
+    if np.any(a > max_noise):
+        raise ValueError(f"sigma = {a.max():g} A: no whole-cell recording is that noisy "
+                         f"(max_noise = {max_noise:g} A); sigma is in A: sigma looks like pA or "
+                         f"nA: pass amperes (ionjax.units.pA)")
+    noise = noise_sd(i, valid)
+    low = np.flatnonzero(a < MIN_SIGMA_RATIO * noise)
+    if low.size:
+        k = int(low[0])
+        raise ValueError(f"sigma = {a[k]:g} A of cell {k} is below 1% of its current's noise SD "
+                         f"({noise[k]:.3g} A): sigma looks like a unit slip: pass amperes, as i")
+    return a
 
 
 def reversal(model: Any, temperature: Any, e_rev: Any, n_cells: int) -> np.ndarray:

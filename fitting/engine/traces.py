@@ -192,14 +192,6 @@ def _fit_batch(model, dt, screen, q, max_steps, cells, starts):
     return jax.vmap(functools.partial(_solve, model, dt, screen, q, max_steps))(cells, starts)
 
 
-def _per_cell(name, value, n_cells, dtype):
-    a = np.asarray(value, dtype)
-    if a.ndim > 1 or a.size not in (1, n_cells):
-        raise ValueError(f"{name} must be a scalar or one value per cell ({n_cells}); "
-                         f"got shape {a.shape}")
-    return np.broadcast_to(a, (n_cells,))
-
-
 def fit_traces(t: Any, v: Any, i: Any, *, model: TraceModel | None = None,
                temperature: Any = None, e_rev: Any = None, mask: Any = None,
                sigma: Any = None, sigma_window: float = 0.2, starts: Any = 8, seed: int = 0,
@@ -249,9 +241,7 @@ def fit_traces(t: Any, v: Any, i: Any, *, model: TraceModel | None = None,
                          f"{model.n_params} parameters")
     if sigma is None:
         sigma = trace_inputs.window_sigma(t, i, valid, sigma_window)
-    sigma = _per_cell("sigma", sigma, n_cells, float)
-    if not np.all(np.isfinite(sigma) & (sigma > 0)):
-        raise ValueError(f"sigma must be > 0 (the noise SD in A); got {sigma}")
+    sigma = trace_inputs.check_sigma(sigma, i, valid, max_noise)
     if isinstance(starts, int):
         starts = np.broadcast_to(sample_starts(model, starts, float(np.nanmin(v)),
                                                float(np.nanmax(v)), seed=seed),
