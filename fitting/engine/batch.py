@@ -9,6 +9,7 @@ import numpy as np
 from fitting.engine import compiled, driver, solvers
 from fitting.engine.config import FitConfig
 from fitting.engine.result import FitResult
+from fitting.engine.trace_inputs import MAX_CURRENT, MAX_VOLTAGE
 from fitting.models.base import ModelBase
 
 __all__ = ["fit", "prepare_arrays"]
@@ -52,8 +53,8 @@ def _check_inputs(model, v, i, sigma, mask):
             except ValueError:
                 raise ValueError(f"{name} shape {np.shape(extra)} does not broadcast to the shape "
                                  f"of i {tuple(i.shape)}") from None
-    for name, a, limit, unit, example in (("v", v, 2.0, "V", "-90 mV = -0.09"),
-                                          ("i", i, 1e-3, "A", "100 pA = 1e-10")):
+    for name, a, limit, unit, example in (("v", v, MAX_VOLTAGE, "V", "-90 mV = -0.09"),
+                                          ("i", i, MAX_CURRENT, "A", "100 pA = 1e-10")):
         largest = np.nanmax(np.abs(np.where(np.isfinite(a), a, 0.0))) if a.size else 0.0
         if largest > limit:
             error = ValueError(f"{name} holds values up to {largest:g}: fitting.fit takes SI "
