@@ -41,6 +41,37 @@ def shared_data():
     return DATA
 
 
+# Every compiled XLA CPU program keeps its machine code in memory mappings of its own (about
+# five per program), freed only when JAX drops the program. One test process compiles thousands
+# of programs (every model, option and shape the suite tries), and past Linux's limit of
+# vm.max_map_count (65530) mappings the next mmap fails and XLA crashes with a segmentation fault
+# in compilation or in writing the persistent cache (CI's stops 29 and 30 and a local run: a
+# worker at 85% of the suite; one test file alone reached 10,000 mappings). JAX's caches are
+# dropped after every test file, and after any test that leaves more than _MAX_MAPS mappings.
+_MAX_MAPS = 30_000
+
+
+def _mappings() -> int:
+    try:
+        with open(f"/proc/{os.getpid()}/maps", "rb") as handle:
+            return sum(1 for _ in handle)
+    except OSError:  # not Linux
+        return 0
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _drop_compiled_programs_per_file():
+    yield
+    jax.clear_caches()
+
+
+@pytest.fixture(autouse=True)
+def _drop_compiled_programs_when_many():
+    yield
+    if _mappings() > _MAX_MAPS:
+        jax.clear_caches()
+
+
 # A test process that dies of a fatal signal (SIGSEGV, SIGABRT, ...) writes its threads' Python
 # stacks to its own file in $IONJAX_FAULT_DIR (made by the first process, inherited by the xdist
 # workers); the controlling process prints the crashed thread's stack at the very end of the
