@@ -50,7 +50,6 @@ from fitting.engine.status import Status, usable
 from fitting.protocols.membrane_charge import (
     AICC_MARGIN,
     aicc,
-    charge_window,
     circuit,
     decay_covariance,
     decay_values,

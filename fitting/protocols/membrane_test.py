@@ -237,8 +237,8 @@ def _refusal_lines(res):
                      f"cell's, {rt[0]:.4g} MOhm) differs from input_resistance (at the step's "
                      f"end, with the slow current, {rt[1]:.4g} MOhm)")
     unsettled = np.isnan(res.values["input_resistance"])
-    for moving, why in ((True, f"the current still changes by more than {SETTLE:.0%} of its "
-                         "step between the step's last two fifths: no steady state"),
+    for moving, why in ((True, (f"the current still changes by more than {SETTLE:.0%} of its "
+                                "step between the step's last two fifths: no steady state")),
                         (False, "the current does not step with dV's sign beyond its noise")):
         which = np.flatnonzero(unsettled & ((np.abs(res.drift) > SETTLE) == moving))
         if which.size:
