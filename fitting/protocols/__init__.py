@@ -6,7 +6,8 @@
     membrane_test  access/membrane resistance and capacitance per sweep: the protocol; its
                    analysis is membrane_fit (``fitting.membrane_test``), the circuit read
                    through the amplifier's filter membrane_charge, its reader membrane_read,
-                   the summary over sweeps and the two decay models compared membrane_summary
+                   the summary over sweeps and the two decay models compared membrane_summary,
+                   what the samples give without a decay model membrane_samples
     activation     Boltzmann of the step I-V: joint fit and chord / GHK G-V (``activation``)
     inactivation   h_inf from two pulses (``inactivation``)
     isochronal     the same analysis of tail currents after a varied step
