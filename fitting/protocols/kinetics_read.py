@@ -40,7 +40,8 @@ def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, wind
 
     Returns:
       dict: ``t`` (n,) [s] from the epoch's onset, ``i`` (sweeps, n) [A], ``v`` (sweeps,) the
-      epoch's level [V], ``v_before`` (sweeps,) the level of the epoch before it [V],
+      epoch's level [V] (with ``voltage_channel`` the window mean of V_m; ``v_command`` the
+      level), ``v_before`` (sweeps,) the level of the epoch before it [V],
       ``epoch``, ``leak`` (sweeps,) the subtracted leak current [A] (zeros without one);
       ``t_after`` (m,) [s] and ``i_after`` (sweeps, m) [A]: the current after the window, up to
       three window lengths or the epoch's end (m may be 0); ``vm`` (sweeps, n) [V]: V_m over the
@@ -81,7 +82,7 @@ def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, wind
     else:
         raise InputError(f"leak must be None, 'ramp' or (g_leak, e_leak); got {leak!r}",
                          path=path)
-    return dict(t=t, i=i - leak_i[:, None], v=v,
+    return dict(t=t, i=i - leak_i[:, None], v=v, v_command=np.array([e[k].level for e in epochs]),
                 v_before=np.array([e[k - 1].level for e in epochs]), epoch=k, leak=leak_i,
                 t_after=np.arange(k1, end) / rate, i_after=after - leak_i[:, None], vm=vm,
                 probe=None if vm is not None else _probe(rec, windows, current_unit))
