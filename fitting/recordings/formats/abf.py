@@ -139,6 +139,20 @@ def _named(path, abf, options, channel):
     return named
 
 
+def _other_voltage(path, abf, channel, voltage_unit):
+    """The first ADC but ``channel`` whose unit is a voltage (mV first), read along as the
+    ``Recording.probe`` (one read of the file); None: none, or none with a unit it can read."""
+    found = [c for c in range(abf.channelCount) if c != channel and
+             quantity_of(abf.adcUnits[c]) == "voltage"]
+    for c in sorted(found, key=lambda c: str(abf.adcUnits[c]).strip() != "mV"):
+        try:
+            checked_unit(path, voltage_unit or abf.adcUnits[c], "voltage", f"channel {c}")
+        except InputError:
+            continue
+        return c
+    return None
+
+
 def _recording(path, abf, options):
     """(Recording, epoch-slot count) of an open ABF: the command DAC chosen
     (``fitting.recordings.formats.abf_dac``) and checked against the recording
@@ -156,7 +170,9 @@ def _recording(path, abf, options):
     dac, dac_note = command_dac(path, abf, channel)
     lists, slots, probe = protocol_checks(path, abf, channel, command_channel, dac=dac,
                                           membrane=membrane)
-    adcs = [a for a in dict.fromkeys((probe, membrane)) if a is not None]
+    other = None if membrane is not None or command_channel is not None else _other_voltage(
+        path, abf, channel, options.voltage_unit)
+    adcs = [a for a in dict.fromkeys((probe, membrane, other)) if a is not None]
     current, command, recorded, epochs, units, r_units = _read_sweeps(
         path, abf, channel, dac, adcs, options.current_unit, options.voltage_unit)
     if probe is not None:
@@ -181,6 +197,7 @@ def _recording(path, abf, options):
         voltage=None if source is None else channels[source], channels=channels,
         units=units, user_lists=lists, command_check=check,
         recorded_voltage="membrane" if membrane is not None else "command",
+        probe=None if other is None else (other, tuple(recorded[other])),
         provenance={"channel": channel, "dac": dac, "dac_choice": dac_note,
                     "abf_version": getattr(abf, "abfVersionString", None)})
     return rec, slots
@@ -290,8 +307,7 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
                                    if c.source == "adc" and c.index != channel and
                                    c.kind == "current"],
     }
-    probe = membrane_probe(rec, lambda adc: _recording(path, abf, ReadOptions(
-        channel, current_unit, voltage_unit, None, adc))[0].recorded)
+    probe = membrane_probe(rec)
     if probe is not None:
         metadata["clamp_probe"] = probe[0]
     transients = (lambda k: check_transients(path, abf, rec.provenance["dac"], rec.currents, rec.epochs, k,
