@@ -90,11 +90,14 @@ def _dependence(res):
         return {}, "", []
     model, mine = _MODEL[alt.components], _MODEL[res.components]
     both = usable(res.status) & usable(alt.status)
+    refused = sorted({Status(k).name for k in alt.status[usable(res.status)]})
+    if not refused:  # no sweep read with either model: no comparison, and no empty reason
+        return {}, "", []
     if not both.any():
         return {}, (f"    with {model} instead: no sweep that {mine} read"
                     f"{'s' if res.components == 1 else ''} gives the circuit (refused: "
-                    f"{', '.join(sorted({Status(k).name for k in alt.status[usable(res.status)]}))}"
-                    f"), so the choice of {mine} is not a matter of the circuit's values"), []
+                    f"{', '.join(refused)}), so the choice of {mine} is not a matter of the "
+                    "circuit's values"), []
     parts, flags, rows = [], {}, []
     for q in CIRCUIT:
         ours = summarise(res.values[q], res.stderr[q], both)
