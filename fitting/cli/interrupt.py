@@ -101,8 +101,9 @@ def install(command: bool = False) -> dict:
       The handlers replaced, signal number -> handler (for ``restore``).
     """
     global interrupted, signal_number
-    interrupted, signal_number = False, None  # a new command: an earlier call's signal is spent
-    previous = {}
+    if signal.getsignal(signal.SIGINT) is not _handler:  # a new command: an earlier call's
+        interrupted, signal_number = False, None  # signal is spent; one that came since this
+    previous = {}  # command's entry point installed the handlers (python -m fitting) is kept
     for number in (signal.SIGINT, signal.SIGTERM):
         try:
             previous[number] = signal.signal(number, _handler)
