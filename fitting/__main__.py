@@ -10,6 +10,6 @@ from fitting.cli import interrupt
 
 interrupt.install(command=True)
 
-from fitting.cli.__main__ import run  # noqa: E402 - after the handlers, on purpose
+from fitting.cli.__main__ import run  # after the handlers, on purpose
 
 sys.exit(run())
