@@ -63,13 +63,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         reading = notes(data, options.channel is not None)
         report_notes(reading)
+        refused += [(s["path"], s["error"] or f"{s['path']}: could not be read") for s in
+                    getattr(data, "metadata", {}).get("skipped", [])]  # read_files left out
+        for _, why in refused:
+            print(f"ionjax: error: {why}", file=sys.stderr)
         analyses.append(protocol.analyse(data, options))
         print(analyses[-1].text)
     else:
         for path in args.files:
             try:
                 analyses.append(protocol.run(path, options))
-            except Exception as exc:  # noqa: BLE001 - one file's failure; the others go on
+            except Exception as exc:  # one file's failure; the others go on
                 if len(args.files) == 1 or args.debug:
                     raise
                 refused.append((path, _reason(exc, args)))
@@ -118,8 +122,8 @@ def refused_row(path, reason: str) -> dict:
     if not reason.strip():
         raise ValueError(f"{path}: a refusal needs its reason")
     nan = float("nan")
-    return dict(file=str(path), item="file", quantity="refused", unit="", value=nan,
-                stderr=nan, lower=nan, upper=nan, status="", notes=reason)
+    return {"file": str(path), "item": "file", "quantity": "refused", "unit": "", "value": nan,
+            "stderr": nan, "lower": nan, "upper": nan, "status": "", "notes": reason}
 
 
 _SAID = ("refused (", "not available (", "warning: ")  # report lines that are notes
