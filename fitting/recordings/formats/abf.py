@@ -37,7 +37,7 @@ from fitting.recordings.corrections import DEFAULT_TEMPERATURE
 from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError, reading, require_file
 from fitting.recordings.formats.abf_command import check_transients, protocol_checks, verify, waveform
-from fitting.recordings.formats.abf_dac import command_dac, dac_reader
+from fitting.recordings.formats.abf_dac import command_dac, dac_reader, probe_adc
 from fitting.recordings.model import Channel, Epoch, ReadOptions, Recording, Sweep
 from fitting.recordings.stepiv import check_statistic, membrane_probe, step_iv
 from fitting.recordings.units import checked_unit, quantity_of, to_si, unit_info
@@ -139,20 +139,6 @@ def _named(path, abf, options, channel):
     return named
 
 
-def _other_voltage(path, abf, channel, voltage_unit):
-    """The first ADC but ``channel`` whose unit is a voltage (mV first), read along as the
-    ``Recording.probe`` (one read of the file); None: none, or none with a unit it can read."""
-    found = [c for c in range(abf.channelCount) if c != channel and
-             quantity_of(abf.adcUnits[c]) == "voltage"]
-    for c in sorted(found, key=lambda c: str(abf.adcUnits[c]).strip() != "mV"):
-        try:
-            checked_unit(path, voltage_unit or abf.adcUnits[c], "voltage", f"channel {c}")
-        except InputError:
-            continue
-        return c
-    return None
-
-
 def _recording(path, abf, options):
     """(Recording, epoch-slot count) of an open ABF: the command DAC chosen
     (``fitting.recordings.formats.abf_dac``) and checked against the recording
@@ -170,7 +156,7 @@ def _recording(path, abf, options):
     dac, dac_note = command_dac(path, abf, channel)
     lists, slots, probe = protocol_checks(path, abf, channel, command_channel, dac=dac,
                                           membrane=membrane)
-    other = None if membrane is not None or command_channel is not None else _other_voltage(
+    other = None if membrane is not None or command_channel is not None else probe_adc(
         path, abf, channel, options.voltage_unit)
     adcs = [a for a in dict.fromkeys((probe, membrane, other)) if a is not None]
     current, command, recorded, epochs, units, r_units = _read_sweeps(
