@@ -98,9 +98,9 @@ def what_the_data_lack(v: ArrayLike, g: ArrayLike) -> str:
                      f"{100 * (g_open - g_next) / (top - low):.0f}% of its range over the "
                      f"last step): step further {'positive' if up else 'negative'}")
     if g_shut > CLOSED * top:
-        lacks.append(f"{'it' if lacks else 'the conductance'} does not close {span} ({100 * g_shut / top:.0f}% of its largest at "
-                     f"{v[0] if up else v[-1]:.0f} mV): step further "
-                     f"{'negative' if up else 'positive'}")
+        lacks.append(f"{'it' if lacks else 'the conductance'} does not close {span} "
+                     f"({100 * g_shut / top:.0f}% of its largest at {v[0] if up else v[-1]:.0f}"
+                     f" mV): step further {'negative' if up else 'positive'}")
     if lacks:
         return "; ".join(lacks)
     rise = v[(g > low + CLOSED * (top - low)) & (g < top - CLOSED * (top - low))]
@@ -124,9 +124,9 @@ def closing_line(fits, index, v: ArrayLike, i: ArrayLike, g: ArrayLike) -> list:
         x, y = v[ok][np.argsort(v[ok])], i[ok][np.argsort(v[ok])]
         cross = np.flatnonzero(np.sign(y[:-1]) * np.sign(y[1:]) < 0)
         if not cross.size:
-            return [f"    every fit refused: the current does not reverse between "
-                    f"{x.min() * 1e3:.0f} and {x.max() * 1e3:.0f} mV, so no conductance without "
-                    "--e-rev: give the reversal potential (--e-rev), or step across it"]
+            return [(f"    every fit refused: the current does not reverse between "
+                     f"{x.min() * 1e3:.0f} and {x.max() * 1e3:.0f} mV, so no conductance "
+                     "without --e-rev: give the reversal potential (--e-rev), or step across it")]
         k = cross[0]
         e = x[k] - y[k] * (x[k + 1] - x[k]) / (y[k + 1] - y[k])
         g = np.where(np.abs(v - e) > 5e-3, i / (v - e), np.nan)
