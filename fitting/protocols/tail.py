@@ -176,7 +176,7 @@ def analyse(data: tuple, options: Options) -> Analysis:
         lines.append(f"    {where}: {tl.i[s] * 1e12:9.2f} ± {tl.stderr[s] * 1e12:.2g} pA"
                      if np.isfinite(tl.i[s]) else f"    {where}"
                      + (f" (sweep {s})" if np.isfinite(v) else "")
-                     + f": refused ({tl.kinetics.notes[s]})")
+                     + f": refused ({tl.kinetics.notes[s] or 'no finite current at the onset'})")
     ohmic = fit_rows(path, "ohmic", tl.ohmic, (), tl.intervals)
     if tl.flags:  # a flagged I-V: its status, no numbers (the lines say what was found)
         ohmic = [dict(row, value=np.nan, stderr=np.nan, lower=np.nan, upper=np.nan,
