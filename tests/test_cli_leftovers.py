@@ -156,7 +156,7 @@ def test_analyze_of_bad_files_only_exits_2_naming_each(tmp_path):
 def test_a_refusal_never_has_an_empty_reason():
     """The table row of a refused file needs its reason; an exception without a message is
     named by its type; the membrane test's comparison of decay models, where the chosen
-    model reads no sweep, printed "(refused: )" with nothing inside: it now prints no line."""
+    model reads no sweep, printed "(refused: )" with nothing inside: it now names them."""
     from fitting.cli.analyze import _reason, refused_row
     from fitting.engine.status import Status
     from fitting.protocols.membrane_test import _dependence
@@ -167,10 +167,11 @@ def test_a_refusal_never_has_an_empty_reason():
     args = types.SimpleNamespace(protocol="tail")
     assert _reason(RuntimeError(), args).strip()
     none = np.array([Status.STALLED, Status.NON_FINITE])
-    res = types.SimpleNamespace(components=1, status=none, alternative=types.SimpleNamespace(
-        components=2, status=np.array([Status.CONVERGED, Status.STALLED])))
-    _, line, _ = _dependence(res)
-    assert "refused: )" not in line and line == ""
+    res = types.SimpleNamespace(components=1, status=none, delta_aicc=np.nan,
+                                alternative=types.SimpleNamespace(
+                                    components=2, status=np.array([Status.CONVERGED, Status.STALLED])))
+    _, line, _ = _dependence(res)  # the chosen model reads no sweep: its refusals are named
+    assert "refused: )" not in line and "(refused: NON_FINITE, STALLED)" in line, line
     res.status = np.array([Status.CONVERGED, Status.STALLED])
     res.alternative.status = np.array([Status.STALLED, Status.CONVERGED])
     line = _dependence(res)[1]
