@@ -37,8 +37,8 @@ def test_a_celsius_temperature_is_refused_with_the_fix(call):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(v=-50.0), r"v must be a membrane voltage in volts, \|v\| <= 1 V .*mV.*got -50"),
-    (dict(e_rev=80.0), r"e_rev must be a membrane voltage in volts.*got 80"),
+    (dict(v=-50.0), r"v must be in volts, \|v\| <= 1 V .*mV.*got -50"),
+    (dict(e_rev=80.0), r"e_rev must be in volts.*got 80"),
     (dict(g=-1e-9), r"g must be >= 0; got -1e-09"),
     (dict(v=np.array([-0.08, -80.0])), r"got -80 at index \(1,\)"),
 ])
@@ -51,7 +51,7 @@ def test_gated_ohmic_current_refuses_millivolts_and_a_negative_conductance(kwarg
 
 def test_pnp_steady_refuses_millivolts():
     """-50 (mV passed as V) converged before to a current of a 50 V membrane."""
-    with pytest.raises(ValueError, match=r"v must be a membrane voltage in volts.*got -50"):
+    with pytest.raises(ValueError, match=r"v must be in volts.*got -50"):
         ij.pnp_steady(jnp.array([-50.0]), Z2, D2, CIN2, COUT2, **PORE)
     good = ij.pnp_steady(jnp.array([-0.05]), Z2, D2, CIN2, COUT2, **PORE)
     assert bool(jnp.all(good.converged)) and np.isfinite(float(good.total[0]))

@@ -146,7 +146,7 @@ def validate_inputs(*, quantity="ghk", **named):
             _check(name, a, a < 0, ">= 0")
         elif name in ("v", "e_rev", "potential"):
             _check(name, a, np.abs(a) > MAX_VOLTAGE,
-                   f"a membrane voltage in volts, |{name}| <= {MAX_VOLTAGE:g} V (no membrane "
-                   f"holds more: was it given in mV? -50 mV is {name}=-0.05)")
+                   f"in volts, |{name}| <= {MAX_VOLTAGE:g} V (no membrane holds more: was it "
+                   f"given in mV? -50 mV is {name}=-0.05)")
         else:
             raise TypeError(f"validate_inputs does not know how to check {name!r}")
