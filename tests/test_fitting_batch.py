@@ -118,6 +118,26 @@ def test_no_batch_size_compiles_again():
     assert driver.cache_size() == before + 2 * driver.PROGRAMS_PER_KIND
 
 
+def test_recordings_of_similar_length_share_one_program_and_padding_changes_nothing():
+    """65..80 points are padded to 80 (batch.padded_points): one program for all of them; 81
+    points is the next size. Each fit equals the closed-form least-squares line."""
+    from fitting.engine import driver
+    from fitting.engine.batch import padded_points
+
+    model = fitting.Model(lambda p, v: p["g"] * (v - p["e_rev"]), params={"g": 2e-9, "e_rev": -0.01})
+    rng = np.random.default_rng(11)
+    before = driver.cache_size()
+    for n in (65, 71, 80, 81):
+        v = np.linspace(-0.1, 0.05, n)
+        i = 3e-9 * (v + 0.07) + rng.normal(0, 1e-12, n)
+        res = fitting.fit(model, v, i)
+        slope, intercept = np.polyfit(v, i, 1)  # I = g v - g E: a straight line
+        assert float(res.params["g"]) == pytest.approx(slope, rel=1e-9)
+        assert float(res.params["e_rev"]) == pytest.approx(-intercept / slope, rel=1e-9)
+        programs = 1 if padded_points(n) == padded_points(65) else 2
+        assert driver.cache_size() == before + programs * driver.PROGRAMS_PER_KIND, n
+
+
 def test_user_model_with_autodiff_jacobian_matches_the_builtin():
     t, c_in, c_out = 295.0, 10.0, 110.0
     truth_p = 3e-16

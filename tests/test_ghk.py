@@ -33,21 +33,28 @@ def _scales(v, p, c_in, c_out, z, t):
 @pytest.mark.parametrize("temperature", TEMPERATURES)
 def test_ghk_current_matches_50_digit_reference(dtype, temperature):
     p = dtype(1e-6)
-    for z, v, (c_in, c_out) in itertools.product(VALENCES, VOLTAGES, CONCENTRATIONS):
-        v, c_in, c_out = dtype(v), dtype(c_in), dtype(c_out)
+    points = list(itertools.product(VOLTAGES, CONCENTRATIONS))
+    v = np.asarray([x for x, _ in points], dtype)
+    c_in, c_out = (np.asarray([c[k] for _, c in points], dtype) for k in (0, 1))
+    t = float(dtype(temperature))  # the temperature the computation actually used
+    for z in VALENCES:
+        def current(x, ci, co, z=z):
+            return ij.ghk_current(x, p, ci, co, z, temperature=temperature)
 
-        def current(x):
-            return ij.ghk_current(x, p, c_in, c_out, z, temperature=temperature)
-
-        got = (current(v), jax.grad(current)(v), jax.grad(jax.grad(current))(v))
+        # value, first and second derivative at every point: one vmapped program per valence
+        got = jax.jit(jax.vmap(lambda x, ci, co: (current(x, ci, co),
+                                                  jax.grad(current)(x, ci, co),
+                                                  jax.grad(jax.grad(current))(x, ci, co))))(
+            v, c_in, c_out)
         assert all(g.dtype == dtype for g in got)
-        t = float(dtype(temperature))  # the temperature the computation actually used
-        args = (float(v), float(p), float(c_in), float(c_out), z, t)
-        want = (ref.ghk_current(*args), ref.ghk_current_derivative(*args, 1),
-                ref.ghk_current_derivative(*args, 2))
-        for order, (g, w, s, tol) in enumerate(zip(got, want, _scales(*args), TOLERANCE[dtype])):
-            err = abs(float(g) - float(w)) / s
-            assert err < tol, (order, z, float(v), float(c_in), float(c_out), err)
+        for n in range(len(points)):
+            args = (float(v[n]), float(p), float(c_in[n]), float(c_out[n]), z, t)
+            want = (ref.ghk_current(*args), ref.ghk_current_derivative(*args, 1),
+                    ref.ghk_current_derivative(*args, 2))
+            for order, (g, w, s, tol) in enumerate(zip((g[n] for g in got), want, _scales(*args),
+                                                       TOLERANCE[dtype])):
+                err = abs(float(g) - float(w)) / s
+                assert err < tol, (order, z, args[0], args[2], args[3], err)
 
 
 def test_matches_neuron_published_values():
@@ -68,6 +75,7 @@ def test_check_grads_second_order_around_zero(dtype, v0):
         return ij.ghk_current(v_mv * 1e-3, p, c_in, c_out, 2, temperature=295.15) / 1e6
 
     args = tuple(dtype(a) for a in (v0 * 1e3, 1.0, 2.0, 20.0))
+    current = jax.jit(current)  # one compiled program per derivative, not eager primitives
     if dtype == np.float64:
         check_grads(current, args, order=2, modes=("fwd", "rev"), eps=1e-4, atol=1e-6, rtol=1e-6)
     else:  # float32 finite differences are too noisy for all arguments at once: v alone
@@ -104,8 +112,8 @@ def test_no_non_finite_values_or_gradients_float32():
     def current(v, c_in, c_out, z):
         return ij.ghk_current(v, jnp.float32(1e-12), c_in, c_out, z, temperature=310.15)
 
-    values = current(v, c_in, c_out, z)
-    grads = jax.vmap(jax.grad(current, argnums=(0, 1, 2)))(v, c_in, c_out, z)
+    values = jax.jit(current)(v, c_in, c_out, z)
+    grads = jax.jit(jax.vmap(jax.grad(current, argnums=(0, 1, 2))))(v, c_in, c_out, z)
     assert values.dtype == jnp.float32
     assert np.all(np.isfinite(values))
     for g in grads:
@@ -116,12 +124,12 @@ def test_no_non_finite_values_or_gradients_float32():
 def test_huge_reduced_potential_does_not_overflow(dtype):
     v = jnp.asarray([-20.0, -5.0, 5.0, 20.0, 1e3], dtype)  # |zv| of volts: e^u overflows float32
     for z in (-2, 1, 3):
-        def current(x):
+        def current(x, z=z):
             return ij.ghk_current(x, dtype(1.0), dtype(3.0), dtype(7.0), z, temperature=300.0)
 
-        i = current(v)
-        d1 = jax.vmap(jax.grad(current))(v)
-        d2 = jax.vmap(jax.grad(jax.grad(current)))(v)
+        i = jax.jit(current)(v)
+        d1 = jax.jit(jax.vmap(jax.grad(current)))(v)
+        d2 = jax.jit(jax.vmap(jax.grad(jax.grad(current))))(v)
         assert all(np.all(np.isfinite(x)) for x in (i, d1, d2))
         # far from 0 the current is ohmic with slope z^2 F^2 p c / RT on the conducting side
         v_t = float(ref.R * 300 / ref.F)

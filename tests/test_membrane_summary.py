@@ -128,8 +128,9 @@ def two_compartment():
 
 def test_one_exponential_access_resistance_is_shown_and_flagged(two_compartment):
     """Two exponentials give R_a within 5% of the circuit's 10 MOhm; one exponential (the other
-    model) puts it 40-60% high: the note gives both values, the R_a line says model-dependent
-    and the table holds the other model's median."""
+    model) puts it 40-60% high: the note gives both values, the R_a line gives the other
+    model's value as one the data reject (AICc decides: not a model-dependent flag, issue 23
+    item 11) and the table holds the other model's median."""
     res, out = two_compartment
     assert res.components == 2 and res.alternative.components == 1
     mine = res.summary()["access_resistance"].median
@@ -139,7 +140,8 @@ def test_one_exponential_access_resistance_is_shown_and_flagged(two_compartment)
     assert f"R_a {other.median * 1e-6:.4g} vs {mine * 1e-6:.4g} MOhm" in note
     assert "depend on the decay's model" in note
     ra = next(s for s in out.text.splitlines() if s.strip().startswith("access_resistance"))
-    assert f"model-dependent: one exponential gives {other.median * 1e-6:.4g}" in ra
+    assert f"one exponential gives {other.median * 1e-6:.4g}" in ra
+    assert "a model the data reject (AICc)" in ra and "model-dependent" not in ra
     # the model-free lines are unchanged by the note
     for name in ("holding_current", "capacitance_from_charge"):
         line = next(s for s in out.text.splitlines() if s.strip().startswith(name + " "))
@@ -159,6 +161,7 @@ def test_cli_table_holds_median_spread_and_the_other_model(tmp_path, two_compart
     write_table(str(path), out.rows)
     rows = list(csv.DictReader(path.read_text().splitlines()))
     items = [r["item"] for r in rows]
-    assert items.count("median") == 11 and items.count("spread") == 10
+    # 12 quantities (steady_current and input_resistance from the samples, issue 23 item 7)
+    assert items.count("median") == 13 and items.count("spread") == 12
     assert items.count("one exponential") == 3 and "mean" not in items
     assert rows[-1]["quantity"] == "components" and float(rows[-1]["value"]) == 2

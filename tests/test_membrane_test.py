@@ -96,9 +96,16 @@ def _independent(path):
     peak = int(np.argmax(head)) + 1
     start = p1 + max(2 * peak, peak + 1)
     mean = i.mean(axis=0)
-    drop = np.abs(mean[start:p2] - mean[p2 - (p2 - start) // 5:p2].mean())
+    size = (p2 - start) // 50  # the turning point of the mean current (blocks of ~1/50)
+    count = (p2 - start) // size
+    mag = np.sign(dv) * (mean[start:start + count * size] - i_hold.mean()).reshape(count, -1)
+    k = int(np.argmin(mag.mean(axis=1)))
+    rise = mag[-1].mean() - mag[k].mean()
+    cut = start + (k + 1) * size if k < count - 1 and rise > 0.02 * abs(mag[-1].mean()) else p2
+    drop = np.abs(mean[start:cut] - mean[cut - (cut - start) // 5:cut].mean())
     tau_e = (np.flatnonzero(drop < drop[0] / np.e)[0]) * dt
-    stop = min(p2, start + max(int(500 * max(tau_e, dt) / dt), 20))
+    stop = min(cut, start + max(int(500 * max(tau_e, dt) / dt), 20))
+    end = t[cut - 1] if cut < p2 else end
     x = t[start:stop] - edge
 
     def one(x, c, b, k):
@@ -144,8 +151,10 @@ def _independent(path):
 @needs_data
 def test_real_memtest_equals_an_independent_scipy_extraction():
     """Issue 23 item 2: this cell's transient has a slow second component (two exponentials,
-    chosen by the AICc), and the sweeps whose charge implies a filter delay beyond the fit's
-    start are refused (OUT_OF_RANGE) by both readings; the rest agree."""
+    chosen by the AICc); both readings stop where the mean current turns back (an I_h-like
+    current, ~52 ms after the edge: item 11), which no longer leaves 8 of the 20 sweeps refused
+    (OUT_OF_RANGE, a filter delay beyond the fit's start, when the fit ran to the step's end);
+    the sweeps agree."""
     res, info = io.membrane_test_from_abf(MEMTEST)
     assert info == dict(epoch=1, sweeps=20, rate=20000.0)
     assert (res.v_hold, res.v_step) == pytest.approx((-0.07, -0.08))
@@ -179,10 +188,11 @@ def test_real_memtest_agrees_with_pyabf_where_the_methods_agree():
                                theirs.Ih.values[ok] * 1e-12, rtol=0.03)
     np.testing.assert_allclose(res.mean()["holding_current"][0],
                                np.mean(theirs.Ih.values[ok]) * 1e-12, rtol=5e-3)
-    # their R_a comes from the recorded peak, which the filter cuts: an upper bound, within 10%
-    # of this one (issue 23 item 2: the extrapolated exponential was within 5% of it by chance)
+    # their R_a comes from the recorded peak, which the filter cuts: an upper bound (13.5 vs
+    # 16.9 MOhm; 'within 10%' held while I_h in the fitted window lowered the fast amplitude,
+    # issue 23 item 11)
     ra, theirs_ra = res.mean()["access_resistance"][0], np.mean(theirs.Ra.values[ok]) * 1e6
-    assert 0.9 * theirs_ra < ra < theirs_ra
+    assert 0.7 * theirs_ra < ra < theirs_ra
 
 
 def test_single_exponential_cell_has_misfit_near_one():
@@ -201,11 +211,11 @@ def test_cli_analyze_membrane_test_writes_a_tidy_table(tmp_path):
     assert main(["--no-progress", "analyze", MEMTEST, "--protocol", "membrane-test",
                  "--out", str(out)]) == 0
     rows = list(csv.DictReader(open(out)))
-    # tidy: 20 sweeps x (9 quantities (two exponentials: tau_slow, charge and filter delay
-    # added, issue 23 item 2) + charge C_m + misfit) + 10 median and 10 spread rows (the
-    # unweighted mean that one bad sweep moved is gone, issue 23 item 2) + the other model's
-    # R_a, R_m, C_m + the components row
-    assert len(rows) == 20 * 11 + 2 * 10 + 3 + 1 and rows[-1]["item"] == "median"
+    # tidy: 20 sweeps x (11 quantities (two exponentials: tau_slow, charge and filter delay
+    # added, issue 23 item 2; steady_current and input_resistance from the samples, item 7)
+    # + charge C_m + misfit) + 12 median and 12 spread rows (the unweighted mean that one bad
+    # sweep moved is gone, issue 23 item 2) + the other model's R_a, R_m, C_m + the components
+    assert len(rows) == 20 * 13 + 2 * 12 + 3 + 1 and rows[-1]["item"] == "median"
     res, _ = io.membrane_test_from_abf(MEMTEST)
     k = int(np.flatnonzero(res.status == 0)[0])  # a sweep not refused
     row = next(r for r in rows if r["item"] == str(k) and r["quantity"] == "access_resistance")

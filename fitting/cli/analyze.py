@@ -19,12 +19,13 @@ import sys
 from fitting.cli import interrupt
 from fitting.cli.arguments import options_of
 from fitting.cli.calculators import UsageError
-from fitting.cli.inputs import (EXIT_NO_RESULT, check_output_formats, check_paths,
-                                refuse_overwrite, report_notes)
+from fitting.cli.inputs import (EXIT_FILE_REFUSED, EXIT_NO_RESULT, check_output_formats,
+                                check_paths, refuse_overwrite, report_notes)
+from fitting.cli.main import EXIT_BAD_INPUT
 from fitting.cli.progress import progress_bar
 from fitting.outputs.table import write_table
 
-__all__ = ["COMMAND", "cmd_analyze", "with_notes"]
+__all__ = ["COMMAND", "cmd_analyze", "refused_row", "with_notes"]
 
 
 def _check_outputs(files: list, out: str | None, iv_out: str | None,
@@ -53,7 +54,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     options = options_of(protocol, args)
     iv_out = getattr(args, "iv_out", None)
     _check_outputs(args.files, args.out, iv_out, args.plot)
-    analyses, reading = [], []
+    analyses, reading, refused = [], [], []  # refused: (file, the one-line reason)
     if protocol.together:
         check_paths(args.files, (args.out, args.plot))
         data = protocol.extract(args.files, options,
@@ -62,15 +63,29 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         reading = notes(data, options.channel is not None)
         report_notes(reading)
+        refused += [(s["path"], s["error"] or f"{s['path']}: could not be read") for s in
+                    getattr(data, "metadata", {}).get("skipped", [])]  # read_files left out
+        for _, why in refused:
+            print(f"ionjax: error: {why}", file=sys.stderr)
         analyses.append(protocol.analyse(data, options))
         print(analyses[-1].text)
     else:
         for path in args.files:
-            analyses.append(protocol.run(path, options))
+            try:
+                analyses.append(protocol.run(path, options))
+            except Exception as exc:  # one file's failure; the others go on
+                if len(args.files) == 1 or args.debug:
+                    raise
+                refused.append((path, _reason(exc, args)))
+                print(f"ionjax: error: {refused[-1][1]}", file=sys.stderr)
+                continue
+            finally:
+                interrupt.check()
             print(analyses[-1].text)
-            interrupt.check()
+        if not analyses:  # every file refused, each named above
+            return EXIT_BAD_INPUT
     rows = with_notes([row for analysis in analyses for row in protocol.rows(analysis)],
-                      analyses, reading)
+                      analyses, reading) + [refused_row(p, why) for p, why in refused]
     if args.out is not None:
         write_table(args.out, rows, files=args.files)
         print(f"results written to {args.out}")
@@ -82,10 +97,33 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if protocol.write_extra is not None:
         for line in protocol.write_extra(analyses, options):
             print(line)
+    if refused:
+        print(f"ionjax: error: {len(refused)} of {len(args.files)} files refused (named above); "
+              "the others' results are written", file=sys.stderr)
+        return EXIT_FILE_REFUSED
     if not any(row["status"] and usable(Status[row["status"]]) for row in rows):
         print("ionjax: error: no usable result (see the status column)", file=sys.stderr)
         return EXIT_NO_RESULT
     return 0
+
+
+def _reason(exc: Exception, args: argparse.Namespace) -> str:
+    """The one line (``fitting.cli.main.one_line``, in the command's options) of a file's
+    failure, never empty: the exception's type where it says nothing."""
+    from fitting.cli.main import one_line
+
+    parser_options = {"--" + name.replace("_", "-") for name in vars(args)}
+    return one_line(exc, parser_options).strip() or f"{type(exc).__name__} (no message)"
+
+
+def refused_row(path, reason: str) -> dict:
+    """The table row of a file that could not be analysed: no value, no status, ``quantity``
+    "refused" and the reason (one line, never empty) in ``notes``."""
+    if not reason.strip():
+        raise ValueError(f"{path}: a refusal needs its reason")
+    nan = float("nan")
+    return {"file": str(path), "item": "file", "quantity": "refused", "unit": "", "value": nan,
+            "stderr": nan, "lower": nan, "upper": nan, "status": "", "notes": reason}
 
 
 _SAID = ("refused (", "not available (", "warning: ")  # report lines that are notes

@@ -13,11 +13,13 @@ from fitting.cli.progress import progress_bar
 from fitting.outputs.results import RESULT_FORMATS
 from fitting.recordings.formats.registry import written_by_ionjax
 
-__all__ = ["EXIT_NO_RESULT", "check_output_formats", "check_paths", "expand_folders",
+__all__ = ["EXIT_FILE_REFUSED", "EXIT_NO_RESULT", "check_output_formats", "check_paths", "expand_folders",
            "provenance", "read_recordings", "recording_options", "refuse_overwrite",
            "report_notes", "report_skipped"]
 
 EXIT_NO_RESULT = 3  # every recording was refused: the results file holds no number
+EXIT_FILE_REFUSED = 4  # a file could not be analysed (named on stderr and in --out as refused);
+# the other files' results are written
 
 
 def _same_file(a, b) -> bool:

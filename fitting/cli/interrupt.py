@@ -12,9 +12,12 @@ SIGINT (Ctrl-C), 143 for SIGTERM; ``leave()`` makes a signal during the interpre
 shutdown end the process at once, quietly.
 """
 
-import os
+import _thread  # these at the top, not in the handler: an import inside a handler that runs
+import gc  # inside an import corrupts the import lock's bookkeeping (a KeyError in
+import os  # importlib's _lock_unlock_module)
 import signal
 import sys
+import time
 
 __all__ = ["check", "exit_code", "install", "interrupted", "leave", "restore"]
 
@@ -44,13 +47,10 @@ def _inside(frame, codes) -> bool:
 def _deliver_again() -> None:
     """Signal the main thread again, from another thread, once the main thread has left the
     imports and the callbacks whose exceptions are ignored (gc callbacks, the unraisable
-    hook): the handler then raises in the main thread's own code."""
-    import _thread
-    import gc
-    import threading
-    import time
-
-    main = threading.main_thread().ident
+    hook): the handler then raises in the main thread's own code. A bare ``_thread`` (no
+    ``threading`` lock, which the interrupted main thread may hold); called in the main thread
+    (the handler, the unraisable hook)."""
+    main = _thread.get_ident()
 
     def later(number):
         for _ in range(2000):  # 10 s at most: a callback does not run that long
@@ -60,7 +60,7 @@ def _deliver_again() -> None:
                 break
         _thread.interrupt_main(number)
 
-    threading.Thread(target=later, args=(signal_number or signal.SIGINT,), daemon=True).start()
+    _thread.start_new_thread(later, (signal_number or signal.SIGINT,))
 
 
 def _quiet_unraisable(default):
@@ -101,8 +101,9 @@ def install(command: bool = False) -> dict:
       The handlers replaced, signal number -> handler (for ``restore``).
     """
     global interrupted, signal_number
-    interrupted, signal_number = False, None  # a new command: an earlier call's signal is spent
-    previous = {}
+    if signal.getsignal(signal.SIGINT) is not _handler:  # a new command: an earlier call's
+        interrupted, signal_number = False, None  # signal is spent; one that came since this
+    previous = {}  # command's entry point installed the handlers (python -m fitting) is kept
     for number in (signal.SIGINT, signal.SIGTERM):
         try:
             previous[number] = signal.signal(number, _handler)

@@ -31,7 +31,8 @@ from fitting.cli.arguments import (
 from fitting.cli.recipe import with_recipe
 from fitting.protocols.registry import PROTOCOLS  # names only: loads no jax
 
-__all__ = ["EXIT_BAD_INPUT", "build_parser", "in_cli_voice", "main", "negative_values"]
+__all__ = ["EXIT_BAD_INPUT", "build_parser", "in_cli_voice", "main", "negative_values",
+           "one_line"]
 
 EXIT_BAD_INPUT = 2
 COMMANDS = {"fit": "fitting.cli.fit", "iv": "fitting.cli.iv", "analyze": "fitting.cli.analyze",
@@ -139,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(exc, options=frozenset()):
+def one_line(exc: BaseException, options=frozenset()) -> str:
     """The message of a failed command: the error itself for bad input, else marked internal;
     in the command's voice (``in_cli_voice``)."""
     from fitting.recordings.errors import InputError
@@ -251,7 +252,7 @@ def _main(argv: list | None) -> int:
         command = next(a for a in parser._actions
                        if isinstance(a, argparse._SubParsersAction)).choices[args.command]
         options = {o for a in command._actions for o in a.option_strings}
-        print(f"ionjax: error: {_one_line(exc, options)}", file=sys.stderr)
+        print(f"ionjax: error: {one_line(exc, options)}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@
     lack_of_fit.py   the runs test of the residual signs in voltage order (``lack_of_fit``)
     traces.py        ``fit_traces``: gating models fitted to whole traces, cells x starts
                      batched (``fitting.models.trace``); ``step_edge_mask``, ``sample_starts``
+    trace_inputs.py  host-side checks of ``fit_traces``' inputs: shapes, units (the noise SD of
+                     a current in A), temperature, reversal, starts
     trace_result.py  ``TraceFitResult``: its parameters, errors, statuses and summary
     trace_profile.py profile-likelihood intervals of trace fits, batched over cells
 

@@ -13,9 +13,26 @@ from fitting.engine.inputs import as_array, check_iv
 from fitting.engine.result import FitResult
 from fitting.models.base import ModelBase
 
-__all__ = ["fit", "prepare_arrays"]
+__all__ = ["fit", "padded_points", "prepare_arrays"]
 
 _POINT_MULTIPLE = 8
+
+
+def padded_points(n: int) -> int:
+    """The number of points a recording of ``n`` points is padded to (masked padding): a
+    multiple of 8 up to 64, then the next of 4, 5, 6, 7 or 8 times a power of two (four
+    sizes per octave, at most 25% padding). Recordings of similar length share one compiled
+    program: a process that fits recordings of many lengths compiles a few programs per
+    octave, not one per length (each XLA CPU program holds memory and ~200 memory mappings,
+    and a process past the system's limit of mappings, 65530 on Linux, crashes).
+
+    Args:
+      n: points per recording (>= 1).
+    """
+    if n <= 64:
+        return -(-n // _POINT_MULTIPLE) * _POINT_MULTIPLE
+    e = (n - 1).bit_length() - 3  # 4 * 2^e < n <= 8 * 2^e
+    return next(m << e for m in (5, 6, 7, 8) if m << e >= n)
 
 
 def _check_inputs(model, v, i, sigma, mask):
@@ -62,8 +79,7 @@ class _Rows:
 
     def __init__(self, v, i, sigma, mask, dtype, width):
         n = i.shape[-1]
-        self.n, self.n_pad, self.dtype, self.width = n, -(-n // _POINT_MULTIPLE) * \
-            _POINT_MULTIPLE, dtype, width
+        self.n, self.n_pad, self.dtype, self.width = n, padded_points(n), dtype, width
         flat = lambda x, kind: np.broadcast_to(np.asarray(x, kind), i.shape).reshape(-1, n)  # noqa: E731
         self.v, self.i = flat(v, dtype), flat(i, dtype)
         self.sigma = None if sigma is None else flat(sigma, dtype)
@@ -99,7 +115,7 @@ class _Rows:
 def prepare_arrays(model: ModelBase, v: Any, i: Any, sigma: Any, mask: Any
                    ) -> tuple[list[np.ndarray], tuple[int, ...], int]:
     """Host-side checks, then the (B, n_pad) NumPy arrays (v, i, sigma, mask) of the whole
-    batch (points padded to a multiple of 8, masked), for code that needs it at once.
+    batch (points padded by ``padded_points``, masked), for code that needs it at once.
 
     Returns:
       ([v, i, sigma, mask], batch shape, number of recordings).

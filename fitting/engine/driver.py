@@ -1,7 +1,7 @@
 """The batch fit: three compiled programs per problem kind, driven block by block by the host.
 
 For each problem kind (``FitConfig``: model, method, max_steps, sigma flag, fast_compile; and
-the dtype and the number of points, padded to a multiple of 8) three programs are compiled, once
+the dtype and the number of points, padded by ``batch.padded_points``) three programs are compiled, once
 per process (and loaded from the persistent cache after the first process on a machine, see
 ``fitting.engine.compiled``). They work on a block of
 ``block_size()`` recordings (32 chunks of ``chunk_size()``, 128 on CPU) held on one device:

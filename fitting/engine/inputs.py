@@ -10,7 +10,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_array", "check_iv"]
+__all__ = ["MAX_CURRENT", "MAX_VOLTAGE", "as_array", "check_iv"]
+
+MAX_VOLTAGE = 2.0  # [V] no voltage clamp reaches 2 V (fitting.fit and fit_traces)
+MAX_CURRENT = 1e-3  # [A] no patch-clamp current reaches 1 mA (fitting.fit and fit_traces)
 
 
 def as_array(name: str, x: Any) -> np.ndarray:
@@ -52,8 +55,8 @@ def check_iv(v: Any, i: Any, caller: str = "fitting.fit") -> tuple:
     except ValueError:
         raise ValueError(f"v and i shapes do not match: v {tuple(v.shape)}, i {tuple(i.shape)} "
                          "(v must have the shape of i or broadcast to it)") from None
-    for name, a, limit, unit, example in (("v", v, 2.0, "V", "-90 mV = -0.09"),
-                                          ("i", i, 1e-3, "A", "100 pA = 1e-10")):
+    for name, a, limit, unit, example in (("v", v, MAX_VOLTAGE, "V", "-90 mV = -0.09"),
+                                          ("i", i, MAX_CURRENT, "A", "100 pA = 1e-10")):
         largest = np.nanmax(np.abs(np.where(np.isfinite(a), a, 0.0))) if a.size else 0.0
         if largest > limit:
             error = ValueError(f"{name} holds values up to {largest:g}: {caller} takes SI "

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fitting.engine import compiled, solvers
+from fitting.engine import compiled, solvers, trace_inputs
 from fitting.engine.linalg import gram_inverse
 from fitting.engine.status import Status, usable
 from fitting.engine.trace_result import TraceFitResult
@@ -192,36 +192,37 @@ def _fit_batch(model, dt, screen, q, max_steps, cells, starts):
     return jax.vmap(functools.partial(_solve, model, dt, screen, q, max_steps))(cells, starts)
 
 
-def _per_cell(name, value, n_cells, dtype):
-    a = np.asarray(value, dtype)
-    if a.ndim > 1 or a.size not in (1, n_cells):
-        raise ValueError(f"{name} must be a scalar or one value per cell ({n_cells}); "
-                         f"got shape {a.shape}")
-    return np.broadcast_to(a, (n_cells,))
-
-
 def fit_traces(t: Any, v: Any, i: Any, *, model: TraceModel | None = None,
                temperature: Any = None, e_rev: Any = None, mask: Any = None,
                sigma: Any = None, sigma_window: float = 0.2, starts: Any = 8, seed: int = 0,
                screen_steps: int = SCREEN_STEPS, screen_every: int = SCREEN_EVERY,
-               max_steps: int = 300) -> TraceFitResult:
+               max_steps: int = 300, max_noise: float = trace_inputs.MAX_NOISE
+               ) -> TraceFitResult:
     """Fit a gating model to whole current traces of many cells in one batched call.
 
     Args:
-      t: sample times [s], shape (T,), uniformly spaced.
-      v: command voltages [V], shape (T,) (one protocol) or (C, T).
-      i: currents [A], shape (T,) (one cell) or (C, T).
+      t: sample times [s], shape (T,), uniformly spaced, sampled faster than 100 Hz.
+      v: command voltages [V], shape (T,) (one protocol for every cell) or (C, T) ((1, T) too).
+      i: currents [A], shape (T,) (one cell) or (C, T); its noise SD (``trace_inputs.noise_sd``)
+        at most ``max_noise``.
       model: a ``TraceModel`` (``fitting.models.trace``); default ``beattie2018()``.
-      temperature: [K], scalar or (C,): E_rev of each cell by Nernst for the model's ion.
+      temperature: [K] (200..400 K), scalar or (C,): E_rev of each cell by Nernst for the
+        model's ion.
       e_rev: [V], scalar or (C,), instead of ``temperature``.
       mask: bool (T,) or (C, T), True = fit the point (``step_edge_mask``); NaN points are
         left out too.
       sigma: noise SD [A], scalar or (C,); default the SD of each cell's first ``sigma_window``
-        seconds (ddof 1; the channels closed at the holding potential).
-      starts: the number of starting points from the prior (``sample_starts``, ``seed``), or
-        explicit starts (S, k) or (C, S, k) [SI] in ``model.param_names`` order.
+        seconds (ddof 1, NaN/inf samples left out; the channels closed at the holding potential).
+      starts: the number of starting points from the prior (an int >= 1; ``sample_starts``,
+        ``seed``), or explicit starts (S, k) or (C, S, k) [SI] in ``model.param_names`` order.
       screen_steps, max_steps: Levenberg-Marquardt iterations of every start (on every
         ``screen_every``-th sample), then of the best (on all samples).
+      max_noise: the largest plausible noise SD of ``i`` [A] (1 nA, whole-cell patch clamp;
+        raise it for a two-electrode clamp): beyond it ``i`` is refused as a unit slip.
+
+    Raises:
+      ValueError: one line naming the argument, its unit and the likely slip
+        (``fitting.engine.trace_inputs``), before anything is compiled.
 
     Returns:
       ``TraceFitResult`` with params, stderr, covariance, loss, status per cell; summary().
@@ -230,51 +231,23 @@ def fit_traces(t: Any, v: Any, i: Any, *, model: TraceModel | None = None,
     if not isinstance(model, TraceModel):
         raise TypeError(f"model must be a fitting.models.trace.TraceModel; got "
                         f"{type(model).__name__}")
-    t = np.asarray(t, float)
-    i = np.atleast_2d(np.asarray(i, float))
-    n_cells, n = i.shape
-    if t.shape != (n,) or n < 3:
-        raise ValueError(f"t must hold one time per sample ({n}); got shape {t.shape}")
-    steps = np.diff(t)
-    dt = float(np.mean(steps))
-    if not (dt > 0 and np.allclose(steps, dt, rtol=1e-6, atol=0)):
-        raise ValueError("t must be uniformly spaced and increasing (one sample interval)")
-    v = np.broadcast_to(np.asarray(v, float), (n_cells, n))
-    if np.nanmax(np.abs(v)) > 2.0 or np.nanmax(np.abs(i)) > 1e-3:
-        raise ValueError("fit_traces takes SI units (V, A): convert with ionjax.units (mV, nA)")
-    if (temperature is None) == (e_rev is None):
-        raise ValueError("give temperature (E_rev by Nernst) or e_rev, one of the two")
-    if e_rev is None:
-        from ionjax import nernst_potential
-        kelvin = _per_cell("temperature", temperature, n_cells, float)
-        if np.any(~(kelvin > 0)) or np.any(kelvin < 200):
-            raise ValueError(f"temperature is in kelvin (got {kelvin.min():g}); "
-                             "use ionjax.units.celsius(21.4)")
-        e_rev = np.asarray(nernst_potential(model.c_in, model.c_out, model.z,
-                                            temperature=kelvin), float)
-    e_rev = _per_cell("e_rev", e_rev, n_cells, float)
-    valid = np.isfinite(v) & np.isfinite(i)
-    if mask is not None:
-        valid &= np.broadcast_to(np.asarray(mask, bool), (n_cells, n))
+    t, v, i, valid, dt = trace_inputs.check_arrays(t, v, i, mask, max_noise=max_noise)
+    n_cells = i.shape[0]
+    starts = trace_inputs.check_starts(starts, n_cells, model.param_names)
+    e_rev = trace_inputs.reversal(model, temperature, e_rev, n_cells)
     if np.any(valid.sum(axis=1) <= model.n_params):
         bad = int(np.argmin(valid.sum(axis=1)))
         raise ValueError(f"cell {bad} has {int(valid[bad].sum())} usable points (mask, NaN) for "
                          f"{model.n_params} parameters")
     if sigma is None:
-        head = i[:, t - t[0] < sigma_window]
-        sigma = np.std(head, axis=1, ddof=1)
-    sigma = _per_cell("sigma", sigma, n_cells, float)
-    if not np.all(np.isfinite(sigma) & (sigma > 0)):
-        raise ValueError(f"sigma must be > 0 (the noise SD in A); got {sigma}")
-    k = model.n_params
-    if np.ndim(starts) == 0:
-        starts = sample_starts(model, int(starts), float(np.nanmin(v)), float(np.nanmax(v)),
-                               seed=seed)
-    starts = np.broadcast_to(np.asarray(starts, float), (n_cells,) + np.shape(starts)[-2:])
-    if starts.shape[-1] != k or np.any(~(starts > 0)):
-        raise ValueError(f"starts must be positive, (S, {k}) in the order {model.param_names}")
+        sigma = trace_inputs.window_sigma(t, i, valid, sigma_window)
+    sigma = trace_inputs.check_sigma(sigma, i, valid, max_noise)
+    if isinstance(starts, int):
+        starts = np.broadcast_to(sample_starts(model, starts, float(np.nanmin(v)),
+                                               float(np.nanmax(v)), seed=seed),
+                                 (n_cells, starts, model.n_params))
     cells = dict(v=np.nan_to_num(v),
-                 i=np.where(valid, i, 0.0), w=np.broadcast_to(1.0 / sigma[:, None], (n_cells, n)),
+                 i=np.where(valid, i, 0.0), w=np.broadcast_to(1.0 / sigma[:, None], i.shape),
                  valid=valid, e_rev=e_rev, v_min=np.nanmin(v, axis=1), v_max=np.nanmax(v, axis=1))
     # float64: a loss of 80,000 points; the persistent cache keeps the compiled program
     with jax.enable_x64(True), compiled.persistent_cache():

@@ -35,7 +35,7 @@ from fitting.protocols.base import (
     RecordingOptions,
     option,
 )
-from fitting.protocols.gating import boltzmann, check_voltage, fit_line
+from fitting.protocols.gating import boltzmann, check_voltage, closing_line, fit_line
 from fitting.protocols.ions import ion_field, resolve_ions
 from ionjax.units import mV
 
@@ -288,6 +288,7 @@ def analyse(data, options: Options) -> Analysis:
         else:
             lines.append(fit_line(f"{route} G-V".ljust(14), a.gv, r, a.gv_intervals,
                                   a.notes.get("gv")))
+        lines += closing_line((a.joint, a.gv), r, data.v, data.i, a.conductance)
         panels.append((name, dict(result=a, index=r, v=data.v)))
         rows += fit_rows(name, "joint", a.joint, r, a.joint_intervals)
         rows += fit_rows(name, route, a.gv, r, a.gv_intervals,

@@ -16,7 +16,7 @@ What the fit refuses (NaN values, a status and a note naming the time constant f
 * OUT_OF_RANGE: a time constant shorter than 3 samples (the filter or a transient's tail, not
   a relaxation the sampling resolves);
 * UNIDENTIFIABLE: a time constant longer than the window from the origin to the last sample (it
-  and the amplitudes are not pinned down).
+  and the amplitudes are not pinned down), also where a fit that did not converge started there.
 
 A family whose only relaxation is the capacitive transient is told apart by ``passive``.
 """
@@ -136,6 +136,7 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1, sign: int = 0,
     shortest = values["tau1"]
     longest = values["tau2"] if components == 2 else values["tau1"]
     fastest = MIN_SAMPLES * np.median(np.diff(t))
+    scanned = _scanned_longest(model, s, y, ~flat & ~usable(status)) * span / _T_UNIT
     notes = []
     for k in range(len(status)):
         if flat[k]:
@@ -150,7 +151,14 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1, sign: int = 0,
         elif usable(status[k]) and not longest[k] <= span:
             status[k] = Status.UNIDENTIFIABLE
             notes.append(f"tau {_ms(longest[k])} found is longer than the window "
-                         f"({_ms(span)} from the origin): not pinned down")
+                         f"({_ms(span)} from the origin): not pinned down, it cannot be "
+                         "determined from this step (a longer step or window would)")
+        elif scanned[k] > span:  # the fit failed (STALLED, ...) on a relaxation too slow
+            status[k] = Status.UNIDENTIFIABLE
+            notes.append(f"tau about {_ms(scanned[k])} (the best of the starting scan; the "
+                         f"fit did not converge: {Status(int(res.status[k])).name}) is longer "
+                         f"than the window ({_ms(span)} from the origin): it cannot be "
+                         "determined from this step (a longer step or window would)")
         else:
             notes.append("" if usable(status[k]) else Status(int(status[k])).message)
     good = usable(status)
@@ -162,6 +170,18 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1, sign: int = 0,
     values = {k: np.where(good, x, np.nan) for k, x in values.items()}
     stderr = {k: np.where(good, x, np.nan) for k, x in stderr.items()}
     return Kinetics(values=values, stderr=stderr, status=status, notes=tuple(notes))
+
+
+def _scanned_longest(model, s, y, which) -> np.ndarray:
+    """(S,) the longest tau of the starting scan's best candidate (``start_from_data``), in
+    scaled time, for the sweeps ``which`` (bool (S,)), NaN elsewhere."""
+    import jax.numpy as jnp
+    out, s = np.full(len(which), np.nan), jnp.asarray(s)  # JAX's default float
+    ones, valid = jnp.ones_like(s), jnp.ones(s.shape, bool)
+    for k in np.flatnonzero(which):
+        x = np.asarray(model.start_from_data(s, jnp.asarray(y[k], s.dtype), ones, valid))
+        out[k] = np.max(x[2::2])  # (c, a1, tau1, a2, tau2)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -277,7 +297,8 @@ def analyse(data: tuple, options: Options) -> Analysis:
                                        status_text(k.status[s]), fmt=".4g")
                          for n in ("tau1", "tau2") if n in k.values)
         lines.append(f"    {v * 1e3:7.1f} mV (sweep {s}): " + (
-            f"tau {taus}" if np.isfinite(k.values["tau1"][s]) else f"refused ({k.notes[s]})"))
+            f"tau {taus}" if np.isfinite(k.values["tau1"][s]) else
+            f"refused ({k.notes[s] or status_text(k.status[s])})"))
     return Analysis("kinetics", path, k, "\n".join(lines), rows,
                     [(str(path), dict(result=k, v=r["v"]))])
 

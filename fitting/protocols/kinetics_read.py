@@ -40,7 +40,8 @@ def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, wind
 
     Returns:
       dict: ``t`` (n,) [s] from the epoch's onset, ``i`` (sweeps, n) [A], ``v`` (sweeps,) the
-      epoch's level [V], ``v_before`` (sweeps,) the level of the epoch before it [V],
+      epoch's level [V] (with ``voltage_channel`` the window mean of V_m; ``v_command`` the
+      level), ``v_before`` (sweeps,) the level of the epoch before it [V],
       ``epoch``, ``leak`` (sweeps,) the subtracted leak current [A] (zeros without one);
       ``t_after`` (m,) [s] and ``i_after`` (sweeps, m) [A]: the current after the window, up to
       three window lengths or the epoch's end (m may be 0); ``vm`` (sweeps, n) [V]: V_m over the
@@ -81,23 +82,18 @@ def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, wind
     else:
         raise InputError(f"leak must be None, 'ramp' or (g_leak, e_leak); got {leak!r}",
                          path=path)
-    return dict(t=t, i=i - leak_i[:, None], v=v,
+    return dict(t=t, i=i - leak_i[:, None], v=v, v_command=np.array([e[k].level for e in epochs]),
                 v_before=np.array([e[k - 1].level for e in epochs]), epoch=k, leak=leak_i,
                 t_after=np.arange(k1, end) / rate, i_after=after - leak_i[:, None], vm=vm,
-                probe=None if vm is not None else _probe(rec, windows, current_unit))
+                probe=None if vm is not None else _probe(rec, windows))
 
 
-def _probe(rec, windows, current_unit) -> dict | None:
-    """The first other ADC channel with a voltage unit, over the window, or None (none, or one
-    the reader refuses as a membrane potential)."""
-    for c in rec.channels:
-        if c.source == "adc" and c.kind == "voltage" and c.index != rec.current.index:
-            try:
-                other = read_recording(rec.path, ReadOptions(
-                    channel=rec.current.index, current_unit=current_unit,
-                    voltage_channel=c.index))
-            except InputError:
-                return None
-            return dict(channel=c.index, name=c.name.strip(), vm=np.stack(
-                [r[p1 + k0:p1 + k1] for r, (p1, k0, k1) in zip(other.recorded, windows)]))
-    return None
+def _probe(rec, windows) -> dict | None:
+    """The other ADC channel with a voltage unit (``Recording.probe``, read with the sweeps: one
+    read of the file) over the window, or None."""
+    if rec.probe is None:
+        return None
+    index, sweeps = rec.probe
+    name = next(c.name for c in rec.channels if c.source == "adc" and c.index == index)
+    return dict(channel=index, name=name.strip(), vm=np.stack(
+        [r[p1 + k0:p1 + k1] for r, (p1, k0, k1) in zip(sweeps, windows)]))

@@ -31,6 +31,28 @@ is first order in t_d / tau: on an exact RC circuit through a 4-pole Bessel filt
 (20-50 kHz sampling) C_m is within 1% and R_a within 2% of the circuit's (tests). A trace that
 is not filtered at the sample scale (a jump from one sample to the next) is read as a half-sample
 delay: C_m about dt / (2 tau) low.
+
+Why Q / dV (R_t / R_m)^2 and not the other estimates (issue 23: on 171116sh_0011 240 pF
+against pyabf's 150). For any passive R-C cell (compartments of C_i behind R_a; R_1i the membrane's
+DC transfer resistances from the soma, R_m = R_11, R_t = R_a + R_m) the step moves compartment
+i by dV_i = dV R_1i / R_t at the steady state, storing sum_i C_i dV_i; the current through the
+membrane returns part of it while the capacitors charge, and the charge above I_ss is exactly
+Q = dV C_eff (R_m / R_t)^2 with C_eff = sum_i C_i (R_1i / R_m)^2 (test: a two-compartment cell,
+closed form). It rests on the samples' integral (the filter keeps charge), on R_t and on R_a
+(in R_m = R_t - R_a), not on the decay's shape. Against it:
+  * Q / dV (R_t / R_m), the first power, is low by R_m / R_t (the charge that R_m returns).
+  * tau (1 / R_a + 1 / R_m), one exponential, is exact for one compartment only; with a slow
+    second component the single tau is a compromise (4% off on the two-compartment test cell;
+    171116sh_0011: 247 pF, 3% above).
+  * pyabf's Memtest: C_m = tau / R_a, one exponential matched from 90% of the peak to where the
+    current first reaches I_ss (at most 50 ms), its I(0) taken at the filtered peak, not the
+    edge. It assumes one compartment, R_m >> R_a (it drops 1 / R_m), and no filter: the peak is
+    after the filter's delay and below the edge's current, so R_a is high and C_m low (33 pF
+    model cell: 23 pF; 171116sh_0011: 150 pF).
+  * A steady current taken at the step's end where a slow current that the step opens still
+    grows (I_h at -80 mV) moves I_ss and with it Q and R_t: the circuit is read before the
+    current turns back (``membrane_samples.passive_end``; 171116sh_0011: 214 pF with I_ss at
+    the step's end, 240 pF before the turn, where scipy's fit of that part alone gives 234).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ at t = 0 gives, before the amplifier's filter,
 one exponential (k = 1, tau = C_m R_a R_m / (R_a + R_m)) for the circuit, two where a slow
 second component is present. The recorded peak is cut and delayed by the filter, so the decay is
 fitted after the filter has settled (from twice the peak's delay after the edge to the end of
-the step, or 500 time constants), and its amplitudes are tied to the edge by the transient's
+the step, or 500 time constants, or where the current turns back: ``passive_end``, a gated
+current the step opens), and its amplitudes are tied to the edge by the transient's
 charge, integrated over the samples (``membrane_charge``: R_a, R_m, C_m, the filter delay).
 
 One or two exponentials: both are fitted (``fitting.kinetics``, one batched fit per model, time
@@ -24,9 +25,13 @@ A sweep whose charge implies a delay beyond the fit's start (or before the edge)
 settled there allows (a real cell's fast component is often so), and its R_a, which rests on the
 current at the edge, is not determined by the data.
 
-Model-free: the holding current, the sample charge S (``capacitance_from_charge`` =
-S / dV (R_t / R_m)^2). Model-based (the circuit, its decay and the filter as a delay): tau,
-R_t (the fitted asymptote), R_a, R_m, C_m, the filter delay.
+Model-free (``membrane_samples``; reported in every sweep, the transient refused or not): the
+holding current, the steady current I_ss at the step's end and ``input_resistance``
+R_t = dV / (I_ss - I_hold) (refused where the current has not settled); the sample charge S
+(``capacitance_from_charge`` = S / dV (R_t / R_m)^2). Model-based (the circuit, its decay and
+the filter as a delay): tau, R_t (``total_resistance``, the fitted asymptote: the passive
+cell's, which differs from ``input_resistance`` by a slow current that the step opens), R_a,
+R_m, C_m, the filter delay.
 
 I_hold is the mean current before the edge. Standard errors: the delta method (derivatives by
 complex step, exact) on the decay fit's covariance (s^2 (J^T J)^-1), the standard error of
@@ -45,22 +50,29 @@ from fitting.engine.status import Status, usable
 from fitting.protocols.membrane_charge import (
     AICC_MARGIN,
     aicc,
-    charge_window,
     circuit,
     decay_covariance,
     decay_values,
+)
+from fitting.protocols.membrane_samples import (
+    passive_end,
+    sample_charge,
+    steady_state,
+    transient,
 )
 from fitting.protocols.membrane_summary import summarise
 
 __all__ = ["MembraneTest", "QUANTITIES", "UNITS", "membrane_test"]
 
 QUANTITIES = ("access_resistance", "membrane_resistance", "capacitance", "tau",
-              "holding_current", "total_resistance", "tau_slow", "charge", "filter_delay")
+              "holding_current", "steady_current", "input_resistance", "total_resistance",
+              "tau_slow", "charge", "filter_delay")
 UNITS = {"access_resistance": "Ohm", "membrane_resistance": "Ohm", "capacitance": "F",
-         "tau": "s", "holding_current": "A", "total_resistance": "Ohm", "tau_slow": "s",
-         "charge": "C", "filter_delay": "s"}
-MODEL_FREE = ("holding_current",)  # the rest come from the circuit and the fitted decay
-NOISE_FACTOR = 5.0  # a transient's charge must exceed this many standard errors
+         "tau": "s", "holding_current": "A", "steady_current": "A", "input_resistance": "Ohm",
+         "total_resistance": "Ohm", "tau_slow": "s", "charge": "C", "filter_delay": "s"}
+# from the samples alone (``membrane_samples``), kept where the transient is refused; the rest
+# come from the circuit and the fitted decay
+MODEL_FREE = ("holding_current", "steady_current", "input_resistance")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +86,10 @@ class MembraneTest:
     transient); ``components``: 1 or 2 exponentials (one for the recording); ``delta_aicc``:
     AICc(two) - AICc(one), summed over the sweeps (NaN if two did not fit); ``alternative``:
     the same reading with the other number of exponentials (None where it fitted no sweep;
-    ``summary`` compares the two); ``status``
+    ``summary`` compares the two); ``drift``: the steady current's drift over the step's last
+    two fifths, a fraction of its step (``membrane_samples``); ``passive_end`` [s]: where the
+    mean current turns back (``membrane_samples.passive_end``; ``end`` where it does not): the
+    circuit is read before it; ``status``
     (``fitting.Status``: NO_SIGNAL for a sweep without a transient; NaN values where not
     usable); ``v_hold``, ``v_step`` [V], ``edge`` and ``end`` [s] (the step used)."""
 
@@ -83,21 +98,24 @@ class MembraneTest:
     capacitance_from_charge: np.ndarray
     misfit: np.ndarray
     status: np.ndarray
+    drift: np.ndarray
     v_hold: float
     v_step: float
     edge: float
     end: float
+    passive_end: float
     components: int = 1
     delta_aicc: float = float("nan")
     alternative: MembraneTest | None = None
 
     def mean(self):
-        """Mean over the usable sweeps and its standard error (SD / sqrt(n)) of each
-        quantity: dict name -> (mean, stderr, n). n < 2 gives a NaN stderr."""
+        """Mean over the usable sweeps (for ``MODEL_FREE``: the sweeps that give it) and its
+        standard error (SD / sqrt(n)) of each quantity: dict name -> (mean, stderr, n). n < 2
+        gives a NaN stderr."""
         ok = usable(self.status)
         out = {}
         for name in QUANTITIES:
-            x = self.values[name][ok & np.isfinite(self.values[name])]
+            x = self.values[name][(ok | (name in MODEL_FREE)) & np.isfinite(self.values[name])]
             se = np.std(x, ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan
             out[name] = (float(np.mean(x)) if len(x) else np.nan, float(se), len(x))
         return out
@@ -107,7 +125,9 @@ class MembraneTest:
         ``membrane_summary.Summary`` (median, its standard error, n, the spread, the sweeps
         that disagree with the rest), for ``QUANTITIES`` and ``capacitance_from_charge``."""
         ok = usable(self.status)
-        out = {q: summarise(self.values[q], self.stderr[q], ok) for q in QUANTITIES}
+        out = {q: summarise(self.values[q], self.stderr[q],
+                            np.isfinite(self.values[q]) if q in MODEL_FREE else ok)
+               for q in QUANTITIES}
         out["capacitance_from_charge"] = summarise(
             self.capacitance_from_charge, np.full(len(ok), np.nan), ok)
         return out
@@ -162,47 +182,6 @@ def _choose(out, n, dv):
     return (2 if delta < -AICC_MARGIN and same_sign else 1), delta
 
 
-def _no_transient(s, se, step, dv, edge):
-    """The one-line refusal of a step without a capacitive transient in any sweep (s, se: the
-    samples' charges and their standard errors [C]; step: the steady currents' change [A])."""
-    k = int(np.argmax(np.abs(s) / se))
-    snr = float(np.abs(s[k]) / se[k])
-    what = (f"the charge above the steady current is within {snr:.1f} standard errors of zero"
-            if snr <= NOISE_FACTOR else
-            f"the charge after it has the sign opposite to the step's ({dv * 1e3:+g} mV)")
-    shape = (f"the current steps by {step[k] * 1e12:.3g} pA ({dv / step[k] * 1e-6:.3g} MOhm)"
-             if step[k] != 0 else "the current does not step")
-    return ValueError(f"no capacitive transient after the step at {edge * 1e3:g} ms in any "
-                      f"sweep: {shape} and {what}, where a {dv * 1e3:+g} mV step charges 10 pF "
-                      f"by {abs(dv) * 10:.2g} pC; not a membrane test's current")
-
-
-def _sample_charge(t, i, edge, end, tau_max, i_hold):
-    """(s_raw [C], its trapezoid weights, k0, k1, width [s]): the samples' integral from the
-    edge over ``charge_window``."""
-    dt = t[1] - t[0]
-    k0, k1 = charge_window(t, edge, end, tau_max)
-    w = np.full(k1 - k0 + 1, dt)
-    w[[0, -1]] = dt / 2
-    return i[:, k0:k1 + 1] @ w - i_hold * (edge - t[k0]), w, k0, k1, t[k1] - edge
-
-
-def _transient(t, i, edge, end, tau_max, i_hold, noise, dv):
-    """Which sweeps have a capacitive transient: the samples' charge over ``charge_window``
-    above the mean current of the next window as long (no fit), of the step's sign and over ``NOISE_FACTOR`` standard errors (white noise
-    of the holding SD). Raises the one-line ``_no_transient`` where no sweep has one."""
-    s_raw, w, _, k1, width = _sample_charge(t, i, edge, end, tau_max, i_hold)
-    last = max(int(np.searchsorted(t, end, side="left")), k1 + 2)
-    after = i[:, k1 + 1:min(k1 + 1 + len(w), last)]  # the next window of the same length
-    late = after.mean(axis=1)
-    free = s_raw - late * width
-    free_se = noise * np.sqrt(np.sum(w ** 2) + width ** 2 / after.shape[1])
-    transient = (free * dv > 0) & (np.abs(free) > NOISE_FACTOR * free_se)
-    if not np.any(transient):
-        raise _no_transient(free, free_se, late - i_hold, dv, edge)
-    return transient
-
-
 def membrane_test(t: ArrayLike, i: ArrayLike, *, v_hold: float, v_step: float, edge: float,
                   end: float, hold_start: float | None = None) -> MembraneTest:
     """Access resistance, membrane resistance and capacitance of each sweep (see the module).
@@ -252,21 +231,24 @@ def membrane_test(t: ArrayLike, i: ArrayLike, *, v_hold: float, v_step: float, e
                           axis=0))
     peak = int(np.argmax(head)) + 1  # the mean transient's peak, in samples after k0
     start = k0 + max(2 * peak, peak + 1)  # the filter has settled
+    # the passive response ends where the current turns back (a gated current): ``cut``
+    cut = passive_end(i, start, last, i_hold, noise, dv)
     # the 1/e time of the mean decay from there bounds the fitted window (500 of it)
-    late = np.mean(i[:, last - max((last - start) // 5, 1):last], axis=0).mean()
-    drop = np.abs(np.mean(i[:, start:last], axis=0) - late)
+    late = np.mean(i[:, cut - max((cut - start) // 5, 1):cut], axis=0).mean()
+    drop = np.abs(np.mean(i[:, start:cut], axis=0) - late)
     below = np.flatnonzero(drop < drop[0] / np.e)
-    tau_e = t[start + below[0]] - t[start] if below.size else t[last - 1] - t[start]
-    stop = min(last, start + max(int(500 * max(tau_e, dt) / dt), 20))
+    tau_e = t[start + below[0]] - t[start] if below.size else t[cut - 1] - t[start]
+    stop = min(cut, start + max(int(500 * max(tau_e, dt) / dt), 20))
     if stop - start < 20:
         raise ValueError(f"fewer than 20 samples of the decay after the transient's peak "
                          f"({t[k0 + peak] * 1e3:g} ms) before the step's end ({end} s)")
-    transient = _transient(t, i, edge, end, max(tau_e, dt), i_hold, noise, dv)
+    found = transient(t, i, edge, end, max(tau_e, dt), i_hold, noise, dv)
+    steady = steady_state(i, step, i_hold, noise, base.shape[1], dv)
     x, y, out = _decays(t, i, edge, start, stop, dv)
     components, delta = _choose(out, x.size, dv)
-    read = dict(t=t, i=i, edge=edge, end=end, last=last, start=start, dv=dv, i_hold=i_hold,
-                noise=noise, base=base, x=x, y=y, transient=transient, v_hold=float(v_hold),
-                v_step=float(v_step))
+    read = dict(t=t, i=i, edge=edge, end=end, cut=t[cut - 1] if cut < last else end, last=last,
+                start=start, dv=dv, i_hold=i_hold, noise=noise, base=base, x=x, y=y, transient=found, steady=steady,
+                v_hold=float(v_hold), v_step=float(v_step))
     other = None
     if usable(out[3 - components][0]).any():  # the other model's reading, where it fitted
         other = _reading(out[3 - components], 3 - components, read, delta, signs=True)
@@ -283,7 +265,7 @@ def _reading(fit, components, r, delta, signs=False):
     edge, start, dt = r["edge"], r["start"], t[1] - t[0]
     status, c, b, tau, rss = fit
     tau_max = float(np.nanmax(tau)) if np.any(np.isfinite(tau)) else t[r["last"] - 1] - edge
-    s_raw, w, _, _, width = _sample_charge(t, i, edge, r["end"], tau_max, r["i_hold"])
+    s_raw, w, _, _, width = sample_charge(t, i, edge, r["cut"], tau_max, r["i_hold"])
     xs = np.concatenate([np.stack([r["i_hold"], s_raw, c], axis=1),
                          np.stack([b, tau], axis=2).reshape(len(i), -1)], axis=1)
     cov = np.zeros((len(i), xs.shape[1], xs.shape[1]))
@@ -310,8 +292,13 @@ def _reading(fit, components, r, delta, signs=False):
     misfit = np.sqrt(rss / x.size) / noise
     values = {k: np.where(good, v, np.nan) for k, v in values.items()}
     stderr = {k: np.where(good, v, np.nan) for k, v in stderr.items()}
+    values["holding_current"], stderr["holding_current"] = r["i_hold"], np.sqrt(cov[:, 0, 0])
+    for k in MODEL_FREE[1:]:  # the samples' own, whatever the decay
+        values[k], stderr[k] = r["steady"][k], r["steady"][k + "_se"]
     return MembraneTest(values=values, stderr=stderr,
                         capacitance_from_charge=np.where(good, from_charge, np.nan),
                         misfit=np.where(good, misfit, np.nan), status=status,
+                        drift=r["steady"]["drift"],
                         v_hold=r["v_hold"], v_step=r["v_step"], edge=float(edge),
-                        end=float(r["end"]), components=components, delta_aicc=delta)
+                        end=float(r["end"]), passive_end=float(r["cut"]),
+                        components=components, delta_aicc=delta)

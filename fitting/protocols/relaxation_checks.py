@@ -12,6 +12,15 @@ NaN values, ``Status.OUT_OF_RANGE`` and a note naming what was found (``refuse``
   than 10% of the change the fit follows inside the window,
   |a| (exp(-(t_0 - t_o) / tau) - exp(-(t_1 - t_o) / tau)). The suggested start is where the
   fast component falls below the noise: t_o + tau ln(|a| / sd).
+* ``extrapolated`` (tails): an amplitude at the onset t_o fitted from a window that starts at
+  t_0 is a(t_o) = a(t_0) exp((t_0 - t_o) / tau): the window's amplitude, its error and any
+  departure from one exponential before the window (a delay, the transient) are multiplied by
+  that factor. The sweep is refused where it exceeds ``EXTRAPOLATION`` = 20 (t_0 - t_o > ln 20
+  = 3.0 tau: more than 95% of the relaxation is over before the window begins, so the window
+  sees less than 5% of what is reported), or where an amplitude's standard error exceeds the
+  amplitude itself (the fit does not tell its sign). The shortest tau of a two-exponential fit
+  counts. (hcn2 --window 12ms,30ms, -70 mV: tau 1.72 ms, 7.0 tau, +20135 ± 2.7e5 pA where the
+  recording is about -455 pA.)
 * ``clamp_settling`` (two-electrode clamp): a relaxation fitted while the recorded membrane
   potential V_m still moves is the clamp settling (a current charging the membrane towards
   the command), not a channel at a constant voltage. V_m settles at the first time after which
@@ -32,8 +41,10 @@ from numpy.typing import ArrayLike
 from fitting.engine.status import Status
 from fitting.recordings.stepiv import CLAMP_SPREAD
 
-__all__ = ["clamp_lost", "clamp_settling", "faster_component", "recorded_clamp", "refuse"]
+__all__ = ["EXTRAPOLATION", "clamp_lost", "clamp_settling", "extrapolated", "faster_component",
+           "recorded_clamp", "refuse"]
 
+EXTRAPOLATION = 20.0  # largest factor exp((t_0 - t_o) / tau) an onset amplitude may carry
 SETTLED = 1e-3  # [V]: V_m within this (or 3 SD of its noise) of its final level has settled
 
 
@@ -98,6 +109,38 @@ def faster_component(k, t: ArrayLike, i: ArrayLike, t_after: ArrayLike, i_after:
     return refuse(k, which, notes), suggested
 
 
+def extrapolated(k, t0: float, origin: float) -> tuple:
+    """Refuse the tails whose amplitudes at the origin are the fit's extrapolation over many
+    time constants, or not pinned down (see the module).
+
+    Args:
+      k: the ``Kinetics`` fitted with ``origin`` from a window starting at ``t0`` [s].
+      t0: the window's first sample time [s]; origin: the step onset [s] (<= t0).
+
+    Returns:
+      (the ``Kinetics`` with those sweeps refused, bool (S,) the sweeps refused here).
+    """
+    taus = [k.values[n] for n in ("tau1", "tau2") if n in k.values]
+    tau = np.fmin.reduce(taus) if len(taus) > 1 else taus[0]
+    amps = [n for n in ("a1", "a2") if n in k.values]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        spans = (t0 - origin) / tau
+        loose = np.any([k.stderr[n] > np.abs(k.values[n]) for n in amps], axis=0)
+    far = spans > np.log(EXTRAPOLATION)
+    which = np.isfinite(tau) & (far | loose)
+    notes = {}
+    for s in np.flatnonzero(which):
+        at = (f"{k.values['at_origin'][s] * 1e12:.4g} ± {k.stderr['at_origin'][s] * 1e12:.2g} "
+              "pA")
+        notes[s] = (f"extrapolated {spans[s]:.1f} tau back to the onset (tau {_ms(tau[s])}, the "
+                    f"window from {_ms(t0 - origin)}): its {at} there is the fit's guess, not "
+                    f"a measurement; start --window earlier (within {np.log(EXTRAPOLATION):.0f} "
+                    f"tau, before {_ms(tau[s] * np.log(EXTRAPOLATION))})" if far[s] else
+                    f"the amplitude at the onset ({at}) is not pinned down: its standard error "
+                    f"exceeds it (extrapolated {spans[s]:.1f} tau, tau {_ms(tau[s])})")
+    return refuse(k, which, notes), which
+
+
 def _settled_at(t: np.ndarray, vm: np.ndarray) -> tuple:
     """(time [s] from which V_m stays within its tolerance of its final level, final [V],
     tolerance [V]) of one sweep."""
@@ -134,11 +177,14 @@ def clamp_settling(k, t: ArrayLike, vm: ArrayLike, channel: str) -> tuple:
     return refuse(k, which, notes), (max(late) if late else None)
 
 
-def clamp_lost(k, vm: ArrayLike, channel: str) -> object:
-    """Refuse the sweeps whose V_m spans more than ``CLAMP_SPREAD`` over the window."""
+def clamp_lost(k, vm: ArrayLike, channel: str, *, flat: bool = False) -> object:
+    """Refuse the sweeps whose V_m spans more than ``CLAMP_SPREAD`` over the window (with
+    ``flat``, also those without a relaxation, ``Status.NO_SIGNAL``: the tail's mean current
+    is a point of its I-V)."""
     vm = np.atleast_2d(np.asarray(vm, float))
     lo, hi = vm.min(axis=1), vm.max(axis=1)
-    which = (hi - lo > CLAMP_SPREAD) & np.isfinite(k.values["tau1"])
+    which = (hi - lo > CLAMP_SPREAD) & (np.isfinite(k.values["tau1"])
+                                        | flat & (k.status == Status.NO_SIGNAL))
     notes = {}
     for s in np.flatnonzero(which):
         settled, final, tol = _settled_at(np.arange(vm.shape[1], dtype=float), vm[s])

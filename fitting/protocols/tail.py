@@ -4,6 +4,8 @@ Each sweep's relaxation after the step to its tail voltage is fitted from a wind
 the capacitive transient and extrapolated back to the step onset (``kinetics`` with
 ``origin=onset``); the open-channel I-V's reversal then comes from an ohmic fit and from the
 points' own zero crossing; with ion options, a GHK fit is ranked against the ohmic one (AICc).
+The analysis is ``tail_fit`` (``tail_iv``); the reading ``kinetics_read`` (with
+``--voltage-channel`` each tail's voltage is the window mean of the recorded V_m).
 """
 
 from __future__ import annotations
@@ -11,138 +13,18 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from fitting.engine.status import USABLE, Status
 from fitting.outputs.table import fit_rows, make_row
 from fitting.protocols.base import (NO_CROSSING, Analysis, OptionError, Protocol, estimate_text,
                                     option, parse_window)
-from fitting.protocols.gating import check_voltage
 from fitting.protocols.ions import ion_field, resolve_ions
 from fitting.protocols.kinetics import kinetics, passive
-from fitting.protocols.relaxation_checks import faster_component
-from fitting.protocols.reversal import flag_ohmic
+from fitting.protocols.tail_fit import TailIV, tail_iv
 from fitting.recordings.errors import InputError
 
 __all__ = ["Options", "PROTOCOL", "TailIV", "analyse", "draw", "extract", "ghk_options",
            "tail_iv"]
-
-
-@dataclasses.dataclass(frozen=True)
-class TailIV:
-    """The instantaneous I-V of a tail protocol [SI].
-
-    Attributes:
-      v: (S,) tail voltages [V].
-      i: (S,) currents at the tail onset [A], each sweep's relaxation extrapolated back to it.
-      stderr: (S,) their standard errors [A].
-      kinetics: the ``Kinetics`` of the relaxations.
-      ohmic: ``FitResult`` of ``Ohmic`` on (v, i) (g, e_rev).
-      intervals: its profile intervals of ``g`` and ``e_rev``.
-      measured: ``ReversalPotential`` where the points themselves cross zero.
-      ghk: ``FitResult`` of the GHK model on the same points (``GHK`` for one ion,
-        ``MultiIonGHK`` with permeability ratios for several), or None.
-      comparison: ``fitting.compare`` of the ohmic and GHK fits (AICc, Akaike weights), or None.
-      status: the ohmic I-V's ``Status``: the fit's, or a flag where it is not believable
-        (``flag_ohmic``); ``flags``: why, one line each; ``warnings``: E_rev extrapolated
-        beyond the tail voltages within the margin; ``start``: the window start [s] suggested
-        where a window began inside a faster component (``faster_component``), else None.
-    """
-
-    v: np.ndarray
-    i: np.ndarray
-    stderr: np.ndarray
-    kinetics: object
-    ohmic: object
-    intervals: dict
-    measured: object
-    ghk: object = None
-    comparison: object = None
-    status: object = Status.CONVERGED
-    flags: tuple = ()
-    warnings: tuple = ()
-    start: float | None = None
-
-
-def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, components: int = 1,
-            ghk: dict | None = None, series_resistance: float | None = None,
-            compensation: float = 0.0, leak_current: ArrayLike | None = None,
-            after: tuple | None = None) -> TailIV:
-    """Instantaneous I-V from tail currents: each sweep's relaxation after the step to its tail
-    voltage, fitted from a window that skips the capacitive transient, extrapolated back to the
-    step onset (``fitting.kinetics`` with ``origin=onset``); then the open-channel I-V's
-    reversal: an ohmic fit (unweighted, its noise from the residuals, so a rectifying I-V widens
-    the interval; compare models with ``fitting.compare``) and the points' own zero crossing.
-    A sweep without a relaxation (``NO_SIGNAL``, e.g. at the reversal) contributes its mean
-    current and that mean's standard error.
-
-    Args:
-      v: (S,) tail voltages [V].
-      t: (n,) sample times [s] of the window (after the onset).
-      i: (S, n) currents [A].
-      onset: time of the step to the tail voltage [s] (<= t[0]).
-      components: exponentials per relaxation (1 or 2).
-      ghk: dict(z=, c_in= [mM], c_out= [mM], temperature= [K]), scalars for one ion or
-        sequences for several (with optional ``reference=`` index and ``ions=`` names): the
-        GHK model is fitted to the same points and compared with the ohmic one by AICc
-        (is the open channel ohmic or GHK-rectifying?), with permeability ratios for several
-        ions.
-      series_resistance: R_s [Ohm], or None: each tail voltage becomes the membrane's,
-        V_m = V - I_total R_s (1 - compensation), with I_total the instantaneous current plus
-        ``leak_current`` (the current that flows through R_s; (S,) [A], default 0).
-      compensation: compensated fraction of R_s, in [0, 1).
-      after: None or (t_after (m,) [s], i_after (S, m) [A]), the current after the window:
-        a one-exponential tail whose window starts inside a faster component (the capacitive
-        transient's tail) is refused (``fitting.protocols.relaxation_checks``).
-
-    Returns:
-      ``TailIV`` (``v`` the corrected voltages when ``series_resistance`` is given).
-    """
-    from fitting.engine.batch import fit
-    from fitting.engine.inference import measured_reversal
-    from fitting.engine.profile import profile_intervals
-    from fitting.models import Ohmic
-
-    v = check_voltage("v", v)
-    if v.size > 1 and np.ptp(v) == 0:
-        raise ValueError(f"the tails are all at {v[0] * 1e3:g} mV: a tail I-V needs tails at "
-                         "several voltages (an isochronal design: fit the tail current "
-                         "against the step before it, fitting.inactivation)")
-    k = kinetics(t, i, components=components, origin=onset)
-    k, start = faster_component(k, t, i, *after, onset) if after is not None else (k, None)
-    inst, se = k.values["at_origin"], k.stderr["at_origin"]
-    # no relaxation (a tail voltage near the reversal): the current is its own mean
-    flat = k.status == Status.NO_SIGNAL
-    i = np.atleast_2d(np.asarray(i, float))
-    inst = np.where(flat, i.mean(axis=1), inst)
-    se = np.where(flat, i.std(axis=1, ddof=1) / np.sqrt(i.shape[1]), se)
-    if series_resistance is not None:
-        if not (series_resistance >= 0 and 0 <= compensation < 1):
-            raise ValueError(f"series_resistance must be >= 0 Ohm and compensation in [0, 1); "
-                             f"got {series_resistance}, {compensation}")
-        total = inst + (0.0 if leak_current is None else np.asarray(leak_current, float))
-        v = v - total * series_resistance * (1 - compensation)
-    ok = np.isfinite(inst) & np.isfinite(se) & np.isfinite(v)
-    # unweighted, noise from the residuals: a curved (rectifying) I-V widens the intervals
-    # instead of hiding behind the small extrapolation errors
-    res = fit(Ohmic(), v, np.where(ok, inst, 0.0), mask=ok)
-    intervals = profile_intervals(res, v, np.where(ok, inst, 0.0), mask=ok)
-    measured = measured_reversal(v[ok], inst[ok], noise=None)
-    ghk_res = comparison = None
-    if ghk is not None:
-        from fitting.engine.comparison import compare
-        from fitting.models import GHK, MultiIonGHK
-
-        several = np.ndim(ghk["z"]) > 0 and len(ghk["z"]) > 1
-        model = MultiIonGHK(**ghk) if several else GHK(
-            **{k: (np.ravel(x)[0] if k in ("z", "c_in", "c_out") else x)
-               for k, x in ghk.items() if k not in ("reference", "ions")})
-        ghk_res = fit(model, v, np.where(ok, inst, 0.0), mask=ok)
-        comparison = compare({"ohmic": res, "ghk": ghk_res})
-    status, flags, warnings = flag_ohmic(res, intervals, v[ok])
-    return TailIV(v=v, i=inst, stderr=se, kinetics=k, ohmic=res, intervals=intervals,
-                  measured=measured, ghk=ghk_res, comparison=comparison, status=status,
-                  flags=flags, warnings=warnings, start=start)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +36,8 @@ class Options:
                                      "'2ms,30%')")
     epoch: int | None = option(help="index of the tail epoch (default: automatic)")
     current_unit: str | None = option(help="unit of the file's currents, overriding its label")
+    voltage_channel: int | None = option(help="ADC channel recording the membrane potential "
+                                              "(each tail's voltage: its mean over --window)")
     leak: str | None = option(help="leak subtraction: 'ramp' (the protocol's ramps)")
     ljp: float | None = option(help="liquid junction potential [V] (V_m = V_cmd - LJP)")
     series_resistance: float | None = option(help="series resistance [Ohm]")
@@ -193,11 +77,15 @@ def extract(path, options: Options) -> tuple:
     if options.leak not in (None, "ramp"):
         raise OptionError("--protocol tail takes --leak ramp (the leak line from the "
                           f"protocol's ramps); got {options.leak!r}")
-    r = relaxations_from_abf(path, channel=options.channel or 0, epoch=options.epoch,
-                             window=window, current_unit=options.current_unit,
-                             leak=options.leak)
     if options.compensation and options.series_resistance is None:
         raise OptionError("--compensation needs --series-resistance")
+    if options.voltage_channel is not None and options.series_resistance is not None:
+        raise OptionError("--series-resistance corrects the command for the drop across R_s; "
+                          "a recorded membrane potential (--voltage-channel) has no such drop: "
+                          "give one of them")
+    r = relaxations_from_abf(path, channel=options.channel or 0, epoch=options.epoch,
+                             window=window, current_unit=options.current_unit,
+                             leak=options.leak, voltage_channel=options.voltage_channel)
     return path, r
 
 
@@ -215,6 +103,29 @@ def _interval_text(tl: TailIV) -> str:
     return f"{value * 1e3:.2f} mV (95% profile {ends[0]} .. {ends[1]})"
 
 
+def _refuse_passive(path, where: str, one, r: dict) -> None:
+    """InputError where the relaxations (``one``: one exponential each) are a passive
+    membrane's capacitive transient (``kinetics.passive``)."""
+    why = passive(one, r.get("v_command", r["v"]) - r["v_before"])
+    if why:
+        raise InputError(f"{where}, window {r['t'][0] * 1e3:g}-{r['t'][-1] * 1e3:g} ms: {why}; "
+                         "the file looks like a step I-V (ionjax iv, --protocol activation), "
+                         "or start --window after the transient", path=path)
+
+
+def _start_text(tl: TailIV, options: Options) -> str:
+    """The suggestion for tails whose window starts inside the transient: a later start, the
+    user's stop kept as written, and the sweeps that window would still refuse as
+    extrapolated (their relaxation is over before the transient is)."""
+    stop = parse_window(options.window, ("2ms", "30%"))[1]
+    text = ("    the window starts inside the capacitive transient in the sweeps refused above: "
+            f"start it later, e.g. --window {tl.start * 1e3:.3g}ms,{stop}")
+    if tl.unreachable:
+        text += (f"; there sweep(s) {', '.join(map(str, tl.unreachable))} relax within 3 tau "
+                 "of the onset and are refused as extrapolated: no later start measures them")
+    return text
+
+
 def analyse(data: tuple, options: Options) -> Analysis:
     """The instantaneous I-V, its ohmic (and GHK) fit and zero crossing, and the report.
 
@@ -230,21 +141,23 @@ def analyse(data: tuple, options: Options) -> Analysis:
 
     path, r = data
     where = f"--protocol tail, epoch {r['epoch']}"
-    if len(r["v"]) > 1 and np.ptp(r["v"]) == 0:
-        raise InputError(f"{where}: the tails are all at {r['v'][0] * 1e3:g} mV, an isochronal "
+    levels = r.get("v_command", r["v"])
+    if len(levels) > 1 and np.ptp(levels) == 0:
+        raise InputError(f"{where}: the tails are all at {levels[0] * 1e3:g} mV, an isochronal "
                          "design (the step before them varies): --protocol isochronal reads "
                          "it; a tail I-V needs tails at several voltages", path=path)
     v = r["v"] - (options.ljp or 0.0)  # V_m = V_cmd - LJP
-    tl = tail_iv(v, r["t"], r["i"], onset=0.0, components=options.components or 1,
-                 ghk=ghk_options(options), series_resistance=options.series_resistance,
-                 compensation=options.compensation, leak_current=r["leak"],
-                 after=(r["t_after"], r["i_after"]))
-    one = tl.kinetics if options.components in (None, 1) else kinetics(r["t"], r["i"], origin=0.0)
-    why = passive(one, r["v"] - r["v_before"])
-    if why:
-        raise InputError(f"{where}, window {r['t'][0] * 1e3:g}-{r['t'][-1] * 1e3:g} ms: {why}; "
-                         "the file looks like a step I-V (ionjax iv, --protocol activation), "
-                         "or start --window after the transient", path=path)
+    vm_name = f"channel {options.voltage_channel}"
+    try:
+        tl = tail_iv(v, r["t"], r["i"], onset=0.0, components=options.components or 1,
+                     ghk=ghk_options(options), series_resistance=options.series_resistance,
+                     compensation=options.compensation, leak_current=r["leak"],
+                     after=(r["t_after"], r["i_after"]), vm=r.get("vm"), vm_name=vm_name)
+    except ValueError as e:  # too few tails left (or the transient's): the command's words
+        _refuse_passive(path, where, kinetics(r["t"], r["i"], origin=0.0), r)
+        raise InputError(f"{where}: {e}", path=path) from None
+    _refuse_passive(path, where, tl.kinetics if options.components in (None, 1) else
+                    kinetics(r["t"], r["i"], origin=0.0), r)
     lines = [f"{path}: tails in epoch {r['epoch']}, fitted {r['t'][0] * 1e3:g}-"
              f"{r['t'][-1] * 1e3:g} ms and extrapolated to the onset, {len(tl.v)} sweeps"]
     rows = []
@@ -260,9 +173,10 @@ def analyse(data: tuple, options: Options) -> Analysis:
         # a refused tail has no corrected voltage (V_m needs its current): name the sweep
         where = (f"{v * 1e3:7.1f} mV" if np.isfinite(v) else
                  f"sweep {s} ({r['v'][s] * 1e3:g} mV command)")
-        lines.append(f"    {where}: " + (
-            f"{tl.i[s] * 1e12:9.2f} ± {tl.stderr[s] * 1e12:.2g} pA" if np.isfinite(tl.i[s])
-            else f"refused ({tl.kinetics.notes[s]})"))
+        lines.append(f"    {where}: {tl.i[s] * 1e12:9.2f} ± {tl.stderr[s] * 1e12:.2g} pA"
+                     if np.isfinite(tl.i[s]) else f"    {where}"
+                     + (f" (sweep {s})" if np.isfinite(v) else "")
+                     + f": refused ({tl.kinetics.notes[s] or 'no finite current at the onset'})")
     ohmic = fit_rows(path, "ohmic", tl.ohmic, (), tl.intervals)
     if tl.flags:  # a flagged I-V: its status, no numbers (the lines say what was found)
         ohmic = [dict(row, value=np.nan, stderr=np.nan, lower=np.nan, upper=np.nan,
@@ -286,9 +200,11 @@ def analyse(data: tuple, options: Options) -> Analysis:
             rows += [make_row(path, name, key.replace("_from_measured", "_from_crossing"),
                               "1", np.ravel(x)[0], status="")
                      for key, x in extra.items() if key.startswith("P_")]
+    if r.get("vm") is not None:
+        lines.insert(1, f"    voltage: V_m recorded on {vm_name}, each tail's mean over the "
+                        "window")
     if tl.start is not None:
-        lines.append(f"    the window starts inside the capacitive transient in the sweeps refused "
-                     f"above: start it later, e.g. --window {tl.start * 1e3:.2g}ms,30%")
+        lines.append(_start_text(tl, options))
     lines += [f"    warning: {text}" for text in tl.warnings]
     lines.append(f"    ohmic fit: E_rev {_interval_text(tl)}; zero crossing of the points "
                  + estimate_text(float(tl.measured.value), float(tl.measured.stderr), 1e3, "mV",

@@ -128,6 +128,9 @@ class Recording:
       provenance: the reader's own description, e.g. ``channel`` (how the format names the
         current's channel: an ABF's ADC index, an NWB electrode, a neo channel name) and
         ``recording`` (an NWB or neo recording's name).
+      probe: (ADC index, per-sweep samples [V]) of the first other ADC that records a voltage
+        (mV first), read with the sweeps when no voltage channel is named (the clamp check of a
+        two-electrode recording, without a second read of the file); None: none, or not read.
     """
 
     path: str
@@ -144,6 +147,7 @@ class Recording:
     command_check: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     recorded_voltage: Literal["command", "membrane"] = "command"
+    probe: tuple[int, tuple[np.ndarray, ...]] | None = None
 
     @property
     def currents(self) -> list[np.ndarray]:

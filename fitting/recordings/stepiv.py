@@ -141,17 +141,16 @@ def _clamp_held(path, i, recorded, epochs, k, windows, metadata, probe=False):
     return i
 
 
-def membrane_probe(rec: Recording, read: Callable[[int], Any]) -> tuple | None:
-    """(ADC index, per-sweep samples [V]) of the first channel of ``rec`` that records a
-    membrane potential (mV) and is not read as the voltage, for the clamp check only; None when
-    there is none or it cannot be read. ``read(index)``: that channel's sweeps, as a
-    ``Recording.recorded``."""
-    adcs = [] if rec.voltage is not None else [c.index for c in rec.channels if c.source == "adc"
-                                               and c.kind == "voltage" and c.unit == "mV"]
-    try:
-        return (adcs[0], read(adcs[0])) if adcs else None
-    except InputError:
+def membrane_probe(rec: Recording) -> tuple | None:
+    """(ADC index, per-sweep samples [V]) of the channel of ``rec`` that records a membrane
+    potential (mV) and is not read as the voltage, for the clamp check only: the
+    ``Recording.probe`` its reader read with the sweeps (no second read); None when there is
+    none."""
+    if rec.voltage is not None or rec.probe is None:
         return None
+    unit = next((c.unit for c in rec.channels if c.source == "adc" and c.index == rec.probe[0]),
+                None)
+    return rec.probe if str(unit).strip() == "mV" else None
 
 
 def check_statistic(statistic: str) -> None:

@@ -37,7 +37,7 @@ from fitting.recordings.corrections import DEFAULT_TEMPERATURE
 from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError, reading, require_file
 from fitting.recordings.formats.abf_command import check_transients, protocol_checks, verify, waveform
-from fitting.recordings.formats.abf_dac import command_dac, dac_reader
+from fitting.recordings.formats.abf_dac import command_dac, dac_reader, probe_adc
 from fitting.recordings.model import Channel, Epoch, ReadOptions, Recording, Sweep
 from fitting.recordings.stepiv import check_statistic, membrane_probe, step_iv
 from fitting.recordings.units import checked_unit, quantity_of, to_si, unit_info
@@ -156,7 +156,9 @@ def _recording(path, abf, options):
     dac, dac_note = command_dac(path, abf, channel)
     lists, slots, probe = protocol_checks(path, abf, channel, command_channel, dac=dac,
                                           membrane=membrane)
-    adcs = [a for a in dict.fromkeys((probe, membrane)) if a is not None]
+    other = None if membrane is not None or command_channel is not None else probe_adc(
+        path, abf, channel, options.voltage_unit)
+    adcs = [a for a in dict.fromkeys((probe, membrane, other)) if a is not None]
     current, command, recorded, epochs, units, r_units = _read_sweeps(
         path, abf, channel, dac, adcs, options.current_unit, options.voltage_unit)
     if probe is not None:
@@ -181,6 +183,7 @@ def _recording(path, abf, options):
         voltage=None if source is None else channels[source], channels=channels,
         units=units, user_lists=lists, command_check=check,
         recorded_voltage="membrane" if membrane is not None else "command",
+        probe=None if other is None else (other, tuple(recorded[other])),
         provenance={"channel": channel, "dac": dac, "dac_choice": dac_note,
                     "abf_version": getattr(abf, "abfVersionString", None)})
     return rec, slots
@@ -290,8 +293,7 @@ def iv_from_abf(path, *, channel=0, window=("60%", "95%"), statistic="mean", epo
                                    if c.source == "adc" and c.index != channel and
                                    c.kind == "current"],
     }
-    probe = membrane_probe(rec, lambda adc: _recording(path, abf, ReadOptions(
-        channel, current_unit, voltage_unit, None, adc))[0].recorded)
+    probe = membrane_probe(rec)
     if probe is not None:
         metadata["clamp_probe"] = probe[0]
     transients = (lambda k: check_transients(path, abf, rec.provenance["dac"], rec.currents, rec.epochs, k,

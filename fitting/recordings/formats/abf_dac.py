@@ -13,7 +13,9 @@ and a current command on DAC 1 (nA). The command of the current on ADC ``channel
 3. else DAC ``channel`` (the reader then refuses its unit, naming it).
 
 Several voltage DACs that step, none of them DAC ``channel``, are refused as ambiguous. An ABF1
-header holds the epoch tables of DACs 0 and 1 only.
+header holds the epoch tables of DACs 0 and 1 only. ``probe_adc`` names the ADC that records
+V_m in such a layout when no voltage channel is given (read with the sweeps, for the clamp
+check).
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from fitting.recordings.errors import InputError
-from fitting.recordings.units import quantity_of
+from fitting.recordings.units import checked_unit, quantity_of
 
-__all__ = ["command_dac", "dac_reader"]
+__all__ = ["command_dac", "dac_reader", "probe_adc"]
 
 
 def _label(text: Any) -> str:
@@ -104,3 +106,18 @@ def dac_reader(abf: Any, dac: int) -> Callable[[int, int], tuple[Any, np.ndarray
         return tables[sweep], wave, unit
 
     return read
+
+
+def probe_adc(path: str, abf: Any, channel: int, voltage_unit: str | None = None) -> int | None:
+    """The first ADC but ``channel`` whose unit is a voltage (mV first), to be read along as
+    the ``Recording.probe`` (one read of the file); None: none, or none with a unit
+    (``voltage_unit``, else the channel's own) that reads as a voltage."""
+    found = [c for c in range(abf.channelCount) if c != channel and
+             quantity_of(abf.adcUnits[c]) == "voltage"]
+    for c in sorted(found, key=lambda c: str(abf.adcUnits[c]).strip() != "mV"):
+        try:
+            checked_unit(path, voltage_unit or abf.adcUnits[c], "voltage", f"channel {c}")
+        except InputError:
+            continue
+        return c
+    return None
