@@ -37,17 +37,24 @@ def refused(out, message):
 # --- 1. physical bounds ------------------------------------------------------------------------
 
 def test_temperature_in_kelvin_outside_liquid_water_is_nan_in_jit_and_refused_on_host():
-    """37 K (degC typed as K) gives NaN, eagerly and under jit and grad; 310.15 K the Nernst
+    """37 K (degC typed as K) gives NaN under jit and grad, and (issue 23) a ValueError where
+    the temperature is concrete (eager, or a constant closed over by jit); 310.15 K the Nernst
     value RT/(zF) ln(c_out/c_in) computed here."""
     e = ionjax.nernst_potential(140.0, 5.0, 1, temperature=310.15)
     np.testing.assert_allclose(float(e), GAS_CONSTANT * 310.15 / FARADAY * np.log(5 / 140),
                                rtol=1e-12)
     for t in (37.0, 25.0, 450.0):
-        assert np.isnan(float(ionjax.nernst_potential(140.0, 5.0, 1, temperature=t)))
-        assert np.isnan(float(jax.jit(lambda c: ionjax.nernst_potential(
-            c, 5.0, 1, temperature=t))(140.0)))
+        with pytest.raises(ValueError, match="temperature must be in kelvin"):
+            ionjax.nernst_potential(140.0, 5.0, 1, temperature=t)
+        with pytest.raises(ValueError, match="temperature must be in kelvin"):
+            jax.jit(lambda c: ionjax.nernst_potential(c, 5.0, 1, temperature=t))(140.0)
+        assert np.isnan(float(jax.jit(lambda tt: ionjax.nernst_potential(
+            140.0, 5.0, 1, temperature=tt))(t)))
         assert np.isnan(float(ionjax.thermal_voltage(temperature=t)))
-        assert np.isnan(float(ionjax.ghk_current(-0.05, 1e-19, 140.0, 5.0, 1, temperature=t)))
+        with pytest.raises(ValueError, match="temperature must be in kelvin"):
+            ionjax.ghk_current(-0.05, 1e-19, 140.0, 5.0, 1, temperature=t)
+        assert np.isnan(float(jax.jit(lambda tt: ionjax.ghk_current(
+            -0.05, 1e-19, 140.0, 5.0, 1, temperature=tt))(t)))
     grad = jax.grad(lambda c: ionjax.nernst_potential(c, 5.0, 1, temperature=T))(140.0)
     np.testing.assert_allclose(float(grad), -GAS_CONSTANT * T / FARADAY / 140.0, rtol=1e-12)
     with pytest.raises(ValueError, match=r"got 37 K: did you mean 37 degC \(310.15 K\)"):

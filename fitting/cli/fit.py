@@ -124,18 +124,21 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.out and args.intervals:  # first: the interval rule may refuse a fit (issue 23)
         from fitting.engine.quality import refuse_unidentified
 
-        res, intervals, notes = refuse_unidentified(
+        res, intervals, _ = refuse_unidentified(
             res, engine.profile_intervals(res, v, i, mask=np.isfinite(v)))
-        for label, note in zip(data.labels, np.ravel(notes)):
-            if note:
-                print(f"refused: {label}: {note}")
+    # the reasons of the fits refused on the host (an E_rev far outside the recorded voltages,
+    # a parameter not pinned down), in the parameter's own words
+    notes = np.full(len(data.labels), "", object) if res.notes is None else np.ravel(res.notes)
+    for label, note in zip(data.labels, notes):
+        if note:
+            print(f"refused: {label}: {note}")
     print(res.summary() if single else res.summary(max_rows=args.max_rows, labels=data.labels))
     e = engine.reversal_potential(res)
     status = np.atleast_1d(np.asarray(res.status))
     ranges = np.reshape(np.asarray(res.v_range, float), (-1, 2))
-    for label, value, err, code, v_range in zip(data.labels, np.atleast_1d(np.asarray(e.value)),
-                                                np.atleast_1d(np.asarray(e.stderr)), status,
-                                                ranges):
+    for label, value, err, code, v_range, note in zip(
+            data.labels, np.atleast_1d(np.asarray(e.value)), np.atleast_1d(np.asarray(e.stderr)),
+            status, ranges, notes):
         if np.isfinite(value) and err == 0:  # one permeant ion: its Nernst potential
             print(f"E_rev {label}: {value * 1e3:.3f} mV (fixed by the concentrations, not "
                   "fitted)")
@@ -146,7 +149,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         else:
             status = Status(int(code))
             why = ("the fitted current does not cross zero" if usable(status)
-                   else status.message)
+                   else note or status.message)
             print(f"E_rev {label}: not available ({why})")
         # the summary warns of a fitted e_rev parameter where it shows each recording
         far = extrapolation_warning("E_rev", value, v_range)

@@ -8,6 +8,7 @@
     driver.py        the compiled, vmapped, staged fit of fixed-size blocks
     devices.py       one SPMD program over every device; host <-> device transfers
     batch.py         ``fit``: host-side checks, padding, the block loop, the ``FitResult``
+    inputs.py        the host-side checks of fitted data (real numbers, shapes, SI units)
     compiled.py      compiled programs across processes: JAX's persistent cache (scoped to
                      ``fit``) and exported programs of registered models
     jax_adapter.py   the one use of a private JAX name (skipping a LAPACK set-up), tested
@@ -18,6 +19,8 @@
     profile.py       profile-likelihood confidence intervals
     quality.py       fits that look converged but are not: the interval rule (profile vs Wald
                      intervals, ``refuse_unidentified``)
+    extrapolation.py the interval rule's part that needs no profile, for every fit: a voltage
+                     parameter's SE above the recorded span, an E_rev far beyond the voltages
     lack_of_fit.py   the runs test of the residual signs in voltage order (``lack_of_fit``)
     traces.py        ``fit_traces``: gating models fitted to whole traces, cells x starts
                      batched (``fitting.models.trace``); ``step_edge_mask``, ``sample_starts``

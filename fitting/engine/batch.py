@@ -8,8 +8,9 @@ import numpy as np
 
 from fitting.engine import compiled, driver, solvers
 from fitting.engine.config import FitConfig
+from fitting.engine.extrapolation import refuse_extrapolated
+from fitting.engine.inputs import as_array, check_iv
 from fitting.engine.result import FitResult
-from fitting.engine.trace_inputs import MAX_CURRENT, MAX_VOLTAGE
 from fitting.models.base import ModelBase
 
 __all__ = ["fit", "padded_points", "prepare_arrays"]
@@ -34,35 +35,11 @@ def padded_points(n: int) -> int:
     return next(m << e for m in (5, 6, 7, 8) if m << e >= n)
 
 
-def _as_array(name, x):
-    try:
-        a = np.asarray(x)
-    except Exception as exc:  # noqa: BLE001
-        raise ValueError(f"{name} must be array-like; got {type(x).__name__}") from exc
-    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
-        raise ValueError(f"{name} must hold real numbers [SI]; got an array of {a.dtype} "
-                         f"({type(x).__name__})")
-    return a
-
-
 def _check_inputs(model, v, i, sigma, mask):
     if not isinstance(model, ModelBase):
         raise TypeError(f"model must be a fitting model (e.g. fitting.Ohmic()); got "
                         f"{type(model).__name__} {model!r}")
-    v, i = _as_array("v", v), _as_array("i", i)
-    if i.ndim == 0:
-        raise ValueError(f"i must have at least one axis (points); got shape {i.shape}")
-    if i.size == 0:
-        raise ValueError(f"no data to fit: i has shape {i.shape} (recordings x points)")
-    for name, a in (("v", v), ("i", i)):
-        if np.issubdtype(a.dtype, np.floating) and np.finfo(a.dtype).bits < 32:
-            raise ValueError(f"{name} is {a.dtype}, which cannot hold SI values (1 pA = 1e-12 A "
-                             "underflows to 0): pass float32 or float64")
-    try:
-        v = np.broadcast_to(v, i.shape)
-    except ValueError:
-        raise ValueError(f"v and i shapes do not match: v {tuple(v.shape)}, i {tuple(i.shape)} "
-                         "(v must have the shape of i or broadcast to it)") from None
+    v, i = check_iv(v, i, "fitting.fit")
     for name, extra in (("sigma", sigma), ("mask", mask)):
         if extra is not None:
             try:
@@ -70,21 +47,7 @@ def _check_inputs(model, v, i, sigma, mask):
             except ValueError:
                 raise ValueError(f"{name} shape {np.shape(extra)} does not broadcast to the shape "
                                  f"of i {tuple(i.shape)}") from None
-    for name, a, limit, unit, example in (("v", v, MAX_VOLTAGE, "V", "-90 mV = -0.09"),
-                                          ("i", i, MAX_CURRENT, "A", "100 pA = 1e-10")):
-        largest = np.nanmax(np.abs(np.where(np.isfinite(a), a, 0.0))) if a.size else 0.0
-        if largest > limit:
-            error = ValueError(f"{name} holds values up to {largest:g}: fitting.fit takes SI "
-                               f"units ({unit}; {example}), and no patch-clamp {name} reaches "
-                               f"{limit:g} {unit}. Convert with ionjax.units (mV, pA)")
-            quantity = {"v": "voltage", "i": "current"}[name]
-            # the command's voice: its readers gave SI, so a correction or a unit went wrong
-            error.cli_message = (f"the {quantity}s reach {largest:g} {unit} after reading and "
-                                 f"the corrections, beyond any patch-clamp {quantity} "
-                                 f"({limit:g} {unit}): check --{quantity}-unit"
-                                 + (", --ljp and --series-resistance" if name == "v" else ""))
-            raise error
-    if sigma is not None and np.any(_as_array("sigma", sigma) <= 0):
+    if sigma is not None and np.any(as_array("sigma", sigma) <= 0):
         raise ValueError("sigma must be > 0 (the per-point noise SD in A)")
     model.check_points(i.shape[-1])
     if i.ndim == 1:
@@ -196,7 +159,11 @@ def fit(model: ModelBase, v: Any, i: Any, *, sigma: Any = None, mask: Any = None
       gets a non-zero status and NaN parameters; the rest of the batch is unaffected. The batch
       is fitted in fixed-size blocks by one program compiled once per model, method, dtype and
       point count: no batch size compiles again (``fitting.engine.driver``). With several
-      devices each block is split over all of them.
+      devices each block is split over all of them. A fit that converged on a voltage the data
+      do not measure is refused on the host (``fitting.engine.extrapolation``):
+      an E_rev beyond the recorded voltages by more than twice their span, or a voltage
+      parameter whose standard error exceeds their span, gets ``Status.EXTRAPOLATED`` (E_rev)
+      or ``UNIDENTIFIABLE`` (V_1/2), NaN numbers and its reason in ``notes``.
 
     JAX settings: none is left changed. For the call's duration JAX's persistent compilation
     cache points at ionjax's cache folder (unless the user set ``jax_compilation_cache_dir``,
@@ -224,4 +191,5 @@ def fit(model: ModelBase, v: Any, i: Any, *, sigma: Any = None, mask: Any = None
     out["n_masked"] = rows.n_masked
     batch_shape = tuple(i.shape[:-1])
     out = jax.tree_util.tree_map(lambda x: x.reshape(batch_shape + x.shape[1:]), out)
-    return FitResult(model=model, weighted=sigma is not None, **out)
+    res = FitResult(model=model, weighted=sigma is not None, **out)
+    return refuse_extrapolated(res)[0]  # the interval rule's part that needs no profile

@@ -15,6 +15,9 @@ implies. A usable fit is refused as ``Status.UNIDENTIFIABLE`` where, for a profi
 3. voltage parameter (SI unit V: V_1/2, E_rev) has a standard error larger than the span of the
    recorded voltages: such a midpoint is not a measurement.
 
+Rule 3 needs no profile: with a fourth (an E_rev far beyond the recorded voltages) it applies
+to EVERY fit, ``fitting.engine.extrapolation`` (``fitting.fit`` calls it), and here again.
+
 Lack of fit: ``fitting.engine.lack_of_fit`` (a leaf: the compiled fit uses it).
 """
 
@@ -23,23 +26,21 @@ from typing import Any
 import jax
 import numpy as np
 
+from fitting.engine.extrapolation import parameter_label, refuse, span_verdict
+
 __all__ = ["WIDTH_RATIO", "interval_verdicts", "refuse_unidentified"]
 
 WIDTH_RATIO = 3.0  # profile vs Wald half-widths beyond this factor: not quadratic
 
 
-def _label(name):
-    return {"v_half": "V_1/2", "e_rev": "E_rev"}.get(name, name)
-
-
-def _one_verdict(name, unit, value, se, lower, upper, lo_ok, hi_ok, t, span):
+def _one_verdict(name, unit, value, se, lower, upper, lo_ok, hi_ok, t, v_range):
     """The reason one parameter of one recording is not pinned down, or ""."""
     volt = unit == "V"
     show = (lambda x: f"{x * 1e3:.3g} mV") if volt else (lambda x: f"{x:.3g} {unit}".strip())
-    label = _label(name)
-    if volt and np.isfinite(se) and np.isfinite(span) and se > span:
-        return (f"{label} not pinned down: its standard error {show(se)} exceeds the recorded "
-                f"voltages' span {show(span)}")
+    label = parameter_label(name)
+    reason = span_verdict(name, value, se, v_range) if volt else ""
+    if reason:
+        return reason
     if np.isnan(lower) and np.isnan(upper) or not np.isfinite(value):
         return ""  # no interval computed
     if not (lo_ok and hi_ok):
@@ -83,7 +84,7 @@ def interval_verdicts(res: Any, intervals: dict | None = None) -> np.ndarray:
     n = int(np.prod(shape, dtype=int))
     out = np.full(n, "", object)
     ok = np.asarray(usable(np.asarray(res.status))).ravel()
-    span = np.ptp(np.asarray(res.v_range, float).reshape(n, 2), axis=1)
+    ranges = np.asarray(res.v_range, float).reshape(n, 2)
     dof = np.asarray(res.n_points).ravel() - res.model.n_params
     names = [name for name in res.model.param_names if np.ndim(res.params[name]) == len(shape)]
     levels = {name: iv.level for name, iv in intervals.items()}
@@ -103,7 +104,7 @@ def interval_verdicts(res: Any, intervals: dict | None = None) -> np.ndarray:
             t = np.array([known[d] for d in np.maximum(dof, 1)], float)
         for k in np.flatnonzero(ok & (out == "")):
             out[k] = _one_verdict(name, unit, value[k], se[k], ends[0][k], ends[1][k],
-                                  bool(ends[2][k]), bool(ends[3][k]), t[k], span[k])
+                                  bool(ends[2][k]), bool(ends[3][k]), t[k], ranges[k])
     return out.reshape(shape)
 
 
@@ -114,30 +115,16 @@ def refuse_unidentified(res: Any, intervals: dict | None = None) -> tuple:
     Returns:
       (``FitResult``, intervals dict, reasons: object array of the batch shape, "" if none).
     """
-    import dataclasses
-
-    from fitting.engine.profile import ProfileInterval
     from fitting.engine.status import Status
 
     reasons = interval_verdicts(res, intervals)
     bad = reasons != ""
     if not np.any(bad):
         return res, dict(intervals or {}), reasons
-
-    def blank(x):
-        x = np.array(x, dtype=np.result_type(np.asarray(x).dtype, np.float32), copy=True)
-        x[bad] = np.nan
-        return x
-
-    res = dataclasses.replace(
-        res, params={k: blank(x) for k, x in res.params.items()},
-        stderr={k: blank(x) for k, x in res.stderr.items()},
-        cov_scaled=blank(res.cov_scaled), loss=blank(res.loss), rmse=blank(res.rmse),
-        aic=blank(res.aic), bic=blank(res.bic), lack_of_fit=blank(res.lack_of_fit),
-        status=np.where(bad, int(Status.UNIDENTIFIABLE), res.status).astype(
-            np.asarray(res.status).dtype))
-    intervals = {k: ProfileInterval(blank(iv.value), blank(iv.lower), blank(iv.upper),
-                                    np.where(bad, False, iv.lower_bounded),
-                                    np.where(bad, False, iv.upper_bounded), iv.level)
+    res, blank = refuse(res, bad, Status.UNIDENTIFIABLE, reasons)
+    intervals = {k: iv._replace(value=blank(iv.value), lower=blank(iv.lower),
+                                upper=blank(iv.upper),
+                                lower_bounded=np.where(bad, False, iv.lower_bounded),
+                                upper_bounded=np.where(bad, False, iv.upper_bounded))
                  for k, iv in (intervals or {}).items()}
     return res, intervals, reasons

@@ -47,6 +47,9 @@ class FitResult:
         wrong (``summary()`` warns); NaN where not tested (a refused or an exact fit).
       model: the model (static).
       weighted: (static) whether ``sigma`` was given, i.e. ``loss`` is chi^2, not RSS.
+      notes: None, or an object array of the batch shape: for a fit refused on the host
+        (``fitting.engine.quality``: an E_rev extrapolated, a parameter not pinned down), the
+        reason in the parameter's own words ("" elsewhere); ``summary()`` shows it.
     """
 
     params: dict
@@ -65,6 +68,7 @@ class FitResult:
     lack_of_fit: jax.Array
     model: object = dataclasses.field(metadata=dict(static=True))
     weighted: bool = dataclasses.field(default=False, metadata=dict(static=True))
+    notes: Any = None
 
     @property
     def covariance(self) -> Any:
@@ -177,7 +181,12 @@ class FitResult:
         """A readable report in conventional units (nS, mV, pA), like lmfit's fit report;
         ``labels`` name the recordings of a batch. Warnings: fitted voltages beyond the
         recorded ones, lack of fit (``lack_of_fit``), and, given the fitted data ``v``, ``i``
-        [V, A], a fitted E_rev that disagrees with the data's own zero crossing."""
+        [V, A], a fitted E_rev that disagrees with the data's own zero crossing.
+
+        Raises:
+          ValueError: ``v``, ``i`` not in SI units (|v| > 2 V, |i| > 1 mA: mV or pA passed as
+            SI; the checks of ``fitting.fit``), of shapes that do not match each other or the
+            fit's batch, or only one of them given."""
         return _summary(self, max_rows=max_rows, labels=labels, v=v, i=i)
 
     def __repr__(self):

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from fitting.engine.inputs import check_iv
 from fitting.engine.status import Status
 from ionjax.units import pA
 
@@ -75,8 +76,9 @@ def _loss_text(res):
 
 def _single(res, more=""):
     model = res.model
+    why = str(res.notes) if res.notes is not None and str(res.notes) else res.message
     lines = [f"[[Model]] {model.name}",
-             f"[[Fit]] status {int(res.status)}: {res.message}; {int(res.n_steps)} steps; "
+             f"[[Fit]] status {int(res.status)}: {why}; {int(res.n_steps)} steps; "
              f"{int(res.n_points)} points ({int(res.n_masked)} masked)",
              f"    rmse = {_format(float(res.rmse), pA)} pA   {_loss_text(res)}"
              f"   AICc = {_format(float(res.aicc), 1, '.4f')}"
@@ -135,6 +137,17 @@ def _batch(res, max_rows, names=None, more=None):
     return "\n".join(lines)
 
 
+def _checked_data(res, v, i):
+    """``v``, ``i`` after ``fit``'s own checks (SI units, matching shapes), and of the batch
+    shape of ``res``: one-line ValueErrors."""
+    v, i = check_iv(v, i, "FitResult.summary(v=, i=)")
+    if i.shape[:-1] != res.batch_shape:
+        raise ValueError(f"summary(v=, i=): i has shape {i.shape}, recordings x points "
+                         f"{i.shape[:-1]} x {i.shape[-1]}, but the fit holds recordings of batch "
+                         f"shape {res.batch_shape}: pass the data given to fitting.fit")
+    return v, i
+
+
 def summary(res: Any, max_rows: int = 10, labels: Any | None = None, v: Any | None = None,
             i: Any | None = None) -> str:
     """The report of one recording, or of a batch (counts by status, medians and quartiles of
@@ -144,6 +157,11 @@ def summary(res: Any, max_rows: int = 10, labels: Any | None = None, v: Any | No
     the check of ``ionjax fit``)."""
     from fitting.engine.inference import reversal_warnings
 
+    if (v is None) != (i is None):
+        raise ValueError("summary(v=, i=) takes both the fitted voltages [V] and currents [A], "
+                         f"or neither; got only {'v' if i is None else 'i'}")
+    if v is not None:
+        v, i = _checked_data(res, v, i)
     if res.batch_shape == () or int(np.prod(res.batch_shape)) > 0:
         more = (np.full(res.batch_shape, "", object) if v is None or i is None
                 else reversal_warnings(res, v, i)[1])

@@ -29,13 +29,12 @@ from typing import Any
 import numpy as np
 
 import ionjax
+from fitting.engine.inputs import MAX_CURRENT, MAX_VOLTAGE
 
 __all__ = ["MAX_CURRENT", "MAX_NOISE", "MAX_SAMPLE", "MAX_VOLTAGE", "MIN_SIGMA_RATIO",
            "check_arrays", "check_sigma", "check_starts", "noise_sd", "reversal", "window_sigma"]
 
 MAX_SAMPLE = 1e-2  # [s] the longest sample interval of a gating trace (100 Hz)
-MAX_VOLTAGE = 2.0  # [V] no voltage clamp reaches 2 V (fitting.fit and fit_traces)
-MAX_CURRENT = 1e-3  # [A] no patch-clamp current reaches 1 mA (fitting.fit and fit_traces)
 MAX_NOISE = 1e-9  # [A] the noise SD of a whole-cell recording stays far below 1 nA
 MIN_WINDOW = 10  # finite samples the noise window needs for its SD
 MIN_SIGMA_RATIO = 0.01  # a given sigma below 1% of the current's noise SD is a unit slip

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ionjax._src.validation import TEMPERATURE_RANGE
+from ionjax._src.validation import TEMPERATURE_RANGE, validate_inputs
 
 
 def _array_like(x):
@@ -82,6 +82,41 @@ def is_concrete(values):
     except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
         return False
     return True
+
+
+_BOUNDED = ("temperature", "length", "c_in", "c_out")  # checked only where all finite and > 0
+
+
+def check_concrete(**named):
+    """Host side, the unit slips of the concrete values among ``named``: a ValueError of
+    ``validate_inputs`` naming the argument and the likely slip (temperature 37: degC passed as
+    kelvin; v -50: mV passed as volts; g < 0). Traced values (inside jit, grad or vmap) are not
+    looked at: the function's NaN mask is their documented answer, and a constant closed over
+    by jit is checked once, at trace time, so a compiled call pays nothing.
+
+    What is checked, per name (other invalid input is NaN, as inside jit):
+
+    * ``temperature``, ``length``, ``c_in``, ``c_out``: the upper and lower bounds of
+      ``validate_inputs`` (200..400 K, <= 100 um, <= 10 M) where every value is finite and > 0
+      (0, negative or NaN values are invalid input, not a slip: NaN).
+    * ``v``, ``e_rev``: |v| <= ``MAX_VOLTAGE`` = 1 V at the finite values.
+    * ``g``: >= 0 at the finite values (a conductance is not negative).
+
+    Args:
+      **named: argument name -> value (a number, an array, or a tracer).
+
+    Raises:
+      ValueError: the first value outside its bound.
+    """
+    for name, value in named.items():
+        if value is None or not is_concrete((value,)):
+            continue
+        a = np.asarray(value, float)
+        if name in _BOUNDED:
+            if np.all(np.isfinite(a) & (a > 0)):
+                validate_inputs(**{name: a})
+        else:  # NaN and inf stay the function's NaN; the finite values are checked in place
+            validate_inputs(**{name: np.where(np.isfinite(a), a, 0.0)})
 
 
 def log_ratio(numerator, denominator):

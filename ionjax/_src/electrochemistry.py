@@ -10,7 +10,7 @@ Reference: B. Hille, Ion Channels of Excitable Membranes, 3rd ed., Sinauer (2001
 
 import jax.numpy as jnp
 
-from ionjax._src._common import (as_float, log_ratio, nan_unless, valid_ion,
+from ionjax._src._common import (as_float, check_concrete, log_ratio, nan_unless, valid_ion,
                                  valid_temperature)
 from ionjax._src.constants import FARADAY, GAS_CONSTANT
 
@@ -94,8 +94,13 @@ def nernst_potential(c_in, c_out, z, *, temperature):
       200..400 K (37 K is degC given as kelvin). The GHK current and voltage stay finite at
       c = 0 (``ghk_current``, ``ghk_voltage``).
 
+    Raises:
+      ValueError: a concrete (not traced) temperature outside 200..400 K, e.g. 37 (degC passed
+        as kelvin: give ``ionjax.units.celsius(37)``); traced, it gives NaN (``check_concrete``).
+
     Reference: W. Nernst, Z. Phys. Chem. 4, 129 (1889); Hille (2001) eq. 1-9.
     """
+    check_concrete(temperature=temperature)
     c_in, c_out, z, t = as_float(c_in, c_out, config=(z, temperature))
     e = (GAS_CONSTANT / FARADAY) * t / z * log_ratio(c_out, c_in)
     return nan_unless(valid_ion(c_in, c_out, z, t), e)

@@ -42,7 +42,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from ionjax._src._common import as_float, log_ratio, nan_unless, valid_ion
+from ionjax._src._common import as_float, check_concrete, log_ratio, nan_unless, valid_ion
 from ionjax._src.constants import FARADAY, GAS_CONSTANT
 
 # Bernoulli series of a / (e^a - 1) = sum_n B_n a^n / n!: coefficients of a^0 .. a^8.
@@ -126,9 +126,15 @@ def ghk_current(v, p, c_in, c_out, z, *, temperature):
       dI/dc_in = zFp f(-u), dI/dc_out = -zFp f(u)), e.g. I = -zFp c_out f(u), a pure influx, when
       c_in = 0. NaN where c < 0 or NaN, z is not a non-zero integer or T outside 200..400 K.
 
+    Raises:
+      ValueError: a concrete (not traced) temperature outside 200..400 K, e.g. 37 (degC passed
+        as kelvin: give ``ionjax.units.celsius(37)``); traced, it gives NaN (``check_concrete``).
+        ``v`` is not bounded: the current is finite for every finite v.
+
     Reference: Goldman (1943) doi:10.1085/jgp.27.1.37; Hodgkin & Katz (1949)
     doi:10.1113/jphysiol.1949.sp004310.
     """
+    check_concrete(temperature=temperature)
     v, p, c_in, c_out, z, t = as_float(v, p, c_in, c_out, config=(z, temperature))
     return nan_unless(valid_ion(c_in, c_out, z, t), _ghk_current(v, p, c_in, c_out, z, t))
 

@@ -54,8 +54,9 @@ Recording ch. 18; Beattie et al. (2018) J Physiol 596:1813.
 import jax
 import jax.numpy as jnp
 
-from ionjax._src._common import as_float, nan_unless
+from ionjax._src._common import as_float, check_concrete, nan_unless
 from ionjax._src.ghk import ghk_current
+from ionjax._src.validation import MAX_VOLTAGE
 
 __all__ = [
     "gate_steady_state", "gate_trace", "gated_ghk_current", "gated_ohmic_current",
@@ -249,13 +250,21 @@ def gated_ohmic_current(v, p_open, g, e_rev):
 
     Returns:
       I [A], broadcast shape, dtype of the floating inputs; positive = outward. NaN where
-      ``p_open`` is outside [0, 1] (beyond rounding).
+      ``p_open`` is outside [0, 1] (beyond rounding), g < 0, or |v| or |e_rev| exceeds
+      ``MAX_VOLTAGE`` = 1 V (no membrane holds a volt: mV passed as volts).
+
+    Raises:
+      ValueError: where those inputs are concrete (not traced inside jit, grad or vmap): a
+        negative g, or |v| or |e_rev| > 1 V (e.g. v=-50 for -50 mV; ``check_concrete``).
 
     Reference: Hodgkin & Huxley (1952) J Physiol 117:500, doi:10.1113/jphysiol.1952.sp004764;
     Beattie et al. (2018) J Physiol 596:1813, doi:10.1113/JP275733 (eq. 1).
     """
+    check_concrete(v=v, g=g, e_rev=e_rev)
     v, p_open, g, e_rev = as_float(v, p_open, g, e_rev)
-    return nan_unless(_valid_open_probability(p_open), g * p_open * (v - e_rev))
+    valid = (_valid_open_probability(p_open) & (g >= 0) & (jnp.abs(v) <= MAX_VOLTAGE)
+             & (jnp.abs(e_rev) <= MAX_VOLTAGE))
+    return nan_unless(valid, g * p_open * (v - e_rev))
 
 
 def gated_ghk_current(v, p_open, p, c_in, c_out, z, *, temperature):
@@ -277,6 +286,10 @@ def gated_ghk_current(v, p_open, p, c_in, c_out, z, *, temperature):
     Returns:
       I [A] (or [A/m^2]), broadcast shape, dtype of the floating inputs; positive = outward.
       NaN where ``p_open`` is outside [0, 1] (beyond rounding) or ``ghk_current`` is NaN.
+
+    Raises:
+      ValueError: a concrete (not traced) temperature outside 200..400 K, e.g. 37 (degC passed
+        as kelvin: give ``ionjax.units.celsius(37)``), from ``ghk_current``.
 
     Reference: Goldman (1943) doi:10.1085/jgp.27.1.37; Hodgkin & Katz (1949)
     doi:10.1113/jphysiol.1949.sp004310; Hille (2001) ch. 14.

@@ -53,11 +53,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ionjax._src._common import as_float, is_concrete, nan_unless, valid_temperature
+from ionjax._src._common import (as_float, check_concrete, is_concrete, nan_unless,
+                                  valid_temperature)
 from ionjax._src.constants import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
 from ionjax._src.ghk import f_pair
-from ionjax._src.validation import (MAX_CONCENTRATION, MAX_LENGTH, NEUTRALITY_RTOL,
-                                    validate_inputs)
+from ionjax._src.validation import (MAX_CONCENTRATION, MAX_LENGTH, MAX_VOLTAGE,
+                                    NEUTRALITY_RTOL)
 
 _MAX_ITERATIONS = 60
 _MAX_STEP = 2.0  # largest Newton update of psi and eta (thermal voltages)
@@ -218,17 +219,6 @@ def _check_neutral_baths(z, c_in, c_out):
                              "the solution, permeant or not")
 
 
-def _check_bounds(**named):
-    """Host side, on concrete values (temperature, length, c_in, c_out): a value out of its
-    bound raises ``validate_inputs``'s error, which names the likely slip (37 K: "did you mean
-    37 degC (310.15 K)?"; a length in um, a concentration in uM). A value <= 0 or not finite is
-    invalid input instead, NaN like every other (not checked here)."""
-    for name, value in named.items():
-        a = np.asarray(value, float)
-        if np.all(np.isfinite(a) & (a > 0)):
-            validate_inputs(**{name: a})
-
-
 def _solve(v, z, diffusion, c_in, c_out, fixed, length, area, temperature, permittivity,
            n_grid):
     """The steady PNP problem for one scalar v; arguments already cast (see ``pnp_steady``)."""
@@ -265,7 +255,9 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
     phi(0) = v, phi(L) = 0, by Scharfetter-Gummel finite volumes and Newton's method.
 
     Args:
-      v: membrane potential phi_in - phi_out [V]; any shape (solved independently per element).
+      v: membrane potential phi_in - phi_out [V], |v| <= 1 V (``MAX_VOLTAGE``: no membrane
+        holds a volt; -50 is -50 mV passed as volts); any shape (solved independently per
+        element).
       z: valences (S,), integers (0 allowed for a neutral solute).
       diffusion: diffusion coefficients in the pore (S,) [m^2/s], > 0.
       c_in, c_out: bath concentrations at x = 0 (inside) and x = L (outside) (S,) [mol/m^3],
@@ -290,19 +282,19 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
       charge the current tends to ``ghk_current`` with p = D A / L [m^3/s]. NaN, and
       ``converged`` False, where an input is invalid (a concentration, D, L, A or eps_r
       <= 0 or not finite, a non-integer valence; traced, a concentration above 10 M, L above
-      100 um, T outside 200..400 K, which concrete values raise, see Raises) or Newton did
-      not converge (at most 60 iterations); the gradient there is NaN too. Differentiable
-      (implicit function theorem) w.r.t. every floating input.
+      100 um, T outside 200..400 K, |v| > 1 V, which concrete values raise, see Raises) or
+      Newton did not converge (at most 60 iterations); the gradient there is NaN too.
+      Differentiable (implicit function theorem) w.r.t. every floating input.
 
     Raises:
       ValueError: (at trace time) z, diffusion, c_in, c_out not all of shape (S,), n_grid < 2,
         or a fixed_charge of another length than n_grid or n_grid + 1; and, when z, c_in and
         c_out are concrete (not traced inside jit or grad), a bath that is not electroneutral
         (|sum z c| > 1e-6 sum |z| c): it has lost an ion, and its Poisson boundary data would
-        charge the bath; and a concrete temperature, length or concentration outside its bound
-        (the message of ``validate_inputs`` names the slip: 37 K, "did you mean 37 degC
-        (310.15 K)?"). Inside jit these checks are the caller's (``fitting.PNPChannel`` does
-        them) and the result is NaN.
+        charge the bath; and a concrete temperature, length, concentration or v outside its
+        bound (``check_concrete``: the message of ``validate_inputs`` names the slip: 37 K,
+        "did you mean 37 degC (310.15 K)?"; v=-50, mV passed as volts). Inside jit these checks
+        are the caller's (``fitting.PNPChannel`` does them) and the result is NaN.
     """
     if fixed_charge is None:
         fixed_charge = 0.0
@@ -318,9 +310,7 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
                          f"{n_grid + 1} node values; got shape {jnp.shape(fixed_charge)}")
     if is_concrete((z, c_in, c_out)):
         _check_neutral_baths(z, c_in, c_out)
-    _check_bounds(**{name: value for name, value in dict(
-        temperature=temperature, length=length, c_in=c_in, c_out=c_out).items()
-        if is_concrete((value,))})
+    check_concrete(temperature=temperature, length=length, c_in=c_in, c_out=c_out, v=v)
     v, d, c_in, c_out, fixed, z, length, area, t, eps_r = as_float(
         v, diffusion, c_in, c_out, fixed_charge,
         config=(z, length, area, temperature, permittivity))
@@ -337,7 +327,8 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
     valid = (jnp.all((positive > 0) & jnp.isfinite(positive)) & jnp.all(z == jnp.round(z))
              & jnp.all(jnp.isfinite(fixed)) & valid_temperature(t) & (length <= MAX_LENGTH)
              & jnp.all(jnp.concatenate([c_in, c_out]) <= MAX_CONCENTRATION))
-    ok = valid & converged  # an unconverged solve gives NaN, never its last iterate
+    # an unconverged solve gives NaN, never its last iterate; |v| > 1 V is mV passed as volts
+    ok = valid & converged & (jnp.abs(v.reshape(-1)) <= MAX_VOLTAGE)
     converged = ok
     shape = v.shape
     # times NaN, not a select: the gradient of a refused current is NaN too, not 0

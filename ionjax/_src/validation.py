@@ -18,6 +18,9 @@ Physical bounds (the same numbers serve the in-jit NaN masks of ``ionjax._src._c
   ferrocyanide4-); the Debye-Hueckel/Davies activities are not defined beyond.
 * ``MAX_LENGTH`` = 1e-4 m (100 um): a pore or membrane is 0.1 nm (a filter) to ~25 um
   (track-etched foils); a longer "pore" is a length in other units or a bath, not a pore.
+* ``MAX_VOLTAGE`` = 1 V: no lipid membrane holds a volt (electroporation breaks it near
+  0.3-0.5 V; voltage-clamp commands stay within +-0.2 V), so |v| > 1 V is a voltage in mV passed
+  as volts (-50 for -50 mV).
 * ``NEUTRALITY_RTOL`` = 1e-6: a bath's |sum z c| relative to sum |z| c. A real solution is
   electroneutral; a listed one that is not has lost an ion (the Cl- of a salt), and the Poisson
   equation would charge the whole bath.
@@ -29,6 +32,7 @@ MAX_CONCENTRATION = 1e4  # mol/m^3 = mM (10 M)
 TEMPERATURE_RANGE = (200.0, 400.0)  # K
 MAX_VALENCE = 4
 MAX_LENGTH = 1e-4  # m
+MAX_VOLTAGE = 1.0  # V: |v| beyond is no membrane voltage (mV passed as V)
 NEUTRALITY_RTOL = 1e-6
 
 
@@ -88,8 +92,8 @@ def validate_inputs(*, quantity="ghk", **named):
     * ``length``: a pore or membrane length, > 0 and <= ``MAX_LENGTH`` = 1e-4 m [m]
     * ``p``, ``g``, ``gamma``, ``n_open``, ``viscosity``, ``radius``, ``diffusion``: finite and >= 0
       (``viscosity``, ``radius`` and ``diffusion`` must be > 0)
-    * ``v``, ``e_rev``, ``potential``: finite [V]; a value with |v| > 10 V is refused as almost
-      certainly given in mV instead of V.
+    * ``v``, ``e_rev``, ``potential``: finite [V], |v| <= ``MAX_VOLTAGE`` = 1 V; a larger value
+      is refused as given in mV instead of V.
 
     Args:
       quantity: what the inputs are for, keyword-only: ``"ghk"`` (default; concentrations may be
@@ -141,6 +145,8 @@ def validate_inputs(*, quantity="ghk", **named):
         elif name in ("p", "g", "gamma", "n_open"):
             _check(name, a, a < 0, ">= 0")
         elif name in ("v", "e_rev", "potential"):
-            _check(name, a, np.abs(a) > 10.0, "in volts (|v| <= 10 V; was it given in mV?)")
+            _check(name, a, np.abs(a) > MAX_VOLTAGE,
+                   f"in volts, |{name}| <= {MAX_VOLTAGE:g} V (no membrane holds more: was it "
+                   f"given in mV? -50 mV is {name}=-0.05)")
         else:
             raise TypeError(f"validate_inputs does not know how to check {name!r}")
