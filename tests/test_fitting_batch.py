@@ -335,16 +335,18 @@ def test_user_model_with_an_unhashable_callable_is_compared_by_identity():
 def test_status_enumeration_and_usable_rule():
     from fitting.engine.status import MESSAGES
 
-    assert [int(s) for s in fitting.Status] == [0, 1, 2, 3, 4, 5, 6, 7, 8]
+    assert [int(s) for s in fitting.Status] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]  # 9: EXTRAPOLATED
     assert fitting.Status(4).message.startswith("singular") and MESSAGES[2].startswith("too few")
-    codes = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8])
-    np.testing.assert_array_equal(fitting.usable(codes), [True, True] + [False] * 7)
+    codes = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    np.testing.assert_array_equal(fitting.usable(codes), [True, True] + [False] * 8)
     np.testing.assert_array_equal(fitting.usable(jnp.asarray(codes)), fitting.usable(codes))
     np.testing.assert_array_equal(fitting.usable([0, 1, 3]), [True, True, False])
     assert fitting.STATUS_MESSAGES == MESSAGES
     _, _, i = _ohmic_batch(3, seed=9)
     i = np.array(i)
-    i[1, 2:] = np.nan  # 2 points left: fitted with zero degrees of freedom; 1 point: too few
+    # 2 points left (-100 and +50 mV, around E_rev: not extrapolated): fitted with zero
+    # degrees of freedom; 1 point: too few
+    i[1, 1:-1] = np.nan
     i[2, 1:] = np.nan
     res = fitting.fit(fitting.Ohmic(), V, i)
     np.testing.assert_array_equal(res.status, [fitting.Status.CONVERGED] * 2

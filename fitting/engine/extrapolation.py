@@ -36,7 +36,8 @@ def _span_flags(name, value, se, lo, hi):
     """Rules 3-4, elementwise over recordings: (standard error above the span, E_rev beyond
     the recorded voltages [lo, hi] [V] by more than ``EXTRAPOLATION_SPANS`` spans)."""
     value, se, lo, hi = (np.asarray(x, float) for x in (value, se, lo, hi))
-    span = hi - lo
+    with np.errstate(over="ignore", invalid="ignore"):  # no recorded voltage: lo, hi infinite
+        span = hi - lo
     known = np.isfinite(span) & np.isfinite(value)
     beyond = np.maximum(np.maximum(lo - value, value - hi), 0.0)
     wide = known & np.isfinite(se) & (se > span)
