@@ -204,3 +204,35 @@ def test_isochronal_figure_has_its_own_labels():
     assert labels["isochronal"][0] == "step V [mV]" and "prepulse" not in str(labels["isochronal"])
     assert "h_inf" not in str(labels["isochronal"]) and "activation" in labels["isochronal"][2][1]
     assert labels["inactivation"][0] == "prepulse V [mV]" and labels["inactivation"][1] == "h"
+
+
+def test_an_activation_panel_without_a_usable_fit_shows_the_chord_conductances():
+    """Every G-V fit refused left an empty panel (newcomer pass): the panel now plots the chord
+    conductances [nS] with their errors, says that no fit is usable, and draws no Boltzmann
+    curve (not even the joint fit's, which a normalised axis would need)."""
+    import types
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fitting.protocols import activation as act
+
+    v = np.linspace(-0.08, 0.04, 13)
+    g = np.where(np.abs(v + 0.07) < 0.005, np.nan, 2e-9 + 1e-11 * v)
+    nan = np.array(float("nan"))
+    result = types.SimpleNamespace(
+        conductance=g, conductance_stderr=np.full(v.size, 5e-11), normalized=g * nan,
+        gv=types.SimpleNamespace(params={"g_max": nan, "v_half": nan, "slope": nan}),
+        joint=types.SimpleNamespace(params={"v_half": np.array(-0.03), "slope": np.array(0.005)}))
+    fig, ax = plt.subplots()
+    act.draw(dict(result=result, index=(), v=v), ax)
+    x, y = ax.lines[0].get_data()  # the error bar's points
+    ok = np.isfinite(g)
+    np.testing.assert_allclose(x, v[ok] * 1e3)
+    np.testing.assert_allclose(y, g[ok] * 1e9, rtol=1e-12)
+    assert ax.get_ylabel() == "G [nS]" and "no usable Boltzmann fit" in str(
+        [t.get_text() for t in ax.get_legend().get_texts()])
+    assert not [line for line in ax.lines if len(line.get_xdata()) == 200]  # no curve
+    plt.close(fig)

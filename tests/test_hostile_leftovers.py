@@ -10,7 +10,6 @@
 """
 
 import csv
-import json
 import os
 import re
 import signal
@@ -191,12 +190,12 @@ def test_the_console_entry_point_handles_a_signal_in_its_first_milliseconds():
 
 # --- 3. analyze tables carry the per-file notes column of fit's -------------------------------
 
-def test_analyze_tables_have_each_files_notes_like_fit(shared_data, tmp_path):
-    """``ionjax analyze FOLDER --out`` (CSV; JSON has the same rows): a ``notes`` column, one
-    "; "-separated string per file as ``ionjax fit`` writes it, holding the report's refusals
-    (the -85 and -70 mV tails, STALLED in float32) and warnings (if any; the ohmic fit's
-    E_rev against the zero crossing) about that file, and the status message of each row
-    without a value."""
+def test_analyze_tables_notes_say_what_concerns_each_row(shared_data, tmp_path):
+    """``ionjax analyze FOLDER --out`` (CSV; JSON has the same rows): a ``notes`` column
+    holding what concerns each row: a tail's refusal (the -85 and -70 mV tails) on that sweep's
+    rows only, the report's warnings about the file on every row, and the status message of
+    a row without a value that no line of its sweep explains (hostile pass: every row repeated
+    every sweep's refusal and every status message)."""
     from test_cli import run
 
     folder = tmp_path / "cells"
@@ -211,16 +210,20 @@ def test_analyze_tables_have_each_files_notes_like_fit(shared_data, tmp_path):
     from fitting.recordings.formats.registry import written_by_ionjax
 
     assert written_by_ionjax(tmp_path / "tail.csv")  # a folder's listing still leaves it out
-    notes = {row["notes"] for row in rows}
-    assert len(notes) == 1  # one file: its notes on every row
-    text = notes.pop()
-    refusals = [line.strip() for line in out.stdout.splitlines() if "refused (" in line]
-    assert len(refusals) == 2 and all(line in text for line in refusals), (refusals, text)
+    refusals = {int(re.search(r"\(sweep (\d+)\)", line).group(1)): line.strip()
+                for line in out.stdout.splitlines() if "refused (" in line}
+    assert len(refusals) == 2, refusals
     warnings = [line.strip() for line in out.stdout.splitlines() if "warning: " in line]
-    assert all(line in text for line in warnings), (warnings, text)
-    unusable = {fitting.Status[row["status"]].message for row in rows
-                if row["status"] and not fitting.usable(fitting.Status[row["status"]])}
-    assert unusable and all(message in text for message in unusable)
+    for row in rows:
+        mine = refusals.get(int(row["item"])) if row["item"].isdigit() else None
+        others = [line for s, line in refusals.items() if line != mine]
+        assert (mine is None or mine in row["notes"]) and not any(
+            line in row["notes"] for line in others), row
+        assert all(line in row["notes"] for line in warnings), row
+        if row["status"] and not fitting.usable(fitting.Status[row["status"]]) and not mine:
+            assert fitting.Status[row["status"]].message in row["notes"], row
+        if mine:  # its own reason, not the status's generic message
+            assert fitting.Status[row["status"]].message not in row["notes"], row
 
 
 def test_with_notes_gives_each_file_its_own_notes():
@@ -244,3 +247,12 @@ def test_with_notes_gives_each_file_its_own_notes():
     assert notes[1] == ("b.abf: refused (no step found); warning: the chord G-V extrapolates; "
                         "LJP 3 mV; " + fitting.Status.SINGULAR.message)
     assert notes[2] == ""
+    # a line naming a sweep is that sweep's rows' note only, and replaces the status message
+    text = "/d/a.abf: tails\n  -85.0 mV (sweep 1): refused (tau 535 ms found is longer)"
+    analysis = Analysis("tail", "/d/a.abf", None, text, [], [])
+    rows = [make_row("/d/a.abf", 0, "tau1", "s", 0.1),
+            make_row("/d/a.abf", 1, "tau1", "s", float("nan"), status=5),
+            make_row("/d/a.abf", 2, "tau1", "s", float("nan"), status=8)]
+    notes = [row["notes"] for row in with_notes(rows, [analysis], [])]
+    assert notes == ["", "-85.0 mV (sweep 1): refused (tau 535 ms found is longer)",
+                     fitting.Status.STALLED.message]

@@ -103,3 +103,47 @@ def test_the_command_refuses_in_the_parameter_s_words(tmp_path, capsys, interval
     assert "record across the reversal" in out.out and "gating" not in out.out
     assert "CONVERGED" not in out.out.upper().replace("NO RECORDING", "")
     assert "E_rev narrow.csv: not available (E_rev not pinned down" in out.out
+
+
+def test_a_conductance_not_told_from_zero_leaves_no_reversal_fieller():
+    """Rule 5: E_rev = -b/a is refused exactly where Fieller's 95% interval for the ratio is the
+    whole line, |a| / SE(a) < t_{n-2}(0.975) (scipy's quantile, NumPy's line). The hostile
+    pass's case: E_rev -48.5 ± 19.8 mV from five points at -100..-80 mV, within rules 3-4."""
+    from scipy import stats
+
+    crit = stats.t.ppf(0.975, NARROW.size - 2)
+    seen = {"fieller": 0, "kept": 0}
+    for seed in range(40):
+        v, i = _line(0.2 * NS, -70 * MV, 1 * PA, seed=seed)
+        (a, _), cov = np.polyfit(v, i, 1, cov=True)
+        e, se = _numpy_reversal(v, i)
+        beyond = max(NARROW[0] - e, e - NARROW[-1], 0.0)
+        span_rule = se > 20 * MV or beyond > EXTRAPOLATION_SPANS * 20 * MV
+        fieller = abs(a) / np.sqrt(cov[0, 0]) < crit
+        res = fitting.fit(fitting.Ohmic(), v, i)
+        note = "" if res.notes is None else str(res.notes)
+        if span_rule:
+            assert res.status == fitting.Status.EXTRAPOLATED and "conductance" not in note
+        elif fieller:
+            seen["fieller"] += 1
+            assert res.status == fitting.Status.EXTRAPOLATED, (seed, a, cov[0, 0] ** 0.5)
+            assert note.startswith("E_rev not pinned down: the conductance is not "
+                                   f"distinguishable from 0 at 95% (g = {a / NS:.3g} ± "), note
+            assert f"< t_3 {crit:.3g}): no interval bounds E_rev" in note
+        else:
+            seen["kept"] += 1
+            assert res.converged and res.notes is None, (seed, note)
+            assert float(res.params["e_rev"]) == pytest.approx(e, rel=1e-9)
+    assert min(seen.values()) >= 5, seen  # both sides of the rule are exercised
+
+
+def test_fieller_with_sigma_given_uses_the_normal_quantile():
+    """With the noise SD given (chi^2, Wilks), the critical ratio is z = 1.96, not t_3 = 3.18:
+    a conductance 2.5 SE from 0 keeps its E_rev only then."""
+    v = NARROW
+    g = 2.5 * 1 * PA / np.sqrt(np.sum((v - v.mean()) ** 2))  # |g| / SE(g) = 2.5 exactly
+    i = g * (v + 90 * MV)  # noise-free: the SE comes from sigma alone
+    kept = fitting.fit(fitting.Ohmic(), v, i, sigma=np.full(v.size, 1 * PA))
+    assert kept.converged and float(kept.stderr["g"]) == pytest.approx(g / 2.5, rel=1e-6)
+    half = fitting.fit(fitting.Ohmic(), v, i, sigma=np.full(v.size, 1.5 * PA))  # ratio 1.67
+    assert half.status == fitting.Status.EXTRAPOLATED and "< z 1.96" in str(half.notes)

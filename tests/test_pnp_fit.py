@@ -127,6 +127,7 @@ def test_constant_field_limit_fits_the_ghk_permeabilities():
     (dict(n_grid=32.5), "n_grid must be an integer"),
     (dict(diffusion=[1e-9] * 3), "one value or one per ion"),
     (dict(diffusion=0.0), "finite and > 0"),
+    (dict(diffusion=2e-5), "was it given in cm.2/s"),  # 2e-5 cm^2/s typed as m^2/s
     (dict(length=0.0), "length"),
     (dict(area=float("nan")), "area"),
     (dict(permittivity=-80.0), "permittivity"),

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from test_cli import run
-from test_two_electrode import (D0, E, EPOCHS, G, HOLD, LEVELS, N, R, RATE, SWEEPS, command,
+from test_two_electrode import (D0, E, EPOCHS, G, HOLD, LEVELS, N, R, RATE, command,
                                 membrane, write_abf1)
 
 from fitting.engine.status import Status

@@ -10,7 +10,6 @@ real data.
 
 import dataclasses
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -170,3 +169,11 @@ def test_cell5_matches_the_authors_cmaes_optimum(shared_data):
     f = np.asarray(model.current(jnp.asarray(theirs), jnp.asarray(d["v"]), 1e-4, res.e_rev[0]))
     chi2_theirs = np.sum(((d["i"][0] - f) / res.sigma[0])[mask] ** 2)
     assert np.all(res.out["chi2"] <= chi2_theirs)
+    # the residuals are several sigma (the model misses the real cell by more than the noise):
+    # the summary says so, and stderr_scaled carries fit()'s RSS / (n - k) convention, which
+    # is the same as taking sigma = the residuals' RMS
+    rms = np.sqrt(np.sum(((d["i"][0] - f) / res.sigma[0])[mask] ** 2) / (mask.sum() - 9))
+    assert res.misfit[0] == pytest.approx(rms, rel=0.01) and res.misfit[0] > 1.5
+    np.testing.assert_allclose(res.stderr_scaled["p1"], res.stderr["p1"] * res.misfit,
+                               rtol=1e-12)
+    assert f"the residuals' RMS is {res.misfit[0]:.2g}" in res.summary()

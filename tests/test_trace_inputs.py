@@ -10,7 +10,8 @@ generator, known sigma); the window SD equals numpy's std of the finite samples.
 import numpy as np
 import pytest
 
-from fitting.engine.trace_inputs import MAX_NOISE, check_arrays, noise_sd, window_sigma
+from fitting.engine.trace_inputs import (MAX_NOISE, MIN_NOISE, check_arrays, noise_sd,
+                                         window_sigma)
 from fitting.engine.traces import fit_traces
 
 DT = 1e-4
@@ -132,11 +133,65 @@ def test_temperature_range_is_the_library_s():
 
 def test_a_given_sigma_in_another_unit_is_refused():
     t, v, i = _trace()
-    with pytest.raises(ValueError, match=r"sigma = 5 A: no whole-cell recording is that noisy.*"
-                                         r"sigma looks like pA or nA: pass amperes"):
+    with pytest.raises(ValueError, match=r"sigma = 5 A \(5e\+12 pA\): no whole-cell recording is "
+                                         r"that noisy.*sigma looks like pA or nA: pass amperes"):
         fit_traces(t, v, i, temperature=295.0, sigma=5.0)
+    # 5 nA is amperes already: the advice is max_noise (or a sigma 1000x too large), not units
+    with pytest.raises(ValueError, match=r"sigma = 5e-09 A \(5e\+03 pA\).*max_noise = 1e-09 A\); "
+                                         r"if it is \(a two-electrode clamp\), raise max_noise"):
+        fit_traces(t, v, i, temperature=295.0, sigma=5e-9)
     with pytest.raises(ValueError, match=r"sigma = 5e-15 A of cell 0 is below 1% of its "
                                          r"current's noise SD \(5[\d.]*e-12 A\)"):
         fit_traces(t, v, i, temperature=295.0, sigma=5e-15)
     with pytest.raises(ValueError, match=r"sigma must be > 0"):
         fit_traces(t, v, i, temperature=295.0, sigma=0.0)
+
+
+def test_current_1000x_too_small_is_refused_unless_sigma_is_given():
+    """nA read as pA: 5 pA noise becomes 5 fA, below the headstage's own 0.1 pA; the real 9
+    cells' window SDs (4.6-23 pA) are 46x above the bound."""
+    t, v, i = _trace()
+    with pytest.raises(ValueError, match=r"noise SD of cell 0's first 0.2 s \(sigma_window\) is "
+                                         r"5[\d.]*e-15 A.*looks about 1000x too small.*pass "
+                                         r"amperes; for a noise-free simulation pass sigma="):
+        fit_traces(t, v, i * 1e-3, temperature=295.0)
+    valid = np.ones((1, t.size), bool)
+    assert window_sigma(t, i[None], valid, 0.2)[0] > 40 * MIN_NOISE
+    assert window_sigma(t, i[None] * 1e-3, valid, 0.2, min_noise=0)[0] < MIN_NOISE / 10
+
+
+def test_t_in_sample_indices_or_converted_twice_names_the_slip():
+    """t = 0, 1, 2, ... is not 'ms': following that advice gave 1 ms samples of a 0.1 ms
+    recording, every rate 10x off."""
+    t, v, i = _trace()
+    with pytest.raises(ValueError, match=r"t has a sample interval of 1 s.*t looks like sample "
+                                         r"indices \(0, 1, 2, ...\), or ms at 1 kHz"):
+        fit_traces(np.arange(t.size, dtype=float), v, i, temperature=295.0)
+    with pytest.raises(ValueError, match=r"sample interval of 1e-07 s.*faster than 1 MHz"):
+        fit_traces(t * 1e-3, v, i, temperature=295.0)
+
+
+def test_explicit_starts_in_paper_units_are_refused_naming_the_rate():
+    """Beattie et al.'s p1..p8 as printed (per ms, per mV) passed as SI: the first rate law
+    reaches 2.3e-4 x exp(0.07 x 0.04) 1/s, below the plausible 1.67e-2 1/s; in SI they pass."""
+    from fitting.engine.traces import sample_starts
+    from fitting.models.trace import beattie2018
+
+    t, v, i = _trace()
+    paper = np.array([2.26e-4, 0.0699, 3.45e-5, 0.05462, 0.0873, 8.91e-3, 5.15e-3, 0.03158,
+                      0.1524])
+    top = 2.26e-4 * np.exp(0.0699 * 0.04)  # k1 = p1 exp(p2 V) is fastest at +40 mV
+    with pytest.raises(ValueError, match=r"start 0 of cell 0: rate p1 = 0.000226 1/s with p2 = "
+                                         rf"0.0699 1/V reaches at most {top:.3g} 1/s over -120..40 "
+                                         r"mV, outside the plausible 0.0167..1e\+06 1/s: starts "
+                                         r"are SI \(rates in 1/s = 1e3 x per ms"):
+        fit_traces(t, v, i, temperature=295.0, starts=paper[None])
+    si = paper * np.array([1e3] * 8 + [1e-6])
+    model = beattie2018()
+    fastest = np.exp(model.fastest_log_rates(si, -0.12, 0.04))
+    # the authors' value by hand: k2 = p3 exp(-p4 V) is fastest at -120 mV
+    assert fastest[1] == pytest.approx(3.45e-2 * np.exp(54.62 * 0.12), rel=1e-12)
+    from fitting.engine.trace_inputs import check_start_rates
+    check_start_rates(model, si[None, None], v[None])  # in SI: no error
+    drawn = sample_starts(model, 4, -0.12, 0.04)
+    check_start_rates(model, drawn[None], v[None])  # the prior's own draws pass

@@ -57,6 +57,14 @@ def test_pnp_steady_refuses_millivolts():
     assert bool(jnp.all(good.converged)) and np.isfinite(float(good.total[0]))
 
 
+def test_pnp_steady_refuses_a_diffusion_coefficient_in_cm2_per_s():
+    """Na+ and Cl- at 1.33e-5 and 2.03e-5 cm^2/s, passed as m^2/s, gave a current 1e4 times too
+    large; 1e-7 m^2/s is ten times H+'s 9.3e-9 in water."""
+    with pytest.raises(ValueError, match=r"diffusion must be in m\^2/s, <= 1e-07 .*cm\^2/s.*"
+                                         r"got 1.33e-05 at index \(0,\)"):
+        ij.pnp_steady(jnp.array([-0.05]), Z2, D2 * 1e4, CIN2, COUT2, **PORE)
+
+
 def test_the_thresholds_are_the_stated_physical_ones():
     from ionjax._src.validation import MAX_VOLTAGE, TEMPERATURE_RANGE
 
@@ -171,6 +179,10 @@ def ohmic_fit():
                                  r"units \(A; 100 pA"),
     (lambda v, i: (v[:5], i), r"v and i shapes do not match: v \(5,\), i \(8,\)"),
     (lambda v, i: (v, np.stack([i, i])), r"batch shape \(\)"),
+    # a part of the fitted data (the hostile pass: accepted, and its zero crossing checked)
+    (lambda v, i: (v[:5], i[:5]), r"recording 0 has 5 finite points, but its fit used 8: pass "
+                                  r"the data given to fitting.fit, not a part of it"),
+    (lambda v, i: (v, np.where(np.arange(8) < 2, np.nan, i)), r"has 6 finite points"),
 ])
 def test_summary_refuses_data_in_other_units_or_shapes(ohmic_fit, change, match):
     res, v, i = ohmic_fit

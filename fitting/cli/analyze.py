@@ -5,15 +5,16 @@ The command parses, calls the protocol's API (``fitting.protocols.<name>``: ``ex
 (``fitting.outputs.table``: one row per file x sweep (or route) x quantity, with columns
 ``file``, ``item``, ``quantity``, ``unit`` (SI), ``value``, ``stderr``, ``lower``/``upper``
 (95% profile-likelihood interval where one is computed), ``status`` (a ``fitting.Status``
-name) and ``notes`` (its file's, as in ``ionjax fit``'s table: ``with_notes``); CSV, JSON,
-Parquet or NWB by the extension of ``--out``), the figure (one panel per file, drawn by the
-protocol) and the protocol's own files (the ramp's ``--iv-out``).
+name) and ``notes`` (what concerns the row: its sweep's refusal, its file's warnings;
+``with_notes``); CSV, JSON, Parquet or NWB by the extension of ``--out``), the figure (one
+panel per file, drawn by the protocol) and the protocol's own files (the ramp's ``--iv-out``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from fitting.cli import interrupt
@@ -127,37 +128,50 @@ def refused_row(path, reason: str) -> dict:
 
 
 _SAID = ("refused (", "not available (", "warning: ")  # report lines that are notes
+_SWEEP = re.compile(r"\bsweep (\d+)\b")
 
 
 def with_notes(rows: list, analyses: list, reading: list) -> list:
-    """Each row with ``notes``: those of its file, as in ``ionjax fit``'s table (one string,
-    "; "-separated, "" for none): the notes of the file's reading (``reading``: (file, note)
-    pairs; "" for the whole reading), the report's refusals and warnings about it (its lines
-    holding "refused (", "not available (" or "warning: "), and the message of each status
-    that gives no value (e.g. ``STALLED``)."""
+    """Each row with ``notes``: what concerns that row, one string, "; "-separated ("" for
+    none), each note said once:
+
+    * the report's refusals and warnings (its lines holding "refused (", "not available (" or
+      "warning: "): a line naming "sweep N" goes to the rows of item N of the file(s) it names,
+      a line naming no sweep to every row of its file(s) (a line naming no file: every file's);
+    * the notes of the file's reading (``reading``: (file, note) pairs; "" for the whole
+      reading), on every row of the file;
+    * a row without a value (e.g. ``STALLED``) that no line of its sweep explains: its status's
+      message.
+    """
     from fitting.engine.status import Status, usable
 
-    said = {}
+    whole, per_sweep, known = {}, {}, []
     for analysis in analyses:
         sources = analysis.source if isinstance(analysis.source, (list, tuple)) else [
             analysis.source]
         lines = [line.strip() for line in analysis.text.splitlines()
                  if any(key in line for key in _SAID)]
         names = [str(source) for source in sources]
+        known += names
         for line in lines:  # a line naming files is theirs; one naming none, every file's
             named = [n for n in names if n in line or os.path.basename(n) in line]
+            sweeps = _SWEEP.findall(line)
             for name in named or names:
-                said.setdefault(name, []).append(line)
-        for name in names:
-            said.setdefault(name, [])
+                for sweep in sweeps:
+                    per_sweep.setdefault((name, sweep), []).append(line)
+                if not sweeps:
+                    whole.setdefault(name, []).append(line)
     for source, note in reading:
-        for key in (said if source == "" else [str(source)]):
-            said.setdefault(key, []).append(note)
+        for key in (dict.fromkeys(known) if source == "" else [str(source)]):
+            whole.setdefault(key, []).append(note)
+    out = []
     for row in rows:
-        if row["status"] and not usable(Status[row["status"]]):
-            said.setdefault(row["file"], []).append(Status[row["status"]].message)
-    text = {key: "; ".join(dict.fromkeys(lines)) for key, lines in said.items()}
-    return [{**row, "notes": text.get(row["file"], "")} for row in rows]
+        own = per_sweep.get((row["file"], str(row["item"])), [])
+        lines = whole.get(row["file"], []) + own
+        if row["status"] and not usable(Status[row["status"]]) and not own:
+            lines = lines + [Status[row["status"]].message]
+        out.append({**row, "notes": "; ".join(dict.fromkeys(lines))})
+    return out
 
 
 COMMAND = {"analyze": cmd_analyze}

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fitting.engine.inference import reversal_potential
-from fitting.engine.profile import t_quantile
+from fitting.engine.tdist import t_quantile
 from fitting.engine.status import Status, usable
 from fitting.engine.summary import display_unit, ordered_names
 from fitting.outputs.atomic import atomic_path

@@ -17,6 +17,7 @@
     inference.py     reversal potentials (fitted, with delta-method errors; measured)
     comparison.py    ``compare``: models ranked by AIC / AICc / BIC
     profile.py       profile-likelihood confidence intervals
+    tdist.py         Student's t quantile in NumPy (host side: no program compiled)
     quality.py       fits that look converged but are not: the interval rule (profile vs Wald
                      intervals, ``refuse_unidentified``)
     extrapolation.py the interval rule's part that needs no profile, for every fit: a voltage

@@ -8,12 +8,19 @@ measurement where
 4. it is a reversal potential (``e_rev``) beyond [v_lo, v_hi] by more than
    ``EXTRAPOLATION_SPANS`` = 2 spans: a straight line (or a gate) carried twice as far as the
    data reach is a guess about the I-V's shape, not a measurement (e.g. five points at
-   -100..-80 mV give E_rev 26.5 ± 124.9 mV).
+   -100..-80 mV give E_rev 26.5 ± 124.9 mV), or
+5. it is a reversal potential (``e_rev``) whose model's conductances (the parameters in S) are
+   none distinguishable from 0: |g| / SE(g) below the two-sided t_{n-k} quantile at 95% (the
+   normal quantile where sigma was given). E_rev = -I(0) / g is then a ratio whose
+   denominator the data do not tell from 0: Fieller's 95% interval for it is the whole line
+   (exactly so for the ohmic line I = g V + I(0); e.g. five points at -100..-80 mV printed
+   E_rev -48.5 ± 19.8 mV, within rules 3-4, from g with |g| / SE = 2.12 < t_3 = 3.18).
 
 ``fitting.fit`` returns ``refuse_extrapolated(result)``: such a fit gets NaN numbers,
 ``Status.EXTRAPOLATED`` (an E_rev) or ``Status.UNIDENTIFIABLE`` (a V_1/2), and its reason, in
 the parameter's own words, in ``FitResult.notes`` ("E_rev is extrapolated 120 mV beyond the
-recorded -100..-80 mV ...; record across the reversal"). A leaf: NumPy and ``status`` only.
+recorded -100..-80 mV ...; record across the reversal"). A leaf: NumPy, ``status`` and
+``tdist`` only.
 """
 
 import dataclasses
@@ -21,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EXTRAPOLATION_SPANS", "extrapolation_verdicts", "parameter_label", "refuse",
-           "refuse_extrapolated", "span_verdict"]
+__all__ = ["EXTRAPOLATION_SPANS", "FIELLER_LEVEL", "extrapolation_verdicts", "fieller_verdicts",
+           "parameter_label", "refuse", "refuse_extrapolated", "span_verdict"]
 
 EXTRAPOLATION_SPANS = 2.0  # an E_rev farther than this many recorded spans beyond them: refused
+FIELLER_LEVEL = 0.95  # rule 5: the level at which a conductance must be told from 0
 
 
 def parameter_label(name: str) -> str:
@@ -103,9 +111,9 @@ def refuse(res: Any, bad: Any, code: Any, reasons: Any) -> tuple:
 
 
 def extrapolation_verdicts(res: Any) -> np.ndarray:
-    """Rules 3-4 (no profile needed) for each usable recording: one line naming the voltage
+    """Rules 3-5 (no profile needed) for each usable recording: one line naming the voltage
     parameter, its value's distance from or its standard error against the recorded voltages
-    ``res.v_range``, or "".
+    ``res.v_range``, or the conductance not told from 0, or "".
 
     Args:
       res: a ``FitResult``.
@@ -114,6 +122,50 @@ def extrapolation_verdicts(res: Any) -> np.ndarray:
       object array of the batch shape.
     """
     return _extrapolation(res)[0]
+
+
+def fieller_verdicts(res: Any) -> np.ndarray:
+    """Rule 5 for each usable recording of a model with an ``e_rev``: "" or the line saying
+    that no conductance (parameter in S) is distinguishable from 0, so no interval bounds
+    E_rev.
+
+    Args:
+      res: a ``FitResult``.
+
+    Returns:
+      object array of the batch shape.
+    """
+    from fitting.engine.status import usable
+    from fitting.engine.tdist import normal_quantile, t_quantile
+
+    shape, model = res.batch_shape, res.model
+    n = int(np.prod(shape, dtype=int))
+    out = np.full(n, "", object)
+    names = [k for k in model.param_names if np.ndim(res.params[k]) == len(shape)]
+    scales = [k for k in names if model.spec_of(k).si_unit == "S"]
+    if "e_rev" not in names or not scales:
+        return out.reshape(shape)
+    dof = np.asarray(res.n_points).ravel() - model.n_params
+    crit = (np.full(n, normal_quantile(FIELLER_LEVEL)) if res.weighted
+            else t_quantile(FIELLER_LEVEL, np.where(dof >= 1, dof, 0)))
+    value = {k: np.asarray(res.params[k], float).ravel() for k in scales}
+    se = {k: np.asarray(res.stderr[k], float).ravel() for k in scales}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = {k: np.abs(value[k]) / se[k] for k in scales}
+    told = np.zeros(n, bool)  # some conductance distinguishable from 0 (or no SE to judge)
+    for k in scales:
+        told |= ~(ratio[k] < crit)
+    ok = np.asarray(usable(np.asarray(res.status))).ravel()
+    quantile = "z" if res.weighted else "t_{dof}"
+    shown = {k: (model.spec_of(k).factor, model.spec_of(k).unit) for k in scales}
+    for j in np.flatnonzero(ok & ~told):
+        which = "; ".join(
+            f"{k} = {value[k][j] / f:.3g} ± {se[k][j] / f:.3g} {u}, |{k}|/SE {ratio[k][j]:.3g} "
+            f"< {quantile.format(dof=dof[j])} {crit[j]:.3g}" for k, (f, u) in shown.items())
+        out[j] = (f"E_rev not pinned down: the conductance is not distinguishable from 0 at "
+                  f"{FIELLER_LEVEL:.0%} ({which}): no interval bounds E_rev (Fieller's is the "
+                  "whole line); record across the reversal, or more points")
+    return out.reshape(shape)
 
 
 def _extrapolation(res):
@@ -137,6 +189,9 @@ def _extrapolation(res):
         # the test is vectorised; only the refused recordings' reasons are written out
         for k in np.flatnonzero(ok & (out == "") & (flags[0] | flags[1])):
             out[k], codes[k] = span_verdict(name, value[k], se[k], ranges[k]), int(code)
+    fieller = fieller_verdicts(res).ravel()
+    later = (out == "") & (fieller != "")
+    out[later], codes[later] = fieller[later], int(Status.EXTRAPOLATED)
     return out.reshape(shape), codes.reshape(shape)
 
 

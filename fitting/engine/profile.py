@@ -146,6 +146,9 @@ def _profile_one(config, j, level, v, i, sigma, mask, x_hat, scale, cov_scaled, 
     full = residual_fn(model, problem)
     chi2_min = jnp.sum(full(theta_hat) ** 2)
     dof = problem["n_valid"] - model.n_params
+    # an exact fit (as many points as parameters) without sigma has no noise estimate: its
+    # interval is undefined (NaN), not the zero-width interval at the value
+    ok = ok & (config.has_sigma | (dof >= 1))
     if config.has_sigma:
         delta = _quantile_chi2_1(level).astype(dtype)
     else:

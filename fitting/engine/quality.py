@@ -23,7 +23,6 @@ Lack of fit: ``fitting.engine.lack_of_fit`` (a leaf: the compiled fit uses it).
 
 from typing import Any
 
-import jax
 import numpy as np
 
 from fitting.engine.extrapolation import parameter_label, refuse, span_verdict
@@ -76,8 +75,8 @@ def interval_verdicts(res: Any, intervals: dict | None = None) -> np.ndarray:
     Returns:
       object array of the batch shape: "" or one line naming the parameter and the evidence.
     """
-    from fitting.engine.profile import t_quantile
     from fitting.engine.status import usable
+    from fitting.engine.tdist import normal_quantile, t_quantile
 
     intervals = intervals or {}
     shape = res.batch_shape
@@ -98,10 +97,9 @@ def interval_verdicts(res: Any, intervals: dict | None = None) -> np.ndarray:
                                                  iv.upper_bounded)])
         level = levels.get(name, 0.95)
         if res.weighted:  # Wilks: the normal quantile
-            t = np.full(n, float(np.sqrt(2) * jax.scipy.special.erfinv(level)))
+            t = np.full(n, normal_quantile(level))
         else:
-            known = {d: float(t_quantile(level, int(d))) for d in np.unique(np.maximum(dof, 1))}
-            t = np.array([known[d] for d in np.maximum(dof, 1)], float)
+            t = t_quantile(level, np.maximum(dof, 1))
         for k in np.flatnonzero(ok & (out == "")):
             out[k] = _one_verdict(name, unit, value[k], se[k], ends[0][k], ends[1][k],
                                   bool(ends[2][k]), bool(ends[3][k]), t[k], ranges[k])

@@ -42,8 +42,9 @@ class Status(enum.IntEnum):
                   "rounding, or a flat valley: fit in float64 (the ionjax command: "
                   "JAX_ENABLE_X64=1 in its environment) or from other starting values)")
     EXTRAPOLATED = 9, ("the reversal potential is extrapolated, not measured: it lies beyond the "
-                       "recorded voltages by more than twice their span, or its standard error "
-                       "exceeds their span (record across the reversal)")
+                       "recorded voltages by more than twice their span, its standard error "
+                       "exceeds their span, or the conductance is not distinguishable from 0 "
+                       "(no interval bounds it) (record across the reversal)")
 
 
 USABLE = (Status.CONVERGED, Status.MAX_STEPS)  # the one rule: these statuses give parameters

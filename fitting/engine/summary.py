@@ -145,6 +145,13 @@ def _checked_data(res, v, i):
         raise ValueError(f"summary(v=, i=): i has shape {i.shape}, recordings x points "
                          f"{i.shape[:-1]} x {i.shape[-1]}, but the fit holds recordings of batch "
                          f"shape {res.batch_shape}: pass the data given to fitting.fit")
+    finite = np.sum(np.isfinite(v) & np.isfinite(i), axis=-1)  # v broadcasts against i
+    short = np.flatnonzero(np.ravel(finite < np.asarray(res.n_points)))
+    if short.size:
+        k = int(short[0])
+        raise ValueError(f"summary(v=, i=): recording {k} has {int(np.ravel(finite)[k])} finite "
+                         f"points, but its fit used {int(np.ravel(res.n_points)[k])}: pass the "
+                         "data given to fitting.fit, not a part of it")
     return v, i
 
 

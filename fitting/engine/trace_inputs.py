@@ -5,7 +5,9 @@ argument, its unit and the likely slip. The unit checks are the magnitudes no vo
 trace in SI can have:
 
 * ``t`` [s]: a sample interval above ``MAX_SAMPLE`` = 10 ms (slower than 100 Hz cannot resolve
-  gating; 0.1 "s" is the 0.1 ms of a 10 kHz recording given in ms).
+  gating; 0.1 "s" is the 0.1 ms of a 10 kHz recording given in ms; 0, 1, 2, ... are sample
+  indices, whose interval only the recording knows) or below ``MIN_SAMPLE`` = 1 us (faster
+  than any patch-clamp digitizer: t in ks, or converted to seconds twice).
 * ``v`` [V]: |v| above ``MAX_VOLTAGE`` = 2 V (the bound of ``fitting.fit``; -80 is mV).
 * ``i`` [A]: |i| above ``MAX_CURRENT`` = 1 mA (the bound of ``fitting.fit``), and the noise: a
   current's noise SD estimated from its first differences,
@@ -19,7 +21,10 @@ trace in SI can have:
   Molecular Devices 2012, ch. 12; the 9 cells of Beattie et al. 2018: 4.5-27 pA). A current
   1000x too large (pA data scaled as nA) has nA noise however small the cell's current, while
   its largest |I| may look like a big cell's. A two-electrode clamp is noisier: raise
-  ``max_noise``.
+  ``max_noise``. Where sigma is estimated from the data (``window_sigma``), it must be at least
+  ``min_noise`` (0.1 pA, ``MIN_NOISE``: below the quietest whole-cell recording, whose headstage
+  alone gives ~0.1-0.3 pA rms at 1-10 kHz); a current 1000x too small (nA data scaled as pA)
+  has fA noise. A noise-free simulation passes its ``sigma``, or ``min_noise=0``.
 * ``temperature`` [K]: ``ionjax.validate_inputs`` (200..400 K, degC given as K named), and
   ``e_rev`` [V]: finite, |e_rev| <= 10 V (the same function).
 """
@@ -31,11 +36,14 @@ import numpy as np
 import ionjax
 from fitting.engine.inputs import MAX_CURRENT, MAX_VOLTAGE
 
-__all__ = ["MAX_CURRENT", "MAX_NOISE", "MAX_SAMPLE", "MAX_VOLTAGE", "MIN_SIGMA_RATIO",
-           "check_arrays", "check_sigma", "check_starts", "noise_sd", "reversal", "window_sigma"]
+__all__ = ["MAX_CURRENT", "MAX_NOISE", "MAX_SAMPLE", "MAX_VOLTAGE", "MIN_NOISE", "MIN_SAMPLE",
+           "MIN_SIGMA_RATIO", "check_arrays", "check_sigma", "check_start_rates", "check_starts",
+           "noise_sd", "reversal", "window_sigma"]
 
 MAX_SAMPLE = 1e-2  # [s] the longest sample interval of a gating trace (100 Hz)
+MIN_SAMPLE = 1e-6  # [s] the shortest: no patch-clamp digitizer samples faster than 1 MHz
 MAX_NOISE = 1e-9  # [A] the noise SD of a whole-cell recording stays far below 1 nA
+MIN_NOISE = 1e-13  # [A] and above 0.1 pA (the headstage's own noise)
 MIN_WINDOW = 10  # finite samples the noise window needs for its SD
 MIN_SIGMA_RATIO = 0.01  # a given sigma below 1% of the current's noise SD is a unit slip
 
@@ -88,10 +96,17 @@ def check_arrays(t: Any, v: Any, i: Any, mask: Any, *, max_noise: float
     dt = float(np.mean(steps))
     if not (np.all(np.isfinite(t)) and dt > 0 and np.allclose(steps, dt, rtol=1e-6, atol=0)):
         raise ValueError("t must be finite, increasing and uniformly spaced (one sample interval)")
-    if dt > MAX_SAMPLE:
-        raise ValueError(f"t has a sample interval of {dt:g} s: t is in seconds, and a gating "
-                         f"trace is sampled faster than 100 Hz; t looks like ms: pass seconds "
-                         f"(t * 1e-3, ionjax.units.ms)")
+    if dt > MAX_SAMPLE or dt < MIN_SAMPLE:
+        if dt == 1.0 and np.all(t == np.round(t)):
+            slip = ("t looks like sample indices (0, 1, 2, ...), or ms at 1 kHz: pass seconds, "
+                    "t = index * the sample interval [s] of the recording")
+        elif dt > MAX_SAMPLE:
+            slip = ("a gating trace is sampled faster than 100 Hz; t looks like ms: pass "
+                    "seconds (t * 1e-3, ionjax.units.ms)")
+        else:
+            slip = ("no patch-clamp digitizer samples faster than 1 MHz; t looks converted "
+                    "to seconds twice, or in ks: pass seconds")
+        raise ValueError(f"t has a sample interval of {dt:g} s: t is in seconds, and {slip}")
     v = _rows("v", v, n_cells, n, shape_i)
     valid = np.isfinite(v) & np.isfinite(i)
     if mask is not None:
@@ -105,20 +120,26 @@ def check_arrays(t: Any, v: Any, i: Any, mask: Any, *, max_noise: float
                              f"in {unit}) and no voltage clamp reaches {limit:g} {unit}: {name} "
                              f"looks like {slip}")
     noise = noise_sd(i, valid)
-    loud = np.flatnonzero(noise > max_noise)
-    if loud.size:
-        k = int(loud[0])
-        raise ValueError(f"the noise SD of i in cell {k} is {noise[k]:.3g} A: no whole-cell "
-                         f"recording is that noisy (1-30 pA rms; max_noise = {max_noise:g} A), so "
-                         f"i looks about {10.0 ** np.round(np.log10(noise[k] / 1e-11)):g}x too "
-                         f"large (a unit slip): pass amperes, or raise max_noise for a "
-                         f"two-electrode clamp")
+    _refuse_noise(noise, noise > max_noise, lambda k, x: (
+        f"the noise SD of i in cell {k} is {noise[k]:.3g} A: no whole-cell recording is that "
+        f"noisy (1-30 pA rms; max_noise = {max_noise:g} A), so i looks about {x:g}x too large "
+        f"(a unit slip): pass amperes, or raise max_noise for a two-electrode clamp"))
     return t, v, i, valid, dt
 
 
-def window_sigma(t: np.ndarray, i: np.ndarray, valid: np.ndarray, window: float) -> np.ndarray:
+def _refuse_noise(noise: np.ndarray, bad: np.ndarray, message: Any) -> None:
+    """ValueError ``message(k, factor)`` for the first cell k where ``bad``: its noise SD [A]
+    is ``factor`` (a power of ten) away from a typical whole-cell 10 pA."""
+    if np.any(bad):
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(message(k, 10.0 ** abs(np.round(np.log10(noise[k] / 1e-11)))))
+
+
+def window_sigma(t: np.ndarray, i: np.ndarray, valid: np.ndarray, window: float, *,
+                 min_noise: float = MIN_NOISE) -> np.ndarray:
     """Noise SD [A] (C,) of each cell's first ``window`` seconds, ddof 1, over the used samples
-    (NaN/inf left out, as from the fit); refused where fewer than 10 remain or all are equal."""
+    (NaN/inf left out, as from the fit); refused where fewer than 10 remain, all are equal, or
+    the SD is below ``min_noise`` [A] (a current 1000x too small)."""
     head = (t - t[0]) < window
     sigma = np.empty(i.shape[0])
     for k in range(i.shape[0]):
@@ -135,6 +156,11 @@ def window_sigma(t: np.ndarray, i: np.ndarray, valid: np.ndarray, window: float)
             raise ValueError(f"the current of cell {k} is constant over the first {window:g} s "
                              f"(sigma_window): no noise to estimate sigma from (a noiseless "
                              f"simulation?); pass sigma= [A]")
+    _refuse_noise(sigma, sigma < min_noise, lambda k, x: (
+        f"the noise SD of cell {k}'s first {window:g} s (sigma_window) is {sigma[k]:.3g} A: no "
+        f"whole-cell recording is that quiet (the headstage alone gives >= 0.1 pA; min_noise = "
+        f"{min_noise:g} A), so i looks about {x:g}x too small (a unit slip): pass amperes; for "
+        f"a noise-free simulation pass sigma= [A] or min_noise=0"))
     return sigma
 
 
@@ -151,9 +177,12 @@ def check_sigma(sigma: Any, i: np.ndarray, valid: np.ndarray, max_noise: float) 
     if not np.all(np.isfinite(a) & (a > 0)):
         raise ValueError(f"sigma must be > 0 (the noise SD in A); got {a}")
     if np.any(a > max_noise):
-        raise ValueError(f"sigma = {a.max():g} A: no whole-cell recording is that noisy "
-                         f"(max_noise = {max_noise:g} A); sigma is in A: sigma looks like pA or "
-                         f"nA: pass amperes (ionjax.units.pA)")
+        big = float(a.max())
+        hint = ("sigma looks like pA or nA: pass amperes (ionjax.units.pA)" if big >= 1e-6 else
+                "if it is (a two-electrode clamp), raise max_noise; if sigma was meant in pA, "
+                "it is 1000x too large")
+        raise ValueError(f"sigma = {big:g} A ({big * 1e12:.3g} pA): no whole-cell recording is "
+                         f"that noisy (max_noise = {max_noise:g} A); {hint}")
     noise = noise_sd(i, valid)
     low = np.flatnonzero(a < MIN_SIGMA_RATIO * noise)
     if low.size:
@@ -179,6 +208,29 @@ def reversal(model: Any, temperature: Any, e_rev: Any, n_cells: int) -> np.ndarr
         a = np.asarray(ionjax.nernst_potential(model.c_in, model.c_out, model.z, temperature=a),
                        float)
     return np.array(np.broadcast_to(a, (n_cells,)))
+
+
+def check_start_rates(model: Any, starts: np.ndarray, v: np.ndarray) -> None:
+    """Explicit starts (C, S, k) [SI]: each rate law's fastest value over each cell's voltages
+    must lie within ``RATE_BOUNDS`` (the prior's bounds), else one line naming the start, the
+    rate and the likely slip (rates per ms and sensitivities per mV, as papers print them)."""
+    from fitting.models.trace import RATE_BOUNDS
+
+    lo, hi = RATE_BOUNDS
+    for c in range(starts.shape[0]):
+        v_min, v_max = float(np.nanmin(v[c])), float(np.nanmax(v[c]))
+        fastest = np.exp(model.fastest_log_rates(starts[c], v_min, v_max))
+        bad = np.argwhere(~((fastest >= lo) & (fastest <= hi)))
+        if bad.size:
+            s, j = (int(x) for x in bad[0])
+            rate = model.rates[j]
+            raise ValueError(
+                f"start {s} of cell {c}: rate {rate.rate} = {starts[c, s, 2 * j]:g} 1/s with "
+                f"{rate.sensitivity} = {starts[c, s, 2 * j + 1]:g} 1/V reaches at most "
+                f"{fastest[s, j]:.3g} 1/s over {v_min * 1e3:.4g}..{v_max * 1e3:.4g} mV, outside "
+                f"the plausible {lo:g}..{hi:g} 1/s: starts are SI (rates in 1/s = 1e3 x per "
+                f"ms, sensitivities in 1/V = 1e3 x per mV, g in S), in the order "
+                f"{model.param_names}")
 
 
 def check_starts(starts: Any, n_cells: int, names: tuple[str, ...]) -> int | np.ndarray:

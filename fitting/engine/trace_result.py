@@ -13,7 +13,9 @@ import numpy as np
 
 from fitting.engine.status import Status, usable
 
-__all__ = ["TraceFitResult"]
+__all__ = ["MISFIT_WARN", "TraceFitResult"]
+
+MISFIT_WARN = 1.5  # summary() warns where the residuals' RMS exceeds this many sigma
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,8 +62,28 @@ class TraceFitResult:
 
     @property
     def stderr(self) -> dict:
-        """name -> (C,) standard error [SI] (x se(ln x)); NaN where unusable."""
+        """name -> (C,) standard error [SI] (x se(ln x)) with sigma taken as the known noise SD
+        (the paper's likelihood); NaN where unusable. Where the residuals exceed the noise
+        (``misfit`` > 1), these understate the uncertainty by that factor: see
+        ``stderr_scaled``; ``summary`` says so."""
         se = np.where(self.usable[:, None], self.out["se"], np.nan)
+        return dict(zip(self.model.param_names, se.T))
+
+    @property
+    def misfit(self) -> np.ndarray:
+        """(C,) sqrt(chi^2 / (|M| - k)): the residuals' RMS in units of sigma (1 where the model
+        describes the data to within the noise)."""
+        dof = np.maximum(self.out["n_valid"] - self.model.n_params, 1)
+        return np.sqrt(self.out["chi2"] / dof)
+
+    @property
+    def stderr_scaled(self) -> dict:
+        """name -> (C,) standard error [SI] scaled by ``misfit`` where it exceeds 1: the
+        convention of ``fitting.fit`` (noise from the residuals, RSS / (n - k)), which widens
+        the errors where the model misses the data by more than the noise. ``stderr`` keeps
+        the paper's likelihood with sigma known, which holds only where the model is right."""
+        factor = np.fmax(self.misfit, 1.0)[:, None]
+        se = np.where(self.usable[:, None], self.out["se"] * factor, np.nan)
         return dict(zip(self.model.param_names, se.T))
 
     @property
@@ -114,4 +136,12 @@ class TraceFitResult:
             for n, (_, factor) in zip(names, units):
                 line += f"{params[n][c] / factor:>12.5g} +-{errors[n][c] / factor:<8.2g}"
             head.append(line + f"{self.loss[c]:>16.8g}  {Status(int(self.status[c])).name}")
+        wide = [(label, m) for label, m, ok in zip(labels, self.misfit, self.usable)
+                if ok and m > MISFIT_WARN]
+        if wide:
+            head.append("warning: the residuals' RMS is " + ", ".join(
+                f"{m:.2g}" for _, m in wide) + " x sigma in cell(s) " + ", ".join(
+                str(label) for label, _ in wide) + ": the model misses the data by more than "
+                "the noise, and the +- above (sigma known) understate the uncertainty by that "
+                "factor (stderr_scaled widens them)")
         return "\n".join(head)

@@ -83,15 +83,15 @@ def sample_starts(model: TraceModel, n: int, v_min: float, v_max: float, *,
     rng = np.random.default_rng(seed)
     m, found = len(model.rates), []
     lo, hi = np.log(RATE_BOUNDS[0]), np.log(RATE_BOUNDS[1])
-    sign = np.array([r.sign for r in model.rates], float)
     for _ in range(10000 * max(n, 1)):
         if len(found) == n:
             break
         a = np.exp(rng.uniform(np.log(PRIOR_RATE[0]), np.log(PRIOR_RATE[1]), m))
         b = rng.uniform(PRIOR_SENSITIVITY[0], PRIOR_SENSITIVITY[1], m)
-        logk = np.log(a) + np.maximum(sign * b * v_min, sign * b * v_max)
+        x = np.concatenate([np.stack([a, b], 1).ravel(), [1.0]])
+        logk = model.fastest_log_rates(x, v_min, v_max)
         if np.all((logk > lo) & (logk < hi)):
-            found.append(np.concatenate([np.stack([a, b], 1).ravel(), [1.0]]))
+            found.append(x)
     if len(found) < n:
         raise ValueError(f"no start within the rate bounds over [{v_min:g}, {v_max:g}] V: is the "
                          "protocol in volts?")
@@ -196,8 +196,8 @@ def fit_traces(t: Any, v: Any, i: Any, *, model: TraceModel | None = None,
                temperature: Any = None, e_rev: Any = None, mask: Any = None,
                sigma: Any = None, sigma_window: float = 0.2, starts: Any = 8, seed: int = 0,
                screen_steps: int = SCREEN_STEPS, screen_every: int = SCREEN_EVERY,
-               max_steps: int = 300, max_noise: float = trace_inputs.MAX_NOISE
-               ) -> TraceFitResult:
+               max_steps: int = 300, max_noise: float = trace_inputs.MAX_NOISE,
+               min_noise: float = trace_inputs.MIN_NOISE) -> TraceFitResult:
     """Fit a gating model to whole current traces of many cells in one batched call.
 
     Args:
@@ -219,6 +219,9 @@ def fit_traces(t: Any, v: Any, i: Any, *, model: TraceModel | None = None,
         ``screen_every``-th sample), then of the best (on all samples).
       max_noise: the largest plausible noise SD of ``i`` [A] (1 nA, whole-cell patch clamp;
         raise it for a two-electrode clamp): beyond it ``i`` is refused as a unit slip.
+      min_noise: the smallest plausible noise SD [A] of the ``sigma_window`` (0.1 pA, the
+        headstage's own noise; used where ``sigma`` is None): below it ``i`` is refused as a
+        unit slip (1000x too small). 0 for a noise-free simulation.
 
     Raises:
       ValueError: one line naming the argument, its unit and the likely slip
@@ -239,8 +242,10 @@ def fit_traces(t: Any, v: Any, i: Any, *, model: TraceModel | None = None,
         bad = int(np.argmin(valid.sum(axis=1)))
         raise ValueError(f"cell {bad} has {int(valid[bad].sum())} usable points (mask, NaN) for "
                          f"{model.n_params} parameters")
+    if not isinstance(starts, int):
+        trace_inputs.check_start_rates(model, starts, v)
     if sigma is None:
-        sigma = trace_inputs.window_sigma(t, i, valid, sigma_window)
+        sigma = trace_inputs.window_sigma(t, i, valid, sigma_window, min_noise=min_noise)
     sigma = trace_inputs.check_sigma(sigma, i, valid, max_noise)
     if isinstance(starts, int):
         starts = np.broadcast_to(sample_starts(model, starts, float(np.nanmin(v)),

@@ -122,6 +122,7 @@ class PNPChannel(ModelBase):
         if d.shape != (len(z),) or not np.all(np.isfinite(d) & (d > 0)):
             raise ValueError(f"diffusion must be one value or one per ion ({len(z)}), each "
                              f"finite and > 0 [m^2/s]; got {diffusion!r}")
+        ionjax.validate_inputs(diffusion=d)  # a start in cm^2/s (2e-5) is refused as such
         q = float(fixed_charge)
         if not np.isfinite(q):
             raise ValueError(f"fixed_charge must be finite [mol/m^3]; got {fixed_charge!r}")

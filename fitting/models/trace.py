@@ -32,6 +32,7 @@ from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ionjax._src.kinetics import (_relax, gate_steady_state, markov_generator,
                                   markov_steady_state, markov_trace)
@@ -123,6 +124,14 @@ class TraceModel:
         sign = jnp.asarray([r.sign for r in self.rates], x.dtype)
         shape = (-1,) + (1,) * jnp.ndim(v)
         return a.reshape(shape) * jnp.exp((sign * b).reshape(shape) * v)
+
+    def fastest_log_rates(self, x: Any, v_min: float, v_max: float) -> np.ndarray:
+        """Host side: ln of each rate law's fastest value over [v_min, v_max] [V], which
+        ``RATE_BOUNDS`` bounds: x (..., k) [SI] -> (..., m) [ln(1/s)]."""
+        x = np.asarray(x, float)
+        a, b = x[..., 0:-1:2], x[..., 1:-1:2]
+        sign = np.array([r.sign for r in self.rates], float)
+        return np.log(a) + np.maximum(sign * b * v_min, sign * b * v_max)
 
     def gating_voltage(self, v: Any) -> Any:
         """The voltage that sets the rates of each sample interval (``delay``, ``midpoint``)."""

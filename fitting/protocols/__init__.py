@@ -12,7 +12,8 @@
     inactivation   h_inf from two pulses (``inactivation``)
     isochronal     the same analysis of tail currents after a varied step
     ramp           measured reversal and slope conductance of ramp I-Vs
-    kinetics       time constants of relaxations (``kinetics``)
+    kinetics       time constants of relaxations (``kinetics``); steady_band its
+                   no-relaxation test (the steady level and the noise band around it)
     tail           instantaneous I-V from tails, ohmic vs GHK: the protocol; its analysis
                    tail_fit (``tail_iv``), its reader kinetics_read
     steady_iv      the step I-V read with the corrections (``fit``, ``iv``, activation)

@@ -28,13 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fitting.outputs.table import fit_rows
-from fitting.protocols.base import (
-    Analysis,
-    OptionError,
-    Protocol,
-    RecordingOptions,
-    option,
-)
+from fitting.protocols.base import Analysis, OptionError, Protocol, RecordingOptions, option
 from fitting.protocols.gating import boltzmann, check_voltage, closing_line, fit_line
 from fitting.protocols.ions import ion_field, resolve_ions
 from ionjax.units import mV
@@ -297,21 +291,25 @@ def analyse(data, options: Options) -> Analysis:
 
 
 def draw(panel: dict, ax) -> None:
-    """Normalised chord conductance with errors and both fitted Boltzmann curves."""
+    """Normalised chord conductance with errors and both fitted Boltzmann curves; where no
+    G-V fit is usable, the chord conductances [nS] alone."""
     a, r = panel["result"], panel["index"]
     v = np.broadcast_to(panel["v"], a.conductance.shape)[r]
-    ok = np.isfinite(a.normalized[r])
     g_max = float(a.gv.params["g_max"][r])
-    ax.errorbar(v[ok] * 1e3, a.normalized[r][ok], a.conductance_stderr[r][ok] / g_max,
-                fmt="o", ms=3, label="G / G_max (chord)")
+    fitted = np.isfinite(g_max)
+    y, err = ((a.normalized[r], a.conductance_stderr[r] / g_max) if fitted else
+              (a.conductance[r] * 1e9, a.conductance_stderr[r] * 1e9))
+    ok = np.isfinite(y)
+    ax.errorbar(v[ok] * 1e3, y[ok], err[ok], fmt="o", ms=3, label="G / G_max (chord)" if
+                fitted else "G (chord); no usable Boltzmann fit (see the report)")
     grid = np.linspace(np.min(v), np.max(v), 200)
     for res, style, label in ((a.gv, "-", "Boltzmann, G-V"), (a.joint, "--", "joint I-V fit")):
         vh, k = float(res.params["v_half"][r]), float(res.params["slope"][r])
-        if np.isfinite(vh):
-            ax.plot(grid * 1e3, boltzmann(grid, vh, k), style,
-                    label=f"{label}: V_1/2 {vh * 1e3:.1f} mV")
+        if fitted and np.isfinite(vh):
+            ax.plot(grid * 1e3, boltzmann(grid, vh, k), style, label=f"{label}: V_1/2 "
+                    f"{vh * 1e3:.1f} mV")
     ax.set_xlabel("V [mV]")
-    ax.set_ylabel("G / G_max")
+    ax.set_ylabel("G / G_max" if fitted else "G [nS]")
     ax.legend(fontsize=7)
 
 

@@ -12,7 +12,7 @@ steady level; the parameters and their errors map back exactly).
 What the fit refuses (NaN values, a status and a note naming the time constant found):
 
 * NO_SIGNAL: no relaxation, the current (a running mean over 1/50 of the window) stays within
-  3 SD of its steady level everywhere (mean and SD of the last tenth of the window);
+  4 SD of such a mean around its steady level, the last tenth's (``steady_band``);
 * OUT_OF_RANGE: a time constant shorter than 3 samples (the filter or a transient's tail, not
   a relaxation the sampling resolves);
 * UNIDENTIFIABLE: a time constant longer than the window from the origin to the last sample (it
@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike
 from fitting.engine.status import Status, usable
 from fitting.outputs.table import make_row
 from fitting.protocols.base import Analysis, Protocol, estimate_text, option
+from fitting.protocols.steady_band import BAND_SDS, largest_excursion, steady_band
 
 __all__ = ["Kinetics", "Options", "PROTOCOL", "analyse", "draw", "extract", "kinetics",
            "passive", "status_text"]
@@ -47,12 +48,14 @@ class Kinetics:
     ``c`` [A] and ``a1``, ``tau1`` (and ``a2``, ``tau2``) [A, s], ordered tau1 <= tau2, the
     amplitudes at the origin; ``at_origin`` [A], the fitted current at the origin;
     ``status`` (``fitting.Status``, see the module; NaN values where not usable); ``notes``
-    (S,) why a sweep was refused, with the time constant found ("" where usable)."""
+    (S,) why a sweep was refused, with the time constant found ("" where usable); ``band``
+    (S,) [A] the no-relaxation band (``steady_band``): a smaller relaxation is not seen."""
 
     values: dict
     stderr: dict
     status: np.ndarray
     notes: tuple = ()
+    band: np.ndarray | None = None
 
 
 def _ms(x: float) -> str:
@@ -105,14 +108,10 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1, sign: int = 0,
     origin = t[0] if origin is None else float(origin)
     if not origin <= t[0]:
         raise ValueError(f"origin ({origin} s) must not lie after the first sample ({t[0]} s)")
-    tail = i[:, -max(t.size // 10, 2):]
-    late, band = tail.mean(axis=1), 3 * np.std(tail, axis=1)
-    # a sweep whose current, averaged over 1/50 of the window, stays within 3 SD of its steady
-    # level everywhere has nothing to fit (the largest excursion, not the first sample: a
-    # relaxation may start near the steady level, and mains hum does not leave the band)
+    # nothing to fit where a running mean over 1/50 of the window stays within the band
     width = max(t.size // 50, 1)
-    sums = np.cumsum(np.pad(i - late[:, None], ((0, 0), (1, 0))), axis=1)
-    excursion = np.max(np.abs(sums[:, width:] - sums[:, :-width]), axis=1) / width
+    late, band = steady_band(i, width)
+    excursion = largest_excursion(i, late, width)
     flat = excursion <= band
     size = np.max(np.abs(i - late[:, None]), axis=1)
     size = np.where(flat | ~(size > 0), 1.0, size)
@@ -140,9 +139,10 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1, sign: int = 0,
     notes = []
     for k in range(len(status)):
         if flat[k]:
-            notes.append(f"no relaxation: the current stays within 3 SD ({_amps(band[k])}) "
-                         f"of its steady level {_amps(late[k])} over the window (largest "
-                         f"excursion {_amps(excursion[k])}, averaged over {width} samples)")
+            notes.append(f"no relaxation: the current, averaged over {width} samples, stays "
+                         f"within {BAND_SDS:g} SD ({_amps(band[k])}) of its steady level "
+                         f"{_amps(late[k])} over the window (largest excursion "
+                         f"{_amps(excursion[k])})")
         elif usable(status[k]) and not shortest[k] >= fastest:
             status[k] = Status.OUT_OF_RANGE
             notes.append(f"tau {_ms(shortest[k])} found is shorter than {MIN_SAMPLES} samples "
@@ -169,7 +169,7 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1, sign: int = 0,
     stderr["at_origin"] = np.sqrt(var) * size / _I_UNIT
     values = {k: np.where(good, x, np.nan) for k, x in values.items()}
     stderr = {k: np.where(good, x, np.nan) for k, x in stderr.items()}
-    return Kinetics(values=values, stderr=stderr, status=status, notes=tuple(notes))
+    return Kinetics(values, stderr, status, tuple(notes), band)
 
 
 def _scanned_longest(model, s, y, which) -> np.ndarray:

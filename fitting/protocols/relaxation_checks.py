@@ -99,12 +99,12 @@ def faster_component(k, t: ArrayLike, i: ArrayLike, t_after: ArrayLike, i_after:
     notes = {}
     for s in np.flatnonzero(which):
         notes[s] = (f"the window starts inside a faster component (the capacitive transient's "
-                    f"tail): its fitted tau {_ms(tau[s])} is over within the window, yet the "
-                    f"current keeps relaxing after it (by {departure[s] * 1e12:+.3g} pA on "
-                    f"average over the next {_ms(t_after[-1] - t[-1])}), so the extrapolation "
-                    f"to the onset ({(c[s] + a[s]) * 1e12:.4g} pA) is the transient's; start "
-                    f"--window after "
-                    f"{_ms(start[s])}")
+                    f"tail, or a second, faster relaxation): its fitted tau {_ms(tau[s])} is "
+                    f"over within the window, yet the current keeps relaxing after it (by "
+                    f"{departure[s] * 1e12:+.3g} pA on average over the next "
+                    f"{_ms(t_after[-1] - t[-1])}), so the extrapolation to the onset "
+                    f"({(c[s] + a[s]) * 1e12:.4g} pA) is that component's; start --window "
+                    f"after {_ms(start[s])}")
     suggested = float(np.max(start[which])) if which.any() else None
     return refuse(k, which, notes), suggested
 

@@ -98,6 +98,10 @@ def _interval_text(tl: TailIV) -> str:
     if not np.isfinite(value):
         return f"not available ({status.message if status not in USABLE else NO_CROSSING})"
     e = tl.intervals["e_rev"]
+    if np.isnan(float(e.lower)) and np.isnan(float(e.upper)):
+        n = int(tl.ohmic.n_points)
+        return (f"{value * 1e3:.2f} mV (a line through {n} points exactly: no residual to "
+                "estimate the noise from, so no interval)")
     ends = [f"{x * 1e3:.2f}" if np.isfinite(x) else "unbounded"
             for x in (float(e.lower), float(e.upper))]
     return f"{value * 1e3:.2f} mV (95% profile {ends[0]} .. {ends[1]})"
@@ -118,7 +122,8 @@ def _start_text(tl: TailIV, options: Options) -> str:
     user's stop kept as written, and the sweeps that window would still refuse as
     extrapolated (their relaxation is over before the transient is)."""
     stop = parse_window(options.window, ("2ms", "30%"))[1]
-    text = ("    the window starts inside the capacitive transient in the sweeps refused above: "
+    text = ("    the window starts inside a faster component (the capacitive transient, or a "
+            "faster relaxation) in the sweeps refused above: "
             f"start it later, e.g. --window {tl.start * 1e3:.3g}ms,{stop}")
     if tl.unreachable:
         text += (f"; there sweep(s) {', '.join(map(str, tl.unreachable))} relax within 3 tau "
@@ -161,6 +166,9 @@ def analyse(data: tuple, options: Options) -> Analysis:
     lines = [f"{path}: tails in epoch {r['epoch']}, fitted {r['t'][0] * 1e3:g}-"
              f"{r['t'][-1] * 1e3:g} ms and extrapolated to the onset, {len(tl.v)} sweeps"]
     rows = []
+    # pA, or nA for a family reaching 1 nA (a two-electrode clamp's currents)
+    big = np.any(np.abs(tl.i[np.isfinite(tl.i)]) >= 1e-9)
+    factor, unit = (1e9, "nA") if big else (1e12, "pA")
     for s, v in enumerate(tl.v):
         status = tl.kinetics.status[s]
         if status == Status.NO_SIGNAL and np.isfinite(tl.i[s]):
@@ -173,7 +181,7 @@ def analyse(data: tuple, options: Options) -> Analysis:
         # a refused tail has no corrected voltage (V_m needs its current): name the sweep
         where = (f"{v * 1e3:7.1f} mV" if np.isfinite(v) else
                  f"sweep {s} ({r['v'][s] * 1e3:g} mV command)")
-        lines.append(f"    {where}: {tl.i[s] * 1e12:9.2f} ± {tl.stderr[s] * 1e12:.2g} pA"
+        lines.append(f"    {where}: {tl.i[s] * factor:9.2f} ± {tl.stderr[s] * factor:.2g} {unit}"
                      if np.isfinite(tl.i[s]) else f"    {where}"
                      + (f" (sweep {s})" if np.isfinite(v) else "")
                      + f": refused ({tl.kinetics.notes[s] or 'no finite current at the onset'})")

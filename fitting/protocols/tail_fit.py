@@ -73,7 +73,10 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
     reversal: an ohmic fit (unweighted, its noise from the residuals, so a rectifying I-V widens
     the interval; compare models with ``fitting.compare``) and the points' own zero crossing.
     A sweep without a relaxation (``NO_SIGNAL``, e.g. at the reversal) contributes its mean
-    current and that mean's standard error.
+    current, with a standard error of at least half the no-relaxation band b
+    (``fitting.protocols.steady_band``) times 1 + 2 g / L (g the gap from the onset to the
+    window, L the window's length): a relaxation below the band goes unseen and would move the
+    onset current by up to b, and a drift it hides (up to 2 b / L) by 2 b g / L more.
 
     Args:
       v: (S,) tail voltages [V].
@@ -123,11 +126,18 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
         k = clamp_lost(k, vm, vm_name, flat=True)
     unreachable = () if start is None else _unreachable(t, i, onset, start)
     inst, se = k.values["at_origin"], k.stderr["at_origin"]
-    # no relaxation (a tail voltage near the reversal): the current is its own mean
+    # no relaxation (a tail voltage near the reversal): the current is its own mean, and a
+    # relaxation smaller than the test's band could hide in it and move the onset current by
+    # as much: the SE is at least half the band (the 95% interval spans it), and more where
+    # the window starts late: a drift the band hides (up to 2 band / L over the window's
+    # length L) carried back over the gap to the onset
     flat = k.status == Status.NO_SIGNAL
     i = np.atleast_2d(np.asarray(i, float))
+    t_w = np.asarray(t, float)
+    reach = 1.0 + 2.0 * (t_w[0] - onset) / (t_w[-1] - t_w[0])
     inst = np.where(flat, i.mean(axis=1), inst)
-    se = np.where(flat, i.std(axis=1, ddof=1) / np.sqrt(i.shape[1]), se)
+    se = np.where(flat, np.fmax(i.std(axis=1, ddof=1) / np.sqrt(i.shape[1]),
+                                0.5 * k.band * reach), se)
     if series_resistance is not None:
         if not (series_resistance >= 0 and 0 <= compensation < 1):
             raise ValueError(f"series_resistance must be >= 0 Ohm and compensation in [0, 1); "

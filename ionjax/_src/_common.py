@@ -84,7 +84,8 @@ def is_concrete(values):
     return True
 
 
-_BOUNDED = ("temperature", "length", "c_in", "c_out")  # checked only where all finite and > 0
+# checked only where all finite and > 0
+_BOUNDED = ("temperature", "length", "c_in", "c_out", "diffusion")
 
 
 def check_concrete(**named):
@@ -96,9 +97,9 @@ def check_concrete(**named):
 
     What is checked, per name (other invalid input is NaN, as inside jit):
 
-    * ``temperature``, ``length``, ``c_in``, ``c_out``: the upper and lower bounds of
-      ``validate_inputs`` (200..400 K, <= 100 um, <= 10 M) where every value is finite and > 0
-      (0, negative or NaN values are invalid input, not a slip: NaN).
+    * ``temperature``, ``length``, ``c_in``, ``c_out``, ``diffusion``: the upper and lower
+      bounds of ``validate_inputs`` (200..400 K, <= 100 um, <= 10 M, <= 1e-7 m^2/s) where every
+      value is finite and > 0 (0, negative or NaN values are invalid input, not a slip: NaN).
     * ``v``, ``e_rev``: |v| <= ``MAX_VOLTAGE`` = 1 V at the finite values.
     * ``g``: >= 0 at the finite values (a conductance is not negative).
 

@@ -259,7 +259,8 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
         holds a volt; -50 is -50 mV passed as volts); any shape (solved independently per
         element).
       z: valences (S,), integers (0 allowed for a neutral solute).
-      diffusion: diffusion coefficients in the pore (S,) [m^2/s], > 0.
+      diffusion: diffusion coefficients in the pore (S,) [m^2/s], > 0 and <= 1e-7
+        (``MAX_DIFFUSION``; an aqueous ion's is ~1e-9, 2e-5 is cm^2/s passed as m^2/s).
       c_in, c_out: bath concentrations at x = 0 (inside) and x = L (outside) (S,) [mol/m^3],
         > 0 and <= 1e4 (10 M); each bath electroneutral, sum_s z_s c_s = 0 (checked on concrete
         values, see Raises).
@@ -293,7 +294,8 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
         (|sum z c| > 1e-6 sum |z| c): it has lost an ion, and its Poisson boundary data would
         charge the bath; and a concrete temperature, length, concentration or v outside its
         bound (``check_concrete``: the message of ``validate_inputs`` names the slip: 37 K,
-        "did you mean 37 degC (310.15 K)?"; v=-50, mV passed as volts). Inside jit these checks
+        "did you mean 37 degC (310.15 K)?"; v=-50, mV passed as volts; a diffusion above 1e-7
+        m^2/s, cm^2/s passed as m^2/s). Inside jit these checks
         are the caller's (``fitting.PNPChannel`` does them) and the result is NaN.
     """
     if fixed_charge is None:
@@ -310,7 +312,8 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
                          f"{n_grid + 1} node values; got shape {jnp.shape(fixed_charge)}")
     if is_concrete((z, c_in, c_out)):
         _check_neutral_baths(z, c_in, c_out)
-    check_concrete(temperature=temperature, length=length, c_in=c_in, c_out=c_out, v=v)
+    check_concrete(temperature=temperature, length=length, c_in=c_in, c_out=c_out, v=v,
+                   diffusion=diffusion)
     v, d, c_in, c_out, fixed, z, length, area, t, eps_r = as_float(
         v, diffusion, c_in, c_out, fixed_charge,
         config=(z, length, area, temperature, permittivity))

@@ -21,6 +21,9 @@ Physical bounds (the same numbers serve the in-jit NaN masks of ``ionjax._src._c
 * ``MAX_VOLTAGE`` = 1 V: no lipid membrane holds a volt (electroporation breaks it near
   0.3-0.5 V; voltage-clamp commands stay within +-0.2 V), so |v| > 1 V is a voltage in mV passed
   as volts (-50 for -50 mV).
+* ``MAX_DIFFUSION`` = 1e-7 m^2/s: the fastest ion in water, H+, diffuses at 9.3e-9 m^2/s, and
+  no ion in a liquid or a pore at 10x that; a value near 1e-5 is an aqueous D in cm^2/s
+  (1e-5 cm^2/s = 1e-9 m^2/s) passed as m^2/s, 1e4 times too fast.
 * ``NEUTRALITY_RTOL`` = 1e-6: a bath's |sum z c| relative to sum |z| c. A real solution is
   electroneutral; a listed one that is not has lost an ion (the Cl- of a salt), and the Poisson
   equation would charge the whole bath.
@@ -33,6 +36,7 @@ TEMPERATURE_RANGE = (200.0, 400.0)  # K
 MAX_VALENCE = 4
 MAX_LENGTH = 1e-4  # m
 MAX_VOLTAGE = 1.0  # V: |v| beyond is no membrane voltage (mV passed as V)
+MAX_DIFFUSION = 1e-7  # m^2/s: beyond is no ion in a liquid (cm^2/s passed as m^2/s)
 NEUTRALITY_RTOL = 1e-6
 
 
@@ -91,7 +95,8 @@ def validate_inputs(*, quantity="ghk", **named):
       "did you mean 37 degC (310.15 K)?"
     * ``length``: a pore or membrane length, > 0 and <= ``MAX_LENGTH`` = 1e-4 m [m]
     * ``p``, ``g``, ``gamma``, ``n_open``, ``viscosity``, ``radius``, ``diffusion``: finite and >= 0
-      (``viscosity``, ``radius`` and ``diffusion`` must be > 0)
+      (``viscosity``, ``radius`` and ``diffusion`` must be > 0; ``diffusion`` <=
+      ``MAX_DIFFUSION`` = 1e-7 m^2/s, a larger value is refused as given in cm^2/s)
     * ``v``, ``e_rev``, ``potential``: finite [V], |v| <= ``MAX_VOLTAGE`` = 1 V; a larger value
       is refused as given in mV instead of V.
 
@@ -142,6 +147,10 @@ def validate_inputs(*, quantity="ghk", **named):
                                             "is 0.1 nm to ~25 um long: was it given in nm or um?)")
         elif name in ("viscosity", "radius", "diffusion"):
             _check(name, a, a <= 0, "> 0")
+            if name == "diffusion":
+                _check(name, a, a > MAX_DIFFUSION,
+                       f"in m^2/s, <= {MAX_DIFFUSION:g} (H+ in water is 9.3e-09: was it given "
+                       "in cm^2/s? 2e-5 cm^2/s is diffusion=2e-9)")
         elif name in ("p", "g", "gamma", "n_open"):
             _check(name, a, a < 0, ">= 0")
         elif name in ("v", "e_rev", "potential"):
