@@ -121,3 +121,20 @@ def test_recordings_imports_only_recordings():
     for name in ("nwb", "nwb_series", "neo"):
         assert not any(n.startswith("fitting.recordings.formats.abf")
                        for n in _imports(ROOT / "formats" / f"{name}.py")), name
+
+
+def test_a_varying_step_at_the_table_s_edge_is_named_longest_first_in_the_command_s_words():
+    """pyABF's 171116sh_0013 ("IV fast"): the 15.6 ms segment before the ramp (epoch 0) and the
+    0.93 s test step (epoch 2) both change across sweeps, neither inside the table; the advice
+    named epoch=0 (the short segment, in Python's words). It names both, the test step first."""
+    from fitting.recordings.errors import InputError
+    from fitting.recordings.model import Epoch
+    from fitting.recordings.stepiv import choose_epoch
+
+    tables = [(Epoch(0, 0, 312, -0.070 + 0.005 * s, "Step"), Epoch(1, 312, 1312, -0.110, "Ramp"),
+               Epoch(2, 1312, 20000, -0.110 + 0.005 * s, "Step")) for s in range(13)]
+    with pytest.raises(InputError, match=r"step\(s\) at the table's edge vary, longest first: "
+                                         r"2, 0: name the test step with --epoch N") as info:
+        choose_epoch("x.abf", None, tables, None)
+    assert "epoch=0" not in str(info.value)
+    assert choose_epoch("x.abf", 2, tables, None) == (2, [])

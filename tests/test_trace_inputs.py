@@ -169,6 +169,10 @@ def test_t_in_sample_indices_or_converted_twice_names_the_slip():
         fit_traces(np.arange(t.size, dtype=float), v, i, temperature=295.0)
     with pytest.raises(ValueError, match=r"sample interval of 1e-07 s.*faster than 1 MHz"):
         fit_traces(t * 1e-3, v, i, temperature=295.0)
+    # t in us: the advice is 1e-6, not the ms advice that a second try would refuse again
+    with pytest.raises(ValueError, match=r"interval of 100 s.*t looks like us: pass seconds "
+                                         r"\(t \* 1e-6, ionjax.units.us\)"):
+        fit_traces(t * 1e6, v, i, temperature=295.0)
 
 
 def test_explicit_starts_in_paper_units_are_refused_naming_the_rate():

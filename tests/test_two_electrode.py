@@ -355,6 +355,10 @@ def test_a_sweep_whose_clamp_did_not_hold_is_left_out_and_named(tmp_path):
     out = run("iv", path, "--channel", "1", "--voltage-channel", "0", "--out", tmp_path / "iv.csv")
     assert out.returncode == 0, out.stderr
     assert f"sweep {SWEEPS - 1}: the clamp did not hold" in out.stderr
+    # the table holds the I-V's points, not the left-out sweep's voltage with an empty current
+    table = fitting.io.read_csv(tmp_path / "iv.csv")
+    np.testing.assert_allclose(table.v, iv.v[:-1], atol=1e-9)
+    np.testing.assert_allclose(table.i, iv.i[:-1], rtol=1e-9)
 
 
 def test_without_voltage_channel_a_lost_clamp_is_still_found_on_the_recorded_vm(tmp_path):

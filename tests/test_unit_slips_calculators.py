@@ -196,5 +196,9 @@ def test_summary_with_si_data_reports_the_zero_crossing_check(ohmic_fit):
     res, v, i = ohmic_fit
     text = res.summary(v=v, i=i)
     assert "e_rev" in text and "mV" in text and "disagree" not in text  # a straight line agrees
+    # a voltage has no relative error (it depends on where 0 mV lies); a conductance has
+    e_line = next(line for line in text.splitlines() if line.strip().startswith("e_rev"))
+    g_line = next(line for line in text.splitlines() if line.strip().startswith("g "))
+    assert e_line.split()[-2:] == ["-", "mV"] and g_line.split()[-2].endswith("%")
     with pytest.raises(ValueError, match="takes both"):
         res.summary(v=v)

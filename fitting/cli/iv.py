@@ -33,7 +33,12 @@ def cmd_iv(args: argparse.Namespace) -> int:
     import numpy as np
 
     big = bool(np.nanmax(np.abs(data.i), initial=0.0) > 1e-6)  # two-electrode: nA reads back
-    write_csv(args.out, IVData(v=data.v, i=data.i, labels=data.labels,
+    # a point left out of every recording (its current NaN: e.g. a sweep whose clamp did not
+    # hold, said in a note) is no row of the table; one of some recordings stays an empty cell
+    v, i = np.asarray(data.v), np.asarray(data.i)
+    kept = np.any(np.isfinite(np.atleast_2d(i)), axis=0)
+    v, i = (v[..., kept] if v.shape[-1] == kept.size else v), i[..., kept]
+    write_csv(args.out, IVData(v=v, i=i, labels=data.labels,
                                metadata=dict(provenance(args, data), files=args.files)),
               units="mV/nA" if big else "mV/pA")
     print(f"{len(data.labels)} I-V curve(s) written to {args.out}")

@@ -33,7 +33,8 @@ class Status(enum.IntEnum):
     UNIDENTIFIABLE = 5, ("gating not pinned down by the data: the ungated limit fits as well, "
                          "the gate's transition is not sampled, or the gate changes by less "
                          "than 0.25 across the data")
-    NO_SIGNAL = 6, "the current is zero at every used point: nothing to fit"
+    NO_SIGNAL = 6, ("nothing to fit: the current is zero at every used point, or (a relaxation) "
+                    "it stays within its noise band around its steady level")
     OUT_OF_RANGE = 7, ("a fitted value is outside physics or the model's valid range (e.g. a "
                        "negative permeability, a PNP charge too large for its grid): the data "
                        "do not determine it, or the model cannot represent it")

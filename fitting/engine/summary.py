@@ -93,7 +93,9 @@ def _single(res, more=""):
         labels = model.element_labels(name, values.size)
         for j in model.reported_elements(name, values.size):
             label, x, e = labels[j], values[j], errors[j]
-            rel = f"{100 * abs(e / x):.3g}%" if x != 0 and np.isfinite(e) else "-"
+            # a voltage's relative error depends on where 0 mV lies: none for it
+            volt = model.spec_of(name).si_unit == "V"
+            rel = f"{100 * abs(e / x):.3g}%" if x != 0 and np.isfinite(e) and not volt else "-"
             lines.append(f"    {label:<12} {_format(x, factor):>14} {_format(e, factor):>14} "
                          f"{rel:>9}  {unit}")
     return "\n".join(lines + _warnings(res, more))

@@ -101,8 +101,9 @@ def check_arrays(t: Any, v: Any, i: Any, mask: Any, *, max_noise: float
             slip = ("t looks like sample indices (0, 1, 2, ...), or ms at 1 kHz: pass seconds, "
                     "t = index * the sample interval [s] of the recording")
         elif dt > MAX_SAMPLE:
-            slip = ("a gating trace is sampled faster than 100 Hz; t looks like ms: pass "
-                    "seconds (t * 1e-3, ionjax.units.ms)")
+            unit, factor = ("us", "1e-6") if dt * 1e-3 > MAX_SAMPLE else ("ms", "1e-3")
+            slip = (f"a gating trace is sampled faster than 100 Hz; t looks like {unit}: pass "
+                    f"seconds (t * {factor}, ionjax.units.{unit})")
         else:
             slip = ("no patch-clamp digitizer samples faster than 1 MHz; t looks converted "
                     "to seconds twice, or in ks: pass seconds")

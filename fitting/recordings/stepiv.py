@@ -65,8 +65,11 @@ def choose_epoch(path: str, epoch: Any, epochs: Tables,
                if types[k] == "Step" and np.ptp(levels[:, k]) > tol]
     inner = [k for k in varying if 0 < k < len(types) - 1]
     if not inner:  # naming an epoch helps only where a step at the table's edge varies
-        hint = (f"; the step at the table's edge varies: name it with epoch={varying[0]}"
-                if varying else ": no step I-V in this recording")
+        table = epochs[0]
+        longest = sorted(varying, key=lambda k: table[k].start - table[k].stop)
+        hint = (f"; step(s) at the table's edge vary, longest first: "
+                f"{', '.join(map(str, longest))}: name the test step with --epoch N (epoch=N "
+                f"in Python)" if varying else ": no step I-V in this recording")
         raise InputError(f"no step epoch changes its level across sweeps{hint} (epochs: "
                          f"{describe(epochs[0])})", path=path)
     return inner[0], inner[1:]
