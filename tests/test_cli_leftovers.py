@@ -35,6 +35,13 @@ _BEFORE_HANDLERS = {os.path.join(ROOT, *p.split("/")) for p in (
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux")
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT's default action, as in a user's shell. An xdist worker
+    ignores SIGINT, and an ignored signal stays ignored across exec until the command installs
+    its handlers: a SIGINT in the interpreter's first milliseconds was then lost in CI."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _exec_done(pid: int) -> None:
     """Wait until the child has exec'd the interpreter: a signal that reaches it between fork
     and exec is taken by the parent's (Python's) handler in the child and dies with it, which
@@ -67,7 +74,7 @@ def test_python_m_fitting_never_loses_a_sigint_in_its_first_200_ms(tmp_path):
         proc = subprocess.Popen([sys.executable, "-S", "-m", "fitting", "--no-progress", "fit",
                                  EXAMPLE, "--model", "ohmic", "--out", str(out)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env, cwd=tmp_path)
+                                env=env, cwd=tmp_path, preexec_fn=_default_sigint)
         _exec_done(proc.pid)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
