@@ -597,3 +597,28 @@ def test_max_steps_beyond_int32_is_refused():
     v, i = _boltzmann_curves(2, seed=6)
     with pytest.raises(ValueError, match="2\\*\\*31 - 1"):
         fitting.fit(fitting.BoltzmannOhmic(), v, i, max_steps=2 ** 31)
+
+
+def test_a_cache_entry_left_without_its_access_time_is_dropped(tmp_path):
+    """A process killed between JAX's two writes of a size-bounded cache entry leaves the entry
+    without its ``-atime`` file; JAX's eviction then failed every later write with a warning on
+    stderr. ionjax drops such entries when it opens the folder, and JAX writes again silently."""
+    import warnings
+
+    from jax._src.lru_cache import LRUCache
+
+    from fitting.engine import compiled
+
+    (tmp_path / "jit_f-aa-cache").write_bytes(b"cut short")  # the orphan
+    (tmp_path / "jit_g-bb-cache").write_bytes(b"whole")
+    (tmp_path / "jit_g-bb-atime").write_bytes((1).to_bytes(8, "little"))
+    cache = LRUCache(str(tmp_path), max_size=2**20)
+    with pytest.raises(FileNotFoundError):  # JAX's compiler turns it into the warning
+        cache.put("jit_h-cc", b"new")
+    assert compiled._drop_orphans(str(tmp_path)) == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
+        "jit_g-bb-atime", "jit_g-bb-cache"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cache.put("jit_h-cc", b"new")
+    assert cache.get("jit_h-cc") == b"new" and cache.get("jit_g-bb") == b"whole"

@@ -79,7 +79,36 @@ def _own_folder() -> str | None:
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError:
         return None
+    _drop_orphans(folder)
     return folder
+
+
+@functools.lru_cache(maxsize=None)
+def _drop_orphans(folder: str) -> int:
+    """Delete the entries JAX's size-bounded cache holds without their access time (a process
+    killed between writing an entry and its ``-atime`` file; the entry itself may be cut
+    short): JAX's eviction reads every entry's access time, so one orphan made every later
+    write fail with a warning on stderr. Under the cache's own lock (another process's entry is
+    never caught between its two writes); once per folder and process. Returns the count."""
+    try:
+        names = set(os.listdir(folder))
+    except OSError:
+        return 0
+    orphans = [n for n in names if n.endswith("-cache") and n[:-6] + "-atime" not in names]
+    if not orphans:
+        return 0
+    import filelock
+
+    try:
+        with filelock.FileLock(os.path.join(folder, ".lockfile"), timeout=10):
+            names = set(os.listdir(folder))
+            orphans = [n for n in names if n.endswith("-cache") and n[:-6] + "-atime" not in names]
+            for name in orphans:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+    except (OSError, filelock.Timeout):
+        return 0
+    return len(orphans)
 
 
 def _apply(folder: str) -> None:
