@@ -19,7 +19,7 @@ from test_two_electrode import (D0, E, EPOCHS, G, HOLD, LEVELS, N, R, RATE, comm
                                 membrane, write_abf1)
 
 from fitting.engine.status import Status
-from fitting.protocols import isochronal, kinetics, tail
+from fitting.protocols import isochronal, kinetics, relaxation_checks, tail
 from fitting.recordings.errors import InputError
 
 # --- tails: a window inside the transient ---------------------------------------------------
@@ -119,6 +119,56 @@ def test_hcn2_tails_short_window_refused_default_kept(shared_data):
         if abs(dl.i[s]) > 50e-12:
             ref, _ = _scipy_onset(r["t"], r["i"][s])
             assert dl.i[s] == pytest.approx(ref, abs=3 * dl.stderr[s]), s
+
+
+def test_a_window_after_a_faster_component_is_refused_where_its_onset_moves():
+    """I = I_0 (0.1 + 0.9 exp(-t / 100 ms)) - 0.5 I_0 exp(-t / 25 ms): a rising phase (a delay)
+    before the deactivation. A window from 60 ms sees mostly the slow component and puts the
+    onset at ~0.9 I_0 where the current there is 0.5 I_0; from 30 ms (half-way) the fit moves
+    by more than 3 SE and 5%: refused, with the advice to start earlier. A single exponential
+    fitted from the same late start is kept, and equals its onset current."""
+    t, i, onset = tails(transient=False)
+    delayed = i - 0.5 * onset[:, None] * np.exp(-t / 25e-3)
+    inside, before = (t >= 0.06) & (t < 0.45), t < 0.06
+    plain = tail.tail_iv(V_TAIL, t[inside], delayed[:, inside], onset=0.0)
+    big = np.abs(onset) > 50e-12
+    # without the check: CONVERGED onset currents near I_0, not the recording's 0.5 I_0
+    assert np.all(plain.kinetics.status[big] == Status.CONVERGED)
+    np.testing.assert_allclose(plain.i[big], onset[big], rtol=0.15)
+    # with it: all four refused (the fifth is flat), so no I-V is left
+    with pytest.raises(ValueError, match="only 1 of 5 tails") as e:
+        tail.tail_iv(V_TAIL, t[inside], delayed[:, inside], onset=0.0,
+                     before=(t[before], delayed[:, before]))
+    assert str(e.value).count("moves with its start") == 4
+    k = kinetics.kinetics(t[inside], delayed[:, inside], origin=0.0)
+    k = relaxation_checks.earlier_start(k, t[inside], delayed[:, inside], t[before],
+                                        delayed[:, before], 0.0)
+    for s in np.flatnonzero(big):
+        assert "moves with its start: from 30 ms" in k.notes[s]
+        assert "start --window earlier" in k.notes[s]
+    # one exponential from the same late start: kept, and right
+    single = tail.tail_iv(V_TAIL, t[inside], i[:, inside], onset=0.0,
+                          before=(t[before], i[:, before]))
+    assert np.all(single.kinetics.status[big] == Status.CONVERGED), single.kinetics.notes
+    np.testing.assert_allclose(single.i[big], onset[big], atol=4 * np.nanmax(single.stderr))
+
+
+def test_hcn2_late_tail_window_refused_where_the_onset_moves(shared_data):
+    """hcn2 --window 200ms,800ms: the -55 mV tail's onset current is -456.5 pA from 200 ms,
+    -373.9 pA from 100 ms and about -312 pA from 2 ms (scipy's fit of that window, below):
+    refused; the default window keeps every sweep it kept before."""
+    path = str(shared_data / "abf" / "hcn2_20d10009.abf")
+    late = tail.PROTOCOL.run(path, tail.Options(window="200ms,800ms")).result
+    m55 = int(np.argmin(np.abs(late.v - -0.055)))
+    assert late.kinetics.status[m55] == Status.OUT_OF_RANGE, late.kinetics.notes[m55]
+    assert "moves with its start: from 100 ms" in late.kinetics.notes[m55]
+    from fitting.protocols.kinetics_read import relaxations_from_abf
+
+    r = relaxations_from_abf(path, window=("2ms", "30%"))
+    ref, _ = _scipy_onset(r["t"], r["i"][m55])
+    assert abs(ref - -456.5e-12) > 100e-12  # what the late window claimed was 10 SE off
+    assert not any("moves with its start" in n
+                   for n in tail.PROTOCOL.run(path, tail.Options()).result.kinetics.notes)
 
 
 # --- two-electrode clamp: kinetics and isochronal with a recorded V_m ------------------------

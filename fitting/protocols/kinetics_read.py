@@ -44,7 +44,8 @@ def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, wind
       level), ``v_before`` (sweeps,) the level of the epoch before it [V],
       ``epoch``, ``leak`` (sweeps,) the subtracted leak current [A] (zeros without one);
       ``t_after`` (m,) [s] and ``i_after`` (sweeps, m) [A]: the current after the window, up to
-      three window lengths or the epoch's end (m may be 0); ``vm`` (sweeps, n) [V]: V_m over the
+      three window lengths or the epoch's end (m may be 0); ``t_before`` (b,) [s] and
+      ``i_before`` (sweeps, b) [A]: the current between the epoch's onset and the window; ``vm`` (sweeps, n) [V]: V_m over the
       window (``voltage_channel``) or None; ``probe``: None or dict(channel=, name=, vm=
       (sweeps, n) [V]) of the other voltage channel read.
 
@@ -85,6 +86,8 @@ def relaxations_from_abf(path: str | os.PathLike, *, channel=0, epoch=None, wind
     return dict(t=t, i=i - leak_i[:, None], v=v, v_command=np.array([e[k].level for e in epochs]),
                 v_before=np.array([e[k - 1].level for e in epochs]), epoch=k, leak=leak_i,
                 t_after=np.arange(k1, end) / rate, i_after=after - leak_i[:, None], vm=vm,
+                t_before=np.arange(k0) / rate, i_before=np.stack(
+                    [c[p1:p1 + k0] for c, (p1, _, _) in zip(current, windows)]) - leak_i[:, None],
                 probe=None if vm is not None else _probe(rec, windows))
 
 

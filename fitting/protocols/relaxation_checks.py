@@ -21,6 +21,15 @@ NaN values, ``Status.OUT_OF_RANGE`` and a note naming what was found (``refuse``
   amplitude itself (the fit does not tell its sign). The shortest tau of a two-exponential fit
   counts. (hcn2 --window 12ms,30ms, -70 mV: tau 1.72 ms, 7.0 tau, +20135 ± 2.7e5 pA where the
   recording is about -455 pA.)
+* ``earlier_start`` (tails): a window that starts after a component has ended (a delay, a
+  faster relaxation) fits the slower one alone, and its extrapolation to the onset misses what
+  the window does not see. The same exponential is fitted again from half-way to the onset,
+  t_o + (t_0 - t_o) / 2 (when that is at least ``TRANSIENT`` after the onset), to the same stop;
+  one exponential over both spans gives the same onset current. The sweep is refused where
+  the two differ by more than 3 standard errors (sqrt(se_1^2 + se_2^2)) and by more than 5%
+  (half the window's move already moves it: the whole gap moves it more),
+  or where the longer window gives no single exponential at all. (hcn2 --window 200ms,800ms,
+  -55 mV: -456.5 +- 14 pA, from 100 ms -373.9 +- 4.8 pA, from 2 ms -311.8 pA.)
 * ``clamp_settling`` (two-electrode clamp): a relaxation fitted while the recorded membrane
   potential V_m still moves is the clamp settling (a current charging the membrane towards
   the command), not a channel at a constant voltage. V_m settles at the first time after which
@@ -41,10 +50,11 @@ from numpy.typing import ArrayLike
 from fitting.engine.status import Status
 from fitting.recordings.stepiv import CLAMP_SPREAD
 
-__all__ = ["EXTRAPOLATION", "clamp_lost", "clamp_settling", "extrapolated", "faster_component",
-           "recorded_clamp", "refuse"]
+__all__ = ["EXTRAPOLATION", "TRANSIENT", "clamp_lost", "clamp_settling", "earlier_start",
+           "extrapolated", "faster_component", "recorded_clamp", "refuse"]
 
 EXTRAPOLATION = 20.0  # largest factor exp((t_0 - t_o) / tau) an onset amplitude may carry
+TRANSIENT = 2e-3  # [s]: the capacitive transient's span after a step (the default window start)
 SETTLED = 1e-3  # [V]: V_m within this (or 3 SD of its noise) of its final level has settled
 
 
@@ -139,6 +149,49 @@ def extrapolated(k, t0: float, origin: float) -> tuple:
                     f"the amplitude at the onset ({at}) is not pinned down: its standard error "
                     f"exceeds it (extrapolated {spans[s]:.1f} tau, tau {_ms(tau[s])})")
     return refuse(k, which, notes), which
+
+
+def earlier_start(k, t: ArrayLike, i: ArrayLike, t_before: ArrayLike, i_before: ArrayLike,
+                  origin: float, components: int = 1) -> object:
+    """Refuse the tails whose onset current moves when the window starts half-way to the onset
+    (see the module).
+
+    Args:
+      k: the ``Kinetics`` fitted on (t, i) with ``origin``.
+      t: (n,) window times [s]; i: (S, n) currents [A].
+      t_before: (b,) times between the onset and the window [s]; i_before: (S, b) [A].
+      origin: the step onset [s]; components: the exponentials of ``k``.
+
+    Returns:
+      the ``Kinetics`` with those sweeps refused.
+    """
+    from fitting.protocols.kinetics import kinetics
+
+    t, i = np.asarray(t, float), np.atleast_2d(np.asarray(i, float))
+    t_before, i_before = np.asarray(t_before, float), np.atleast_2d(np.asarray(i_before, float))
+    half = origin + (t[0] - origin) / 2
+    keep = t_before >= half
+    at, se = k.values["at_origin"], k.stderr["at_origin"]
+    if half - origin < TRANSIENT or keep.sum() < 2 or not np.isfinite(at).any():
+        return k
+    k2 = kinetics(np.concatenate([t_before[keep], t]),
+                  np.concatenate([i_before[:, keep], i], axis=1), components=components,
+                  origin=origin)
+    at2, se2 = k2.values["at_origin"], k2.stderr["at_origin"]
+    with np.errstate(invalid="ignore"):
+        moved = (np.abs(at - at2) > 3 * np.hypot(se, se2)) & (np.abs(at - at2) > 0.05 * np.abs(at))
+    lost = np.isfinite(at) & ~np.isfinite(at2)
+    which = np.isfinite(at) & (moved | lost)
+    notes = {}
+    for s in np.flatnonzero(which):
+        found = (f"{at2[s] * 1e12:.4g} ± {se2[s] * 1e12:.2g} pA" if not lost[s] else
+                 f"no single relaxation ({(k2.notes[s] or 'refused').split(':')[0]})")
+        notes[s] = (f"the onset current {at[s] * 1e12:.4g} ± {se[s] * 1e12:.2g} pA from the "
+                    f"window moves with its start: from {_ms(half - origin)} it is {found}; a "
+                    f"component before the window (a delay, or a faster relaxation) is missing "
+                    f"from the extrapolation; start --window earlier (e.g. "
+                    f"{TRANSIENT * 1e3:g}ms, after the transient)")
+    return refuse(k, which, notes)
 
 
 def _settled_at(t: np.ndarray, vm: np.ndarray) -> tuple:

@@ -157,7 +157,8 @@ def analyse(data: tuple, options: Options) -> Analysis:
         tl = tail_iv(v, r["t"], r["i"], onset=0.0, components=options.components or 1,
                      ghk=ghk_options(options), series_resistance=options.series_resistance,
                      compensation=options.compensation, leak_current=r["leak"],
-                     after=(r["t_after"], r["i_after"]), vm=r.get("vm"), vm_name=vm_name)
+                     after=(r["t_after"], r["i_after"]), before=(r["t_before"], r["i_before"]),
+                     vm=r.get("vm"), vm_name=vm_name)
     except ValueError as e:  # too few tails left (or the transient's): the command's words
         _refuse_passive(path, where, kinetics(r["t"], r["i"], origin=0.0), r)
         raise InputError(f"{where}: {e}", path=path) from None

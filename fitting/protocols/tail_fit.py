@@ -15,8 +15,8 @@ from numpy.typing import ArrayLike
 from fitting.engine.status import Status
 from fitting.protocols.gating import check_voltage
 from fitting.protocols.kinetics import kinetics
-from fitting.protocols.relaxation_checks import (clamp_lost, clamp_settling, extrapolated,
-                                                 faster_component)
+from fitting.protocols.relaxation_checks import (clamp_lost, clamp_settling, earlier_start,
+                                                 extrapolated, faster_component)
 from fitting.protocols.reversal import flag_ohmic
 
 __all__ = ["TailIV", "tail_iv"]
@@ -65,7 +65,8 @@ class TailIV:
 def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, components: int = 1,
             ghk: dict | None = None, series_resistance: float | None = None,
             compensation: float = 0.0, leak_current: ArrayLike | None = None,
-            after: tuple | None = None, vm: ArrayLike | None = None,
+            after: tuple | None = None, before: tuple | None = None,
+            vm: ArrayLike | None = None,
             vm_name: str = "the recorded V_m") -> TailIV:
     """Instantaneous I-V from tail currents: each sweep's relaxation after the step to its tail
     voltage, fitted from a window that skips the capacitive transient, extrapolated back to the
@@ -96,6 +97,9 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
       after: None or (t_after (m,) [s], i_after (S, m) [A]), the current after the window:
         a one-exponential tail whose window starts inside a faster component (the capacitive
         transient's tail) is refused (``fitting.protocols.relaxation_checks``).
+      before: None or (t_before (b,) [s], i_before (S, b) [A]), the current between the onset
+        and the window: a tail whose onset current moves when the window starts half-way to
+        the onset is refused (``relaxation_checks.earlier_start``).
       vm: None or (S, n) the recorded membrane potential over the window [V] (``v`` then its
         window means): a relaxation fitted while V_m still settles, or a tail whose V_m spans
         more than 5 mV (the clamp did not hold), is refused; ``vm_name``: its channel, as the
@@ -121,6 +125,8 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
     k = kinetics(t, i, components=components, origin=onset)
     k, start = faster_component(k, t, i, *after, onset) if after is not None else (k, None)
     k, _ = extrapolated(k, float(np.asarray(t, float)[0]), onset)
+    if before is not None:
+        k = earlier_start(k, t, i, *before, onset, components)
     if vm is not None:
         k, _ = clamp_settling(k, t, vm, vm_name)
         k = clamp_lost(k, vm, vm_name, flat=True)
