@@ -199,6 +199,25 @@ def test_predict_summary_and_compare():
     assert "ohmic" in str(cmp)
 
 
+def test_two_electrode_sizes_print_in_uS_and_nA():
+    """An oocyte's 20 uS and microampere currents: the summary prints uS and nA (the values
+    are the SI ones scaled), not 20000 nS and 10^6 pA; a patch's stay in nS and pA."""
+    rng = np.random.default_rng(3)
+    big = fitting.fit(fitting.Ohmic(), V, 20e-6 * (V + 0.09) + rng.normal(0, 2e-8, V.size))
+    text = big.summary()
+    g_line = next(t for t in text.splitlines() if t.split()[:1] == ["g"])
+    assert g_line.split()[-1] == "uS"
+    assert float(g_line.split()[1]) == pytest.approx(float(big.params["g"]) * 1e6, rel=1e-5)
+    assert "rmse = " in text and " nA   RSS = " in text and "nA^2" in text
+    rmse = float(text.split("rmse = ")[1].split()[0])
+    assert rmse == pytest.approx(float(big.rmse) * 1e9, rel=1e-5)
+    small = fitting.fit(fitting.Ohmic(), V, 2e-9 * (V + 0.09) + rng.normal(0, 2e-12, V.size))
+    assert " nS" in small.summary() and " pA   RSS" in small.summary()
+    batch = fitting.fit(fitting.Ohmic(), V, np.stack([20e-6 * (V + 0.09)] * 2)
+                        + rng.normal(0, 2e-8, (2, V.size)))
+    assert "] uS" in batch.summary()
+
+
 def test_float32_stays_float32():
     _, _, i = _ohmic_batch(3, seed=8)
     res = fitting.fit(fitting.Ohmic(), V.astype(np.float32), i.astype(np.float32))

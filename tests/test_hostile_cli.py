@@ -403,13 +403,20 @@ def test_an_inactivation_choice_without_a_comparison_says_the_other_fit_was_refu
         in out.stdout, out.stdout
 
 
-def test_a_chord_gv_without_a_reversal_says_so(shared_data):
+def test_a_chord_gv_without_a_reversal_says_so(shared_data, tmp_path):
     out = run("analyze", shared_data / "abf" / "14o16001_vc_pair_step.abf",
-              "--protocol", "activation")
+              "--protocol", "activation", "--out", tmp_path / "r.csv")
     assert "joint I-V fit : refused" in out.stdout, out.stdout
     assert "chord G-V     : refused (no reversal potential: the joint fit was refused and none " \
            "was given; give --e-rev)" in out.stdout
     assert "too few valid points" not in out.stdout
+    # the table's chord rows carry the joint fit's reason, not the G-V's empty points
+    import csv
+
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    joint = {r["status"] for r in rows if r["item"] == "joint"}
+    chord = {r["status"] for r in rows if r["item"] == "chord"}
+    assert len(joint) == 1 and joint != {"CONVERGED"} and chord == joint, (joint, chord)
 
 
 def test_a_signal_of_an_earlier_call_does_not_stop_the_next_one(capsys):

@@ -47,3 +47,23 @@ def test_a_flat_tail_hides_no_relaxation_behind_its_standard_error():
     assert np.all(np.abs(tl.i - (c + a)) < 2 * tl.stderr), (tl.i - c - a) / tl.stderr
     naive = i.std(axis=1, ddof=1) / np.sqrt(t.size)
     assert np.all(np.abs(tl.i - (c + a)) > 2 * naive)
+
+
+def test_notes_print_two_electrode_currents_in_nA():
+    """A two-electrode clamp's microampere tails: the refusal notes give nA, not 10^5 pA."""
+    from fitting.protocols.steady_band import current_text
+
+    assert current_text(-2.97e-7) == "-297 nA"
+    assert current_text(4.5e-11, 2e-12) == "45 ± 2 pA"
+    assert current_text(-1.5e-9, 3e-11) == "-1.5 ± 0.03 nA"
+    t = 0.02 + np.arange(400) * 1e-4  # from 20 ms: tails of a few uA extrapolated over 4 tau
+    v = np.array([-0.12, -0.1, -0.06, -0.04])
+    i = (v[:, None] + 0.08) * 1e-4 * (0.2 + np.exp(-t / 5e-3))
+    i = i + np.random.default_rng(0).standard_normal(i.shape) * 1e-9
+    from fitting.protocols.kinetics import kinetics
+    from fitting.protocols.relaxation_checks import extrapolated
+
+    k, which = extrapolated(kinetics(t, i, origin=0.0), t[0], 0.0)
+    assert which.all()
+    for note in k.notes:
+        assert "nA there is the fit's guess" in note and "pA" not in note, note

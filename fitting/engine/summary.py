@@ -18,6 +18,21 @@ def display_unit(model: Any, name: str) -> str:
     return spec.factor, spec.unit
 
 
+# a two-electrode clamp's currents and conductances: 10^4 pA or nS and beyond print in nA, uS
+_LARGER = {"pA": ("nA", 1e3), "nS": ("uS", 1e3)}
+
+
+def _readable(factor: float, unit: str, value: Any) -> tuple:
+    """(factor, unit) of a display unit, one step larger (``_LARGER``) where |value| / factor
+    reaches 10^4 (20 uS, not 20000 nS); a value that does not exist keeps the unit."""
+    magnitude = np.nanmax(np.abs(np.atleast_1d(np.asarray(value, float)))) if np.any(
+        np.isfinite(value)) else np.nan
+    if unit in _LARGER and magnitude / factor >= 1e4:
+        larger, step = _LARGER[unit]
+        return factor * step, larger
+    return factor, unit
+
+
 def ordered_names(res: Any) -> list[str]:
     """Free parameters in the model's order, then derived quantities."""
     names = list(res.model.param_names)
@@ -64,23 +79,26 @@ def _format(value, factor, spec=".6g"):
     return format(value, spec) if np.isfinite(value) else "-"
 
 
-def _loss_text(res):
-    """The loss with its unit: RSS [pA^2] without sigma, chi^2 (dimensionless) with it."""
+def _loss_text(res, factor, unit):
+    """The loss with its unit: RSS [``unit``^2, the rmse's] without sigma, chi^2
+    (dimensionless) with it."""
     rss = float(res.rmse) ** 2 * float(res.n_points)
     if not np.isfinite(float(res.loss)):
         return "loss = -"
     if np.isclose(float(res.loss), rss, rtol=1e-3, atol=0):
-        return f"RSS = {_format(float(res.loss), pA * pA)} pA^2"
+        return f"RSS = {_format(float(res.loss), factor * factor)} {unit}^2"
     return f"chi^2 = {_format(float(res.loss), 1)}"
 
 
 def _single(res, more=""):
     model = res.model
     why = str(res.notes) if res.notes is not None and str(res.notes) else res.message
+    amps, amp_unit = _readable(pA, "pA", float(res.rmse))
     lines = [f"[[Model]] {model.name}",
              f"[[Fit]] status {int(res.status)}: {why}; {int(res.n_steps)} steps; "
              f"{int(res.n_points)} points ({int(res.n_masked)} masked)",
-             f"    rmse = {_format(float(res.rmse), pA)} pA   {_loss_text(res)}"
+             f"    rmse = {_format(float(res.rmse), amps)} {amp_unit}   "
+             f"{_loss_text(res, amps, amp_unit)}"
              f"   AICc = {_format(float(res.aicc), 1, '.4f')}"
              f"   AIC = {_format(float(res.aic), 1, '.4f')}"
              f"   BIC = {_format(float(res.bic), 1, '.4f')} (from the loss in SI)",
@@ -90,6 +108,7 @@ def _single(res, more=""):
         factor, unit = display_unit(model, name)
         values = np.atleast_1d(np.asarray(res.params[name], float))
         errors = np.atleast_1d(np.asarray(res.stderr[name], float))
+        factor, unit = _readable(factor, unit, values)
         labels = model.element_labels(name, values.size)
         for j in model.reported_elements(name, values.size):
             label, x, e = labels[j], values[j], errors[j]
@@ -117,6 +136,8 @@ def _batch(res, max_rows, names=None, more=None):
     for name in ordered_names(res):
         factor, unit = display_unit(model, name)
         values = np.asarray(res.params[name], float).reshape(n, -1)[converged]
+        if values.size:
+            factor, unit = _readable(factor, unit, np.nanmedian(values, axis=0))
         labels = model.element_labels(name, values.shape[1])
         for j in model.reported_elements(name, values.shape[1]):
             label, col = labels[j], values[:, j] / factor

@@ -27,6 +27,7 @@ import dataclasses
 import numpy as np
 from numpy.typing import ArrayLike
 
+from fitting.engine.status import Status
 from fitting.outputs.table import fit_rows
 from fitting.protocols.base import Analysis, OptionError, Protocol, RecordingOptions, option
 from fitting.protocols.gating import boltzmann, check_voltage, closing_line, fit_line
@@ -285,8 +286,13 @@ def analyse(data, options: Options) -> Analysis:
         lines += closing_line((a.joint, a.gv), r, data.v, data.i, a.conductance)
         panels.append((name, dict(result=a, index=r, v=data.v)))
         rows += fit_rows(name, "joint", a.joint, r, a.joint_intervals)
-        rows += fit_rows(name, route, a.gv, r, a.gv_intervals,
-                         extra=[("e_rev_used", "V", a.e_rev[r])])
+        gv_rows = fit_rows(name, route, a.gv, r, a.gv_intervals,
+                           extra=[("e_rev_used", "V", a.e_rev[r])])
+        if route == "chord" and not np.isfinite(a.e_rev[r]):  # the joint fit's reason, not
+            why = Status(int(np.ravel(a.joint.status)[r]))  # the G-V's empty points
+            gv_rows = [dict(row, status=(why if why != Status.CONVERGED else
+                                         Status.EXTRAPOLATED).name) for row in gv_rows]
+        rows += gv_rows
     return Analysis("activation", list(data.labels), a, "\n".join(lines), rows, panels)
 
 

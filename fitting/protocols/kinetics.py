@@ -31,7 +31,8 @@ from numpy.typing import ArrayLike
 from fitting.engine.status import Status, usable
 from fitting.outputs.table import make_row
 from fitting.protocols.base import Analysis, Protocol, estimate_text, option
-from fitting.protocols.steady_band import BAND_SDS, largest_excursion, steady_band
+from fitting.protocols.steady_band import (BAND_SDS, current_text, largest_excursion,
+                                           steady_band)
 
 __all__ = ["Kinetics", "Options", "PROTOCOL", "analyse", "draw", "extract", "kinetics",
            "passive", "status_text"]
@@ -60,11 +61,6 @@ class Kinetics:
 
 def _ms(x: float) -> str:
     return f"{x * 1e3:.3g} ms"
-
-
-def _amps(x: float) -> str:
-    """A current in pA, or in nA from 1 nA (two-electrode clamp)."""
-    return f"{x * 1e9:.4g} nA" if abs(x) >= 1e-9 else f"{x * 1e12:.4g} pA"
 
 
 def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1, sign: int = 0,
@@ -140,9 +136,9 @@ def kinetics(t: ArrayLike, i: ArrayLike, *, components: int = 1, sign: int = 0,
     for k in range(len(status)):
         if flat[k]:
             notes.append(f"no relaxation: the current, averaged over {width} samples, stays "
-                         f"within {BAND_SDS:g} SD ({_amps(band[k])}) of its steady level "
-                         f"{_amps(late[k])} over the window (largest excursion "
-                         f"{_amps(excursion[k])})")
+                         f"within {BAND_SDS:g} SD ({current_text(band[k])}) of its steady level "
+                         f"{current_text(late[k])} over the window (largest excursion "
+                         f"{current_text(excursion[k])})")
         elif usable(status[k]) and not shortest[k] >= fastest:
             status[k] = Status.OUT_OF_RANGE
             notes.append(f"tau {_ms(shortest[k])} found is shorter than {MIN_SAMPLES} samples "

@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fitting.engine.status import Status
+from fitting.protocols.steady_band import current_text
 from fitting.recordings.stepiv import CLAMP_SPREAD
 
 __all__ = ["EXTRAPOLATION", "TRANSIENT", "clamp_lost", "clamp_settling", "earlier_start",
@@ -111,9 +112,10 @@ def faster_component(k, t: ArrayLike, i: ArrayLike, t_after: ArrayLike, i_after:
         notes[s] = (f"the window starts inside a faster component (the capacitive transient's "
                     f"tail, or a second, faster relaxation): its fitted tau {_ms(tau[s])} is "
                     f"over within the window, yet the current keeps relaxing after it (by "
-                    f"{departure[s] * 1e12:+.3g} pA on average over the next "
+                    f"{'+' if departure[s] > 0 else ''}{current_text(departure[s])} on average "
+                    f"over the next "
                     f"{_ms(t_after[-1] - t[-1])}), so the extrapolation to the onset "
-                    f"({(c[s] + a[s]) * 1e12:.4g} pA) is that component's; start --window "
+                    f"({current_text(c[s] + a[s])}) is that component's; start --window "
                     f"after {_ms(start[s])}")
     suggested = float(np.max(start[which])) if which.any() else None
     return refuse(k, which, notes), suggested
@@ -140,8 +142,7 @@ def extrapolated(k, t0: float, origin: float) -> tuple:
     which = np.isfinite(tau) & (far | loose)
     notes = {}
     for s in np.flatnonzero(which):
-        at = (f"{k.values['at_origin'][s] * 1e12:.4g} ± {k.stderr['at_origin'][s] * 1e12:.2g} "
-              "pA")
+        at = current_text(k.values["at_origin"][s], k.stderr["at_origin"][s])
         notes[s] = (f"extrapolated {spans[s]:.1f} tau back to the onset (tau {_ms(tau[s])}, the "
                     f"window from {_ms(t0 - origin)}): its {at} there is the fit's guess, not "
                     f"a measurement; start --window earlier (within {np.log(EXTRAPOLATION):.0f} "
@@ -184,9 +185,9 @@ def earlier_start(k, t: ArrayLike, i: ArrayLike, t_before: ArrayLike, i_before: 
     which = np.isfinite(at) & (moved | lost)
     notes = {}
     for s in np.flatnonzero(which):
-        found = (f"{at2[s] * 1e12:.4g} ± {se2[s] * 1e12:.2g} pA" if not lost[s] else
+        found = (current_text(at2[s], se2[s]) if not lost[s] else
                  f"no single relaxation ({(k2.notes[s] or 'refused').split(':')[0]})")
-        notes[s] = (f"the onset current {at[s] * 1e12:.4g} ± {se[s] * 1e12:.2g} pA from the "
+        notes[s] = (f"the onset current {current_text(at[s], se[s])} from the "
                     f"window moves with its start: from {_ms(half - origin)} it is {found}; a "
                     f"component before the window (a delay, or a faster relaxation) is missing "
                     f"from the extrapolation; start --window earlier (e.g. "

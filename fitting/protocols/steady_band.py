@@ -5,9 +5,16 @@ NumPy only.
 
 import numpy as np
 
-__all__ = ["BAND_SDS", "largest_excursion", "steady_band"]
+__all__ = ["BAND_SDS", "current_text", "largest_excursion", "steady_band"]
 
 BAND_SDS = 3.0  # the no-relaxation band, in SDs of single samples
+
+
+def current_text(x: float, se: float | None = None) -> str:
+    """A current [A] as the notes print it: in pA, or in nA from 1 nA (a two-electrode clamp's
+    currents), its standard error ``se`` [A] in the same unit."""
+    factor, unit = (1e9, "nA") if abs(x) >= 1e-9 else (1e12, "pA")
+    return f"{x * factor:.4g}" + (f" ± {se * factor:.2g}" if se is not None else "") + f" {unit}"
 
 
 def steady_band(i: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
