@@ -142,7 +142,8 @@ def test_a_window_after_a_faster_component_is_refused_where_its_onset_moves():
     assert str(e.value).count("moves with its start") == 4
     k = kinetics.kinetics(t[inside], delayed[:, inside], origin=0.0)
     k = relaxation_checks.earlier_start(k, t[inside], delayed[:, inside], t[before],
-                                        delayed[:, before], 0.0)
+                                        delayed[:, before], 0.0,
+                                        lambda t_, i_: kinetics.kinetics(t_, i_, origin=0.0))
     for s in np.flatnonzero(big):
         assert "moves with its start: from 30 ms" in k.notes[s]
         assert "start --window earlier" in k.notes[s]

@@ -4,7 +4,8 @@
     arguments    argument types, the recording options, ``--model`` / ``--protocol`` and each
                  protocol's options from the registries; typed ``Options`` from the arguments
     recipe       ``analyze --recipe FILE.toml``
-    fit, iv, analyze, calculators, example   the subcommands
+    fit, iv, analyze, traces, calculators, example   the subcommands
+    trace_plot   the figure of ``traces``: protocol, data with fit, residuals
     inputs       input files (folders expanded), output checks, provenance
     plot         figures (matplotlib; public as ``fitting.plot``)
     progress, interrupt   progress bars; SIGINT/SIGTERM handling

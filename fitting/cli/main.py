@@ -4,12 +4,13 @@
     ionjax fit FILE... --model ...       fit CSV tables or recordings (ABF, NWB, WinWCP; a
                                          folder: its files), print the summary
     ionjax iv FILE.abf ... --out iv.csv  extract step I-V curves from recordings
+    ionjax traces FILE... --temperature 22C   fit a gating model to whole current traces
     ionjax nernst --ion K --c-in 140 --c-out 5 --temperature 37C
     ionjax ghk-voltage --ions K,Na,Cl --p 1,0.04,0.45 --c-in 400,50,40 --c-out 20,440,560 ...
     ionjax ljp --pipette K=140,gluconate=140 --bath Na=140,Cl=140 --temperature 22C
 
 This module builds the parser (from the model and protocol registries, ``fitting.cli.arguments``)
-and dispatches; ``fit``, ``iv``, ``analyze``, ``calculators`` and ``example`` do the work. Bad input never shows a
+and dispatches; ``fit``, ``iv``, ``analyze``, ``traces``, ``calculators`` and ``example`` do the work. Bad input never shows a
 traceback (unless ``--debug``): exit status 2 and one message on stderr naming the file (and line
 and column where they apply). Inputs are never modified; an output path equal to an input is
 refused; outputs are written atomically.
@@ -37,7 +38,8 @@ __all__ = ["EXIT_BAD_INPUT", "build_parser", "in_cli_voice", "main", "negative_v
 EXIT_BAD_INPUT = 2
 COMMANDS = {"fit": "fitting.cli.fit", "iv": "fitting.cli.iv", "analyze": "fitting.cli.analyze",
             "nernst": "fitting.cli.calculators", "ghk-voltage": "fitting.cli.calculators",
-            "ljp": "fitting.cli.calculators", "example": "fitting.cli.example"}
+            "ljp": "fitting.cli.calculators", "example": "fitting.cli.example",
+            "traces": "fitting.cli.traces"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -133,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "here override it")
     add_recording_options(p)
 
+    from fitting.cli.traces import add_traces_parser  # numpy only until it runs
+
+    add_traces_parser(sub, temperature, quantity, positive_int)
     _add_calculators(sub)
 
     p = sub.add_parser("example", help="fit the bundled synthetic example and write a figure")
@@ -235,14 +240,15 @@ def _main(argv: list | None) -> int:
     args = parser.parse_args(negative_values(argv))
     if args.command == "nernst" and args.ion is None and args.z is None:
         parser.error("nernst needs --ion NAME or --z VALENCE")
-    if args.command in ("fit", "example", "analyze"):
+    if args.command in ("fit", "example", "analyze", "traces"):
         from fitting.engine.compiled import enable_persistent_cache
 
         enable_persistent_cache()
     try:
         from fitting.cli.inputs import expand_folders
 
-        if getattr(args, "files", None):
+        if getattr(args, "files", None) and args.command != "traces":  # it reads a dataset
+            # folder whole (fitting.cli.traces)
             args.files = expand_folders(args.files, [getattr(args, k, None) for k in
                                                      ("out", "plot", "iv_out")])
         return _run(args)

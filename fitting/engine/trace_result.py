@@ -103,6 +103,16 @@ class TraceFitResult:
         """(C,) root mean square residual [A] over the used points."""
         return self.sigma * np.sqrt(self.out["chi2"] / self.out["n_valid"])
 
+    def predict(self) -> np.ndarray:
+        """(C, T) the model's current [A] with each cell's fitted parameters over its own
+        voltages (every sample, the masked ones too); NaN rows where the fit is unusable."""
+        import jax
+
+        with jax.enable_x64(True):
+            run = jax.vmap(lambda x, v, e: self.model.current(x, v, self.dt, e))
+            out = np.asarray(run(self.out["x"], self.cells["v"], self.e_rev), float)
+        return np.where(self.usable[:, None], out, np.nan)
+
     def message(self, cell: int) -> str:
         return Status(int(self.status[cell])).message
 
@@ -125,11 +135,12 @@ class TraceFitResult:
         labels = list(range(len(self.status))) if labels is None else list(labels)
         units = [self.model.display(n) for n in names]
         head = [f"{self.model.name}: {len(labels)} cell(s), Gaussian negative log-likelihood"]
-        head.append("cell".ljust(10) + "".join(f"{n + ' [' + u + ']':>22}" for n, (u, _) in
+        width = max([10] + [len(str(label)) + 2 for label in labels])
+        head.append("cell".ljust(width) + "".join(f"{n + ' [' + u + ']':>22}" for n, (u, _) in
                                                zip(names, units)) + f"{'loss':>16}  status")
         params, errors = self.params, self.stderr
         for c, label in enumerate(labels):
-            line = str(label).ljust(10)
+            line = str(label).ljust(width)
             if not self.usable[c]:
                 head.append(line + f"refused: {self.message(c)}")
                 continue

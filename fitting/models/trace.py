@@ -112,6 +112,12 @@ class TraceModel:
     def n_params(self) -> int:
         return 2 * len(self.rates) + 1
 
+    def si_unit(self, name: str) -> str:
+        """A parameter's SI unit: S for the conductance, 1/V for a sensitivity, else 1/s."""
+        if name == self.conductance:
+            return "S"
+        return "1/V" if any(r.sensitivity == name for r in self.rates) else "1/s"
+
     def display(self, name: str) -> tuple[str, float]:
         """(unit, SI value of one unit) in which a parameter is shown: 1/ms, 1/mV, uS."""
         if name == self.conductance:

@@ -277,7 +277,11 @@ def analyse(data, options: Options) -> Analysis:
                         if epoch is not None else ""))
         lines.append(fit_line("joint I-V fit ", a.joint, r, a.joint_intervals,
                               a.notes.get("joint")))
-        if route == "chord" and not np.isfinite(a.e_rev[r]):  # nothing to divide by
+        gv_rows = fit_rows(name, route, a.gv, r, a.gv_intervals,
+                           extra=[("e_rev_used", "V", a.e_rev[r])])
+        if route == "chord" and not np.isfinite(a.e_rev[r]):  # nothing to divide by: the rows
+            why = Status(int(np.ravel(a.joint.status)[r]))  # carry the joint fit's reason
+            gv_rows = [dict(row, status=(why or Status.EXTRAPOLATED).name) for row in gv_rows]
             lines.append(f"    {'chord G-V'.ljust(14)}: refused (no reversal potential: the "
                          "joint fit was refused and none was given; give --e-rev)")
         else:
@@ -285,14 +289,7 @@ def analyse(data, options: Options) -> Analysis:
                                   a.notes.get("gv")))
         lines += closing_line((a.joint, a.gv), r, data.v, data.i, a.conductance)
         panels.append((name, dict(result=a, index=r, v=data.v)))
-        rows += fit_rows(name, "joint", a.joint, r, a.joint_intervals)
-        gv_rows = fit_rows(name, route, a.gv, r, a.gv_intervals,
-                           extra=[("e_rev_used", "V", a.e_rev[r])])
-        if route == "chord" and not np.isfinite(a.e_rev[r]):  # the joint fit's reason, not
-            why = Status(int(np.ravel(a.joint.status)[r]))  # the G-V's empty points
-            gv_rows = [dict(row, status=(why if why != Status.CONVERGED else
-                                         Status.EXTRAPOLATED).name) for row in gv_rows]
-        rows += gv_rows
+        rows += fit_rows(name, "joint", a.joint, r, a.joint_intervals) + gv_rows
     return Analysis("activation", list(data.labels), a, "\n".join(lines), rows, panels)
 
 

@@ -43,6 +43,7 @@ NaN values, ``Status.OUT_OF_RANGE`` and a note naming what was found (``refuse``
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -153,7 +154,7 @@ def extrapolated(k, t0: float, origin: float) -> tuple:
 
 
 def earlier_start(k, t: ArrayLike, i: ArrayLike, t_before: ArrayLike, i_before: ArrayLike,
-                  origin: float, components: int = 1) -> object:
+                  origin: float, refit: Callable) -> object:
     """Refuse the tails whose onset current moves when the window starts half-way to the onset
     (see the module).
 
@@ -161,13 +162,12 @@ def earlier_start(k, t: ArrayLike, i: ArrayLike, t_before: ArrayLike, i_before: 
       k: the ``Kinetics`` fitted on (t, i) with ``origin``.
       t: (n,) window times [s]; i: (S, n) currents [A].
       t_before: (b,) times between the onset and the window [s]; i_before: (S, b) [A].
-      origin: the step onset [s]; components: the exponentials of ``k``.
+      origin: the step onset [s].
+      refit: (t, i) -> the ``Kinetics`` of the same fit (components, origin) on other samples.
 
     Returns:
       the ``Kinetics`` with those sweeps refused.
     """
-    from fitting.protocols.kinetics import kinetics
-
     t, i = np.asarray(t, float), np.atleast_2d(np.asarray(i, float))
     t_before, i_before = np.asarray(t_before, float), np.atleast_2d(np.asarray(i_before, float))
     half = origin + (t[0] - origin) / 2
@@ -175,9 +175,7 @@ def earlier_start(k, t: ArrayLike, i: ArrayLike, t_before: ArrayLike, i_before: 
     at, se = k.values["at_origin"], k.stderr["at_origin"]
     if half - origin < TRANSIENT or keep.sum() < 2 or not np.isfinite(at).any():
         return k
-    k2 = kinetics(np.concatenate([t_before[keep], t]),
-                  np.concatenate([i_before[:, keep], i], axis=1), components=components,
-                  origin=origin)
+    k2 = refit(np.concatenate([t_before[keep], t]), np.concatenate([i_before[:, keep], i], axis=1))
     at2, se2 = k2.values["at_origin"], k2.stderr["at_origin"]
     with np.errstate(invalid="ignore"):
         moved = (np.abs(at - at2) > 3 * np.hypot(se, se2)) & (np.abs(at - at2) > 0.05 * np.abs(at))

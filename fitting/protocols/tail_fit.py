@@ -126,7 +126,8 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
     k, start = faster_component(k, t, i, *after, onset) if after is not None else (k, None)
     k, _ = extrapolated(k, float(np.asarray(t, float)[0]), onset)
     if before is not None:
-        k = earlier_start(k, t, i, *before, onset, components)
+        k = earlier_start(k, t, i, *before, onset, lambda t_, i_: kinetics(
+            t_, i_, components=components, origin=onset))
     if vm is not None:
         k, _ = clamp_settling(k, t, vm, vm_name)
         k = clamp_lost(k, vm, vm_name, flat=True)

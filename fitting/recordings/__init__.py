@@ -17,6 +17,7 @@ Modules, each with one job:
                  (whole-cell 1 uA, two-electrode 100 uA); an override the data must confirm
     errors       InputError (a ValueError located as file:line:column)
     traces       ``read_beattie2018``: the whole traces of Beattie et al. (2018) (.mat layout)
+    trace_files  ``read_traces``: whole traces from CSV tables, recordings' sweeps and that folder
 
 Imports run one way: recordings imports ionjax, numpy and the optional readers (pyabf, pynwb,
 neo, imported when a file of theirs is read), never the engine, protocols or cli. Names below
@@ -32,6 +33,7 @@ _EXPORTS = {
     "data": ["IVData"],
     "errors": ["InputError"],
     "traces": ["read_beattie2018"],
+    "trace_files": ["read_traces", "read_trace_table"],
     "formats.registry": ["format_of"],
 }
 __getattr__, __dir__, __all__ = _lazy_exports(__name__, _EXPORTS)

@@ -29,7 +29,8 @@ __all__ = ["ACCEPTED", "DEFAULT_UNIT", "PLAUSIBLE_CELSIUS", "QUANTITY_SI",
 # the SI unit of each quantity a file or a command line may hold
 QUANTITY_SI = {"voltage": "V", "current": "A", "concentration": "mol/m^3",
                "resistance": "Ohm", "time": "s"}
-DEFAULT_UNIT = {"voltage": "mV", "concentration": "mM", "resistance": "MOhm", "time": "s"}
+DEFAULT_UNIT = {"voltage": "mV", "concentration": "mM", "resistance": "MOhm", "time": "s",
+                "current": "pA"}
 # quantities told apart by the unit of a recording's column or channel
 RECORDING_QUANTITIES = ("voltage", "current")
 # extra spellings (after case folding and micro/Ohm normalisation) -> table symbol
@@ -160,7 +161,8 @@ def parse_quantity(text: Any, kind: str) -> float:
 
     Args:
       text: the string (or a number, taken in the default unit).
-      kind: "voltage" (default mV), "concentration" (mM), "resistance" (MOhm) or "time" (s).
+      kind: "voltage" (default mV), "concentration" (mM), "resistance" (MOhm), "time" (s) or
+        "current" (pA).
 
     Returns:
       float in SI (V, mol/m^3, Ohm, s).

@@ -39,7 +39,8 @@ from fitting.recordings.units import (
     unit_info,
 )
 
-__all__ = ["PROVENANCE", "TIDY_FIELDS", "VOLTAGE_NAMES", "read", "read_csv", "sniff"]
+__all__ = ["PROVENANCE", "TIDY_FIELDS", "VOLTAGE_NAMES", "read", "read_csv", "read_text",
+           "records", "sniff"]
 
 # the comment line holding a results file's provenance (JSON), written by fitting.outputs
 PROVENANCE = "# provenance: "
@@ -70,7 +71,7 @@ def read(path: str | os.PathLike, options: ReadOptions = ReadOptions()) -> IVDat
     return read_csv(path, voltage_unit=options.voltage_unit, current_unit=options.current_unit)
 
 
-def _read_text(path):
+def read_text(path: str | os.PathLike) -> str:
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             return handle.read()
@@ -107,7 +108,7 @@ def _provenance(text):
     return {}
 
 
-def _records(path, text):
+def records(path: str | os.PathLike, text: str) -> list:
     """(line number, cells) of the non-empty, non-comment records, and the delimiter."""
     first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
     delimiter = next((d for d in ("\t", ";") if d in first and "," not in first), ",")
@@ -222,12 +223,12 @@ def read_csv(path: str | os.PathLike, *, voltage_unit: str | None = None,
                 overrides[quantity] = override_unit(label, quantity, option)
             except ValueError as exc:
                 raise InputError(str(exc), path=path) from None
-    text = _read_text(path)
-    records = _records(path, text)
-    if not records:
+    text = read_text(path)
+    found = records(path, text)
+    if not found:
         raise InputError("empty file: expected a header like 'voltage_mV,current_pA' and data "
                          "rows", path=path)
-    (header_line, header), rows = records[0], records[1:]
+    (header_line, header), rows = found[0], found[1:]
     columns = _parse_header(path, header_line, header)
     labels = [c[2] for c in columns]  # the file's own labels, before any override
     columns = [(c[0], c[1]) + overrides[c[0]] if c[0] in overrides else c for c in columns]
