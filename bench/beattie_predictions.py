@@ -2,13 +2,18 @@
 built against, with the authors' own parameters.
 
     python bench/beattie_predictions.py --sine-wave-repo PATH [--cells 16713110,...]
+        [--params authors|ionjax]
 
 PATH is a checkout (or extracted copy) of the authors' supplementary repository, github
 mirams/sine-wave (CC BY 4.0; checked at commit 54ca435): ``Protocols/<name>_protocol.mat`` (mV,
 0.1 ms samples), ``ExperimentalData/<cell>/<name>_<cell>_dofetilide_subtracted_leak_subtracted.mat``
 (nA), and for cell 5 (16713110) the authors' own simulations of Figures 4a (sine wave) and 6 (action
 potential). Nothing of it is stored in this repository. The parameters are each cell's
-maximum-likelihood fit to the sine wave (tests/beattie_reference.py: their MCMC chains).
+maximum-likelihood fit to the sine wave (tests/beattie_reference.py: their MCMC chains), or with
+``--params ionjax`` ionjax's own: ``fitting.fit_traces`` on each cell's sine-wave recording of
+the repository (all cells in one batched call, default starts, the 5 ms after each step edge
+left out), the fitted parameters then simulated as the authors' are; each row then also gives
+the RMS error with the authors' parameters, for comparison.
 
 For each cell and protocol it prints, against the recorded current: the RMS error [nA] over all
 samples and without the 5 ms after each voltage jump of 5 mV or more in one sample (the
@@ -83,14 +88,37 @@ def _simulator():
         p_open = ionjax.gate_trace(k1, k2, 1e-4, a0) * ionjax.gate_trace(k4, k3, 1e-4, r0)
         return ionjax.gated_ohmic_current(v, p_open, p[8] * 1e-6, e_k)
 
-    def simulate(protocol, v_mv, cell):
+    def simulate(protocol, v_mv, cell, params=None):
+        """I [nA] with ``params`` (paper units, p1..p8 and g [uS]; default the authors')."""
         v_hold = ref.sine_wave_midpoint(v_mv) if protocol == "sine_wave" else v_mv
         e_k = ref.e_k_authors(ref.TEMPERATURE_C[cell]) * 1e-3
-        i = current(jnp.asarray(v_hold * 1e-3), jnp.asarray(v_mv * 1e-3),
-                    jnp.asarray(ref.MAXIMUM_LIKELIHOOD[cell]), e_k)
+        p = ref.MAXIMUM_LIKELIHOOD[cell] if params is None else params
+        i = current(jnp.asarray(v_hold * 1e-3), jnp.asarray(v_mv * 1e-3), jnp.asarray(p), e_k)
         return np.asarray(i) * 1e9  # nA
 
     return simulate
+
+
+def _ionjax_fits(root, cells):
+    """cell -> ionjax's fitted parameters in paper units (p1..p8 per ms and per mV, g uS), from
+    one batched ``fit_traces`` of the cells' sine-wave recordings in the repository; prints the
+    fit's time and each cell's status."""
+    from fitting.engine.traces import fit_traces, step_edge_mask
+    from ionjax.units import celsius
+
+    v = _load(root / "Protocols" / "sine_wave_protocol.mat") * 1e-3
+    i = np.stack([_load(root / "ExperimentalData" / c / (
+        f"sine_wave_{c}_dofetilide_subtracted_leak_subtracted.mat")) * 1e-9 for c in cells])
+    t = np.arange(v.size) * 1e-4
+    start = time.perf_counter()
+    res = fit_traces(t, v, i, temperature=celsius(np.array([ref.TEMPERATURE_C[c] for c in cells])),
+                     mask=step_edge_mask(v, 1e-4))
+    print(f"ionjax fit_traces, {len(cells)} cells in one call: "
+          f"{time.perf_counter() - start:.1f} s (compilation included); status "
+          + ", ".join(f"{c} {res.message(k) if not res.usable[k] else 'ok'}"
+                      for k, c in enumerate(cells)))
+    si = np.array([1e3, 1e3] * 4 + [1e-6])  # paper unit in SI
+    return {c: res.out["x"][k] / si for k, c in enumerate(cells) if res.usable[k]}
 
 
 def main():
@@ -99,6 +127,8 @@ def main():
                         help="checkout or extracted copy of github mirams/sine-wave")
     parser.add_argument("--cells", default=",".join(ref.CELLS),
                         help="comma-separated cell numbers (default: the paper's 9)")
+    parser.add_argument("--params", choices=("authors", "ionjax"), default="authors",
+                        help="whose sine-wave fit to simulate (default: the authors')")
     args = parser.parse_args()
     root = args.sine_wave_repo
     if not (root / "Protocols" / "sine_wave_protocol.mat").is_file():
@@ -114,8 +144,11 @@ def main():
     print(f"Beattie et al. (2018) doi:{ref.DOI}; parameters from mirams/sine-wave@{ref.COMMIT[:7]} "
           "(maximum likelihood, MCMC)")
     simulate = _simulator()
+    fitted = _ionjax_fits(root, cells) if args.params == "ionjax" else {}
     print(f"{'cell':>3} {'file':>8} {'protocol':<22} {'samples':>8} {'RMS err':>9} "
-          f"{'no spikes':>9} {'mean|err|':>9} {'RMS data':>9}  [nA]; other")
+          f"{'no spikes':>9} {'mean|err|':>9} {'RMS data':>9}  [nA]; other"
+          + ("  (errors with ionjax's fit; 'authors' the RMS error with theirs)"
+             if fitted else ""))
     start, missing = time.perf_counter(), []
     for cell in cells:
         number = ref.CELLS.index(cell) + 1
@@ -131,14 +164,20 @@ def main():
                 print(f"{number:>3} {cell:>8} {protocol:<22} refused: {data.size} recorded samples "
                       f"but {v_mv.size} protocol samples")
                 continue
-            sim = simulate(protocol, v_mv, cell)
+            if args.params == "ionjax" and cell not in fitted:
+                print(f"{number:>3} {cell:>8} {protocol:<22} no ionjax fit (refused)")
+                continue
+            sim = simulate(protocol, v_mv, cell, fitted.get(cell))
             err = sim - data
             other = ""
+            if fitted:
+                theirs_err = simulate(protocol, v_mv, cell) - data
+                other = f"authors {np.sqrt(np.mean(theirs_err ** 2)):.4f}; "
             if protocol == "sine_wave":
-                other = (f"log-likelihood {ref.log_likelihood(sim, data):.2f} "
+                other += (f"log-likelihood {ref.log_likelihood(sim, data):.2f} "
                          f"(authors' code: {ref.LOG_LIKELIHOOD[cell]:.2f})")
             theirs = root / AUTHORS_SIMULATION.get(protocol, "-")
-            if cell == "16713110" and theirs.is_file():
+            if cell == "16713110" and theirs.is_file() and not fitted:
                 authors = np.loadtxt(theirs)[:, 1]
                 if authors.size == sim.size:
                     worst = np.abs(sim - authors).max() / np.abs(authors).max()

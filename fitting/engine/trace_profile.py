@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fitting.engine import compiled
 from fitting.engine.profile import ProfileInterval, _quantile_chi2_1, profile_side
 from fitting.engine.traces import _norm, _residual_fn
 
@@ -78,7 +79,7 @@ def trace_profile_intervals(res: Any, names: Any = None, *, level: float = 0.95,
     x_hat = res.out["x"]
     se_log = res.out["se"] / x_hat
     out = {}
-    with jax.enable_x64(True):
+    with jax.enable_x64(True), compiled.persistent_cache():  # a later process loads them
         cells = jax.tree_util.tree_map(jnp.asarray, res.cells)
         for name in names:
             j = model.param_names.index(name)

@@ -257,7 +257,10 @@ def beattie2018() -> TraceModel:
 
     k1 = p1 e^(p2 V), k2 = p3 e^(-p4 V) (gate a opens with k1, closes with k2);
     k3 = p5 e^(p6 V), k4 = p7 e^(-p8 V) (gate r opens with k4, closes with k3);
-    both gates start at 0, the sine wave's rates at each interval's midpoint (its samples
+    both gates start at 0, as the dataset's README says (the authors' code starts r at 1,
+    ``tests/beattie_reference.py``; r relaxes to its steady state at the -80 mV holding within
+    milliseconds, while a, near 0 there, carries no current), the sine wave's rates at each
+    interval's midpoint (its samples
     change by < 0.4 mV; the steps are held, as in the authors' simulation), E_K by Nernst for [K]i 130 mM, [K]o 4 mM. Parameters p1..p8
     and g in SI (the paper's 1/ms, 1/mV and uS through ``display``).
     """
