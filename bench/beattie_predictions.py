@@ -118,7 +118,16 @@ def _ionjax_fits(root, cells):
           + ", ".join(f"{c} {res.message(k) if not res.usable[k] else 'ok'}"
                       for k, c in enumerate(cells)))
     si = np.array([1e3, 1e3] * 4 + [1e-6])  # paper unit in SI
-    return {c: res.out["x"][k] / si for k, c in enumerate(cells) if res.usable[k]}
+    fitted = {c: res.out["x"][k] / si for k, c in enumerate(cells) if res.usable[k]}
+    names = res.model.param_names
+    print("ionjax's fit against the authors' maximum-likelihood parameters (their MCMC): "
+          "largest |relative difference| and the parameter; all differences [%]")
+    for c, p in fitted.items():
+        rel = 100 * (p / np.asarray(ref.MAXIMUM_LIKELIHOOD[c]) - 1)
+        j = int(np.argmax(np.abs(rel)))
+        print(f"  {c}: {abs(rel[j]):.3g}% ({names[j]}); "
+              + " ".join(f"{n} {r:+.2g}" for n, r in zip(names, rel)))
+    return fitted
 
 
 def main():
