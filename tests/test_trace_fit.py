@@ -177,3 +177,26 @@ def test_cell5_matches_the_authors_cmaes_optimum(shared_data):
     np.testing.assert_allclose(res.stderr_scaled["p1"], res.stderr["p1"] * res.misfit,
                                rtol=1e-12)
     assert f"the residuals' RMS is {res.misfit[0]:.2g}" in res.summary()
+
+
+def test_cells_in_sequence_and_vectorised_give_the_same_fits(monkeypatch):
+    """fit_traces solves the cells one after another on a CPU (lax.map: each cell stops when it
+    converges) and vectorised elsewhere (vmap): the same numbers either way."""
+    from fitting.engine import traces
+
+    t, v = _protocol(dt=1e-3, seconds=2.5)
+    truth = AUTHORS_CELL5 * PAPER_TO_SI
+    model = beattie2018()
+    rng = np.random.default_rng(8)
+    i = np.stack([np.asarray(model.current(jnp.asarray(truth * f), jnp.asarray(v), 1e-3,
+                                           -0.088)) for f in (1.0, 1.1)])
+    i = i + 5e-12 * rng.standard_normal(i.shape)
+    out = {}
+    for mode in (True, False):
+        monkeypatch.setattr(traces, "IN_SEQUENCE", mode)
+        out[mode] = fit_traces(t, v, i, model=model, e_rev=-0.088, sigma=5e-12, starts=2,
+                               mask=step_edge_mask(v, 1e-3))
+    assert traces.cells_in_sequence() is False
+    np.testing.assert_array_equal(out[True].status, out[False].status)
+    np.testing.assert_allclose(out[True].out["x"], out[False].out["x"], rtol=1e-7)
+    np.testing.assert_allclose(out[True].loss, out[False].loss, rtol=1e-12)

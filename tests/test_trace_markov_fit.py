@@ -54,3 +54,22 @@ def test_markov_scheme_simulates_as_scipy_and_is_recovered_by_fit_traces():
     z = (res.out["x"][0] - TRUTH) / res.out["se"][0]
     assert np.all(np.abs(z) < 4.0), z
     assert res.misfit[0] == pytest.approx(1.0, abs=0.05)
+
+
+def test_the_reversal_is_nernst_in_float64_without_x64():
+    """fit_traces computes E_K in float64 whatever the caller's JAX precision: in float32 it
+    was -88.362067938 mV for cell 5, 4.3 nV off, which moved the loss by 0.7."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, jax; assert not jax.config.jax_enable_x64\n"
+            "from fitting.engine.traces import fit_traces\n"
+            "t = np.arange(400) * 1e-3; v = np.where(t < 0.2, -0.08, 0.02)\n"
+            "i = 1e-11 * np.sin(t * 50) + 1e-12 * np.cos(t * 7)\n"
+            "res = fit_traces(t, v, i, temperature=295.0, sigma=1e-12, starts=1, "
+            "screen_steps=1, max_steps=1)\n"
+            "print(repr(float(res.e_rev[0])))")
+    e = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, timeout=600).stdout.strip().splitlines()[-1])
+    exact = 8.31446261815324 * 295.0 / 96485.33212331 * np.log(4.0 / 130.0)  # SI 2019 R, F
+    assert e == pytest.approx(exact, rel=1e-12, abs=0)

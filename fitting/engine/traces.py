@@ -43,6 +43,7 @@ __all__ = ["fit_traces", "sample_starts", "step_edge_mask"]
 SCREEN_STEPS = 30  # iterations of every start before the best of each cell is kept
 SCREEN_EVERY = 10  # the screening fits every 10th sample (1 ms steps of a 0.1 ms recording)
 WALD_DECADE = np.log(10.0) / 1.959963984540054  # se(ln x) beyond this: UNIDENTIFIABLE
+IN_SEQUENCE = None  # cells solved one after another (True), vectorised (False), by backend (None)
 # the authors' prior (Beattie et al. 2018): rates 1e-7..1e3 per ms, sensitivities 1e-7..0.4 per mV
 PRIOR_RATE = (1e-4, 1e6)  # [1/s]
 PRIOR_SENSITIVITY = (1e-4, 400.0)  # [1/V]
@@ -187,9 +188,22 @@ def _statistics(model, cell, x, steps, status, r, jac, best, screened):
                 screened=screened)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
-def _fit_batch(model, dt, screen, q, max_steps, cells, starts):
-    return jax.vmap(functools.partial(_solve, model, dt, screen, q, max_steps))(cells, starts)
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4, 5))
+def _fit_batch(model, dt, screen, q, max_steps, in_sequence, cells, starts):
+    """Every cell's ``_solve``: vectorised (vmap), or one cell after another (lax.map) where
+    ``in_sequence``: a vectorised Levenberg-Marquardt loop runs until its slowest cell stops,
+    every cell paying for each iteration, while on a CPU each cell's 80,000-sample problem
+    already fills the vector units."""
+    solve = functools.partial(_solve, model, dt, screen, q, max_steps)
+    if in_sequence:
+        return jax.lax.map(lambda pair: solve(*pair), (cells, starts))
+    return jax.vmap(solve)(cells, starts)
+
+
+def cells_in_sequence() -> bool:
+    """Whether ``fit_traces`` solves the cells one after another: ``IN_SEQUENCE`` where set,
+    else on a CPU (a GPU runs the vectorised loop in parallel)."""
+    return jax.default_backend() == "cpu" if IN_SEQUENCE is None else bool(IN_SEQUENCE)
 
 
 def fit_traces(t: Any, v: Any, i: Any, *, model: TraceModel | None = None,
@@ -237,7 +251,8 @@ def fit_traces(t: Any, v: Any, i: Any, *, model: TraceModel | None = None,
     t, v, i, valid, dt = trace_inputs.check_arrays(t, v, i, mask, max_noise=max_noise)
     n_cells = i.shape[0]
     starts = trace_inputs.check_starts(starts, n_cells, model.param_names)
-    e_rev = trace_inputs.reversal(model, temperature, e_rev, n_cells)
+    with jax.enable_x64(True):  # Nernst in float64 (in float32 E_K moved the loss by 0.7)
+        e_rev = trace_inputs.reversal(model, temperature, e_rev, n_cells)
     if np.any(valid.sum(axis=1) <= model.n_params):
         bad = int(np.argmin(valid.sum(axis=1)))
         raise ValueError(f"cell {bad} has {int(valid[bad].sum())} usable points (mask, NaN) for "
@@ -258,8 +273,8 @@ def fit_traces(t: Any, v: Any, i: Any, *, model: TraceModel | None = None,
     with jax.enable_x64(True), compiled.persistent_cache():
         cells = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64)
                                        if a.dtype != bool else jnp.asarray(a), cells)
-        out = _fit_batch(model, dt, int(screen_steps), int(screen_every), int(max_steps), cells,
-                         jnp.asarray(starts, jnp.float64))
+        out = _fit_batch(model, dt, int(screen_steps), int(screen_every), int(max_steps),
+                         cells_in_sequence(), cells, jnp.asarray(starts, jnp.float64))
         out = jax.tree_util.tree_map(np.asarray, out)
         cells = jax.tree_util.tree_map(np.asarray, cells)
     return TraceFitResult(model=model, out=out, sigma=sigma, e_rev=e_rev, dt=dt, cells=cells)
