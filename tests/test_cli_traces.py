@@ -114,3 +114,20 @@ def test_the_dataset_folder_is_read_whole_with_its_temperatures(shared_data):
     d = read_traces([shared_data / "beattie2018"])
     assert d["i"].shape[0] == 9 and d["labels"][4] == "16713110"
     assert np.all((d["temperature"] > 294) & (d["temperature"] < 299))
+
+
+def test_options_that_name_nothing_are_refused_and_labels_name_their_file(tmp_path):
+    """Hostile pass: a negative --mask-edges, a --max-noise of 0, --current-unit on a table
+    were accepted silently; two tables with the same column names gave the same labels."""
+    table = tmp_path / "cells.csv"
+    table.write_text("t_ms,V_mV,a [pA],b [pA]\n"
+                     + "".join(f"{k},-80,{k % 3},{k % 5}\n" for k in range(10)))
+    for args, words in [(("--mask-edges", "-5ms"), "--mask-edges must be >= 0"),
+                        (("--max-noise", "0pA"), "--max-noise > 0"),
+                        (("--current-unit", "nA"), "apply to recordings")]:
+        r = run("traces", table, "--e-rev", "-88mV", *args)
+        assert r.returncode == 2 and words in r.stderr, (args, r.stderr)
+    other = tmp_path / "other.csv"
+    other.write_text(table.read_text())
+    d = read_traces([table, other])
+    assert d["labels"] == ["cells.csv:a", "cells.csv:b", "other.csv:a", "other.csv:b"]

@@ -154,6 +154,30 @@ def test_a_window_after_a_faster_component_is_refused_where_its_onset_moves():
     np.testing.assert_allclose(single.i[big], onset[big], atol=4 * np.nanmax(single.stderr))
 
 
+def test_a_late_window_after_the_whole_relaxation_is_refused_not_averaged():
+    """tau 20 ms, the window from 100 ms (5 tau): every sweep looks flat there and its mean is
+    the steady 0.1 I_0, which the tail used to report as the onset current (10x too small).
+    From half-way (50 ms, or 25 ms where it is still flat at 50) the relaxation is seen again
+    and puts the onset near I_0: refused. The
+    sweep at the reversal, flat all the way down to the transient's 2 ms, is kept."""
+    t, i, onset = tails(transient=False, tau=20e-3, seed=3)
+    inside, before = (t >= 0.1) & (t < 0.45), t < 0.1
+    plain = tail.tail_iv(V_TAIL, t[inside], i[:, inside], onset=0.0)
+    big = np.abs(onset) > 50e-12
+    assert np.all(plain.kinetics.status[big] == Status.NO_SIGNAL)
+    np.testing.assert_allclose(plain.i[big], 0.1 * onset[big], rtol=0.2)  # the old answer
+    k = kinetics.kinetics(t[inside], i[:, inside], origin=0.0)
+    means = (i[:, inside].mean(axis=1), np.full(len(V_TAIL), 1e-12))
+    k = relaxation_checks.earlier_start(k, t[inside], i[:, inside], t[before], i[:, before], 0.0,
+                                        lambda t_, i_: kinetics.kinetics(t_, i_, origin=0.0),
+                                        means)
+    assert np.all(k.status[big] == Status.OUT_OF_RANGE), k.notes
+    assert all("moves with its start: from " in k.notes[s] for s in np.flatnonzero(big))
+    assert k.status[~big].tolist() == [Status.NO_SIGNAL]
+    with pytest.raises(ValueError, match="only 1 of 5 tails"):
+        tail.tail_iv(V_TAIL, t[inside], i[:, inside], onset=0.0, before=(t[before], i[:, before]))
+
+
 def test_hcn2_late_tail_window_refused_where_the_onset_moves(shared_data):
     """hcn2 --window 200ms,800ms: the -55 mV tail's onset current is -456.5 pA from 200 ms,
     -373.9 pA from 100 ms and about -312 pA from 2 ms (scipy's fit of that window, below):

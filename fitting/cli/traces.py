@@ -102,6 +102,12 @@ def cmd_traces(args: argparse.Namespace) -> int:
     from fitting.recordings.trace_files import read_traces
 
     check_output_formats(args.out, args.plot)
+    if args.mask_edges < 0 or (args.max_noise is not None and args.max_noise <= 0):
+        raise UsageError("--mask-edges must be >= 0 and --max-noise > 0")
+    tables = [f for f in args.files if str(f).lower().endswith((".csv", ".tsv", ".txt"))]
+    if tables and (args.current_unit is not None or args.channel != 0):
+        raise UsageError(f"--current-unit and --channel apply to recordings; {tables[0]} is a "
+                         "table, whose header names each column's unit (e.g. 'cellA [nA]')")
     folders = [f for f in args.files if os.path.isdir(f) and
                os.path.isfile(os.path.join(f, "sine_wave_protocol.mat"))]  # a dataset: whole
     files = folders + expand_folders([f for f in args.files if f not in folders],

@@ -154,7 +154,7 @@ def extrapolated(k, t0: float, origin: float) -> tuple:
 
 
 def earlier_start(k, t: ArrayLike, i: ArrayLike, t_before: ArrayLike, i_before: ArrayLike,
-                  origin: float, refit: Callable) -> object:
+                  origin: float, refit: Callable, onset: tuple | None = None) -> object:
     """Refuse the tails whose onset current moves when the window starts half-way to the onset
     (see the module).
 
@@ -164,32 +164,48 @@ def earlier_start(k, t: ArrayLike, i: ArrayLike, t_before: ArrayLike, i_before: 
       t_before: (b,) times between the onset and the window [s]; i_before: (S, b) [A].
       origin: the step onset [s].
       refit: (t, i) -> the ``Kinetics`` of the same fit (components, origin) on other samples.
+      onset: None or (current (S,), SE (S,)) [A], the onset currents as reported (a sweep
+        without a relaxation, ``NO_SIGNAL``: its mean); default ``k``'s extrapolations. A
+        sweep flat in the longer window too is compared by that window's mean, and checked
+        again from half-way to the onset of that window, down to ``TRANSIENT``, as is every
+        level of a sweep reported by its mean: a relaxation that is over before a late window
+        leaves it flat, its mean far from the onset.
 
     Returns:
       the ``Kinetics`` with those sweeps refused.
     """
     t, i = np.asarray(t, float), np.atleast_2d(np.asarray(i, float))
     t_before, i_before = np.asarray(t_before, float), np.atleast_2d(np.asarray(i_before, float))
-    half = origin + (t[0] - origin) / 2
-    keep = t_before >= half
-    at, se = k.values["at_origin"], k.stderr["at_origin"]
-    if half - origin < TRANSIENT or keep.sum() < 2 or not np.isfinite(at).any():
-        return k
-    k2 = refit(np.concatenate([t_before[keep], t]), np.concatenate([i_before[:, keep], i], axis=1))
-    at2, se2 = k2.values["at_origin"], k2.stderr["at_origin"]
-    with np.errstate(invalid="ignore"):
-        moved = (np.abs(at - at2) > 3 * np.hypot(se, se2)) & (np.abs(at - at2) > 0.05 * np.abs(at))
-    lost = np.isfinite(at) & ~np.isfinite(at2)
-    which = np.isfinite(at) & (moved | lost)
-    notes = {}
-    for s in np.flatnonzero(which):
-        found = (current_text(at2[s], se2[s]) if not lost[s] else
-                 f"no single relaxation ({(k2.notes[s] or 'refused').split(':')[0]})")
-        notes[s] = (f"the onset current {current_text(at[s], se[s])} from the "
-                    f"window moves with its start: from {_ms(half - origin)} it is {found}; a "
-                    f"component before the window (a delay, or a faster relaxation) is missing "
-                    f"from the extrapolation; start --window earlier (e.g. "
-                    f"{TRANSIENT * 1e3:g}ms, after the transient)")
+    at, se = (k.values["at_origin"], k.stderr["at_origin"]) if onset is None else onset
+    pending, which, notes, first = np.isfinite(at), np.zeros(at.shape, bool), {}, t[0]
+    mean = k.status == Status.NO_SIGNAL  # reported by its window mean: checked at every level
+    while pending.any():  # a sweep flat from half-way too is checked from half-way again
+        half = origin + (first - origin) / 2
+        keep = t_before >= half
+        if half - origin < TRANSIENT or keep.sum() < 2:
+            break
+        longer = np.concatenate([i_before[:, keep], i], axis=1)
+        k2 = refit(np.concatenate([t_before[keep], t]), longer)
+        flat = k2.status == Status.NO_SIGNAL
+        at2 = np.where(flat, longer.mean(axis=1), k2.values["at_origin"])
+        se2 = np.where(flat, longer.std(axis=1, ddof=1) / np.sqrt(longer.shape[1]),
+                       k2.stderr["at_origin"])
+        with np.errstate(invalid="ignore"):
+            moved = (np.abs(at - at2) > 3 * np.hypot(se, se2)) & (np.abs(at - at2)
+                                                                  > 0.05 * np.abs(at))
+        lost = ~np.isfinite(at2)
+        now = pending & (moved | lost)
+        for s in np.flatnonzero(now):
+            found = (current_text(at2[s], se2[s]) if not lost[s] else
+                     f"no single relaxation ({(k2.notes[s] or 'refused').split(':')[0]})")
+            notes[s] = (f"the onset current {current_text(at[s], se[s])} from the window "
+                        f"moves with its start: from {_ms(half - origin)} it is {found}; a "
+                        "component before the window (a delay, or a faster relaxation) is "
+                        "missing from the extrapolation; start --window earlier (e.g. "
+                        f"{TRANSIENT * 1e3:g}ms, after the transient)")
+        which |= now
+        pending &= ~now & (flat | mean)
+        first = half
     return refuse(k, which, notes)
 
 

@@ -125,26 +125,15 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
     k = kinetics(t, i, components=components, origin=onset)
     k, start = faster_component(k, t, i, *after, onset) if after is not None else (k, None)
     k, _ = extrapolated(k, float(np.asarray(t, float)[0]), onset)
-    if before is not None:
+    if before is not None:  # a flat sweep's onset current (its mean) is checked too
         k = earlier_start(k, t, i, *before, onset, lambda t_, i_: kinetics(
-            t_, i_, components=components, origin=onset))
+            t_, i_, components=components, origin=onset), _onset(k, t, i, onset))
     if vm is not None:
         k, _ = clamp_settling(k, t, vm, vm_name)
         k = clamp_lost(k, vm, vm_name, flat=True)
     unreachable = () if start is None else _unreachable(t, i, onset, start)
-    inst, se = k.values["at_origin"], k.stderr["at_origin"]
-    # no relaxation (a tail voltage near the reversal): the current is its own mean, and a
-    # relaxation smaller than the test's band could hide in it and move the onset current by
-    # as much: the SE is at least half the band (the 95% interval spans it), and more where
-    # the window starts late: a drift the band hides (up to 2 band / L over the window's
-    # length L) carried back over the gap to the onset
-    flat = k.status == Status.NO_SIGNAL
+    inst, se = _onset(k, t, i, onset)
     i = np.atleast_2d(np.asarray(i, float))
-    t_w = np.asarray(t, float)
-    reach = 1.0 + 2.0 * (t_w[0] - onset) / (t_w[-1] - t_w[0])
-    inst = np.where(flat, i.mean(axis=1), inst)
-    se = np.where(flat, np.fmax(i.std(axis=1, ddof=1) / np.sqrt(i.shape[1]),
-                                0.5 * k.band * reach), se)
     if series_resistance is not None:
         if not (series_resistance >= 0 and 0 <= compensation < 1):
             raise ValueError(f"series_resistance must be >= 0 Ohm and compensation in [0, 1); "
@@ -178,6 +167,22 @@ def tail_iv(v: ArrayLike, t: ArrayLike, i: ArrayLike, *, onset: float = 0.0, com
     return TailIV(v=v, i=inst, stderr=se, kinetics=k, ohmic=res, intervals=intervals,
                   measured=measured, ghk=ghk_res, comparison=comparison, status=status,
                   flags=flags, warnings=warnings, start=start, unreachable=unreachable)
+
+
+def _onset(k, t: ArrayLike, i: ArrayLike, onset: float) -> tuple:
+    """(current (S,), standard error (S,)) [A] at the onset: the relaxation's extrapolation, or
+    for a sweep without one (``NO_SIGNAL``, a tail voltage near the reversal) its mean. A
+    relaxation smaller than the test's band could hide in a flat sweep and move the onset
+    current by as much: its SE is at least half the band (the 95% interval spans it), and more
+    where the window starts late: a drift the band hides (up to 2 band / L over the window's
+    length L) carried back over the gap to the onset."""
+    i, t = np.atleast_2d(np.asarray(i, float)), np.asarray(t, float)
+    flat = k.status == Status.NO_SIGNAL
+    reach = 1.0 + 2.0 * (t[0] - onset) / (t[-1] - t[0])
+    inst = np.where(flat, i.mean(axis=1), k.values["at_origin"])
+    se = np.where(flat, np.fmax(i.std(axis=1, ddof=1) / np.sqrt(i.shape[1]),
+                                0.5 * k.band * reach), k.stderr["at_origin"])
+    return inst, se
 
 
 def _unreachable(t: ArrayLike, i: ArrayLike, onset: float, start: float) -> tuple:

@@ -155,8 +155,11 @@ def read_traces(paths: Any, options: ReadOptions = ReadOptions()) -> dict:
                              f"{first}'s ({t.size}, every {np.median(np.diff(t)) * 1e3:.4g} ms): "
                              "one fit takes traces of one length and rate", path=path)
     temps = [d.get("temperature", np.full(len(d["labels"]), np.nan)) for _, d in parts]
+    labels = [label for _, d in parts for label in d["labels"]]
+    if len(set(labels)) < len(labels):  # the same column names in two files: name the file
+        labels = [f"{os.path.basename(path)}:{label}" for path, d in parts
+                  for label in d["labels"]]
     return dict(t=t, v=np.concatenate([d["v"] for _, d in parts]),
                 i=np.concatenate([d["i"] for _, d in parts]),
-                labels=[label for _, d in parts for label in d["labels"]],
-                files=[path for path, d in parts for _ in d["labels"]],
+                labels=labels, files=[path for path, d in parts for _ in d["labels"]],
                 temperature=np.concatenate(temps))
