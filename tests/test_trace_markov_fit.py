@@ -39,8 +39,6 @@ def _scipy_current(x, v):
     return out
 
 
-@pytest.mark.skip(reason="hangs in XLA's CPU runtime on this machine since 2026-12-07 20:50 "
-                         "(passed at 19:31 with the same code); under investigation, issue 24")
 def test_markov_scheme_simulates_as_scipy_and_is_recovered_by_fit_traces():
     t, v = _protocol(dt=DT, seconds=2.5)
     clean = np.asarray(COI.current(jnp.asarray(TRUTH), jnp.asarray(v), DT, E_REV))
@@ -75,3 +73,21 @@ def test_the_reversal_is_nernst_in_float64_without_x64():
                              check=True, timeout=600).stdout.strip().splitlines()[-1])
     exact = 8.31446261815324 * 295.0 / 96485.33212331 * np.log(4.0 / 130.0)  # SI 2019 R, F
     assert e == pytest.approx(exact, rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("in_sequence", [False, True])
+def test_the_fit_program_calls_no_library_kernel(in_sequence):
+    """No custom call (LAPACK) in the compiled trace fit: the batched LU of a Pade matrix
+    exponential nested in its loops left XLA's CPU runtime waiting forever (this file's fit hung
+    on 2026-12-07); the solvers' linear algebra and the Markov steps are unrolled element-wise."""
+    import re
+    from fitting.engine import traces
+    from fitting.models.trace import beattie2018
+    n = 300
+    cells = dict(v=jnp.zeros((2, n)), i=jnp.zeros((2, n)), w=jnp.ones((2, n)),
+                 valid=jnp.ones((2, n), bool), e_rev=jnp.zeros(2), v_min=jnp.zeros(2),
+                 v_max=jnp.zeros(2))
+    for model in (COI, beattie2018()):
+        starts = jnp.ones((2, 3, model.n_params))
+        text = traces._fit_batch.lower(model, DT, 5, 10, 20, in_sequence, cells, starts).as_text()
+        assert not re.findall(r"custom_call @(\w+)", text), model

@@ -43,11 +43,11 @@ __all__ = ["fit_traces", "sample_starts", "step_edge_mask"]
 SCREEN_STEPS = 30  # iterations of every start before the best of each cell is kept
 SCREEN_EVERY = 10  # the screening fits every 10th sample (1 ms steps of a 0.1 ms recording)
 WALD_DECADE = np.log(10.0) / 1.959963984540054  # se(ln x) beyond this: UNIDENTIFIABLE
-# cells solved one after another (True: lax.map) or vectorised (False: vmap). lax.map is 1.75x
-# faster on 9 real cells on a CPU (bench/bench_trace_cells.py), but a Markov-scheme fit under it
-# once hung in XLA's CPU runtime (a test worker waiting on a result, no CPU used): vmap stays the
-# default until that is understood
-IN_SEQUENCE = False
+# cells solved one after another (True: lax.map) or vectorised (False: vmap): lax.map is 1.75x
+# faster on 9 real cells on a CPU (bench/bench_trace_cells.py). The program holds no library
+# (LAPACK) call: a batched LU inside these loops once left XLA's CPU runtime waiting forever
+# (tests/test_trace_markov_fit.py::test_the_fit_program_calls_no_library_kernel)
+IN_SEQUENCE = True
 # the authors' prior (Beattie et al. 2018): rates 1e-7..1e3 per ms, sensitivities 1e-7..0.4 per mV
 PRIOR_RATE = (1e-4, 1e6)  # [1/s]
 PRIOR_SENSITIVITY = (1e-4, 400.0)  # [1/V]

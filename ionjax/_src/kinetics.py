@@ -131,13 +131,38 @@ def _chain(earlier, later):
     return earlier + later + later @ earlier
 
 
+EXPM_THETA = 0.5  # the Taylor series is summed for |X / 2^s|_1 <= 0.5 (14 terms: 1e-16)
+EXPM_TERMS = 14
+EXPM_SQUARINGS = 40  # at most 40 squarings: |X|_1 up to 5e11 (a rate of 5e15 /s at dt 0.1 ms)
+
+
+def _small_matmul(a, b):
+    """a @ b for small matrices (..., n, n) as elementwise products and a sum: no dot or LAPACK
+    call inside the solvers' loops (XLA's CPU runtime hung on such a call nested in a while loop)."""
+    return jnp.sum(a[..., :, :, None] * b[..., None, :, :], axis=-2)
+
+
 def _expm_minus_identity(x):
-    """expm(X) - I without cancellation: the top-right block of expm([[X, X], [0, 0]]), which is
-    phi1(X) X with phi1(X) = sum_k X^k / (k + 1)!, accurate where expm(X) is close to I."""
+    """expm(X) - I without cancellation, by scaling and squaring in the departure from I.
+
+    With s = ceil(log2(|X|_1 / 0.5)) (at least 0), E_0 = expm(X / 2^s) - I is the Taylor sum
+    X' (I + X'/2 (I + X'/3 (...))) of 14 terms (truncation below 1e-16 for |X'|_1 <= 0.5), and
+    each squaring uses expm(2Y) - I = (I + E)^2 - I = E (E + 2I), never forming I + E. Error
+    relative to |E|: about 2^s eps (each squaring doubles a column-sum error; against mpmath in
+    tests/test_markov_step.py). Shapes (..., n, n); NaN beyond 40 squarings (|X|_1 > 5e11)."""
     n = x.shape[-1]
-    top = jnp.concatenate([x, x], axis=-1)
-    block = jnp.concatenate([top, jnp.zeros_like(top)], axis=-2)
-    return jax.scipy.linalg.expm(block)[..., :n, n:]
+    eye = jnp.eye(n, dtype=x.dtype)
+    norm = jax.lax.stop_gradient(jnp.max(jnp.sum(jnp.abs(x), axis=-2), axis=-1))
+    s = jnp.clip(jnp.ceil(jnp.log2(jnp.maximum(norm, 1e-300) / EXPM_THETA)), 0, EXPM_SQUARINGS)
+    y = x * jnp.exp2(-s)[..., None, None]
+    h = eye
+    for k in range(EXPM_TERMS, 1, -1):
+        h = eye + _small_matmul(y, h) / k
+    e = _small_matmul(y, h)
+    for k in range(EXPM_SQUARINGS):
+        e = jnp.where((k < s)[..., None, None], _small_matmul(e, e) + 2 * e, e)
+    ok = norm <= EXPM_THETA * 2.0 ** EXPM_SQUARINGS
+    return nan_unless(ok[..., None, None], e)
 
 
 def gate_trace(alpha, beta, dt, x0):
@@ -194,20 +219,32 @@ def markov_generator(rates, transitions, n_states):
 def markov_steady_state(q):
     """The stationary occupancy p_inf of a generator: Q p_inf = 0 with sum(p_inf) = 1.
 
-    Solved as the linear system with one balance equation replaced by the normalisation, which is
-    regular for an irreducible scheme (every state reachable from every other).
+    By the Grassmann-Taksar-Heyman elimination (Grassmann, Taksar & Heyman, Oper. Res. 33:1107,
+    1985): states are removed from the last, the rates among the remaining ones updated as
+    r_ij += r_ik r_kj / sum_{l<k} r_kl, then p_j = sum_{i<j} p_i r_ij / sum_{l<j} r_jl from
+    p_0 = 1, normalised. Every operation adds or divides non-negative rates, so each occupancy
+    keeps its relative precision however stiff the scheme (rates 1e-6 to 1e8 per s), and the
+    elimination is unrolled element-wise: no LAPACK call inside a fit's loops.
 
     Args:
-      q: generators, shape (..., n, n) (``markov_generator``).
+      q: generators, shape (..., n, n) (``markov_generator``: Q[..., to, from] = rate).
 
     Returns:
       p_inf, shape (..., n); NaN (or inf) for a reducible scheme, whose steady state depends on
-      where it starts.
+      where it starts, and where a rate is NaN.
     """
     (q,) = as_float(q)
-    system = q.at[..., 0, :].set(1.0)
-    rhs = jnp.zeros(q.shape[:-1], q.dtype).at[..., 0].set(1.0)
-    return jnp.linalg.solve(system, rhs[..., None])[..., 0]
+    n = q.shape[-1]
+    r = jnp.swapaxes(q, -1, -2) * (1 - jnp.eye(n, dtype=q.dtype))  # r[..., i, j]: rate i -> j
+    for k in range(n - 1, 0, -1):
+        out = jnp.sum(r[..., k, :k], axis=-1)  # from k into the states still kept
+        r = r.at[..., :k, k].divide(out[..., None])
+        r = r.at[..., :k, :k].add(r[..., :k, k, None] * r[..., k, None, :k])
+    p = [jnp.ones(q.shape[:-2], q.dtype)]
+    for j in range(1, n):
+        p.append(sum(p[i] * r[..., i, j] for i in range(j)))
+    p = jnp.stack(p, axis=-1)
+    return p / jnp.sum(p, axis=-1, keepdims=True)
 
 
 def markov_trace(q, dt, p0):
