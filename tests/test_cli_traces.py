@@ -75,6 +75,7 @@ def test_trace_refusals_are_one_line_each(tmp_path):
         ((table, "--temperature", "22C", "--e-rev", "-85mV"), "not both"),
         ((table, "--temperature", "37K"), "did you mean 37 degC"),
         ((table, "--e-rev", "-85"), "-85 has no unit: write it with one, e.g. -85mV"),
+        ((table, "--e-rev", "5V"), "--e-rev 5000 mV: no reversal potential lies beyond +-400"),
     ]:
         r = run("traces", *args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)

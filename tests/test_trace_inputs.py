@@ -200,3 +200,44 @@ def test_explicit_starts_in_paper_units_are_refused_naming_the_rate():
     check_start_rates(model, si[None, None], v[None])  # in SI: no error
     drawn = sample_starts(model, 4, -0.12, 0.04)
     check_start_rates(model, drawn[None], v[None])  # the prior's own draws pass
+
+
+def test_volts_divided_by_1000_are_refused_not_called_singular():
+    """A table whose voltage column holds volts under a mV label arrives 1000x too small: the
+    protocol never leaves +-0.12 mV, no gate moves, and the fit would end SINGULAR."""
+    t, v, i = _trace()
+    with pytest.raises(ValueError, match=r"v never leaves \+-0.12 mV.*1000x too small"):
+        fit_traces(t, v * 1e-3, i, temperature=295.0)
+
+
+def _result(status, x, se, misfit=1.0, rate=(1.0, 10.0)):
+    """A one-cell TraceFitResult of the built-in model with the given raw outcome."""
+    from fitting.engine.trace_result import TraceFitResult
+    from fitting.models.trace import beattie2018
+    n = 1000
+    k = len(x)
+    out = dict(x=np.array([x], float), se=np.array([se], float), status=np.array([status]),
+               cov_log=np.zeros((1, k, k)), n_steps=np.array([5]), loss=np.array([0.0]),
+               chi2=np.array([misfit ** 2 * (n - k)]), n_valid=np.array([n]),
+               rate_min=np.array([rate[0]]), rate_max=np.array([rate[1]]))
+    return TraceFitResult(model=beattie2018(), out=out, sigma=np.array([5e-12]),
+                          e_rev=np.array([-0.088]), dt=DT, cells={})
+
+
+def test_trace_refusals_speak_of_rates_and_parameters_not_of_other_models():
+    from fitting import Status
+    x = np.ones(9)
+    far = _result(int(Status.OUT_OF_RANGE), x, 0.1 * x, rate=(2e-3, 5e7))
+    text = far.summary()
+    assert "1.67e-5..1000 per ms" in text and "2e-06..5e+04 per ms" in text
+    assert "PNP" not in text and "permeability" not in text
+    se = 0.1 * x
+    se[[3, 5]] = 5.0  # se(ln x) = 5 > ln 10 / 1.96 for p4 and p6
+    loose = _result(int(Status.UNIDENTIFIABLE), x, se)
+    assert "interval of p4, p6 spans more than a factor 10" in loose.message(0)
+
+
+def test_sigma_larger_than_the_residuals_is_warned():
+    x = np.ones(9)
+    assert "sigma overestimates the noise" in _result(0, x, 0.1 * x, misfit=0.6).summary()
+    assert "warning" not in _result(0, x, 0.1 * x, misfit=1.0).summary()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -28,11 +28,13 @@ if TYPE_CHECKING:
 
     from fitting.engine.result import FitResult
 
-__all__ = ["plot_batch_summary", "plot_fit", "protocol_figure", "save_figure",
+__all__ = ["plot_batch_summary", "plot_fit", "protocol_figure", "pyplot", "save_figure",
            "supported_formats"]
 
 
-def _pyplot():
+def pyplot() -> Any:
+    """matplotlib.pyplot, with the Agg backend where there is no display; a one-line
+    ImportError naming the extra where matplotlib is missing."""
     try:
         import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -46,7 +48,7 @@ def _pyplot():
 
 def supported_formats() -> set[str]:
     """File extensions (without the dot) that ``save_figure`` can write."""
-    _pyplot()
+    pyplot()
     from matplotlib.backend_bases import FigureCanvasBase
 
     # raster and vector formats matplotlib writes by itself (pgf would need a LaTeX install)
@@ -74,7 +76,7 @@ def plot_fit(res: FitResult, v: ArrayLike, i: ArrayLike, *, labels: Sequence[str
     Returns:
       matplotlib Figure.
     """
-    plt = _pyplot()
+    plt = pyplot()
     i = np.asarray(i, float)
     v = np.broadcast_to(np.asarray(v, float), i.shape).reshape(-1, i.shape[-1])
     i = i.reshape(-1, i.shape[-1])
@@ -134,7 +136,7 @@ def plot_batch_summary(res: FitResult, *, path: str | None = None, bins: int = 3
     Returns:
       matplotlib Figure.
     """
-    plt = _pyplot()
+    plt = pyplot()
     ok = np.asarray(res.status).ravel() == Status.CONVERGED
     columns = []
     for name in ordered_names(res):
@@ -161,7 +163,7 @@ MAX_PANELS = 6  # panels of a protocol figure
 def protocol_figure(draw, panels: list, path) -> object:
     """One panel per (title, payload) of ``panels`` (the first ``MAX_PANELS``), each drawn by
     ``draw(payload, ax)`` (a protocol's), saved to ``path`` atomically. Returns the Figure."""
-    plt = _pyplot()
+    plt = pyplot()
     panels = panels[:MAX_PANELS]
     cols = min(len(panels), 3)
     rows = -(-len(panels) // cols)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from fitting.cli.plot import _pyplot, save_figure
+from fitting.cli.plot import pyplot, save_figure
 
 __all__ = ["plot_traces"]
 
@@ -25,7 +25,7 @@ def plot_traces(res: Any, fitted: np.ndarray, labels: list, path: str,
     Returns:
       the matplotlib Figure.
     """
-    plt = _pyplot()
+    plt = pyplot()
     cells = res.cells
     n = min(len(labels), max_panels)
     t = np.arange(cells["i"].shape[1]) * res.dt

@@ -61,11 +61,17 @@ def add_traces_parser(sub, temperature, quantity, positive_int) -> None:
                    help="cells drawn in --plot (default 4)")
 
 
+MAX_REVERSAL = 0.4  # [V] RT/F ln(1e6) at 37 C is 0.37 V
+
+
 def _reversal(args, data) -> dict:
     """fit_traces' temperature= or e_rev= from the options or the files."""
     if args.temperature is not None and args.e_rev is not None:
         raise UsageError("give --temperature (E_rev by Nernst) or --e-rev, not both")
     if args.e_rev is not None:
+        if not abs(args.e_rev) <= MAX_REVERSAL:
+            raise UsageError(f"--e-rev {args.e_rev * 1e3:g} mV: no reversal potential lies beyond "
+                             f"+-{MAX_REVERSAL * 1e3:g} mV (Nernst for a 1e6-fold gradient)")
         return dict(e_rev=args.e_rev)
     if args.temperature is not None:
         return dict(temperature=args.temperature)

@@ -41,6 +41,7 @@ __all__ = ["MAX_CURRENT", "MAX_NOISE", "MAX_SAMPLE", "MAX_VOLTAGE", "MIN_NOISE",
            "noise_sd", "reversal", "window_sigma"]
 
 MAX_SAMPLE = 1e-2  # [s] the longest sample interval of a gating trace (100 Hz)
+MIN_VOLTAGE = 1e-3  # [V] a gating protocol leaves +-1 mV (it spans tens of mV)
 MIN_SAMPLE = 1e-6  # [s] the shortest: no patch-clamp digitizer samples faster than 1 MHz
 MAX_NOISE = 1e-9  # [A] the noise SD of a whole-cell recording stays far below 1 nA
 MIN_NOISE = 1e-13  # [A] and above 0.1 pA (the headstage's own noise)
@@ -120,6 +121,11 @@ def check_arrays(t: Any, v: Any, i: Any, mask: Any, *, max_noise: float
             raise ValueError(f"{name} reaches {largest:g}, but fit_traces takes SI units ({name} "
                              f"in {unit}) and no voltage clamp reaches {limit:g} {unit}: {name} "
                              f"looks like {slip}")
+    span = np.max(np.abs(np.where(valid, v, 0.0)))
+    if span < MIN_VOLTAGE:
+        raise ValueError(f"v never leaves +-{span * 1e3:.3g} mV, but a gating protocol spans "
+                         "tens of mV: v looks 1000x too small (volts labelled mV, or converted "
+                         "twice): pass volts")
     noise = noise_sd(i, valid)
     _refuse_noise(noise, noise > max_noise, lambda k, x: (
         f"the noise SD of i in cell {k} is {noise[k]:.3g} A: no whole-cell recording is that "

@@ -16,6 +16,8 @@ from fitting.engine.status import Status, usable
 __all__ = ["MISFIT_WARN", "TraceFitResult"]
 
 MISFIT_WARN = 1.5  # summary() warns where the residuals' RMS exceeds this many sigma
+MISFIT_LOW = 0.8  # ... or falls below this many: sigma overestimates the noise
+WALD_DECADE = np.log(10.0) / 1.959963984540054  # se(ln x) beyond this: UNIDENTIFIABLE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +116,25 @@ class TraceFitResult:
         return np.where(self.usable[:, None], out, np.nan)
 
     def message(self, cell: int) -> str:
-        return Status(int(self.status[cell])).message
+        """Why cell ``cell`` is refused (or 'converged'), in the terms of a trace fit."""
+        status = Status(int(self.status[cell]))
+        if status == Status.OUT_OF_RANGE:
+            lo, hi = self.out["rate_min"][cell] * 1e-3, self.out["rate_max"][cell] * 1e-3
+            return (f"a rate leaves the plausibility bounds 1.67e-5..1000 per ms over the "
+                    f"protocol's voltages (its rates span {lo:.3g}..{hi:.3g} per ms): the "
+                    "optimum is implausible (try more starts; check the voltage units and the "
+                    "mask)")
+        if status == Status.SINGULAR:
+            return ("the parameters are not identifiable from this trace (the Jacobian's "
+                    "columns are dependent at the optimum: a gate that never moves over the "
+                    "protocol's voltages, or two parameters that trade off exactly)")
+        if status == Status.UNIDENTIFIABLE:
+            se_log = self.out["se"][cell] / self.out["x"][cell]
+            names = [n for n, e in zip(self.model.param_names, se_log) if not e <= WALD_DECADE]
+            return (f"not pinned down by the data: the 95% interval of {', '.join(names)} "
+                    "spans more than a factor 10 either way (a longer or richer protocol, or "
+                    "fix the parameter)")
+        return status.message
 
     def rows(self, labels: Any = None) -> list[dict]:
         """Tidy rows: one per cell and parameter (value and error in SI, the status)."""
@@ -155,4 +175,12 @@ class TraceFitResult:
                 str(label) for label, _ in wide) + ": the model misses the data by more than "
                 "the noise, and the +- above (sigma known) understate the uncertainty by that "
                 "factor (stderr_scaled widens them)")
+        narrow = [(label, m) for label, m, ok in zip(labels, self.misfit, self.usable)
+                  if ok and m < MISFIT_LOW]
+        if narrow:
+            head.append("warning: the residuals' RMS is " + ", ".join(
+                f"{m:.2g}" for _, m in narrow) + " x sigma in cell(s) " + ", ".join(
+                str(label) for label, _ in narrow) + ": sigma overestimates the noise (is the "
+                "start of the trace noisier than the rest?), so the +- above are too wide by "
+                "that factor; give sigma")
         return "\n".join(head)

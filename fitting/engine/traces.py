@@ -35,14 +35,13 @@ import numpy as np
 from fitting.engine import compiled, solvers, trace_inputs
 from fitting.engine.linalg import gram_inverse
 from fitting.engine.status import Status, usable
-from fitting.engine.trace_result import TraceFitResult
+from fitting.engine.trace_result import WALD_DECADE, TraceFitResult
 from fitting.models.trace import RATE_BOUNDS, TraceModel, beattie2018
 
 __all__ = ["fit_traces", "sample_starts", "step_edge_mask"]
 
 SCREEN_STEPS = 30  # iterations of every start before the best of each cell is kept
 SCREEN_EVERY = 10  # the screening fits every 10th sample (1 ms steps of a 0.1 ms recording)
-WALD_DECADE = np.log(10.0) / 1.959963984540054  # se(ln x) beyond this: UNIDENTIFIABLE
 # cells solved one after another (True: lax.map) or vectorised (False: vmap): lax.map is 1.75x
 # faster on 9 real cells on a CPU (bench/bench_trace_cells.py). The program holds no library
 # (LAPACK) call: a batched LU inside these loops once left XLA's CPU runtime waiting forever
