@@ -94,7 +94,8 @@ def profile_side(full: Any, theta_hat: Any, j: int, threshold: Any, step: Any,
 
     Args:
       full: theta (k,) -> residuals (n,) whose squares sum to chi^2.
-      theta_hat: (k,) the optimum; j: the profiled entry (static).
+      theta_hat: (k,) the optimum; j: the profiled entry (a Python int, or a traced integer:
+        one compiled program then serves every parameter).
       threshold: chi^2_min + delta, the profile's value at the interval's ends.
       step: the first step in theta_j (about the Wald half-width); direction: -1.0 or +1.0.
       expansions, bisections, inner_steps: doublings of the step, halvings of the bracket, LM
@@ -104,12 +105,16 @@ def profile_side(full: Any, theta_hat: Any, j: int, threshold: Any, step: Any,
       (theta_j at the end, found): found False where the profile stays below the threshold
       over 2^expansions steps (the side is unbounded; the end is then meaningless).
     """
-    free_hat = jnp.delete(theta_hat, j, assume_unique_indices=True)
+    k = theta_hat.shape[0]
+    others = jnp.arange(k - 1) + (jnp.arange(k - 1) >= j)  # the entries left free
+    # theta from (free, t): position p < j takes free[p], p = j takes t, p > j free[p - 1]
+    source = jnp.where(jnp.arange(k) < j, jnp.arange(k), jnp.arange(k) - 1).at[j].set(k - 1)
+    free_hat = theta_hat[others]
 
     def excess(t, free0):
         """P(t) - threshold and the optimal other parameters at theta_j = t."""
         def reduced(free):
-            return full(jnp.insert(free, j, t))
+            return full(jnp.concatenate([free, t[None]])[source])
         theta, _, _, r, _ = solvers.levenberg_marquardt(reduced, free0, inner_steps)
         return jnp.sum(r * r) - threshold, theta
 

@@ -49,9 +49,10 @@ def _one(model, dt, j, level, bisections, cell, x_hat, se_log, ok):
     return (jnp.where(ok, lower, nan), jnp.where(ok, upper, nan), lower_ok & ok, upper_ok & ok)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
-def _batch(model, dt, j, level, bisections, cells, x_hat, se_log, ok):
-    return jax.vmap(functools.partial(_one, model, dt, j, level, bisections))(
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _batch(model, dt, level, bisections, j, cells, x_hat, se_log, ok):
+    """Every cell's interval of parameter ``j`` (traced: one program for all parameters)."""
+    return jax.vmap(lambda *a: _one(model, dt, j, level, bisections, *a))(
         cells, x_hat, se_log, ok)
 
 
@@ -83,7 +84,7 @@ def trace_profile_intervals(res: Any, names: Any = None, *, level: float = 0.95,
         cells = jax.tree_util.tree_map(jnp.asarray, res.cells)
         for name in names:
             j = model.param_names.index(name)
-            parts = _batch(model, res.dt, j, float(level), int(bisections), cells,
+            parts = _batch(model, res.dt, float(level), int(bisections), jnp.asarray(j), cells,
                            jnp.asarray(x_hat), jnp.asarray(se_log), jnp.asarray(res.usable))
             parts = [np.asarray(p) for p in parts]
             out[name] = ProfileInterval(res.params[name], *parts, float(level))
