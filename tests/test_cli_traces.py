@@ -132,3 +132,25 @@ def test_options_that_name_nothing_are_refused_and_labels_name_their_file(tmp_pa
     other.write_text(table.read_text())
     d = read_traces([table, other])
     assert d["labels"] == ["cells.csv:a", "cells.csv:b", "other.csv:a", "other.csv:b"]
+
+
+def test_cells_are_picked_by_label_and_a_lone_column_keeps_its_name(tmp_path, shared_data):
+    from fitting.cli.traces import _select
+    table = tmp_path / "cells.csv"
+    _table(table)
+    data = read_traces([table])
+    picked = _select(data, "cellB")
+    assert picked["labels"] == ["cellB"] and picked["i"].shape == (1, data["i"].shape[1])
+    np.testing.assert_array_equal(picked["i"][0], data["i"][1])
+    r = run("traces", table, "--cells", "cellC", "--temperature", "22C")
+    assert r.returncode == 2 and "no cell cellC; the files hold cellA, cellB" in r.stderr
+    # one current column: its own name labels the cell; a generic one ('current') the file
+    for header, label in (("cell5 [nA]", "cell5"), ("current_nA", "one.csv")):
+        one = tmp_path / "one.csv"
+        one.write_text(f"time_ms,voltage_mV,{header}\n" + "".join(
+            f"{k * 0.1},-80,0.1\n" for k in range(20)))
+        assert read_traces([one])["labels"] == [label]
+    # a cell's .mat of the dataset names the folder and --cells
+    mat = shared_data / "beattie2018" / "sine_wave" / "sine_wave_16713110.mat"
+    r = run("traces", mat)
+    assert r.returncode == 2 and "--cells 16713110" in r.stderr, r.stderr

@@ -241,3 +241,15 @@ def test_sigma_larger_than_the_residuals_is_warned():
     x = np.ones(9)
     assert "sigma overestimates the noise" in _result(0, x, 0.1 * x, misfit=0.6).summary()
     assert "warning" not in _result(0, x, 0.1 * x, misfit=1.0).summary()
+
+
+def test_the_table_notes_say_what_the_errors_assume():
+    """ionjax traces --out: a cell whose residuals exceed the noise carries the scaled error and
+    its lower-bound caveat on each parameter row; intervals say sigma is taken as known."""
+    from fitting.cli.traces import _note
+    x = np.ones(9)
+    wide = _result(0, x, 0.1 * x, misfit=6.8)
+    note = _note(wide, 0, "p5", {"p5": None})
+    assert "understates the uncertainty at least 6.8-fold" in note
+    assert "stderr_scaled 0.68" in note and "sigma known" in note
+    assert _note(_result(0, x, 0.1 * x, misfit=1.0), 0, "p5", {}) == ""

@@ -34,15 +34,22 @@ def add_traces_parser(sub, temperature, quantity, positive_int) -> None:
     p = sub.add_parser("traces", help="fit a gating model to whole current traces (CSV of t, V, "
                                       "I; ABF/NWB sweeps with their command; the Beattie et al. "
                                       "2018 folder)")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="a CSV table (time_ms,voltage_mV,cellA [nA],...: one column per cell, "
+                        "units in the headers), an ABF/NWB recording (each sweep a cell, its "
+                        "command as V), a folder of them, or the Beattie et al. 2018 dataset "
+                        "folder (sine_wave_protocol.mat and the cells' currents)")
     p.add_argument("--model", default="beattie2018", choices=tuple(MODELS),
                    help="; ".join(f"{k}: {h}" for k, h in MODELS.items()) + " (others: "
                         "fitting.models.trace.hh_gates / markov_scheme in Python)")
     p.add_argument("--temperature", type=temperature,
-                   help="e.g. 21.5C: E_rev by Nernst for the model's ion (K: 130 mM in, 4 mM "
-                        "out); a dataset's own temperatures are used without it")
+                   help="e.g. 21.5C or 294.65K (a bare number: degC up to 100, K from 200): "
+                        "E_rev by Nernst for the model's ion (K: 130 mM in, 4 mM out); a "
+                        "dataset's own temperatures are used without it")
     p.add_argument("--e-rev", type=quantity("voltage"), help="the reversal, e.g. -88mV, "
                                                             "instead of --temperature")
+    p.add_argument("--cells", help="fit only these cells, by label, comma-separated (e.g. "
+                                   "16713110,16708060; the labels as the report prints them)")
     p.add_argument("--mask-edges", type=quantity("time"), default=5e-3,
                    help="left out after each step edge of the command (default 5ms; 0 keeps all)")
     p.add_argument("--starts", type=positive_int, default=8,
@@ -83,6 +90,39 @@ def _reversal(args, data) -> dict:
                      "(E_rev by Nernst for the model's ion) or --e-rev")
 
 
+def _select(data: dict, cells: str) -> dict:
+    """The cells named in ``--cells`` (labels, comma-separated), in the files' order."""
+    wanted = [c.strip() for c in cells.split(",") if c.strip()]
+    labels = [str(label) for label in data["labels"]]
+    unknown = [c for c in wanted if c not in labels]
+    if unknown or not wanted:
+        raise UsageError(f"--cells {cells!r}: no cell {', '.join(unknown) or '(none given)'}; "
+                         f"the files hold {', '.join(labels[:12])}"
+                         f"{' ...' if len(labels) > 12 else ''}")
+    keep = [k for k, label in enumerate(labels) if label in wanted]
+    return dict(data, v=data["v"][keep], i=data["i"][keep], temperature=data["temperature"][keep],
+                labels=[data["labels"][k] for k in keep], files=[data["files"][k] for k in keep])
+
+
+def _note(res, c, name, intervals) -> str:
+    """What a parameter row's numbers assume: sigma known, independent samples; where the
+    residuals exceed the noise, the scaled error and that even it is a lower bound."""
+    from fitting.engine.trace_result import MISFIT_LOW, MISFIT_WARN
+
+    parts = []
+    m = float(res.misfit[c])
+    if res.usable[c] and m > MISFIT_WARN:
+        parts.append(f"misfit {m:.2g}: the model misses the data by more than the noise; stderr "
+                     f"(sigma known) understates the uncertainty at least {m:.2g}-fold "
+                     f"(stderr_scaled {res.stderr_scaled[name][c]:.3g}; correlated residuals "
+                     "widen it further)")
+    elif res.usable[c] and m < MISFIT_LOW:
+        parts.append(f"misfit {m:.2g}: sigma overestimates the noise, stderr too wide")
+    if name in intervals and res.usable[c]:
+        parts.append("lower/upper: profile likelihood, sigma known, samples independent")
+    return "; ".join(parts)
+
+
 def _rows(res, data, intervals) -> list:
     """One row per cell and parameter [SI], then each cell's e_rev, sigma, misfit and loss."""
     rows = []
@@ -91,12 +131,14 @@ def _rows(res, data, intervals) -> list:
         for name in res.model.param_names:
             box = intervals.get(name)
             ends = None if box is None else (float(box.lower[c]), float(box.upper[c]))
-            rows.append(make_row(path, label, name, res.model.si_unit(name), res.params[name][c],
-                                 res.stderr[name][c], ends, status))
-        rows += [make_row(path, label, "e_rev", "V", res.e_rev[c], status=""),
-                 make_row(path, label, "sigma", "A", res.sigma[c], status=""),
-                 make_row(path, label, "misfit", "1", res.misfit[c], status=""),
-                 make_row(path, label, "loss", "1", res.loss[c], status="")]
+            rows.append(dict(make_row(path, label, name, res.model.si_unit(name),
+                                      res.params[name][c], res.stderr[name][c], ends, status),
+                             notes=_note(res, c, name, intervals)))
+        rows += [dict(make_row(path, label, quantity, unit, value, status=""), notes="")
+                 for quantity, unit, value in (("e_rev", "V", res.e_rev[c]),
+                                               ("sigma", "A", res.sigma[c]),
+                                               ("misfit", "1", res.misfit[c]),
+                                               ("loss", "1", res.loss[c]))]
     return rows
 
 
@@ -121,6 +163,8 @@ def cmd_traces(args: argparse.Namespace) -> int:
         else folders
     data = read_traces(files, ReadOptions(channel=args.channel,
                                           current_unit=args.current_unit))
+    if args.cells is not None:
+        data = _select(data, args.cells)
     interrupt.check()
     from fitting.engine.traces import fit_traces, step_edge_mask
     from fitting.models.trace import beattie2018

@@ -156,16 +156,19 @@ class TraceFitResult:
         units = [self.model.display(n) for n in names]
         head = [f"{self.model.name}: {len(labels)} cell(s), Gaussian negative log-likelihood"]
         width = max([10] + [len(str(label)) + 2 for label in labels])
-        head.append("cell".ljust(width) + "".join(f"{n + ' [' + u + ']':>22}" for n, (u, _) in
-                                               zip(names, units)) + f"{'loss':>16}  status")
+        titles = [f"{n} [{u}]" for n, (u, _) in zip(names, units)]
+        cols = [max(22, len(title) + 2) for title in titles]  # long builder names stay apart
+        head.append("cell".ljust(width) + "".join(title.rjust(w) for title, w in
+                                                  zip(titles, cols)) + f"{'loss':>16}  status")
         params, errors = self.params, self.stderr
         for c, label in enumerate(labels):
             line = str(label).ljust(width)
             if not self.usable[c]:
                 head.append(line + f"refused: {self.message(c)}")
                 continue
-            for n, (_, factor) in zip(names, units):
-                line += f"{params[n][c] / factor:>12.5g} +-{errors[n][c] / factor:<8.2g}"
+            for n, (_, factor), w in zip(names, units, cols):
+                cell = f"{params[n][c] / factor:.5g} +-{errors[n][c] / factor:<8.2g}"
+                line += cell.rjust(w)
             head.append(line + f"{self.loss[c]:>16.8g}  {Status(int(self.status[c])).name}")
         wide = [(label, m) for label, m, ok in zip(labels, self.misfit, self.usable)
                 if ok and m > MISFIT_WARN]
@@ -173,8 +176,9 @@ class TraceFitResult:
             head.append("warning: the residuals' RMS is " + ", ".join(
                 f"{m:.2g}" for _, m in wide) + " x sigma in cell(s) " + ", ".join(
                 str(label) for label, _ in wide) + ": the model misses the data by more than "
-                "the noise, and the +- above (sigma known) understate the uncertainty by that "
-                "factor (stderr_scaled widens them)")
+                "the noise, and the +- above (sigma known) understate the uncertainty by at "
+                "least that factor (stderr_scaled widens them; residuals correlated in time "
+                "widen it further: the likelihood takes the samples as independent)")
         narrow = [(label, m) for label, m, ok in zip(labels, self.misfit, self.usable)
                   if ok and m < MISFIT_LOW]
         if narrow:

@@ -15,7 +15,12 @@ applied voltage lags the samples) and
 ``midpoint`` (the rates of an interval at the mean of its two end voltages, second-order
 accurate for a smooth command such as a sine wave, instead of the left end; a change larger
 than ``SMOOTH_STEP`` between samples is a step and is held). The driving force
-always uses the recorded samples, as the authors' code does.
+always uses the recorded samples, as the authors' code does. Which to choose: zero-order hold
+(the default of ``hh_gates`` and ``markov_scheme``) is what a digital amplifier applies;
+``midpoint=True`` (``beattie2018``) reproduces the authors' simulation of the continuous sine.
+The two are different models of the same data and give different optima (beyond the standard
+errors on the dataset's cells): compare their losses on your data and report which you used;
+``hh_gates`` with the paper's rates equals ``beattie2018()`` only with ``midpoint=True``.
 
 Build a model without writing JAX:
 
@@ -243,8 +248,10 @@ def hh_gates(*gates: tuple[str, int, int, int], name: str = "HH gates", initial:
       *gates: (name, sign of the opening rate, sign of the closing rate, exponent n_g), e.g.
         ("m", +1, -1, 3) for an activation gate; ("h", -1, +1, 1) for inactivation. Parameters
         are named ``<gate>_open_rate`` [1/s], ``<gate>_open_sensitivity`` [1/V], and likewise
-        ``_close_``; then ``g`` [S].
-      name, initial, options: as ``TraceModel`` (delay, midpoint, c_in, c_out, z).
+        ``_close_``; then ``g`` [S]. The paper's model is ("a", +1, -1, 1), ("r", -1, +1, 1)
+        with r_open = (p7, p8) and r_close = (p5, p6): gate r opens with k4 and closes with k3.
+      name, initial, options: as ``TraceModel`` (delay, midpoint, c_in, c_out, z; midpoint
+        defaults to False, zero-order hold: see the module docstring).
     """
     rates, spec = (), []
     for gate, opening, closing, exponent in gates:
@@ -259,7 +266,9 @@ def markov_scheme(n_states: int, transitions: Sequence[tuple[int, int, int]], *,
     """A Markov scheme whose transition j (from, to, sign) has rate k_j = A_j exp(sign b_j V).
 
     Parameters are ``k<j>_rate`` [1/s] and ``k<j>_sensitivity`` [1/V] per transition, then
-    ``g`` [S]; ``open_states`` conduct. Options as ``TraceModel``.
+    ``g`` [S]; ``open_states`` conduct. Options as ``TraceModel`` (midpoint defaults to
+    False, zero-order hold). The builder's (from, to, sign) becomes the model's
+    ``transitions`` (from, to, rate index), the index of transition j's own rate law.
     """
     rates = tuple(Rate(f"k{j}_rate", f"k{j}_sensitivity", int(s))
                   for j, (_, _, s) in enumerate(transitions))

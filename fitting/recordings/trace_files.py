@@ -87,8 +87,17 @@ def read_trace_table(path: str | os.PathLike) -> dict:
     v = to_si(values[:, v_col], v_exp)
     i = np.stack([to_si(values[:, col], e) for col, _, e in amps])
     return dict(t=t - t[0], v=np.broadcast_to(v, i.shape).copy(), i=i,
-                labels=[name if len(amps) > 1 else os.path.basename(path)
+                labels=[name if len(amps) > 1 or not _generic(name) else os.path.basename(path)
                         for _, name, _ in amps])
+
+
+GENERIC = {"i", "im", "current", "imembrane", "i_m", "membrane current"}
+
+
+def _generic(name: str) -> bool:
+    """Whether a current column's name says nothing about the cell ('current', 'I'): a table
+    of one such column is labelled by its file name instead."""
+    return name.strip().lower() in GENERIC or not name.strip()
 
 
 def _sweeps(path: str, options: ReadOptions) -> dict:
@@ -128,6 +137,16 @@ def _one(path: str, options: ReadOptions) -> dict:
         raise InputError("no such file", path=path)
     if path.lower().endswith((".csv", ".tsv", ".txt")):
         return read_trace_table(path)
+    if path.lower().endswith(".mat"):
+        folder = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+        if os.path.isfile(os.path.join(folder, "sine_wave_protocol.mat")):
+            cell = os.path.splitext(os.path.basename(path))[0].rsplit("_", 1)[-1]
+            raise InputError(f"a cell of the Beattie et al. 2018 dataset: give the dataset "
+                             f"folder and pick it, ionjax traces {folder} --cells {cell}",
+                             path=path)
+        raise InputError("a MATLAB file is read only as part of the Beattie et al. 2018 dataset "
+                         "folder; write traces as a CSV table (time_ms,voltage_mV,cell [nA])",
+                         path=path)
     return _sweeps(path, options)
 
 
