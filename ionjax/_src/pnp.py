@@ -57,6 +57,7 @@ from ionjax._src._common import (as_float, check_concrete, is_concrete, nan_unle
                                   valid_temperature)
 from ionjax._src.constants import FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY
 from ionjax._src.ghk import f_pair
+from ionjax._src.small_linalg import small_solve
 from ionjax._src.validation import (MAX_CONCENTRATION, MAX_LENGTH, MAX_VOLTAGE,
                                     NEUTRALITY_RTOL)
 
@@ -143,15 +144,16 @@ def _blocks(apply, shape, dtype):
 
 def _block_solve(blocks, b):
     """Solve the block-tridiagonal system (``_blocks``) for b (M, K): block Gaussian elimination
-    (the block Thomas algorithm), partial pivoting inside each K x K block, O(M K^3)."""
+    (the block Thomas algorithm), partial pivoting inside each K x K block (``small_solve``:
+    no LAPACK call in the Newton loop), O(M K^3)."""
     lower, diag, upper = blocks
     k = b.shape[1]
 
     def forward(carry, rows):
         x_prev, y_prev = carry
         lo, d, up, rhs = rows
-        both = jnp.linalg.solve(d - lo @ x_prev,
-                                jnp.concatenate([up, (rhs - lo @ y_prev)[:, None]], axis=1))
+        both = small_solve(d - lo @ x_prev,
+                           jnp.concatenate([up, (rhs - lo @ y_prev)[:, None]], axis=1))
         return (both[:, :-1], both[:, -1]), (both[:, :-1], both[:, -1])
 
     init = (jnp.zeros((k, k), b.dtype), jnp.zeros((k,), b.dtype))
@@ -300,7 +302,7 @@ def pnp_steady(v, z, diffusion, c_in, c_out, *, length, area, temperature, permi
     """
     if fixed_charge is None:
         fixed_charge = 0.0
-    shapes = [jnp.shape(a) for a in (z, diffusion, c_in, c_out)]
+    shapes = [np.shape(a) for a in (z, diffusion, c_in, c_out)]  # lists too
     if len(set(shapes)) != 1 or len(shapes[0]) != 1:
         raise ValueError(f"z, diffusion, c_in and c_out must each hold one value per species, "
                          f"shape (S,); got shapes {shapes}")
