@@ -170,21 +170,18 @@ class TraceFitResult:
                 cell = f"{params[n][c] / factor:.5g} +-{errors[n][c] / factor:<8.2g}"
                 line += cell.rjust(w)
             head.append(line + f"{self.loss[c]:>16.8g}  {Status(int(self.status[c])).name}")
-        wide = [(label, m) for label, m, ok in zip(labels, self.misfit, self.usable)
-                if ok and m > MISFIT_WARN]
-        if wide:
-            head.append("warning: the residuals' RMS is " + ", ".join(
-                f"{m:.2g}" for _, m in wide) + " x sigma in cell(s) " + ", ".join(
-                str(label) for label, _ in wide) + ": the model misses the data by more than "
-                "the noise, and the +- above (sigma known) understate the uncertainty by at "
-                "least that factor (stderr_scaled widens them; residuals correlated in time "
-                "widen it further: the likelihood takes the samples as independent)")
-        narrow = [(label, m) for label, m, ok in zip(labels, self.misfit, self.usable)
-                  if ok and m < MISFIT_LOW]
-        if narrow:
-            head.append("warning: the residuals' RMS is " + ", ".join(
-                f"{m:.2g}" for _, m in narrow) + " x sigma in cell(s) " + ", ".join(
-                str(label) for label, _ in narrow) + ": sigma overestimates the noise (is the "
-                "start of the trace noisier than the rest?), so the +- above are too wide by "
-                "that factor; give sigma")
+        for flagged, meaning in (
+                (self.misfit > MISFIT_WARN, "the model misses the data by more than the noise, "
+                 "and the +- above (sigma known) understate the uncertainty by at least that "
+                 "factor (stderr_scaled widens them; residuals correlated in time widen it "
+                 "further: the likelihood takes the samples as independent)"),
+                (self.misfit < MISFIT_LOW, "sigma overestimates the noise (is the start of the "
+                 "trace noisier than the rest?), so the +- above are too wide by that factor; "
+                 "give sigma")):
+            cells = [(label, m) for label, m, ok, f in zip(labels, self.misfit, self.usable,
+                                                           flagged) if ok and f]
+            if cells:
+                head.append("warning: the residuals' RMS is " + ", ".join(
+                    f"{m:.2g}" for _, m in cells) + " x sigma in cell(s) " + ", ".join(
+                    str(label) for label, _ in cells) + ": " + meaning)
         return "\n".join(head)

@@ -227,8 +227,8 @@ def _affine_blocked(c, b, x0):
 def _affine_blocked_jvp(primals, tangents):
     """The tangent obeys the same recurrence, dx[n + 1] = dx[n] - c[n] dx[n] + (db[n] - dc[n]
     x[n]): one more pass with the primal's c, so that under ``jacfwd`` the c-part of the
-    composition is computed once, not once per parameter (the Jacobian of the paper's model:
-    62 ms -> see bench/bench_traces.py)."""
+    composition is computed once, not once per parameter (the paper model's Jacobian 3.45x
+    faster than JAX differentiating the scan: bench/bench_trace_jacobian.py)."""
     c, b, x0 = primals
     dc, db, dx0 = tangents
     x = _affine_blocked(c, b, x0)

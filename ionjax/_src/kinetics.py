@@ -137,8 +137,8 @@ EXPM_SQUARINGS = 40  # at most 40 squarings: |X|_1 up to 5e11 (a rate of 5e15 /s
 
 
 def _small_matmul(a, b):
-    """a @ b for small matrices (..., n, n) as elementwise products and a sum: no dot or LAPACK
-    call inside the solvers' loops (XLA's CPU runtime hung on such a call nested in a while loop)."""
+    """a @ b for small matrices (..., n, n) as element-wise products and a sum, which XLA fuses
+    with the Taylor sum and the squarings around it (n is a handful of states)."""
     return jnp.sum(a[..., :, :, None] * b[..., None, :, :], axis=-2)
 
 
