@@ -6,6 +6,7 @@ Modules, each with one job:
     formats/     one module per file format behind a registry (sniff + read): see its docstring
     read         ``read`` (= ``fitting.read``: one file's step I-V or table, corrected) and
                  ``read_files`` (several, stacked)
+    parallel     files read side by side in a pool of processes, in order (``read_files``)
     sweeps       ``read_recording``: the Recording of any file of sweeps (what protocols read)
     stepiv       the step I-V of a Recording: test step, window statistic, plausibility
     epochs       epoch tables read off a stored command (NWB, neo)

@@ -59,6 +59,8 @@ def check_plausible(values: Any, quantity: str, unit: Any, *, override: str,
     Returns:
       None, or a message (str) naming the likely unit and the override; the caller raises it.
     """
+    if isinstance(values, (list, tuple)):
+        values = np.concatenate([np.ravel(np.asarray(x, float)) for x in values] or [[]])
     finite = np.asarray(values, float)
     finite = finite[np.isfinite(finite)]
     if finite.size == 0:
@@ -115,7 +117,9 @@ def check_current_unit(path: str, values: Any, label: Any, used: Any, *, what: s
 
     Args:
       path: the file (named in the error).
-      values: the currents [A] as read with ``used`` (any shape; NaN ignored).
+      values: the currents [A] as read with ``used`` (an array of any shape, or a sequence of
+        arrays such as a recording's sweeps; NaN ignored; read only when ``used`` overrides
+        ``label``).
       label: the file's own unit label (None or unknown: nothing to contradict).
       used: the unit the currents were read in (the override, or the label itself).
       what: the channel or column, e.g. "channel 0 (IN 0)".
@@ -124,9 +128,13 @@ def check_current_unit(path: str, values: Any, label: Any, used: Any, *, what: s
       InputError: one line naming the label, the typical numbers and the option.
     """
     own, over = _symbol(label), _symbol(used)
+    if own is None or over is None or own == over:  # no override to confirm: the data unread
+        return
+    if isinstance(values, (list, tuple)):
+        values = np.concatenate([np.ravel(np.asarray(x, float)) for x in values] or [[]])
     finite = np.asarray(values, float)
     finite = finite[np.isfinite(finite)]
-    if own is None or over is None or own == over or finite.size == 0:
+    if finite.size == 0:
         return
     biggest = float(np.max(np.abs(finite))) * 10.0 ** (exponent(own) - exponent(over))
     two = is_two_electrode(label, membrane)

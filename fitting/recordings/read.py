@@ -93,39 +93,53 @@ def _file_labels(path, iv):
     return [f"{base}:{name}" if name else base for name in names]
 
 
+def _read_or_error(job: tuple) -> tuple[Any, str | None]:
+    """(IVData, None) of ``read(path, **options)``, or (None, the error) when it cannot be
+    read; a worker's task in ``read_files``."""
+    path, options = job
+    try:
+        return read(path, **options), None
+    except (InputError, OSError, ValueError) as exc:
+        return None, exc
+
+
 def read_files(paths: Iterable[str | os.PathLike], *,
                progress: Callable[[int, int], None] | None = None, skip_bad: bool = False,
-               **options: Any) -> IVData:
+               workers: int | None = None, **options: Any) -> IVData:
     """Several recording files as one IVData of shape (R, n_max), padded with NaN.
 
     Args:
-      paths: the files, read in order with ``read(path, **options)``.
+      paths: the files, each read with ``read(path, **options)``; in a pool of processes when
+        there are many (``fitting.recordings.parallel``), the result in the files' order and
+        equal to reading them one by one.
       progress: optional callable ``progress(done, total)`` after each file.
       skip_bad: False: the first unreadable file raises. True: unreadable files are left out
         and listed in ``metadata["skipped"]`` as {"path", "error"} (an error still when no file
         can be read).
+      workers: reading processes (None: the cores this process may use, or the environment's
+        ``IONJAX_READ_WORKERS``; 1: read here).
 
     Returns:
       IVData whose labels are ``file:recording`` (the file name alone for a file of one
       unnamed recording) and whose ``metadata["sources"]`` holds each file's metadata.
     """
+    from fitting.recordings.parallel import map_ordered
+
     if isinstance(paths, (str, bytes, os.PathLike)):
         raise TypeError(f"read_files takes a list of files; got the single path {paths!r} "
                         "(use read for one file)")
     paths = list(paths)
     items, labels, skipped = [], [], []
-    for k, path in enumerate(paths):
-        try:
-            iv = read(path, **options)
-        except (InputError, OSError, ValueError) as exc:
+    jobs = [(path, options) for path in paths]
+    for path, (iv, error) in zip(paths, map_ordered(_read_or_error, jobs, workers=workers,
+                                                    progress=progress)):
+        if error is not None:
             if not skip_bad:
-                raise
-            skipped.append({"path": os.fspath(path), "error": str(exc)})
+                raise error
+            skipped.append({"path": os.fspath(path), "error": str(error)})
         else:
             items.append(iv)
             labels += _file_labels(path, iv)
-        if progress is not None:
-            progress(k + 1, len(paths))
     if not items:
         raise InputError("no file could be read: " + "; ".join(s["error"] for s in skipped))
     data = stack(items, labels=labels)

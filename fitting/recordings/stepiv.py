@@ -203,7 +203,7 @@ def step_iv(rec: Recording, *, window: Sequence[Any], statistic: str, epoch: Any
                          f"every sweep: no I-V ({hint}; epochs: {describe(epochs[0])})",
                          path=path)
     units = rec.units
-    check_current_unit(path, np.concatenate(rec.currents), rec.current.unit, units["current"],
+    check_current_unit(path, list(rec.currents), rec.current.unit, units["current"],
                        what=f"channel {rec.current.index} ({rec.current.name.strip()})",
                        membrane=membrane)
     v_unit = units.get("membrane_potential", units.get("recorded_command", units["command"]))

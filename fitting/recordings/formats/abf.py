@@ -37,7 +37,8 @@ from fitting.recordings.corrections import DEFAULT_TEMPERATURE
 from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError, reading, require_file
 from fitting.recordings.formats.abf_command import check_transients, protocol_checks, verify, waveform
-from fitting.recordings.formats.abf_dac import command_dac, dac_reader, probe_adc
+from fitting.recordings.formats.abf_dac import command_dac, probe_adc
+from fitting.recordings.formats.abf_sweeps import read_sweeps
 from fitting.recordings.model import Channel, Epoch, ReadOptions, Recording, Sweep
 from fitting.recordings.stepiv import check_statistic, membrane_probe, step_iv
 from fitting.recordings.units import checked_unit, quantity_of, to_si, unit_info
@@ -71,7 +72,9 @@ def load_abf(path: str | os.PathLike) -> Any:
     finally:
         np.set_printoptions(**printing)
     with reading(path, "ABF"):  # pyabf warns on odd headers, raises anything on a bad file
-        return pyabf.ABF(path)
+        # the header alone: the channels a reading needs are read from the file by
+        # fitting.recordings.formats.abf_sweeps.channel_data
+        return pyabf.ABF(path, loadData=False)
 
 
 def _channel(path, abf, index, what):
@@ -99,14 +102,9 @@ def _read_sweeps(path, abf, channel, dac, adcs, current_unit, voltage_unit=None)
                                  f"channel {channel} ({abf.adcNames[channel]})")
     r_units = {a: checked_unit(path, voltage_unit or abf.adcUnits[a], "voltage",
                                f"channel {a} ({str(abf.adcNames[a]).strip()})") for a in adcs}
-    drive = None if dac == channel else dac_reader(abf, dac)
-    what = "the command waveform" + ("" if drive is None else f" (DAC {dac})")
+    what = "the command waveform" + ("" if dac == channel else f" (DAC {dac})")
     current, command, epochs, recorded = [], [], [], {a: [] for a in adcs}
-    for sweep in range(abf.sweepCount):
-        abf.setSweep(sweep, channel=channel)
-        y = abf.sweepY
-        table, wave, label = ((abf.sweepEpochs, abf.sweepC, abf.sweepUnitsC) if drive is None
-                              else drive(sweep, len(y)))
+    for y, table, wave, label, others in read_sweeps(abf, channel, dac, adcs):
         if table is None or not len(table.p1s):
             raise InputError(f"no epoch table for channel {channel}: cannot locate the test step",
                              path=path)
@@ -117,8 +115,7 @@ def _read_sweeps(path, abf, channel, dac, adcs, current_unit, voltage_unit=None)
                             enumerate(zip(table.p1s, table.p2s,
                                           to_si(table.levels, c_exp).tolist(), table.types))))
         for a in adcs:
-            abf.setSweep(sweep, channel=a)
-            recorded[a].append(to_si(abf.sweepY, r_units[a][1]))
+            recorded[a].append(to_si(others[a], r_units[a][1]))
     if len({len(e) for e in epochs}) != 1:
         raise InputError("the epoch table differs in length between sweeps", path=path)
     units = {"current": i_unit, "command": c_unit}

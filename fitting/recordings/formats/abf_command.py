@@ -224,11 +224,12 @@ def verify(path: str, abf: Any, channel: int, lists: list[dict], slots: int, epo
     return epochs, note
 
 
-def _ratio(jumps, edge):
-    """Largest sample-to-sample jump within 2 samples of ``edge``, over the median jump."""
+def _ratio(jumps, edge, typical):
+    """Largest sample-to-sample jump within 2 samples of ``edge``, over the sweep's median jump
+    ``typical``."""
     if not 2 <= edge < len(jumps) - 3:
         return 0.0
-    return float(jumps[edge - 2:edge + 3].max() / max(np.median(jumps), np.finfo(float).tiny))
+    return float(jumps[edge - 2:edge + 3].max() / max(typical, np.finfo(float).tiny))
 
 
 def check_transients(path: str, abf: Any, channel: int, current: Sequence[np.ndarray],
@@ -256,9 +257,10 @@ def check_transients(path: str, abf: Any, channel: int, current: Sequence[np.nda
             raise InputError(f"{head} and the test step of sweep {s} changes the command too "
                              "little to locate it by its transient. Pass command_channel=",
                              path=path)
-        ratio = _ratio(jumps, onset)
+        typical = np.median(jumps)
+        ratio = _ratio(jumps, onset, typical)
         if not (ratio >= TRANSIENT_RATIO and
-                all(ratio >= TRANSIENT_RATIO * _ratio(jumps, o) / 2 for o in onsets)):
+                all(ratio >= TRANSIENT_RATIO * _ratio(jumps, o, typical) / 2 for o in onsets)):
             raise InputError(f"{head} and the current does not show the test step's onset where "
                              f"the epoch table puts it (sample {onset} of sweep {s}) rather "
                              "than where the list would: the list may have been applied. Pass "

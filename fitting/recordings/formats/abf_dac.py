@@ -20,7 +20,6 @@ check).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,7 @@ import numpy as np
 from fitting.recordings.errors import InputError
 from fitting.recordings.units import checked_unit, quantity_of
 
-__all__ = ["command_dac", "dac_reader", "probe_adc"]
+__all__ = ["command_dac", "probe_adc"]
 
 
 def _label(text: Any) -> str:
@@ -89,23 +88,6 @@ def command_dac(path: str, abf: Any, channel: int) -> tuple[int, str | None]:
         held = f"; DAC {channel} holds {other[2] or 'no unit'!r}" if other else ""
         return dac, f"command: DAC {dac} ({name or 'unnamed'}, {unit}), {why}{held}"
     return channel, None
-
-
-def dac_reader(abf: Any, dac: int) -> Callable[[int, int], tuple[Any, np.ndarray, str]]:
-    """``read(sweep, n) -> (epoch table, command waveform (n,), unit label)`` of DAC ``dac``
-    (pyabf's ``sweepEpochs``, ``sweepC`` and ``sweepUnitsC``, for a DAC that is not the
-    current's ADC index)."""
-    import pyabf
-
-    tables = pyabf.waveform.EpochTable(abf, dac).epochWaveformsBySweep
-    stimulus = pyabf.stimulus.Stimulus(abf, dac)
-    unit = _label(abf.dacUnits[dac])
-
-    def read(sweep: int, n: int) -> tuple[Any, np.ndarray, str]:
-        wave = np.asarray(stimulus.stimulusWaveform(sweep), dtype=float)[:n]
-        return tables[sweep], wave, unit
-
-    return read
 
 
 def probe_adc(path: str, abf: Any, channel: int, voltage_unit: str | None = None) -> int | None:

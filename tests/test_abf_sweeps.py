@@ -1,0 +1,79 @@
+"""The once-per-file sweep reader (fitting/recordings/formats/abf_sweeps.py) gives pyabf's own
+per-sweep values bit for bit: samples (``setSweep``/``sweepY``), epoch tables
+(``sweepEpochs``) and command waveforms (``sweepC``), for every channel and every DAC with a
+table, on the real recordings and on two-electrode ABF1 files written here."""
+
+import numpy as np
+import pytest
+
+pyabf = pytest.importorskip("pyabf")
+
+from fitting.recordings.formats.abf_sweeps import dac_reader, sweep_bounds, sweep_samples  # noqa: E402
+from test_two_electrode import RATE, write_abf1  # noqa: E402
+
+
+def _check_against_pyabf(path):
+    abf = pyabf.ABF(str(path))
+    lazy = pyabf.ABF(str(path), loadData=False)  # as ionjax opens it: each channel read alone
+    ours = {c: sweep_samples(lazy, c) for c in range(abf.channelCount)}
+    assert not hasattr(lazy, "data")
+    loaded = {c: sweep_samples(abf, c) for c in range(abf.channelCount)}
+    readers = {d: dac_reader(lazy, d) for d in range(min(abf.channelCount, len(abf.dacUnits)))}
+    assert len(sweep_bounds(abf)) == abf.sweepCount
+    for sweep in range(abf.sweepCount):
+        for channel in range(abf.channelCount):
+            abf.setSweep(sweep, channel=channel)
+            np.testing.assert_array_equal(ours[channel][sweep], abf.sweepY)
+            assert ours[channel][sweep].dtype == abf.sweepY.dtype
+            np.testing.assert_array_equal(loaded[channel][sweep], abf.sweepY)
+            if channel not in readers:
+                continue
+            table, wave, unit = readers[channel](sweep, len(abf.sweepY))
+            assert unit == str(abf.sweepUnitsC).replace("\x00", "").strip()
+            np.testing.assert_array_equal(wave, np.asarray(abf.sweepC, dtype=float))
+            if abf.sweepEpochs is None:
+                assert table is None
+                continue
+            for field in ("p1s", "p2s", "levels", "types"):
+                assert list(getattr(table, field)) == list(getattr(abf.sweepEpochs, field))
+    return abf
+
+
+@pytest.mark.parametrize("name", ["abf/14o16001_vc_pair_step.abf", "abf/171116sh_0012.abf",
+                                  "abf/hcn2_20d10009.abf", "protocols/171116sh_0011.abf",
+                                  "protocols/DM1_0002.abf"])
+def test_sweeps_equal_pyabf_on_real_recordings(shared_data, name):
+    path = shared_data / name
+    if not path.exists():
+        pytest.skip(f"{name} absent from the data folder")
+    abf = _check_against_pyabf(path)
+    assert abf.sweepCount > 1  # the per-sweep tables differ: not a trivial comparison
+
+
+def test_sweeps_equal_pyabf_on_a_two_electrode_abf1(tmp_path):
+    sweeps, n = 5, 2000
+    t = np.arange(n) / RATE
+    vm = np.array([np.where(t < 0.05, -60.0, -100.0 + 20 * s) for s in range(sweeps)])
+    current = np.array([(vm[s] + 90.0) * 0.05 for s in range(sweeps)])  # nA
+    path = tmp_path / "tevc.abf"
+    write_abf1(path, [("Vm", "mV", vm), ("I", "nA", current)],
+               [("Vcmd", "mV", True), ("Icmd", "nA", False)],
+               [(1, -100.0, 20.0, 1000)])
+    abf = _check_against_pyabf(path)
+    levels = [dac_reader(abf, 0)(s, n)[0].levels for s in range(sweeps)]
+    assert len({tuple(lv) for lv in levels}) == sweeps  # DAC 0 steps across sweeps
+    _, held, _ = dac_reader(abf, 1)(0, n)  # waveform disabled: pyabf's held level
+    assert np.ptp(held) == 0
+
+
+def test_a_data_section_cut_short_is_named(tmp_path, shared_data):
+    source = shared_data / "abf" / "hcn2_20d10009.abf"  # ABF1: the header comes first
+    if not source.exists():
+        pytest.skip("hcn2_20d10009.abf absent")
+    cut = tmp_path / "cut.abf"
+    cut.write_bytes(source.read_bytes()[:-1000])
+    from fitting.recordings.errors import InputError
+    from fitting.recordings.read import read
+
+    with pytest.raises(InputError, match="truncated"):
+        read(cut)
