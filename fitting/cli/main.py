@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Quantities carry their unit (3.18mV, 10MOhm, 2.5ms, 22C); "
                                    "concentrations are in mM (--c-in 140).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--distributed", nargs="?", const="auto", metavar="HOST:PORT,N,K",
+                        help="fit or iv as one of several processes or hosts (each reads a "
+                             "share of the files; process 0 prints and writes): alone under "
+                             "Slurm or MPI, else the coordinator, the number of processes "
+                             "and this one's index")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bars (they are drawn only on a terminal anyway)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -237,6 +242,9 @@ def _main(argv: list | None) -> int:
     argv = with_recipe(parser, argv)
     if "--no-progress" in argv:  # a global option, accepted after the command's name too
         argv = ["--no-progress"] + [t for t in argv if t != "--no-progress"]
+    argv = [("--distributed=auto" if t == "--distributed" and
+             (k + 1 == len(argv) or argv[k + 1] in COMMANDS or argv[k + 1].startswith("-"))
+             else t) for k, t in enumerate(argv)]  # bare: not the name of the command after it
     args = parser.parse_args(negative_values(argv))
     if args.command == "nernst" and args.ion is None and args.z is None:
         parser.error("nernst needs --ion NAME or --z VALENCE")
@@ -251,6 +259,10 @@ def _main(argv: list | None) -> int:
             # folder whole (fitting.cli.traces)
             args.files = expand_folders(args.files, [getattr(args, k, None) for k in
                                                      ("out", "plot", "iv_out")])
+        if args.distributed:
+            from fitting.cli.distributed import distributed_run
+
+            return distributed_run(args, _run)
         return _run(args)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line unless --debug
         if args.debug:

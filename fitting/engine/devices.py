@@ -14,7 +14,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["global_max", "local_rows", "mesh", "on_every_device", "to_device", "to_host"]
+__all__ = ["gather_objects", "global_max", "local_rows", "mesh", "on_every_device", "to_device",
+           "to_host"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -79,3 +80,26 @@ def to_host(tree: Any) -> Any:
     from jax.experimental import multihost_utils  # here: only several processes need it
 
     return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def gather_objects(obj: Any) -> list:
+    """``obj`` of every process, in process order (one process: ``[obj]``). Each object is
+    pickled, sent as bytes padded to the longest (``process_allgather``) and unpickled; every
+    process must make the same calls."""
+    if jax.process_count() == 1:
+        return [obj]
+    import pickle
+
+    from jax.experimental import multihost_utils  # here: only several processes need it
+
+    payload = np.frombuffer(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), np.uint8)
+    size = global_max(payload.size)
+    padded = np.zeros(size + 8, np.uint8)
+    padded[:8] = np.frombuffer(np.int64(payload.size).tobytes(), np.uint8)
+    padded[8:8 + payload.size] = payload
+    every = np.asarray(multihost_utils.process_allgather(padded))  # (processes, size + 8)
+    out = []
+    for row in every:
+        n = int(np.frombuffer(row[:8].tobytes(), np.int64)[0])
+        out.append(pickle.loads(row[8:8 + n].tobytes()))
+    return out

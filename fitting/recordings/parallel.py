@@ -5,6 +5,10 @@ holds the interpreter lock, so threads do not help; processes do. Each worker re
 and sends back what the reader returns (an ``IVData`` of a few hundred numbers per file, not the
 sweeps), so the parent's memory grows with the points extracted, not with the files' samples.
 
+Several processes started together (``ionjax --distributed``: Slurm, or N processes joined by
+``jax.distributed``) share the items instead: within ``shared_among``, each process maps a
+contiguous share and every process receives all results, in order.
+
 Workers start by ``fork`` while JAX has not started a backend in this process (they then share
 the already imported modules for free), and by ``forkserver`` once it has (forking a process
 whose XLA runtime runs threads can deadlock; JAX warns about it). Few files, or one core, are
@@ -19,10 +23,11 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["MIN_FILES_PER_WORKER", "default_workers", "map_ordered"]
+__all__ = ["MIN_FILES_PER_WORKER", "default_workers", "map_local", "map_ordered", "shared_among"]
 
 MIN_FILES_PER_WORKER = 8  # fewer files than this per worker: read them here
 _WORKERS_ENV = "IONJAX_READ_WORKERS"
+_GROUP: dict = {}  # set by ``shared_among``: this process's index, the count, the gather
 
 
 def default_workers() -> int:
@@ -56,8 +61,52 @@ def _context():
     return multiprocessing.get_context(method)
 
 
+class shared_among:  # noqa: N801 - a context manager named for what it does
+    """Within this context, ``map_ordered`` maps only this process's share of the items.
+
+    Args:
+      index: this process's index (0 .. count - 1).
+      count: the processes started together.
+      gather: ``gather(obj) -> [obj of each process]`` in process order (every process calls
+        it in the same order: ``fitting.engine.devices.gather_objects``).
+    """
+
+    def __init__(self, index: int, count: int, gather: Callable[[Any], list]):
+        self.group = {"index": int(index), "count": int(count), "gather": gather}
+
+    def __enter__(self):
+        _GROUP.update(self.group)
+        return self
+
+    def __exit__(self, *exc):
+        _GROUP.clear()
+        return False
+
+
+def _share(total: int) -> tuple[int, int]:
+    """[lo, hi) of this process's contiguous share of ``total`` items."""
+    k, n = _GROUP["index"], _GROUP["count"]
+    return total * k // n, total * (k + 1) // n
+
+
 def map_ordered(function: Callable[[Any], Any], items: Sequence, *, workers: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> Iterator:
+    """``function(item)`` for each item, yielded in the items' order (within
+    ``shared_among``: this process maps its share, then every process yields every result).
+
+    Args, as for ``map_local``.
+    """
+    if not _GROUP:
+        yield from map_local(function, items, workers=workers, progress=progress)
+        return
+    lo, hi = _share(len(items))
+    mine = list(map_local(function, items[lo:hi], workers=workers, progress=progress))
+    for results in _GROUP["gather"](mine):
+        yield from results
+
+
+def map_local(function: Callable[[Any], Any], items: Sequence, *, workers: int | None = None,
+              progress: Callable[[int, int], None] | None = None) -> Iterator:
     """``function(item)`` for each item, yielded in the items' order.
 
     Args:
@@ -75,15 +124,29 @@ def map_ordered(function: Callable[[Any], Any], items: Sequence, *, workers: int
     if workers < 2:
         results = map(function, items)
     else:
-        pool = _context().Pool(workers)
+        pool = _context().Pool(workers, initializer=_worker_signals)
         chunk = max(1, min(16, total // (4 * workers)))
         results = pool.imap(function, items, chunksize=chunk)
+    finished = False
     try:
         for done, result in enumerate(results, 1):
             if progress is not None:
                 progress(done, total)
             yield result
+        finished = True
     finally:
         if workers >= 2:
-            pool.terminate()
+            if finished:  # the workers leave on their own
+                pool.close()
+            else:  # an error, an interrupt or a consumer that stopped: stop them now
+                pool.terminate()
             pool.join()
+
+
+def _worker_signals() -> None:
+    """A worker leaves Ctrl-C to its parent (which stops the pool) and ends quietly on
+    SIGTERM, whatever handlers it inherited by fork (the command line's raise)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
