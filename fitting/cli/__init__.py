@@ -7,6 +7,7 @@
     fit, iv, analyze, traces, calculators, example   the subcommands
     trace_plot   the figure of ``traces``: protocol, data with fit, residuals
     inputs       input files (folders expanded), output checks, provenance
+    distributed  ``--distributed``: one command over several processes or hosts
     plot         figures (matplotlib; public as ``fitting.plot``)
     progress, interrupt   progress bars; SIGINT/SIGTERM handling
     data         the bundled synthetic example
