@@ -75,5 +75,23 @@ def test_a_data_section_cut_short_is_named(tmp_path, shared_data):
     from fitting.recordings.errors import InputError
     from fitting.recordings.read import read
 
-    with pytest.raises(InputError, match="truncated"):
+    with pytest.raises(InputError, match="cut short"):
         read(cut)
+
+
+def test_a_damaged_section_map_is_refused_before_pyabf_allocates_it(tmp_path, shared_data):
+    import struct
+
+    from fitting.recordings.errors import InputError
+    from fitting.recordings.read import read
+
+    source = shared_data / "abf" / "171116sh_0012.abf"  # ABF2
+    if not source.exists():
+        pytest.skip("171116sh_0012.abf absent")
+    data = bytearray(source.read_bytes())
+    block, width, _ = struct.unpack_from("<IIq", data, 76 + 16 * 2)  # the DAC section
+    struct.pack_into("<IIq", data, 76 + 16 * 2, block, width, 771_751_944)  # 1.9e11 bytes
+    bad = tmp_path / "bad.abf"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="DAC section .* past the end of the file"):
+        read(bad)

@@ -1,13 +1,15 @@
 """Files read in a pool of processes (fitting/recordings/parallel.py) give exactly what reading
 them one by one gives: the same IVData in the files' order, the same files skipped with the same
-errors, the same results table from ``ionjax fit FOLDER``; and the pool still works (by
-forkserver, without JAX's fork warning) once JAX has run in the process."""
+errors, the same results table from ``ionjax fit FOLDER``; a worker that dies is an error
+naming its files, never a hang; once JAX has run in the process the files are read there (no
+fork of a threaded process). The pool tests run in fresh processes: JAX runs in this one."""
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
-import warnings
+import textwrap
 
 import numpy as np
 import pytest
@@ -45,44 +47,103 @@ def _same(a, b):
     assert a.metadata["skipped"] == b.metadata["skipped"]
 
 
-def test_a_pool_reads_what_one_process_reads(folder):
-    files = _files(folder)
-    alone = read_files(files, skip_bad=True, workers=1)
-    pooled = read_files(files, skip_bad=True, workers=2)
-    _same(alone, pooled)
-    assert [s["path"] for s in pooled.metadata["skipped"]] == [
-        str(folder / "05b_cut.abf"), str(folder / "07b_notes.txt")]
-    first = read(files[0])  # and each file as read on its own
-    np.testing.assert_array_equal(pooled.v[0, :first.v.shape[-1]], first.v.reshape(-1))
-    with pytest.raises(Exception, match="truncated"):  # skip_bad=False: the first bad file
+POOLED = textwrap.dedent("""
+    import pickle, sys
+    from fitting.recordings import parallel
+    from fitting.recordings.read import read_files
+
+    made = []
+    real = parallel.ProcessPoolExecutor
+    parallel.ProcessPoolExecutor = lambda *a, **k: made.append(1) or real(*a, **k)
+    files = sys.argv[2:]
+    out = {}
+    for workers in (1, 2):
+        data = read_files(files, skip_bad=True, workers=workers)
+        out[workers] = (data.v, data.i, list(data.labels), data.metadata["skipped"])
+    try:
         read_files(files, workers=2)
+    except Exception as exc:
+        out["first error"] = str(exc)
+    out["pools"] = len(made)
+    pickle.dump(out, open(sys.argv[1], "wb"))
+""")
 
 
-def test_the_pool_after_jax_has_run_uses_forkserver_without_a_fork_warning(folder):
+def test_a_pool_reads_what_one_process_reads(folder, tmp_path):
+    files = _files(folder)
+    result = tmp_path / "out.pickle"
+    run = subprocess.run([sys.executable, "-c", POOLED, str(result), *files],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    out = pickle.loads(result.read_bytes())
+    assert out["pools"] == 2  # the pooled read and the failing one, not the read with 1 worker
+    np.testing.assert_array_equal(out[1][0], out[2][0])  # v (NaN padding equal as NaN)
+    np.testing.assert_array_equal(out[1][1], out[2][1])  # i
+    assert out[1][2:] == out[2][2:]  # labels, skipped files and their errors
+    assert [s["path"] for s in out[2][3]] == [str(folder / "05b_cut.abf"),
+                                              str(folder / "07b_notes.txt")]
+    first = read(files[0])  # each file as read on its own, in this process
+    np.testing.assert_array_equal(out[2][0][0, :first.v.shape[-1]], first.v.reshape(-1))
+    assert "cut short" in out["first error"]  # skip_bad=False: the first bad file raises
+
+
+def test_after_jax_has_run_the_files_are_read_here(folder, monkeypatch):
     import jax.numpy as jnp
 
     float(jnp.ones(3).sum())  # a backend with threads now runs in this process
     assert parallel._jax_started()
-    assert parallel._context().get_start_method() == "forkserver"
     files = [f for f in _files(folder) if f.endswith(NAMES)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        pooled = read_files(files, workers=2)
     alone = read_files(files, workers=1)
-    np.testing.assert_array_equal(alone.i, pooled.i)
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor",
+                        lambda *a, **k: pytest.fail("fork of a process running XLA threads"))
+    here = read_files(files, workers=2)
+    np.testing.assert_array_equal(alone.i, here.i)
+
+
+DIES = textwrap.dedent("""
+    import os, signal, sys
+    from fitting.recordings.parallel import map_local
+
+    def work(k):
+        if k == 37:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return k
+
+    try:
+        list(map_local(work, list(range(64)), workers=2))
+    except RuntimeError as exc:
+        print(exc)
+""")
+
+
+def test_a_worker_that_dies_is_an_error_naming_its_items_not_a_hang():
+    run = subprocess.run([sys.executable, "-c", DIES], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "a reading process died" in run.stdout
+    lo, hi = (int(x) for x in run.stdout.split("items ")[1].split(" of")[0].split(".."))
+    assert lo <= 38 <= hi  # item 37 (1-based 38) is in the range named
+    assert "IONJAX_READ_WORKERS=1" in run.stdout
 
 
 def test_progress_counts_every_file_in_order(folder):
     seen = []
-    read_files(_files(folder), skip_bad=True, workers=2,
+    read_files(_files(folder), skip_bad=True, workers=1,
                progress=lambda done, total: seen.append((done, total)))
     n = len(_files(folder))
     assert seen == [(k, n) for k in range(1, n + 1)]
 
 
 def test_few_files_are_read_here(monkeypatch):
-    monkeypatch.setattr(parallel, "_context", lambda: pytest.fail("a pool for 3 items"))
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor",
+                        lambda *a, **k: pytest.fail("a pool for 3 items"))
     assert list(parallel.map_ordered(abs, [-1, -2, -3], workers=2)) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("workers", [0, -1, "x", 2.0, True])
+def test_a_bad_workers_argument_is_one_line(workers):
+    with pytest.raises(ValueError, match="workers=.*whole number of processes"):
+        list(parallel.map_local(abs, [1] * 40, workers=workers))
 
 
 @pytest.mark.parametrize("value", ["0", "two"])

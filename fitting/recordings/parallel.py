@@ -9,10 +9,13 @@ Several processes started together (``ionjax --distributed``: Slurm, or N proces
 ``jax.distributed``) share the items instead: within ``shared_among``, each process maps a
 contiguous share and every process receives all results, in order.
 
-Workers start by ``fork`` while JAX has not started a backend in this process (they then share
-the already imported modules for free), and by ``forkserver`` once it has (forking a process
-whose XLA runtime runs threads can deadlock; JAX warns about it). Few files, or one core, are
-read in this process: a pool costs ~20 ms to start (``bench/bench_folder.py`` measures it).
+Workers start by ``fork`` (they share the already imported modules for free), and only while
+JAX has started no backend in this process: forking a process whose XLA runtime runs threads can
+deadlock (JAX warns about it), and ``forkserver`` or ``spawn`` would run an unguarded script's
+top level again in every worker. So the ``ionjax`` command, which reads before it fits, reads in
+a pool, and a script or notebook that has already run JAX reads in its own process. Few files,
+or one core, are read in this process too. A worker that dies (killed, out of memory) ends the
+map with an error naming the items it held, never a hang.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 __all__ = ["MIN_FILES_PER_WORKER", "default_workers", "map_local", "map_ordered", "shared_among"]
@@ -52,13 +57,6 @@ def _jax_started() -> bool:
     """Whether JAX has started a backend (threads) in this process."""
     bridge = sys.modules.get("jax._src.xla_bridge")
     return bool(getattr(bridge, "_backends", None)) if bridge is not None else False
-
-
-def _context():
-    method = "forkserver" if _jax_started() else "fork"
-    if method not in multiprocessing.get_all_start_methods():  # pragma: no cover - not POSIX
-        method = "spawn"
-    return multiprocessing.get_context(method)
 
 
 class shared_among:  # noqa: N801 - a context manager named for what it does
@@ -107,7 +105,8 @@ def map_ordered(function: Callable[[Any], Any], items: Sequence, *, workers: int
 
 def map_local(function: Callable[[Any], Any], items: Sequence, *, workers: int | None = None,
               progress: Callable[[int, int], None] | None = None) -> Iterator:
-    """``function(item)`` for each item, yielded in the items' order.
+    """``function(item)`` for each item, yielded in the items' order, in a pool of processes
+    where it pays (module docstring).
 
     Args:
       function: a module-level function (it is sent to the workers by name); it should catch
@@ -115,32 +114,57 @@ def map_local(function: Callable[[Any], Any], items: Sequence, *, workers: int |
         the whole map.
       items: the arguments, each picklable.
       workers: processes (None: ``default_workers()``); the pool is used only with at least
-        ``MIN_FILES_PER_WORKER`` items per worker, else the items are done here.
+        ``MIN_FILES_PER_WORKER`` items per worker and while JAX has started no backend here.
       progress: optional ``progress(done, total)`` after each item.
+
+    Raises:
+      ValueError: ``workers`` is not a whole number >= 1.
+      RuntimeError: a worker died (killed, out of memory) while doing one of a named range of
+        items.
     """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise ValueError(f"workers={workers!r}: give a whole number of processes >= 1")
     total = len(items)
-    workers = default_workers() if workers is None else int(workers)
-    workers = min(workers, total // MIN_FILES_PER_WORKER)
-    if workers < 2:
-        results = map(function, items)
-    else:
-        pool = _context().Pool(workers, initializer=_worker_signals)
-        chunk = max(1, min(16, total // (4 * workers)))
-        results = pool.imap(function, items, chunksize=chunk)
-    finished = False
-    try:
-        for done, result in enumerate(results, 1):
+    workers = min(default_workers() if workers is None else workers,
+                  total // MIN_FILES_PER_WORKER)
+    if workers < 2 or _jax_started():
+        for done, result in enumerate(map(function, items), 1):
             if progress is not None:
                 progress(done, total)
             yield result
+        return
+    chunk = max(1, min(16, total // (4 * workers)))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_signals)
+    finished, done = False, 0
+    try:
+        try:
+            for result in pool.map(function, items, chunksize=chunk):
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+                yield result
+        except BrokenProcessPool:
+            lo = done // chunk * chunk
+            hi = min(lo + chunk, total)
+            raise RuntimeError(
+                f"a reading process died (killed, or out of memory) on one of items {lo + 1}"
+                f"..{hi} of {total} ({_name(items[lo])} ... {_name(items[hi - 1])}); "
+                f"{_WORKERS_ENV}=1 reads them in this process") from None
         finished = True
     finally:
-        if workers >= 2:
-            if finished:  # the workers leave on their own
-                pool.close()
-            else:  # an error, an interrupt or a consumer that stopped: stop them now
-                pool.terminate()
-            pool.join()
+        if finished:
+            pool.shutdown(wait=True)
+        else:  # an error, an interrupt or a consumer that stopped: stop the workers now
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _name(item: Any) -> str:
+    """An item as named in an error: its first element when it is a (path, options) job."""
+    return str(item[0] if isinstance(item, tuple) and item else item)
 
 
 def _worker_signals() -> None:

@@ -7,6 +7,7 @@
     abf_command   is the epoch table the command that was applied? (user lists pyabf ignores)
     abf_dac       which DAC commands the current's voltage (two-electrode layouts pair by what
                   the protocol drives, not by index)
+    abf_header    an ABF2 header's section map checked against the file's size, before pyabf
     abf_sweeps    an ABF's sweeps read once (pyabf's values; each channel read alone, the epoch
                   tables built once per file instead of once per sweep)
     abf_userlist  the Clampex user-list and waveform-source fields of an ABF header

@@ -38,6 +38,7 @@ from fitting.recordings.data import IVData
 from fitting.recordings.errors import InputError, reading, require_file
 from fitting.recordings.formats.abf_command import check_transients, protocol_checks, verify, waveform
 from fitting.recordings.formats.abf_dac import command_dac, probe_adc
+from fitting.recordings.formats.abf_header import check_section_map
 from fitting.recordings.formats.abf_sweeps import read_sweeps
 from fitting.recordings.model import Channel, Epoch, ReadOptions, Recording, Sweep
 from fitting.recordings.stepiv import check_statistic, membrane_probe, step_iv
@@ -71,6 +72,7 @@ def load_abf(path: str | os.PathLike) -> Any:
         raise ImportError("reading ABF files needs pyabf: pip install 'ionjax[abf]'") from exc
     finally:
         np.set_printoptions(**printing)
+    check_section_map(path)  # before pyabf allocates what a damaged map says
     with reading(path, "ABF"):  # pyabf warns on odd headers, raises anything on a bad file
         # the header alone: the channels a reading needs are read from the file by
         # fitting.recordings.formats.abf_sweeps.channel_data
@@ -104,7 +106,7 @@ def _read_sweeps(path, abf, channel, dac, adcs, current_unit, voltage_unit=None)
                                f"channel {a} ({str(abf.adcNames[a]).strip()})") for a in adcs}
     what = "the command waveform" + ("" if dac == channel else f" (DAC {dac})")
     current, command, epochs, recorded = [], [], [], {a: [] for a in adcs}
-    for y, table, wave, label, others in read_sweeps(abf, channel, dac, adcs):
+    for y, table, wave, label, others in read_sweeps(abf, channel, dac, adcs, path):
         if table is None or not len(table.p1s):
             raise InputError(f"no epoch table for channel {channel}: cannot locate the test step",
                              path=path)

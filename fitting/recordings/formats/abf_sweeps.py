@@ -13,13 +13,12 @@ other object that offers it (a stand-in built by a test or another reader).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from fitting.recordings.errors import InputError
+from fitting.recordings.errors import InputError, reading
 from fitting.recordings.formats.abf_dac import _label
 
 __all__ = ["channel_data", "dac_reader", "read_sweeps", "sweep_bounds", "sweep_samples"]
@@ -38,36 +37,48 @@ def sweep_bounds(abf: Any) -> list[tuple[int, int]]:
     return [(int(stop - n), int(stop)) for stop, n in zip(stops, lengths)]
 
 
-def channel_data(abf: Any, channel: int) -> np.ndarray:
+def _raw(abf: Any, path: str) -> np.ndarray:
+    """The data section's codes as (samples, channels), read once per open file; a section
+    shorter than the header says is an InputError (read, not memory-mapped: a file cut short
+    while it is read gives this error, not a bus error)."""
+    raw = getattr(abf, "_ionjax_raw", None)
+    if raw is not None:
+        return raw
+    dtype = np.dtype(abf._dtype)
+    count = abf.dataPointCount // abf.channelCount * abf.channelCount
+    with open(abf.abfFilePath, "rb") as handle:
+        handle.seek(abf.dataByteStart)
+        raw = np.fromfile(handle, dtype=dtype, count=count)
+    if raw.size < count:
+        need = abf.dataByteStart + count * dtype.itemsize
+        have = abf.dataByteStart + raw.size * dtype.itemsize
+        raise InputError(f"the data section ends at byte {have} where the header puts its end "
+                         f"at {need} (cut short: a truncated copy?)", path=path)
+    abf._ionjax_raw = raw = raw.reshape(-1, abf.channelCount)
+    return raw
+
+
+def channel_data(abf: Any, channel: int, path: str | None = None) -> np.ndarray:
     """All samples of ADC ``channel`` in its units, float32, as pyabf's ``abf.data[channel]``
-    (the same operations: int16 codes to float32, times the gain, plus the offset), read from
-    the file for that channel alone when pyabf was opened with ``loadData=False``.
+    (the same operations: codes to float32, times the gain, plus the offset), converted for
+    that channel alone when pyabf was opened with ``loadData=False``.
 
     Raises:
-      InputError: the data section is shorter than the header says (a truncated file).
+      InputError: the data section is shorter than the header says (named by ``path``, by
+        default pyabf's absolute path).
     """
     if hasattr(abf, "data"):
         return abf.data[channel]
-    dtype = np.dtype(abf._dtype)
-    count = abf.dataPointCount // abf.channelCount
-    need = abf.dataByteStart + count * abf.channelCount * dtype.itemsize
-    size = os.path.getsize(abf.abfFilePath)
-    if size < need:
-        raise InputError(f"the file holds {size} bytes where its header puts {need} (data "
-                         "section cut short: a truncated copy?)", path=abf.abfFilePath)
-    raw = np.memmap(abf.abfFilePath, dtype=dtype, mode="r", offset=abf.dataByteStart,
-                    shape=(count, abf.channelCount))
-    row = raw[:, channel].astype(np.float32)
-    del raw
-    if dtype == np.int16:
+    row = _raw(abf, abf.abfFilePath if path is None else path)[:, channel].astype(np.float32)
+    if np.dtype(abf._dtype) == np.int16:
         row = np.add(np.multiply(row, abf._dataGain[channel]), abf._dataOffset[channel])
     return row
 
 
-def sweep_samples(abf: Any, channel: int) -> list[np.ndarray]:
+def sweep_samples(abf: Any, channel: int, path: str | None = None) -> list[np.ndarray]:
     """Per sweep, the samples of ADC ``channel`` (its units), as ``setSweep(s,
-    channel=channel); abf.sweepY`` gives them."""
-    data = channel_data(abf, channel)
+    channel=channel); abf.sweepY`` gives them (``path``: as in ``channel_data``)."""
+    data = channel_data(abf, channel, path)
     return [data[start:stop] for start, stop in sweep_bounds(abf)]
 
 
@@ -123,17 +134,21 @@ def _per_sweep(abf: Any, channel: int, dac: int, adcs: list[int]):
         yield y, table, wave, unit, recorded
 
 
-def read_sweeps(abf: Any, channel: int, dac: int, adcs: list[int]):
+def read_sweeps(abf: Any, channel: int, dac: int, adcs: list[int], path: str):
     """Per sweep, ``(current samples, epoch table, command waveform, command unit label,
     {adc: samples})``: ADC ``channel``'s samples, DAC ``dac``'s table and waveform, and the
     samples of each ADC in ``adcs``, in the file's units (pyabf's values; module docstring).
+    pyabf's failures on a damaged file are InputErrors naming ``path``.
     """
     import pyabf
 
     if not isinstance(abf, pyabf.ABF):
         yield from _per_sweep(abf, channel, dac, adcs)
         return
-    drive = dac_reader(abf, dac)
-    samples = {a: sweep_samples(abf, a) for a in dict.fromkeys((channel, *adcs))}
+    with reading(path, "ABF"):  # pyabf raises anything on a damaged epoch or DAC section
+        drive = dac_reader(abf, dac)
+        samples = {a: sweep_samples(abf, a, path) for a in dict.fromkeys((channel, *adcs))}
     for sweep, y in enumerate(samples[channel]):
-        yield (y, *drive(sweep, len(y)), {a: samples[a][sweep] for a in adcs})
+        with reading(path, "ABF"):
+            drawn = drive(sweep, len(y))
+        yield (y, *drawn, {a: samples[a][sweep] for a in adcs})
