@@ -59,10 +59,25 @@ with open(out, "w", newline="") as handle:
 """
 
 
-def wall(cmd, env):
+PEAK = {}  # command name -> the largest peak resident memory seen [MB]
+
+
+def wall(cmd, env, ok=(0,), name=None):
+    """Whole-process seconds of ``cmd``; an exit status outside ``ok`` is an error. With
+    ``name``, the process's peak resident memory is kept in ``PEAK`` (``wait4``)."""
     start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        took = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in ok:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)}: exit {proc.returncode}: "
+                               f"{err.read()[-2000:].decode(errors='replace')}")
+    if name is not None:
+        PEAK[name] = max(PEAK.get(name, 0.0), usage.ru_maxrss / 1024)
+    return took
 
 
 def folder_of(n, data, work):
@@ -105,21 +120,25 @@ def main():
                     "script": ([sys.executable, script, folder, out + ".script.csv"], base)}
             wall(ionjax, base)  # the compile cache filled, the files in the disk cache
             best = dict.fromkeys(runs, float("inf"))
+            PEAK.clear()
             for _ in range(args.repeat):
                 for name, (cmd, env) in runs.items():
-                    best[name] = min(best[name], wall(cmd, env))
+                    best[name] = min(best[name], wall(cmd, env, name=name))
             times[n] = best
             print(f"{n} files: ionjax fit {best['ionjax']:.2f} s, with 1 reading process "
                   f"{best['ionjax 1 worker']:.2f} s; pyabf + curve_fit script "
                   f"{best['script']:.2f} s; script / ionjax {best['script'] / best['ionjax']:.2f}x"
-                  f" (1 process: {best['script'] / best['ionjax 1 worker']:.2f}x)")
+                  f" (1 process: {best['script'] / best['ionjax 1 worker']:.2f}x); peak memory "
+                  f"of the command's own process: ionjax {PEAK['ionjax']:.0f} MB (1 reading "
+                  f"process {PEAK['ionjax 1 worker']:.0f} MB), script {PEAK['script']:.0f} MB")
             if args.analyze and n == sizes[-1]:
                 for what, extra in (("iv", ["iv", folder, "--out", out]),
                                     ("analyze activation", ["analyze", "--protocol",
                                                             "activation", folder, "--out", out])):
                     cmd = [sys.executable, "-m", "fitting", "--no-progress", *extra]
-                    wall(cmd, base)
-                    t = min(wall(cmd, base) for _ in range(args.repeat))
+                    ok = (0, 3, 4)  # 3: the activation route refuses a recording without
+                    wall(cmd, base, ok)  # a gate (these are ohmic steps): still read and fitted
+                    t = min(wall(cmd, base, ok) for _ in range(args.repeat))
                     print(f"{n} files: ionjax {what} {t:.2f} s; script / ionjax "
                           f"{best['script'] / t:.2f}x")
         if len(sizes) > 1:
