@@ -5,8 +5,9 @@ Slurm (``srun``) or Open MPI it finds the coordinator, the count and each proces
 itself (``--distributed`` alone); started by hand, each process is told them
 (``--distributed HOST:PORT,N,K``). Then:
 
-* each process reads a contiguous share of the files (with its own pool of reading processes)
-  and every process receives every file's I-V, in the files' order
+* each process reads a contiguous share of the files (with its own pool of reading processes:
+  the backend is not started before the reading) and every process receives every file's I-V,
+  in the files' order
   (``fitting.recordings.parallel.shared_among``);
 * ``fitting.fit`` splits the fits over the devices of every process, as it does for any batch;
 * process 0 prints the report and writes ``--out`` / ``--plot``; the others print nothing and
@@ -75,6 +76,17 @@ def _silenced():
                 os.close(fd)
 
 
+def _place(jax) -> tuple[int, int]:
+    """(this process's index, the count), read from ``jax.distributed``'s state without
+    starting a backend: with none started, each process still reads its share in a pool
+    (``fitting.recordings.parallel`` forks only before JAX runs)."""
+    state = getattr(getattr(jax._src, "distributed", None), "global_state", None)
+    index, count = getattr(state, "process_id", None), getattr(state, "num_processes", None)
+    if isinstance(index, int) and isinstance(count, int) and count >= 1:
+        return index, count
+    return jax.process_index(), jax.process_count()  # starts the backend: a process reads alone
+
+
 def distributed_run(args: argparse.Namespace, run) -> int:
     """``run(args)`` as one of the processes of ``--distributed`` (module docstring)."""
     if args.command not in COMMANDS:
@@ -90,7 +102,7 @@ def distributed_run(args: argparse.Namespace, run) -> int:
     from fitting.engine.devices import gather_objects
     from fitting.recordings.parallel import shared_among
 
-    index, count = jax.process_index(), jax.process_count()
+    index, count = _place(jax)
     scratch = tempfile.mkdtemp(prefix="ionjax-distributed-") if index else None
     try:
         with shared_among(index, count, gather_objects), contextlib.ExitStack() as stack:

@@ -83,8 +83,13 @@ def _add_calculators(sub):
     p.add_argument("--temperature", required=True, type=temperature)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of the ``ionjax`` command (subcommand in ``args.command``)."""
+def build_parser(protocols: bool = True) -> argparse.ArgumentParser:
+    """The argparse parser of the ``ionjax`` command (subcommand in ``args.command``).
+
+    Args:
+      protocols: give ``analyze`` every protocol's options (each protocol module is imported
+        to read them: about 0.15 s, which the other commands are spared).
+    """
     from fitting.models.registry import MODELS
 
     parser = _Parser(
@@ -129,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="protocol analyses of recordings: "
                                        + ", ".join(PROTOCOLS))
     p.add_argument("files", nargs="+", metavar="FILE")
-    add_analyze_options(p)
+    if protocols:
+        add_analyze_options(p)
     p.add_argument("--temperature", type=temperature,
                    help="e.g. 25C: for --ion (GHK) and for an LJP from --pipette/--bath")
     p.add_argument("--out", help="results file (.csv, .json, .parquet or .nwb): one row per quantity")
@@ -238,7 +244,8 @@ def negative_values(argv: list) -> list:
 
 def _main(argv: list | None) -> int:
     """Parse, then run the command; every failure one line on stderr (unless --debug)."""
-    parser = build_parser()
+    tokens = sys.argv[1:] if argv is None else [str(t) for t in argv]
+    parser = build_parser(protocols="analyze" in tokens)
     argv = with_recipe(parser, argv)
     if "--no-progress" in argv:  # a global option, accepted after the command's name too
         argv = ["--no-progress"] + [t for t in argv if t != "--no-progress"]

@@ -15,7 +15,7 @@ deadlock (JAX warns about it), and ``forkserver`` or ``spawn`` would run an ungu
 top level again in every worker. So the ``ionjax`` command, which reads before it fits, reads in
 a pool, and a script or notebook that has already run JAX reads in its own process. Few files,
 or one core, are read in this process too. A worker that dies (killed, out of memory) ends the
-map with an error naming the items it held, never a hang.
+map with an error naming the first item not read, never a hang.
 """
 
 from __future__ import annotations
@@ -119,8 +119,8 @@ def map_local(function: Callable[[Any], Any], items: Sequence, *, workers: int |
 
     Raises:
       ValueError: ``workers`` is not a whole number >= 1.
-      RuntimeError: a worker died (killed, out of memory) while doing one of a named range of
-        items.
+      RuntimeError: a worker died (killed, out of memory); the message names the first item
+        not yielded (the culprit is that one or a later one).
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):
@@ -145,13 +145,11 @@ def map_local(function: Callable[[Any], Any], items: Sequence, *, workers: int |
                 if progress is not None:
                     progress(done, total)
                 yield result
-        except BrokenProcessPool:
-            lo = done // chunk * chunk
-            hi = min(lo + chunk, total)
+        except BrokenProcessPool:  # the dead worker's item is among those not yet yielded
             raise RuntimeError(
-                f"a reading process died (killed, or out of memory) on one of items {lo + 1}"
-                f"..{hi} of {total} ({_name(items[lo])} ... {_name(items[hi - 1])}); "
-                f"{_WORKERS_ENV}=1 reads them in this process") from None
+                f"a reading process died (killed, or out of memory) after {done} of {total} "
+                f"items; the first not read: {_name(items[done])}; {_WORKERS_ENV}=1 reads "
+                "them in this process, one by one") from None
         finished = True
     finally:
         if finished:

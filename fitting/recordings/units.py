@@ -121,8 +121,12 @@ def override_unit(label: str | None, quantity: str, option: str) -> tuple[str, i
 
 def to_si(values: Any, exp: int) -> np.ndarray:
     """values [unit] -> SI, for a unit 10**exp of SI (dividing by an exact power of ten)."""
-    values = np.asarray(values, dtype=float)
-    return values * 10.0 ** exp if exp >= 0 else values / 10.0 ** -exp
+    values = np.asarray(values)  # one pass: the cast to float64 inside the operation
+    if values.dtype.kind not in "biuf":  # text, objects: float() rules and errors, as before
+        values = values.astype(float)
+    if exp >= 0:
+        return np.multiply(values, 10.0 ** exp, dtype=float)
+    return np.divide(values, 10.0 ** -exp, dtype=float)
 
 
 def from_si(values: Any, exp: int) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""An ABF file's sweeps read once: the samples of (channel, sweep) sliced from pyabf's loaded
-data, and each DAC's epoch tables and command waveforms built once per file.
+"""An ABF file's sweeps read once: each needed channel converted alone from the file's data
+section (pyabf opened with ``loadData=False``), and each DAC's epoch tables and command
+waveforms built once per file.
 
 pyabf's own per-sweep interface (``setSweep``, ``sweepY``, ``sweepC``, ``sweepEpochs``)
 rebuilds the epoch tables of every sweep on each call: reading a file of S sweeps that way costs
@@ -70,8 +71,9 @@ def channel_data(abf: Any, channel: int, path: str | None = None) -> np.ndarray:
     if hasattr(abf, "data"):
         return abf.data[channel]
     row = _raw(abf, abf.abfFilePath if path is None else path)[:, channel].astype(np.float32)
-    if np.dtype(abf._dtype) == np.int16:
-        row = np.add(np.multiply(row, abf._dataGain[channel]), abf._dataOffset[channel])
+    if np.dtype(abf._dtype) == np.int16:  # in place: pyabf's float32 operations, no copies
+        np.multiply(row, abf._dataGain[channel], out=row)
+        np.add(row, abf._dataOffset[channel], out=row)
     return row
 
 
