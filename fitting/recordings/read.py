@@ -93,8 +93,8 @@ def _file_labels(path, iv):
     return [f"{base}:{name}" if name else base for name in names]
 
 
-def _read_or_error(job: tuple) -> tuple[Any, str | None]:
-    """(IVData, None) of ``read(path, **options)``, or (None, the error) when it cannot be
+def _read_or_error(job: tuple) -> tuple[IVData | None, Exception | None]:
+    """(IVData, None) of ``read(path, **options)``, or (None, the exception) when it cannot be
     read; a worker's task in ``read_files``."""
     path, options = job
     try:
