@@ -107,7 +107,8 @@ def main():
     script = os.path.join(work, "script.py")
     with open(script, "w") as handle:
         handle.write(SCRIPT)
-    base = dict(os.environ, IONJAX_CACHE_DIR=cache)
+    base = dict(os.environ, IONJAX_CACHE_DIR=cache, IONJAX_READ_WORKERS=str(
+        len(os.sched_getaffinity(0))))
     one = dict(base, IONJAX_READ_WORKERS="1")
     times = {}
     try:
